@@ -1,0 +1,52 @@
+/** The `barnraise` command: `serve` runs the master, `worker` joins one as a headless volunteer. */
+import os from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from './config.ts';
+import { exitOnSignals, startMaster } from './server.ts';
+import { HeadlessVolunteer } from './worker/volunteer.ts';
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+const program = new Command('barnraise').description('Volunteer computing in the browser');
+
+program
+  .command('serve', { isDefault: true })
+  .description('run the master: REST API, volunteer hub and pages (env: PORT, HOST, BARNRAISE_*)')
+  .option('-p, --port <port>', 'port to listen on (PORT, default 8080)', positiveInt)
+  .option('-H, --host <host>', 'address to bind (HOST, default 0.0.0.0)')
+  .option('-d, --data-dir <dir>', 'where the database and token live (BARNRAISE_DATA_DIR, default ./data)')
+  .option('-t, --token <token>', 'operator token (BARNRAISE_TOKEN; generated and saved when unset)')
+  .option('--title <title>', 'shown to volunteers (BARNRAISE_TITLE)')
+  .option('--description <text>', 'shown to volunteers (BARNRAISE_DESCRIPTION)')
+  .option('--retention-days <days>', 'keep finished jobs this long (BARNRAISE_RETENTION_DAYS, default 30)', positiveInt)
+  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number }) => {
+    const config = loadConfig(process.env, flags);
+    const master = await startMaster(config);
+    exitOnSignals(master);
+  });
+
+program
+  .command('worker')
+  .description('join a master as a headless volunteer running tasks on worker_threads (trusted code only)')
+  .requiredOption('-u, --url <url>', 'the master, e.g. http://127.0.0.1:8080')
+  .option('-n, --threads <n>', 'compute threads', positiveInt, Math.max(1, os.availableParallelism() - 1))
+  .option('--prefetch <n>', 'leases held per thread', positiveInt, 2)
+  .option('-q, --quiet', 'log nothing')
+  .action((flags: { url: string; threads: number; prefetch: number; quiet?: boolean }) => {
+    const volunteer = new HeadlessVolunteer({
+      url: flags.url,
+      threads: flags.threads,
+      prefetch: flags.prefetch,
+      log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
+    });
+    volunteer.start();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => void volunteer.stop().then(() => process.exit(0)));
+    }
+  });
+
+await program.parseAsync();

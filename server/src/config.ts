@@ -1,0 +1,58 @@
+/** Every setting of the master in one place: environment variables, overridden by CLI flags. */
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Operator token; undefined means "read or generate the one in dataDir". */
+  token: string | undefined;
+  title: string;
+  description: string;
+  /** Volunteers send a heartbeat this often (ms). */
+  heartbeatMs: number;
+  /** A volunteer silent this long is gone; its leases are requeued (rule H2). */
+  heartbeatTimeoutMs: number;
+  /** How long finished jobs stay on disk. */
+  retentionDays: number;
+  /** Group-commit window (ms): results wait at most this long before their transaction. */
+  commitIntervalMs: number;
+  /** Largest REST body in bytes (a job carries all of its inputs). */
+  bodyLimitBytes: number;
+  /** Cap on simultaneous volunteer connections. */
+  maxConnections: number;
+  /** Log level for pino. */
+  logLevel: string;
+}
+
+export type ConfigOverrides = Partial<Config>;
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${value}"`);
+  return n;
+}
+
+/** Read the configuration from `env`, then apply `overrides` (CLI flags, tests). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+  const heartbeatMs = int(env.BARNRAISE_HEARTBEAT_MS, 2000, 'BARNRAISE_HEARTBEAT_MS');
+  const base: Config = {
+    port: int(env.PORT, 8080, 'PORT'),
+    host: env.HOST || '0.0.0.0',
+    dataDir: path.resolve(env.BARNRAISE_DATA_DIR || './data'),
+    token: env.BARNRAISE_TOKEN || undefined,
+    title: env.BARNRAISE_TITLE || 'Barnraise',
+    description: env.BARNRAISE_DESCRIPTION || 'Lend this computer\'s spare CPU to a shared computation.',
+    heartbeatMs,
+    heartbeatTimeoutMs: int(env.BARNRAISE_HEARTBEAT_TIMEOUT_MS, heartbeatMs * 4, 'BARNRAISE_HEARTBEAT_TIMEOUT_MS'),
+    retentionDays: int(env.BARNRAISE_RETENTION_DAYS, 30, 'BARNRAISE_RETENTION_DAYS'),
+    commitIntervalMs: int(env.BARNRAISE_COMMIT_INTERVAL_MS, 10, 'BARNRAISE_COMMIT_INTERVAL_MS'),
+    bodyLimitBytes: int(env.BARNRAISE_BODY_LIMIT_BYTES, 256 * 1024 * 1024, 'BARNRAISE_BODY_LIMIT_BYTES'),
+    maxConnections: int(env.BARNRAISE_MAX_CONNECTIONS, 20_000, 'BARNRAISE_MAX_CONNECTIONS'),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+  const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  merged.dataDir = path.resolve(merged.dataDir);
+  return merged;
+}

@@ -1,0 +1,129 @@
+/**
+ * One volunteer connection: decodes every frame against the protocol schema, turns frames into scheduler
+ * calls, and turns violations into a close with a defined code (rules P1-P6). Transport-agnostic: it is
+ * given a socket-like object, so it is the same for every WebSocket library.
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  CloseCode,
+  CloseReason,
+  decodeFrame,
+  FrameError,
+  PROTOCOL_VERSION,
+  VolunteerMessageSchema,
+  type MasterMessage,
+  type VolunteerMessage,
+} from '@barnraise/shared';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { VolunteerPort, VolunteerState } from '../scheduler/state.ts';
+
+const checkVolunteerMessage = TypeCompiler.Compile(VolunteerMessageSchema);
+const isVolunteerMessage = (v: unknown): v is VolunteerMessage => checkVolunteerMessage.Check(v);
+
+/** The part of a WebSocket the session uses (ws's WebSocket satisfies it). */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  on(event: 'message', fn: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'close', fn: () => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+}
+
+const OPEN = 1;
+
+export interface SessionContext {
+  scheduler: Scheduler;
+  title: string;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+}
+
+export function startSession(socket: SocketLike, ctx: SessionContext): void {
+  const { scheduler } = ctx;
+  let volunteer: VolunteerState | undefined;
+  let closed = false;
+
+  const port: VolunteerPort = {
+    send(msg: MasterMessage) {
+      if (socket.readyState === OPEN) socket.send(JSON.stringify(msg));
+    },
+    close(code, reason) {
+      if (closed) return;
+      closed = true;
+      if (socket.readyState === OPEN) socket.close(code, reason);
+      // A peer that never answers the close handshake must not hold the socket open.
+      setTimeout(() => socket.terminate(), 2000).unref();
+    },
+  };
+
+  const violation = (code: number, reason: string, detail: string) => {
+    ctx.log.debug({ volunteer: volunteer?.id, detail }, 'closing volunteer');
+    if (volunteer) scheduler.leave(volunteer);
+    port.close(code, reason);
+  };
+
+  const helloTimer = setTimeout(() => violation(CloseCode.HelloTimeout, CloseReason.HelloTimeout, 'no hello'), ctx.helloTimeoutMs);
+  helloTimer.unref();
+
+  const onMessage = (msg: VolunteerMessage) => {
+    if (!volunteer) {
+      if (msg.type !== 'hello') return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, `${msg.type} before hello`);
+      clearTimeout(helloTimer);
+      if (msg.v !== PROTOCOL_VERSION) return violation(CloseCode.VersionMismatch, CloseReason.VersionMismatch, `v${msg.v}`);
+      volunteer = scheduler.join(port, msg.threads, msg.agent ?? 'browser', msg.ua ?? '', msg.hidden ?? false);
+      port.send({
+        type: 'welcome',
+        v: PROTOCOL_VERSION,
+        volunteerId: volunteer.id,
+        heartbeatMs: ctx.heartbeatMs,
+        maxCredits: scheduler.maxCredits(volunteer),
+        title: ctx.title,
+      });
+      return;
+    }
+    const v = volunteer;
+    scheduler.seen(v);
+    switch (msg.type) {
+      case 'hello':
+        return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, 'second hello');
+      case 'want':
+        return scheduler.want(v, msg.n);
+      case 'pause':
+        return scheduler.pause(v);
+      case 'results':
+        scheduler.results(v, msg.items, msg.want ?? 0);
+        return;
+      case 'progress':
+        return scheduler.progress(v, msg.a, msg.p);
+      case 'release':
+        return scheduler.release(v, msg.attempts);
+      case 'hb':
+        return port.send({ type: 'hb', t: scheduler.clock.now() });
+      case 'visibility':
+        v.hidden = msg.hidden;
+        return;
+    }
+  };
+
+  socket.on('message', (data, isBinary) => {
+    if (closed) return;
+    if (isBinary) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, 'binary frame');
+    let msg: VolunteerMessage;
+    try {
+      msg = decodeFrame(data.toString(), isVolunteerMessage);
+    } catch (err) {
+      if (err instanceof FrameError) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, err.message);
+      throw err;
+    }
+    onMessage(msg);
+  });
+  socket.on('close', () => {
+    closed = true;
+    clearTimeout(helloTimer);
+    if (volunteer) scheduler.leave(volunteer);
+  });
+  socket.on('error', (err) => ctx.log.warn({ err: err.message, volunteer: volunteer?.id }, 'volunteer socket error'));
+}

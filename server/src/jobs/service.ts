@@ -1,0 +1,131 @@
+/** The jobs service: what the REST routes (and later the SDK) do with jobs, over the scheduler and store. */
+import { randomBytes } from 'node:crypto';
+import { JobDefaults, type CreateJobBody, type JobList, type JobSummary, type ResultLine } from '@barnraise/shared';
+import { ApiError } from '../errors.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { JobRecord, Store } from '../store/store.ts';
+import { checkJobCode } from './code.ts';
+import { summaryOfRecord, summaryOfState } from './summary.ts';
+
+const RESULTS_PAGE = 1000;
+
+export class JobsService {
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly store: Store,
+  ) {}
+
+  /** Validate, make durable, then schedule (rule D1: the 201 comes only once the job is on disk). */
+  async create(body: CreateJobBody): Promise<JobSummary> {
+    const problem = checkJobCode(body.code);
+    if (problem) throw new ApiError('BAD_CODE', problem);
+    const id = `j_${randomBytes(8).toString('base64url')}`;
+    const record: JobRecord = {
+      id,
+      name: body.name ?? id,
+      code: body.code,
+      priority: body.priority ?? JobDefaults.priority,
+      timeoutMs: body.timeoutMs ?? JobDefaults.timeoutMs,
+      maxAttempts: body.maxAttempts ?? JobDefaults.maxAttempts,
+      maxLosses: JobDefaults.maxLosses,
+      total: body.inputs.length,
+      createdAt: this.scheduler.clock.now(),
+      status: 'queued',
+      done: 0,
+      failed: 0,
+      requeues: 0,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.store.insertJob(record, body.inputs);
+    return summaryOfState(this.scheduler.addJob(record, body.inputs));
+  }
+
+  async get(id: string): Promise<JobSummary> {
+    const live = this.scheduler.jobs.get(id);
+    if (live) return summaryOfState(live);
+    const record = await this.store.getJob(id);
+    if (!record) throw new ApiError('JOB_NOT_FOUND');
+    return summaryOfRecord(record);
+  }
+
+  async list(limit: number, cursor?: string): Promise<JobList> {
+    const page = await this.store.listJobs(limit, cursor);
+    const jobs = page.jobs.map((r) => {
+      const live = this.scheduler.jobs.get(r.id);
+      return live ? summaryOfState(live) : summaryOfRecord(r);
+    });
+    return page.next === undefined ? { jobs } : { jobs, next: page.next };
+  }
+
+  /** [J3] Cancel; idempotent for a cancelled job, 409 for a completed one. */
+  async cancel(id: string): Promise<JobSummary> {
+    const summary = await this.get(id);
+    if (summary.status === 'completed') throw new ApiError('JOB_FINISHED');
+    if (this.scheduler.cancel(id)) await this.scheduler.writer.flush();
+    return this.get(id);
+  }
+
+  /**
+   * The results stream as chunks of NDJSON: every final task in index order; with `follow`, then each
+   * task as it becomes final (durable), until the job ends or `signal` aborts.
+   */
+  async *results(id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<string> {
+    const summary = await this.get(id);
+    const live = follow ? this.scheduler.jobs.get(id) : undefined;
+    const events = this.scheduler.events;
+    const buffered: ResultLine[] = [];
+    let ended = !live;
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const onResult = (line: ResultLine) => {
+      buffered.push(line);
+      poke();
+    };
+    const onEnded = () => {
+      ended = true;
+      poke();
+    };
+    const onAbort = () => {
+      ended = true;
+      buffered.length = 0;
+      poke();
+    };
+    // Subscribe before reading the store, so nothing falls between the snapshot and the live tail.
+    if (live) {
+      events.on(`result:${id}`, onResult);
+      events.once(`ended:${id}`, onEnded);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      const seen = live ? new Uint8Array(summary.total) : null;
+      for (let after = -1; ; ) {
+        const rows = await this.store.readResults(id, after, RESULTS_PAGE);
+        if (rows.length === 0 || signal.aborted) break;
+        if (seen) for (const r of rows) seen[r.index] = 1;
+        yield rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+        after = rows[rows.length - 1]!.index;
+      }
+      if (!seen) return;
+      for (;;) {
+        let chunk = '';
+        for (const line of buffered.splice(0)) {
+          if (seen[line.index]) continue;
+          seen[line.index] = 1;
+          chunk += `${JSON.stringify(line)}\n`;
+        }
+        if (chunk) yield chunk;
+        if (ended && buffered.length === 0) return;
+        if (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      events.off(`result:${id}`, onResult);
+      events.off(`ended:${id}`, onEnded);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

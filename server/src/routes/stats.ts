@@ -1,0 +1,9 @@
+/** Public routes (no token): what the volunteer page shows (site text, swarm stats) and health. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { HealthSchema, SiteSchema, StatsSchema, type Site } from '@barnraise/shared';
+
+export const publicRoutes: FastifyPluginAsyncTypebox<Site> = async (app, site) => {
+  app.get('/api/site', { schema: { response: { 200: SiteSchema } } }, async () => ({ title: site.title, description: site.description }));
+  app.get('/api/stats', { schema: { response: { 200: StatsSchema } } }, async () => app.scheduler.stats());
+  app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => ({ ok: true, uptimeS: Math.round(process.uptime()) }));
+};

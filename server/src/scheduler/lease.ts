@@ -1,0 +1,195 @@
+/**
+ * Lease transitions, one function each (SPEC.md rules L*, T*, E*). Each checks the attempt it acts on:
+ * only a live attempt held by the calling volunteer can change a task, which is what makes a late or
+ * forged result harmless (rules L2, L3, E1).
+ */
+import type { ResultLine } from '@barnraise/shared';
+import type { Clock } from './clock.ts';
+import type { FairQueue } from './queue.ts';
+import { TaskState, type Attempt, type JobState, type VolunteerState } from './state.ts';
+
+/** Where the transitions record what must become durable (implemented by the group-commit writer). */
+export interface Journal {
+  /** Task reached its one final state; `attempt` is the one that produced it, if any. */
+  finished(job: JobState, line: ResultLine, attempt: Attempt | null): void;
+  /** Task went back to the queue with new failure/loss counts. */
+  requeued(job: JobState, index: number): void;
+  /** Job summary changed (status, timestamps). */
+  touched(job: JobState): void;
+}
+
+export interface LeaseCore {
+  readonly clock: Clock;
+  readonly journal: Journal;
+  readonly queue: FairQueue;
+  readonly attempts: Map<string, Attempt>;
+  /** Slack added to every deadline for the network and the volunteer's own timer. */
+  readonly graceMs: number;
+  newAttemptId(): string;
+}
+
+/** What a transition did with the attempt it was given. */
+export type Outcome = 'accepted' | 'stale';
+
+/** [L1] Lease up to `max` tasks to `v`, never more than its credits. */
+export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Attempt[] {
+  const out: Attempt[] = [];
+  const now = core.clock.now();
+  let n = Math.min(max, v.credits);
+  while (n > 0) {
+    const job = core.queue.next();
+    if (!job) break;
+    const index = job.nextIndex();
+    if (index === undefined) break; // counts say queued but nothing poppable: cannot happen; stop safely
+    // [L4] A volunteer runs its leases FIFO on `threads` threads, each bounded by timeoutMs, so a lease
+    // with `ahead` others before it must be done within this many timeouts.
+    const rounds = 1 + Math.floor(v.attempts.size / v.threads);
+    const attempt: Attempt = {
+      id: core.newAttemptId(),
+      job,
+      index,
+      volunteer: v,
+      leasedAt: now,
+      deadline: now + rounds * job.spec.timeoutMs + core.graceMs,
+      progress: 0,
+    };
+    job.state[index] = TaskState.leased;
+    job.counts.queued--;
+    job.counts.leased++;
+    if (job.status === 'queued') {
+      job.status = 'running';
+      job.startedAt = now;
+      core.journal.touched(job);
+    }
+    core.attempts.set(attempt.id, attempt);
+    v.attempts.set(attempt.id, attempt);
+    v.credits--;
+    n--;
+    out.push(attempt);
+  }
+  return out;
+}
+
+/** The live attempt `id` if `v` holds it ([L2], [L3]); a stale or foreign id gives undefined. */
+export function liveAttempt(v: VolunteerState, id: string): Attempt | undefined {
+  return v.attempts.get(id);
+}
+
+function endAttempt(core: LeaseCore, a: Attempt): void {
+  core.attempts.delete(a.id);
+  a.volunteer.attempts.delete(a.id);
+  a.job.counts.leased--;
+}
+
+function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attempt | null): void {
+  const i = line.index;
+  job.state[i] = line.status === 'done' ? TaskState.done : TaskState.failed;
+  job.inputs[i] = undefined;
+  if (line.status === 'done') job.counts.done++;
+  else job.counts.failed++;
+  core.journal.finished(job, line, attempt);
+  if (job.counts.done + job.counts.failed === job.spec.total && job.status !== 'cancelled') {
+    job.status = 'completed';
+    job.finishedAt = core.clock.now();
+    core.queue.remove(job);
+    core.journal.touched(job);
+  }
+}
+
+function requeue(core: LeaseCore, job: JobState, index: number): void {
+  job.state[index] = TaskState.queued;
+  job.counts.queued++;
+  job.requeues++;
+  job.retry.push(index);
+  core.journal.requeued(job, index);
+}
+
+/** [L2] A result from `v` for its live attempt `id` finishes the task; anything else is ignored. */
+export function complete(core: LeaseCore, v: VolunteerState, id: string, output: unknown): Outcome {
+  const a = liveAttempt(v, id);
+  if (!a) return 'stale';
+  endAttempt(core, a);
+  v.tasksDone++;
+  finish(core, a.job, { index: a.index, status: 'done', output }, a);
+  return 'accepted';
+}
+
+/** [T2] A failed attempt: retried until maxAttempts failures, then the task fails with the last error. */
+function failAttempt(core: LeaseCore, a: Attempt, error: string): void {
+  const { job, index } = a;
+  job.failures[index] = Math.min(255, job.failures[index]! + 1);
+  job.lastError.set(index, error);
+  if (job.failures[index]! >= job.spec.maxAttempts) finish(core, job, { index, status: 'failed', error }, a);
+  else requeue(core, job, index);
+}
+
+/** [T2] `v` reports that its live attempt `id` threw. */
+export function fail(core: LeaseCore, v: VolunteerState, id: string, error: string): Outcome {
+  const a = liveAttempt(v, id);
+  if (!a) return 'stale';
+  endAttempt(core, a);
+  failAttempt(core, a, error);
+  return 'accepted';
+}
+
+/** [L4] Attempts past their deadline count as failed attempts. Returns them so their holders can be told. */
+export function expire(core: LeaseCore): Attempt[] {
+  const now = core.clock.now();
+  const expired: Attempt[] = [];
+  for (const a of core.attempts.values()) if (a.deadline <= now) expired.push(a);
+  for (const a of expired) {
+    endAttempt(core, a);
+    failAttempt(core, a, `timed out: no result within ${a.job.spec.timeoutMs} ms`);
+  }
+  return expired;
+}
+
+/**
+ * [L5] `v` is gone (socket closed or heartbeat lapsed): its leases go back to the queue at once. Leaving is
+ * normal and is not a failure, but [T3] a task lost `maxLosses` times fails, since it probably kills tabs.
+ */
+export function lose(core: LeaseCore, v: VolunteerState): Attempt[] {
+  const lost = [...v.attempts.values()];
+  for (const a of lost) {
+    endAttempt(core, a);
+    const { job, index } = a;
+    if (job.status === 'cancelled') continue;
+    job.losses[index] = Math.min(255, job.losses[index]! + 1);
+    if (job.losses[index]! >= job.spec.maxLosses) {
+      const error = `lost its volunteer ${job.losses[index]} times (the task may crash or freeze its host)`;
+      job.lastError.set(index, error);
+      finish(core, job, { index, status: 'failed', error }, null);
+    } else requeue(core, job, index);
+  }
+  v.credits = 0;
+  return lost;
+}
+
+/** [L6] `v` hands back leases it will not run: requeued, counted neither as failure nor as loss. */
+export function release(core: LeaseCore, v: VolunteerState, ids: readonly string[]): number {
+  let n = 0;
+  for (const id of ids) {
+    const a = liveAttempt(v, id);
+    if (!a) continue;
+    endAttempt(core, a);
+    if (a.job.status !== 'cancelled') requeue(core, a.job, a.index);
+    n++;
+  }
+  return n;
+}
+
+/** [J3] Cancel a job: nothing more is leased and its live attempts end. Returns them for abort messages. */
+export function cancel(core: LeaseCore, job: JobState): Attempt[] {
+  if (job.isFinished()) return [];
+  const live = [...core.attempts.values()].filter((a) => a.job === job);
+  for (const a of live) {
+    endAttempt(core, a);
+    job.state[a.index] = TaskState.queued;
+    job.counts.queued++;
+  }
+  job.status = 'cancelled';
+  job.finishedAt = core.clock.now();
+  core.queue.remove(job);
+  core.journal.touched(job);
+  return live;
+}

@@ -1,0 +1,312 @@
+/**
+ * The scheduler: in-memory dispatch over the lease transitions of lease.ts, fed by the volunteer hub and
+ * the jobs service, made durable through the group-commit writer. Time comes from the injected clock;
+ * `tick()` is the only place deadlines and heartbeats are checked, so tests drive it with a fake clock.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { CloseCode, CloseReason, Limits, type ResultLine, type TaskOutcome } from '@barnraise/shared';
+import type { Clock } from './clock.ts';
+import { FairQueue } from './queue.ts';
+import { RateMeter } from './rate.ts';
+import { cancel, claim, complete, expire, fail, lose, release, type LeaseCore } from './lease.ts';
+import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
+import { GroupCommit, type Committed } from '../store/writer.ts';
+import type { RecoveredJob, Store } from '../store/store.ts';
+
+export interface SchedulerOptions {
+  clock: Clock;
+  store: Store;
+  /** A volunteer silent this long is gone (rule H2). */
+  heartbeatTimeoutMs: number;
+  /** Slack on every attempt deadline (rule L4). */
+  graceMs?: number;
+  commitIntervalMs?: number;
+  onError?(err: unknown): void;
+}
+
+export interface SwarmStats {
+  volunteers: number;
+  threads: number;
+  tasksPerSecond: number;
+  tasksDone: number;
+  queued: number;
+  leased: number;
+  activeJobs: number;
+}
+
+export class Scheduler {
+  readonly jobs = new Map<string, JobState>();
+  readonly volunteers = new Map<string, VolunteerState>();
+  /** `result:<jobId>` (ResultLine, durable), `ended:<jobId>` once a finished job's row is durable. */
+  readonly events = new EventEmitter().setMaxListeners(0);
+  readonly writer: GroupCommit;
+  private readonly core: LeaseCore;
+  private readonly queue = new FairQueue();
+  private readonly hungry = new Set<VolunteerState>();
+  private readonly rate: RateMeter;
+  private readonly bootId = randomBytes(4).toString('base64url');
+  private attemptSeq = 0;
+  private pumpQueued = false;
+  private tasksDone = 0;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    const onError = opts.onError ?? ((err) => console.error(err));
+    this.writer = new GroupCommit(opts.store, {
+      intervalMs: opts.commitIntervalMs ?? 10,
+      maxBatch: 2000,
+      onCommitted: (c) => this.committed(c),
+      onError,
+    });
+    this.core = {
+      clock: opts.clock,
+      journal: this.writer,
+      queue: this.queue,
+      attempts: new Map<string, Attempt>(),
+      graceMs: opts.graceMs ?? 5000,
+      // Unique across restarts too: a result for an attempt of an earlier boot can never match (rule L3).
+      newAttemptId: () => `${this.bootId}.${(this.attemptSeq++).toString(36)}`,
+    };
+    this.rate = new RateMeter(opts.clock);
+  }
+
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
+  /** Live attempts (leases) by id. */
+  get attempts(): ReadonlyMap<string, Attempt> {
+    return this.core.attempts;
+  }
+
+  /** Add a job that is already durable (rule D1). */
+  addJob(spec: JobSpec, inputs: unknown[]): JobState {
+    const job = new JobState(spec, inputs);
+    this.jobs.set(spec.id, job);
+    this.queue.add(job);
+    this.schedulePump();
+    return job;
+  }
+
+  /** [D3] Rebuild unfinished jobs after a restart: every task not final is queued again. */
+  recover(recovered: RecoveredJob[]): void {
+    for (const { record, pending } of recovered) {
+      const job = new JobState(record, new Array(record.total));
+      // Tasks not listed as pending are final; which final state is only needed in the counts.
+      job.state.fill(TaskState.done);
+      for (const t of pending) {
+        job.state[t.index] = TaskState.queued;
+        job.inputs[t.index] = t.input;
+        job.failures[t.index] = t.failures;
+        job.losses[t.index] = t.losses;
+        if (t.error !== null) job.lastError.set(t.index, t.error);
+      }
+      job.counts.queued = pending.length;
+      job.counts.done = record.done;
+      job.counts.failed = record.failed;
+      job.requeues = record.requeues;
+      job.status = record.status;
+      job.startedAt = record.startedAt;
+      this.jobs.set(job.id, job);
+      if (pending.length > 0) this.queue.add(job);
+      else {
+        // Crashed between the last result and the job row update: finish it now.
+        job.status = 'completed';
+        job.finishedAt = this.clock.now();
+        this.writer.touched(job);
+      }
+    }
+    this.schedulePump();
+  }
+
+  join(port: VolunteerPort, threads: number, agent: Agent, ua: string, hidden = false): VolunteerState {
+    const v = new VolunteerState(`v_${randomBytes(6).toString('base64url')}`, port, threads, agent, ua, this.clock.now());
+    v.hidden = hidden;
+    this.volunteers.set(v.id, v);
+    return v;
+  }
+
+  /** Most credits `v` may hold: enough to keep every thread fed through a round trip, no hoarding (P3). */
+  maxCredits(v: VolunteerState): number {
+    return Math.min(Limits.maxCreditsPerConnection, v.threads * 4);
+  }
+
+  /** [L5] The volunteer is gone: requeue its leases now. */
+  leave(v: VolunteerState): void {
+    if (!this.volunteers.delete(v.id)) return;
+    this.hungry.delete(v);
+    lose(this.core, v);
+    this.schedulePump();
+  }
+
+  /** [P3] Grant credits. */
+  want(v: VolunteerState, n: number): void {
+    v.credits = Math.max(0, Math.min(v.credits + n, this.maxCredits(v) - v.attempts.size));
+    if (v.credits > 0) {
+      this.hungry.add(v);
+      this.schedulePump();
+    }
+  }
+
+  /** [P4] Drop unused credits (Stop). */
+  pause(v: VolunteerState): void {
+    v.credits = 0;
+    this.hungry.delete(v);
+  }
+
+  /** [L2][T2] Outcomes of attempts; returns how many were stale (ignored). */
+  results(v: VolunteerState, items: readonly TaskOutcome[], want = 0): number {
+    let stale = 0;
+    for (const item of items) {
+      const outcome = item.ok ? complete(this.core, v, item.a, item.output) : fail(this.core, v, item.a, item.error.slice(0, Limits.maxErrorChars));
+      if (outcome === 'stale') stale++;
+      else {
+        if (item.ms !== undefined) v.cpuMs += item.ms;
+        if (item.ok) {
+          this.tasksDone++;
+          this.rate.add();
+        }
+      }
+    }
+    if (want > 0) this.want(v, want);
+    return stale;
+  }
+
+  progress(v: VolunteerState, id: string, p: number): void {
+    const a = v.attempts.get(id);
+    if (a) a.progress = p;
+  }
+
+  /** [L6] */
+  release(v: VolunteerState, ids: readonly string[]): void {
+    if (release(this.core, v, ids) > 0) this.schedulePump();
+  }
+
+  /** [H1] Any frame proves the volunteer's event loop runs. */
+  seen(v: VolunteerState): void {
+    v.lastSeen = this.clock.now();
+  }
+
+  /** [J3] Cancel a job; its volunteers are told to abort. Returns false when it was already finished. */
+  cancel(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job || job.isFinished()) return false;
+    this.abort(cancel(this.core, job), 'job cancelled');
+    return true;
+  }
+
+  private abort(attempts: Attempt[], reason: string): void {
+    const byVolunteer = new Map<VolunteerState, string[]>();
+    for (const a of attempts) {
+      if (!this.volunteers.has(a.volunteer.id)) continue;
+      const list = byVolunteer.get(a.volunteer) ?? [];
+      list.push(a.id);
+      byVolunteer.set(a.volunteer, list);
+    }
+    for (const [v, ids] of byVolunteer) v.port.send({ type: 'abort', attempts: ids, reason });
+  }
+
+  /** Check deadlines [L4] and heartbeats [H2]. Called every few hundred ms by the server, by tests at will. */
+  tick(): void {
+    const expired = expire(this.core);
+    if (expired.length > 0) {
+      this.abort(expired, 'deadline passed');
+      // The aborted attempts' slots are free again on the volunteer; it returns the credit itself.
+      this.schedulePump();
+    }
+    const cutoff = this.clock.now() - this.opts.heartbeatTimeoutMs;
+    for (const v of [...this.volunteers.values()]) {
+      if (v.lastSeen <= cutoff) {
+        this.leave(v);
+        v.port.close(CloseCode.HeartbeatLapsed, CloseReason.HeartbeatLapsed);
+      }
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    // Coalesce: all frames that arrived in this turn of the event loop are answered by one dispatch.
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** [L1][F1][F2] Lease queued tasks to volunteers with credits, sharing them out evenly. */
+  pump(): void {
+    let queued = this.queue.queued();
+    if (queued === 0 || this.hungry.size === 0) return;
+    const batches = new Map<VolunteerState, Attempt[]>();
+    while (queued > 0 && this.hungry.size > 0) {
+      const share = Math.max(1, Math.ceil(queued / this.hungry.size));
+      let leased = 0;
+      for (const v of [...this.hungry]) {
+        const got = claim(this.core, v, share);
+        if (got.length > 0) {
+          const list = batches.get(v);
+          if (list) list.push(...got);
+          else batches.set(v, got);
+          leased += got.length;
+          queued -= got.length;
+        }
+        if (v.credits <= 0) this.hungry.delete(v);
+        if (queued <= 0) break;
+      }
+      if (leased === 0) break;
+    }
+    for (const [v, attempts] of batches) this.deliver(v, attempts);
+  }
+
+  private deliver(v: VolunteerState, attempts: Attempt[]): void {
+    for (const a of attempts) {
+      if (v.jobsSent.has(a.job.id)) continue;
+      // [C1] The code travels once per job per connection, before the job's first task.
+      v.jobsSent.add(a.job.id);
+      const s = a.job.spec;
+      v.port.send({ type: 'job', id: s.id, name: s.name, code: s.code, timeoutMs: s.timeoutMs });
+    }
+    v.port.send({
+      type: 'tasks',
+      items: attempts.map((a) => ({ a: a.id, job: a.job.id, i: a.index, input: a.job.inputs[a.index] ?? null })),
+    });
+  }
+
+  private committed(c: Committed): void {
+    for (const [v, ids] of c.acks) if (this.volunteers.has(v.id)) v.port.send({ type: 'ack', attempts: ids });
+    for (const { job, line } of c.results) this.events.emit(`result:${job.id}`, line satisfies ResultLine);
+    for (const job of c.jobs) {
+      if (!job.isFinished() || !this.jobs.has(job.id)) continue;
+      // Finished and durable: history lives on disk from here on, not in memory.
+      this.jobs.delete(job.id);
+      this.events.emit(`ended:${job.id}`);
+    }
+  }
+
+  stats(): SwarmStats {
+    let threads = 0;
+    for (const v of this.volunteers.values()) threads += v.threads;
+    let leased = 0;
+    for (const job of this.jobs.values()) leased += job.counts.leased;
+    return {
+      volunteers: this.volunteers.size,
+      threads,
+      tasksPerSecond: this.rate.perSecond(),
+      tasksDone: this.tasksDone,
+      queued: this.queue.queued(),
+      leased,
+      activeJobs: this.queue.size,
+    };
+  }
+
+  /** Close every volunteer and make everything pending durable (shutdown). */
+  async drain(): Promise<void> {
+    for (const v of [...this.volunteers.values()]) {
+      // A shutdown is the master's doing: hand the leases back without counting losses.
+      release(this.core, v, [...v.attempts.keys()]);
+      this.leave(v);
+      v.port.close(CloseCode.ShuttingDown, CloseReason.ShuttingDown);
+    }
+    await this.writer.flush();
+  }
+}

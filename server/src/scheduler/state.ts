@@ -1,0 +1,124 @@
+/**
+ * The scheduler's in-memory state: active jobs with per-task state in typed arrays (a million-task job
+ * costs a few MB, not a million objects), live attempts, and connected volunteers.
+ */
+import type { JobStatus, MasterMessage } from '@barnraise/shared';
+
+/** Per-task state. `done` and `failed` are final (rule E1). */
+export const TaskState = { queued: 0, leased: 1, done: 2, failed: 3 } as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+/** What the scheduler needs of a volunteer's socket. */
+export interface VolunteerPort {
+  send(msg: MasterMessage): void;
+  close(code: number, reason: string): void;
+}
+
+/** The settings a job is created with; also what the store keeps. */
+export interface JobSpec {
+  id: string;
+  name: string;
+  code: string;
+  priority: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  maxLosses: number;
+  total: number;
+  createdAt: number;
+}
+
+export class JobState {
+  status: JobStatus = 'queued';
+  startedAt: number | null = null;
+  finishedAt: number | null = null;
+  /** TaskState per index. */
+  readonly state: Uint8Array;
+  /** Failed attempts (error or deadline) per index (rule T2). */
+  readonly failures: Uint8Array;
+  /** Attempts lost with their volunteer per index (rule T3). */
+  readonly losses: Uint8Array;
+  /** Last error per task that has failed at least once. */
+  readonly lastError = new Map<number, string>();
+  /** Requeued indices, served before fresh ones so a job's tail is not starved. */
+  readonly retry: number[] = [];
+  /** Next never-leased index to consider. */
+  cursor = 0;
+  readonly counts = { queued: 0, leased: 0, done: 0, failed: 0 };
+  requeues = 0;
+
+  /** `inputs[i]` is freed once task i is final, so memory follows the unfinished part of a job. */
+  constructor(
+    readonly spec: JobSpec,
+    readonly inputs: unknown[],
+  ) {
+    this.state = new Uint8Array(spec.total);
+    this.failures = new Uint8Array(spec.total);
+    this.losses = new Uint8Array(spec.total);
+    this.counts.queued = spec.total;
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  /** True when a task can be leased now. */
+  hasWork(): boolean {
+    return this.status !== 'cancelled' && this.counts.queued > 0;
+  }
+
+  /** True when every task is done or failed (or the job was cancelled). */
+  isFinished(): boolean {
+    return this.status === 'completed' || this.status === 'cancelled';
+  }
+
+  /** Pop the next queued index: retries first, then fresh ones in index order. */
+  nextIndex(): number | undefined {
+    while (this.retry.length > 0) {
+      const i = this.retry.pop()!;
+      if (this.state[i] === TaskState.queued) return i;
+    }
+    while (this.cursor < this.spec.total) {
+      const i = this.cursor++;
+      if (this.state[i] === TaskState.queued) return i;
+    }
+    return undefined;
+  }
+}
+
+export interface Attempt {
+  readonly id: string;
+  readonly job: JobState;
+  readonly index: number;
+  readonly volunteer: VolunteerState;
+  readonly leasedAt: number;
+  /** Past this the attempt counts as failed (rule L4). */
+  readonly deadline: number;
+  progress: number;
+}
+
+export type Agent = 'browser' | 'node';
+
+export class VolunteerState {
+  /** Leases the master may still send (rule P3). */
+  credits = 0;
+  readonly attempts = new Map<string, Attempt>();
+  /** Jobs whose code this connection already has (rule C1). */
+  readonly jobsSent = new Set<string>();
+  tasksDone = 0;
+  cpuMs = 0;
+  hidden = false;
+  lastSeen: number;
+  /** Attempt ids whose results await the group commit, to be acknowledged together. */
+  pendingAcks: string[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly port: VolunteerPort,
+    readonly threads: number,
+    readonly agent: Agent,
+    readonly ua: string,
+    readonly connectedAt: number,
+  ) {
+    this.lastSeen = connectedAt;
+  }
+}

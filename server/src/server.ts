@@ -1,0 +1,55 @@
+/** Starting and stopping the master: open the store, build the app, listen, drain on SIGTERM. */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { resolveToken } from './auth.ts';
+import type { Config } from './config.ts';
+import { SqliteStore } from './store/sqlite.ts';
+
+export const DB_FILE = 'barnraise.db';
+
+export interface RunningMaster {
+  app: FastifyInstance;
+  url: string;
+  /** Stop leasing, close volunteers, flush, close the store. */
+  shutdown(): Promise<void>;
+}
+
+export async function startMaster(config: Config): Promise<RunningMaster> {
+  const { token, file, generated } = resolveToken(config.token, config.dataDir);
+  const store = new SqliteStore({ file: path.join(config.dataDir, DB_FILE) });
+  const app = await buildApp({ config, store, token });
+  if (generated) {
+    // Printed once, on the start that created it; later starts only say where it is.
+    process.stdout.write(`\nOperator token (saved in ${file}, readable only by you):\n\n  ${token}\n\n`);
+  } else if (file) {
+    app.log.info(`operator token is in ${file}`);
+  }
+  const address = await app.listen({ port: config.port, host: config.host });
+  const url = address.replace('0.0.0.0', '127.0.0.1');
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      app.draining = true;
+      await app.scheduler.drain();
+      await app.close();
+      await store.close();
+    })());
+  return { app, url, shutdown };
+}
+
+/** Drain on SIGTERM/SIGINT, then exit. */
+export function exitOnSignals(master: RunningMaster): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      master.app.log.info({ signal }, 'draining');
+      master.shutdown().then(
+        () => process.exit(0),
+        (err) => {
+          master.app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

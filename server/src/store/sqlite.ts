@@ -1,0 +1,231 @@
+/**
+ * SQLite backend (better-sqlite3, WAL). Writes come in group commits from the writer, so the
+ * per-transaction fsync (synchronous=FULL: a power cut cannot lose an acknowledged result) is paid
+ * once per batch, not once per task.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { JobStatus } from '@barnraise/shared';
+import type { CommitBatch, FinishedTask, JobPage, JobRecord, RecoveredJob, Store } from './store.ts';
+
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE jobs (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     code TEXT NOT NULL,
+     priority INTEGER NOT NULL,
+     timeout_ms INTEGER NOT NULL,
+     max_attempts INTEGER NOT NULL,
+     max_losses INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     total INTEGER NOT NULL,
+     done INTEGER NOT NULL DEFAULT 0,
+     failed INTEGER NOT NULL DEFAULT 0,
+     requeues INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     started_at INTEGER,
+     finished_at INTEGER
+   );
+   CREATE INDEX jobs_status ON jobs(status);
+   -- state: 0 pending, 2 done, 3 failed (the scheduler's TaskState values)
+   CREATE TABLE tasks (
+     job_seq INTEGER NOT NULL,
+     idx INTEGER NOT NULL,
+     state INTEGER NOT NULL DEFAULT 0,
+     input TEXT NOT NULL,
+     output TEXT,
+     error TEXT,
+     failures INTEGER NOT NULL DEFAULT 0,
+     losses INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (job_seq, idx)
+   ) WITHOUT ROWID;`,
+];
+
+const DONE = 2;
+
+interface JobRow {
+  seq: number;
+  id: string;
+  name: string;
+  code: string;
+  priority: number;
+  timeout_ms: number;
+  max_attempts: number;
+  max_losses: number;
+  status: string;
+  total: number;
+  done: number;
+  failed: number;
+  requeues: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    code: r.code,
+    priority: r.priority,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    maxLosses: r.max_losses,
+    status: r.status as JobStatus,
+    total: r.total,
+    done: r.done,
+    failed: r.failed,
+    requeues: r.requeues,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+export interface SqliteOptions {
+  /** Database file; ':memory:' for tests that need no durability. */
+  file: string;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  /** job id -> seq, to keep task keys small. Bounded by the jobs on disk. */
+  private readonly seqs = new Map<string, number>();
+  private readonly stmts;
+
+  constructor(opts: SqliteOptions) {
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    this.db = new Database(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const db = this.db;
+    this.stmts = {
+      insertJob: db.prepare(
+        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at)
+         VALUES (@id, @name, @code, @priority, @timeoutMs, @maxAttempts, @maxLosses, @status, @total, @done, @failed, @requeues, @createdAt, @startedAt, @finishedAt)`,
+      ),
+      insertTask: db.prepare('INSERT INTO tasks (job_seq, idx, input) VALUES (?, ?, ?)'),
+      done: db.prepare('UPDATE tasks SET state = 2, output = ?, failures = ?, losses = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
+      failed: db.prepare('UPDATE tasks SET state = 3, error = ?, failures = ?, losses = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
+      retry: db.prepare('UPDATE tasks SET failures = ?, losses = ?, error = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
+      progress: db.prepare(
+        'UPDATE jobs SET status = @status, done = @done, failed = @failed, requeues = @requeues, started_at = @startedAt, finished_at = @finishedAt WHERE id = @id',
+      ),
+      getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      seqOf: db.prepare('SELECT seq FROM jobs WHERE id = ?'),
+      listFirst: db.prepare('SELECT * FROM jobs ORDER BY seq DESC LIMIT ?'),
+      listAfter: db.prepare('SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
+      unfinishedJobs: db.prepare("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq"),
+      pending: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND state = 0 ORDER BY idx'),
+      countFinal: db.prepare('SELECT SUM(state = 2) AS done, SUM(state = 3) AS failed FROM tasks WHERE job_seq = ?'),
+      results: db.prepare('SELECT idx, state, output, error FROM tasks WHERE job_seq = ? AND idx > ? AND state >= 2 ORDER BY idx LIMIT ?'),
+      oldJobs: db.prepare("SELECT seq, id FROM jobs WHERE status IN ('completed', 'cancelled') AND finished_at < ?"),
+      deleteTasks: db.prepare('DELETE FROM tasks WHERE job_seq = ?'),
+      deleteJob: db.prepare('DELETE FROM jobs WHERE seq = ?'),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private seq(jobId: string): number | undefined {
+    let seq = this.seqs.get(jobId);
+    if (seq === undefined) {
+      seq = (this.stmts.seqOf.get(jobId) as { seq: number } | undefined)?.seq;
+      if (seq !== undefined) this.seqs.set(jobId, seq);
+    }
+    return seq;
+  }
+
+  async insertJob(spec: JobRecord, inputs: readonly unknown[]): Promise<void> {
+    this.db.transaction(() => {
+      const { lastInsertRowid } = this.stmts.insertJob.run(spec);
+      const seq = Number(lastInsertRowid);
+      const insert = this.stmts.insertTask;
+      for (let i = 0; i < inputs.length; i++) insert.run(seq, i, JSON.stringify(inputs[i] ?? null));
+      this.seqs.set(spec.id, seq);
+    })();
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    const s = this.stmts;
+    this.db.transaction(() => {
+      for (const w of batch.tasks) {
+        const seq = this.seq(w.job);
+        if (seq === undefined) continue;
+        if (w.kind === 'done') s.done.run(JSON.stringify(w.output ?? null), w.failures, w.losses, seq, w.index);
+        else if (w.kind === 'failed') s.failed.run(w.error, w.failures, w.losses, seq, w.index);
+        else s.retry.run(w.failures, w.losses, w.error, seq, w.index);
+      }
+      for (const j of batch.jobs) s.progress.run(j);
+    })();
+  }
+
+  async loadUnfinished(): Promise<RecoveredJob[]> {
+    const rows = this.stmts.unfinishedJobs.all() as JobRow[];
+    return rows.map((row) => {
+      this.seqs.set(row.id, row.seq);
+      // Counts come from the task rows, which the same transactions wrote, so they agree after any crash.
+      const counts = this.stmts.countFinal.get(row.seq) as { done: number | null; failed: number | null };
+      const record = { ...toRecord(row), done: counts.done ?? 0, failed: counts.failed ?? 0 };
+      const pending = (this.stmts.pending.all(row.seq) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>).map(
+        (t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: t.failures, losses: t.losses, error: t.error }),
+      );
+      return { record, pending };
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const row = this.stmts.getJob.get(id) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async listJobs(limit: number, cursor?: string): Promise<JobPage> {
+    const before = cursor === undefined ? undefined : Number.parseInt(cursor, 10);
+    const rows = (
+      before === undefined || !Number.isFinite(before) ? this.stmts.listFirst.all(limit + 1) : this.stmts.listAfter.all(before, limit + 1)
+    ) as JobRow[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { jobs: page.map(toRecord), ...(rows.length > limit && last ? { next: String(last.seq) } : {}) };
+  }
+
+  async readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    const rows = this.stmts.results.all(seq, afterIndex, limit) as Array<{ idx: number; state: number; output: string | null; error: string | null }>;
+    return rows.map((r) =>
+      r.state === DONE
+        ? { index: r.idx, status: 'done' as const, output: JSON.parse(r.output ?? 'null') as unknown }
+        : { index: r.idx, status: 'failed' as const, error: r.error ?? '' },
+    );
+  }
+
+  async deleteFinishedBefore(before: number): Promise<number> {
+    const old = this.stmts.oldJobs.all(before) as Array<{ seq: number; id: string }>;
+    this.db.transaction(() => {
+      for (const { seq, id } of old) {
+        this.stmts.deleteTasks.run(seq);
+        this.stmts.deleteJob.run(seq);
+        this.seqs.delete(id);
+      }
+    })();
+    return old.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

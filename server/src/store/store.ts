@@ -1,0 +1,73 @@
+/**
+ * The one storage interface. The scheduler dispatches from memory; the store only makes things durable
+ * (jobs on submission, results in group commits) and answers reads for finished history. Every backend
+ * passes the same contract suite (contract.ts).
+ */
+import type { JobStatus } from '@barnraise/shared';
+import type { JobSpec } from '../scheduler/state.ts';
+
+/** A job's durable summary row. */
+export interface JobRecord extends JobSpec {
+  status: JobStatus;
+  done: number;
+  failed: number;
+  requeues: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** The mutable part of a job row, written with every commit that touches the job. */
+export type JobProgress = Pick<JobRecord, 'id' | 'status' | 'done' | 'failed' | 'requeues' | 'startedAt' | 'finishedAt'>;
+
+/** One task change in a group commit. `failures`/`losses` are the task's counts after the change. */
+export type TaskWrite =
+  | { kind: 'done'; job: string; index: number; output: unknown; failures: number; losses: number }
+  | { kind: 'failed'; job: string; index: number; error: string; failures: number; losses: number }
+  | { kind: 'retry'; job: string; index: number; failures: number; losses: number; error: string | null };
+
+export interface CommitBatch {
+  tasks: TaskWrite[];
+  jobs: JobProgress[];
+}
+
+/** A task not yet final, as recovery needs it. */
+export interface PendingTask {
+  index: number;
+  input: unknown;
+  failures: number;
+  losses: number;
+  error: string | null;
+}
+
+export interface RecoveredJob {
+  record: JobRecord;
+  pending: PendingTask[];
+}
+
+/** A final task as the results stream shows it. */
+export type FinishedTask =
+  | { index: number; status: 'done'; output: unknown }
+  | { index: number; status: 'failed'; error: string };
+
+export interface JobPage {
+  jobs: JobRecord[];
+  /** Cursor for the next (older) page. */
+  next?: string;
+}
+
+export interface Store {
+  /** Insert a job and all its tasks; resolves once durable (rule D1). Ids are unique. */
+  insertJob(spec: JobRecord, inputs: readonly unknown[]): Promise<void>;
+  /** Apply one group commit atomically: all of it is durable when this resolves, or none (rule D2). */
+  commit(batch: CommitBatch): Promise<void>;
+  /** Jobs that are queued or running, each with its unfinished tasks (rule D3). */
+  loadUnfinished(): Promise<RecoveredJob[]>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  listJobs(limit: number, cursor?: string): Promise<JobPage>;
+  /** Final tasks of a job with index > `afterIndex`, in index order, at most `limit`. */
+  readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]>;
+  /** Delete finished (completed or cancelled) jobs that finished before `before` (ms). Returns how many. */
+  deleteFinishedBefore(before: number): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,133 @@
+/**
+ * Group commit: the scheduler's changes collect here and reach the store in one transaction every
+ * `intervalMs` (or sooner when a batch fills), never one transaction per task message (rule D2).
+ * Only after a batch is durable are its results acknowledged to volunteers and shown to readers.
+ */
+import type { ResultLine } from '@barnraise/shared';
+import type { Journal } from '../scheduler/lease.ts';
+import type { Attempt, JobState, VolunteerState } from '../scheduler/state.ts';
+import type { CommitBatch, Store, TaskWrite } from './store.ts';
+
+/** What became durable in one commit. */
+export interface Committed {
+  /** Attempt ids per volunteer whose results are now durable. */
+  acks: Map<VolunteerState, string[]>;
+  results: Array<{ job: JobState; line: ResultLine }>;
+  /** Jobs whose row was written, with their state as written. */
+  jobs: JobState[];
+}
+
+export interface WriterOptions {
+  intervalMs: number;
+  /** Flush at once when this many task writes are pending. */
+  maxBatch: number;
+  onCommitted(c: Committed): void;
+  onError(err: unknown): void;
+}
+
+export class GroupCommit implements Journal {
+  private tasks: TaskWrite[] = [];
+  private jobs = new Set<JobState>();
+  private acks = new Map<VolunteerState, string[]>();
+  private results: Array<{ job: JobState; line: ResultLine }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** Transactions committed so far (observability and tests of batching). */
+  commits = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: WriterOptions,
+  ) {}
+
+  finished(job: JobState, line: ResultLine, attempt: Attempt | null): void {
+    const base = { job: job.id, index: line.index, failures: job.failures[line.index]!, losses: job.losses[line.index]! };
+    this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output } : { kind: 'failed', ...base, error: line.error });
+    this.results.push({ job, line });
+    if (attempt) {
+      const list = this.acks.get(attempt.volunteer);
+      if (list) list.push(attempt.id);
+      else this.acks.set(attempt.volunteer, [attempt.id]);
+    }
+    this.jobs.add(job);
+    this.schedule();
+  }
+
+  requeued(job: JobState, index: number): void {
+    this.tasks.push({ kind: 'retry', job: job.id, index, failures: job.failures[index]!, losses: job.losses[index]!, error: job.lastError.get(index) ?? null });
+    this.jobs.add(job);
+    this.schedule();
+  }
+
+  touched(job: JobState): void {
+    this.jobs.add(job);
+    this.schedule();
+  }
+
+  /** Pending writes not yet handed to the store. */
+  get pending(): number {
+    return this.tasks.length + this.jobs.size;
+  }
+
+  private schedule(): void {
+    if (this.tasks.length >= this.opts.maxBatch) {
+      void this.flush();
+      return;
+    }
+    if (!this.timer && !this.running) this.timer = setTimeout(() => void this.flush(), this.opts.intervalMs);
+  }
+
+  /** Commit everything pending now; resolves when all of it (and any commit before it) is durable. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.running) await this.running;
+    if (this.pending === 0) return;
+    const batch = this.take();
+    this.running = this.write(batch).finally(() => {
+      this.running = null;
+      if (this.pending > 0) this.schedule();
+    });
+    await this.running;
+  }
+
+  private take(): { batch: CommitBatch; committed: Committed } {
+    const jobs = [...this.jobs];
+    const batch: CommitBatch = {
+      tasks: this.tasks,
+      // Snapshot now: every change counted in memory so far is in this batch or an earlier one.
+      jobs: jobs.map((j) => ({
+        id: j.id,
+        status: j.status,
+        done: j.counts.done,
+        failed: j.counts.failed,
+        requeues: j.requeues,
+        startedAt: j.startedAt,
+        finishedAt: j.finishedAt,
+      })),
+    };
+    const committed: Committed = { acks: this.acks, results: this.results, jobs };
+    this.tasks = [];
+    this.jobs = new Set();
+    this.acks = new Map();
+    this.results = [];
+    return { batch, committed };
+  }
+
+  private async write({ batch, committed }: { batch: CommitBatch; committed: Committed }): Promise<void> {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.store.commit(batch);
+        break;
+      } catch (err) {
+        // A failed commit (disk full, locked) is retried: the batch is not acknowledged until it lands.
+        this.opts.onError(err);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.commits++;
+    this.opts.onCommitted(committed);
+  }
+}

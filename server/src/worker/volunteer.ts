@@ -1,0 +1,191 @@
+/**
+ * The headless volunteer: joins a master over the volunteer protocol like a browser tab does, runs tasks
+ * on worker_threads, batches results, keeps the heartbeat, and reconnects with jittered backoff.
+ */
+import WebSocket from 'ws';
+import { Value } from '@sinclair/typebox/value';
+import {
+  decodeFrame,
+  MasterMessageSchema,
+  PROTOCOL_VERSION,
+  VOLUNTEER_PATH,
+  type MasterMessage,
+  type TaskOutcome,
+  type VolunteerMessage,
+} from '@barnraise/shared';
+import { ThreadPool } from './pool.ts';
+
+export interface HeadlessOptions {
+  /** The master's http(s) URL. */
+  url: string;
+  threads: number;
+  /** Leases held per thread (1 running + the rest queued, so no thread idles for a round trip). */
+  prefetch?: number;
+  log?: (msg: string) => void;
+}
+
+const isMasterMessage = (v: unknown): v is MasterMessage => Value.Check(MasterMessageSchema, v);
+
+/** Full-jitter exponential backoff: a crowd of volunteers does not return in lockstep. */
+export function backoffMs(attempt: number, baseMs = 250, capMs = 10_000): number {
+  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+}
+
+export class HeadlessVolunteer {
+  private ws: WebSocket | null = null;
+  private readonly pool: ThreadPool;
+  private readonly codes = new Map<string, { code: string; timeoutMs: number }>();
+  private pending: TaskOutcome[] = [];
+  private flushQueued = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private lastHeard = 0;
+  private failures = 0;
+  private stopped = false;
+  private capacity: number;
+  /** Tasks completed by this process (all connections). */
+  completed = 0;
+  /** Connections opened so far. */
+  connections = 0;
+
+  constructor(private readonly opts: HeadlessOptions) {
+    this.capacity = opts.threads * (opts.prefetch ?? 2);
+    this.pool = new ThreadPool(opts.threads, {
+      progress: (a, p) => this.send({ type: 'progress', a, p }),
+      done: (a, outcome) => {
+        this.pending.push(outcome.ok ? { a, ok: true, output: outcome.output, ms: outcome.ms } : { a, ok: false, error: outcome.error, ms: outcome.ms });
+        if (outcome.ok) this.completed++;
+        this.scheduleFlush();
+      },
+    });
+  }
+
+  private log(msg: string): void {
+    this.opts.log?.(msg);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const url = new URL(VOLUNTEER_PATH, this.opts.url.replace(/^http/, 'ws'));
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.on('open', () => {
+      this.connections++;
+      this.lastHeard = Date.now();
+      this.send({ type: 'hello', v: PROTOCOL_VERSION, threads: this.opts.threads, agent: 'node', ua: `node/${process.versions.node}` });
+    });
+    ws.on('message', (data) => {
+      this.lastHeard = Date.now();
+      let msg: MasterMessage;
+      try {
+        msg = decodeFrame(data.toString(), isMasterMessage);
+      } catch (err) {
+        this.log(`bad frame from master: ${(err as Error).message}`);
+        return;
+      }
+      this.onMessage(msg);
+    });
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (err) => this.log(`socket error: ${err.message}`));
+  }
+
+  private onMessage(msg: MasterMessage): void {
+    switch (msg.type) {
+      case 'welcome': {
+        this.failures = 0;
+        this.capacity = Math.min(this.opts.threads * (this.opts.prefetch ?? 2), msg.maxCredits);
+        this.log(`joined as ${msg.volunteerId}`);
+        this.startHeartbeat(msg.heartbeatMs);
+        this.send({ type: 'want', n: this.capacity });
+        return;
+      }
+      case 'job':
+        this.codes.set(msg.id, { code: msg.code, timeoutMs: msg.timeoutMs });
+        return;
+      case 'tasks': {
+        const missing: string[] = [];
+        for (const t of msg.items) {
+          const job = this.codes.get(t.job);
+          if (!job) missing.push(t.a);
+          else this.pool.run({ a: t.a, job: t.job, code: job.code, timeoutMs: job.timeoutMs, i: t.i, input: t.input });
+        }
+        if (missing.length > 0) {
+          this.send({ type: 'release', attempts: missing });
+          this.send({ type: 'want', n: missing.length });
+        }
+        return;
+      }
+      case 'abort': {
+        let freed = 0;
+        for (const a of msg.attempts) if (this.pool.abort(a)) freed++;
+        if (freed > 0) this.send({ type: 'want', n: freed });
+        return;
+      }
+      case 'ack':
+      case 'hb':
+      case 'swarm':
+        return;
+    }
+  }
+
+  private startHeartbeat(everyMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      // A master silent for four beats is gone even if TCP has not noticed: start over.
+      if (Date.now() - this.lastHeard > everyMs * 4) {
+        this.log('master silent; reconnecting');
+        this.ws?.terminate();
+        return;
+      }
+      this.send({ type: 'hb', t: Date.now() });
+    }, everyMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // Results finishing in the same turn travel in one frame, with the credits they free.
+    setImmediate(() => {
+      this.flushQueued = false;
+      const items = this.pending.splice(0, 256);
+      if (items.length === 0) return;
+      this.send({ type: 'results', items, want: items.length });
+      if (this.pending.length > 0) this.scheduleFlush();
+    });
+  }
+
+  private send(msg: VolunteerMessage): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.stopHeartbeat();
+    this.ws = null;
+    // The master requeued everything this connection held: drop it all and start clean.
+    this.pool.reset();
+    this.pending = [];
+    this.codes.clear();
+    if (this.stopped) return;
+    const delay = backoffMs(this.failures++);
+    this.log(`disconnected (${code} ${reason}); retrying in ${Math.round(delay)} ms`);
+    setTimeout(() => this.connect(), delay);
+  }
+
+  /** Leave politely: hand back queued leases, close, stop the threads. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const queued = this.pool.drainQueue().map((t) => t.a);
+    if (queued.length > 0) this.send({ type: 'release', attempts: queued });
+    this.ws?.close(1000, 'bye');
+    this.stopHeartbeat();
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,5 @@
+export * from './limits.ts';
+export * from './protocol.ts';
+export * from './codec.ts';
+export * from './schemas/rest.ts';
+export * from './runner.ts';

@@ -1,0 +1,28 @@
+/** Limits the master enforces and the volunteer page respects. One place, so both sides agree. */
+export const Limits = {
+  /** Largest WebSocket frame a volunteer may send (results are batched, so this bounds a batch). */
+  maxFrameBytes: 4 * 1024 * 1024,
+  /** Largest JSON-encoded output of one task. */
+  maxResultBytes: 1024 * 1024,
+  /** Largest job code module, in bytes of source. */
+  maxCodeBytes: 1024 * 1024,
+  /** Most inputs in one job. */
+  maxInputs: 2_000_000,
+  /** Most leases one connection may hold at once, whatever it asks for (no hoarding). */
+  maxCreditsPerConnection: 256,
+  /** Most threads a volunteer may claim. */
+  maxThreads: 256,
+  /** Longest error message kept for a failed attempt. */
+  maxErrorChars: 2000,
+  /** Longest job name. */
+  maxNameChars: 200,
+} as const;
+
+/** Defaults for a job's per-task settings (see SPEC.md, rules T1-T4). */
+export const JobDefaults = {
+  timeoutMs: 60_000,
+  maxAttempts: 3,
+  /** A task lost with its volunteer this many times fails (it probably crashes tabs). */
+  maxLosses: 8,
+  priority: 0,
+} as const;

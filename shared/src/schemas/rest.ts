@@ -1,0 +1,99 @@
+/** REST bodies and replies: defined once here, used by the routes (validation + serialization) and clients. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Limits } from '../limits.ts';
+
+export const JobStatus = {
+  queued: 'queued',
+  running: 'running',
+  completed: 'completed',
+  cancelled: 'cancelled',
+} as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+export const CreateJobBodySchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: Limits.maxNameChars })),
+    code: Type.String({ minLength: 1, maxLength: Limits.maxCodeBytes }),
+    inputs: Type.Array(Type.Unknown(), { minItems: 1, maxItems: Limits.maxInputs }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 24 * 3600 * 1000 })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateJobBody = Static<typeof CreateJobBodySchema>;
+
+const Timestamp = Type.String({ description: 'ISO 8601' });
+
+export const JobSummarySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: Type.Union(Object.values(JobStatus).map((s) => Type.Literal(s))),
+  priority: Type.Integer(),
+  total: Type.Integer(),
+  counts: Type.Object({
+    queued: Type.Integer(),
+    leased: Type.Integer(),
+    done: Type.Integer(),
+    failed: Type.Integer(),
+  }),
+  requeues: Type.Integer(),
+  timeoutMs: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  createdAt: Timestamp,
+  startedAt: Type.Union([Timestamp, Type.Null()]),
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export type JobSummary = Static<typeof JobSummarySchema>;
+
+export const JobListQuerySchema = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  /** Opaque cursor from a previous page's `next`. */
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export type JobListQuery = Static<typeof JobListQuerySchema>;
+
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobSummarySchema),
+  /** Pass as `cursor` to get the next (older) page; absent on the last page. */
+  next: Type.Optional(Type.String()),
+});
+export type JobList = Static<typeof JobListSchema>;
+
+export const JobParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ResultsQuerySchema = Type.Object({
+  follow: Type.Optional(Type.Boolean({ default: false })),
+});
+
+/** One line of the results stream (application/x-ndjson). */
+export const ResultLineSchema = Type.Union([
+  Type.Object({ index: Type.Integer(), status: Type.Literal('done'), output: Type.Unknown() }),
+  Type.Object({ index: Type.Integer(), status: Type.Literal('failed'), error: Type.String() }),
+]);
+export type ResultLine = Static<typeof ResultLineSchema>;
+
+export const StatsSchema = Type.Object({
+  volunteers: Type.Integer(),
+  threads: Type.Integer(),
+  tasksPerSecond: Type.Number(),
+  tasksDone: Type.Integer(),
+  queued: Type.Integer(),
+  leased: Type.Integer(),
+  activeJobs: Type.Integer(),
+});
+export type Stats = Static<typeof StatsSchema>;
+
+/** What the operator says about the swarm (BARNRAISE_TITLE, BARNRAISE_DESCRIPTION). */
+export const SiteSchema = Type.Object({ title: Type.String(), description: Type.String() });
+export type Site = Static<typeof SiteSchema>;
+
+export const HealthSchema = Type.Object({ ok: Type.Boolean(), uptimeS: Type.Number() });
+
+export const ErrorBodySchema = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+});
+export type ErrorBody = Static<typeof ErrorBodySchema>;
