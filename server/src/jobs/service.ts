@@ -99,6 +99,7 @@ export class JobsService {
     if (live) {
       events.on(`result:${id}`, onResult);
       events.once(`ended:${id}`, onEnded);
+      events.once('shutdown', onEnded);
       signal.addEventListener('abort', onAbort, { once: true });
     }
     try {
@@ -125,6 +126,7 @@ export class JobsService {
     } finally {
       events.off(`result:${id}`, onResult);
       events.off(`ended:${id}`, onEnded);
+      events.off('shutdown', onEnded);
       signal.removeEventListener('abort', onAbort);
     }
   }

@@ -38,7 +38,7 @@ export interface SwarmStats {
 export class Scheduler {
   readonly jobs = new Map<string, JobState>();
   readonly volunteers = new Map<string, VolunteerState>();
-  /** `result:<jobId>` (ResultLine, durable), `ended:<jobId>` once a finished job's row is durable. */
+  /** `result:<jobId>` (ResultLine, durable), `ended:<jobId>` once a finished job's row is durable, `shutdown`. */
   readonly events = new EventEmitter().setMaxListeners(0);
   readonly writer: GroupCommit;
   private readonly core: LeaseCore;
@@ -299,8 +299,9 @@ export class Scheduler {
     };
   }
 
-  /** Close every volunteer and make everything pending durable (shutdown). */
+  /** Close every volunteer and make everything pending durable (shutdown). Followers' streams end. */
   async drain(): Promise<void> {
+    this.events.emit('shutdown');
     for (const v of [...this.volunteers.values()]) {
       // A shutdown is the master's doing: hand the leases back without counting losses.
       release(this.core, v, [...v.attempts.keys()]);

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '@barnraise/shared';
+import { FakeClock, FakePort } from '../testing/doubles.ts';
+import { jobRecord } from '../store/contract.ts';
+import { SqliteStore } from '../store/sqlite.ts';
+import type { JobRecord } from '../store/store.ts';
+import { Scheduler } from './scheduler.ts';
+
+const stores: SqliteStore[] = [];
+const schedulers: Scheduler[] = [];
+afterEach(async () => {
+  // Let pending group commits land before their store closes.
+  for (const s of schedulers.splice(0)) await s.writer.flush();
+  for (const s of stores.splice(0)) await s.close();
+});
+
+function setup(heartbeatTimeoutMs = 4000) {
+  const clock = new FakeClock();
+  const store = new SqliteStore({ file: ':memory:' });
+  stores.push(store);
+  const scheduler = new Scheduler({ clock, store, heartbeatTimeoutMs, graceMs: 100, commitIntervalMs: 1 });
+  schedulers.push(scheduler);
+  const add = async (overrides: Partial<JobRecord> = {}) => {
+    const record = jobRecord({ createdAt: clock.now(), ...overrides });
+    const inputs = Array.from({ length: record.total }, (_, i) => i);
+    await store.insertJob(record, inputs);
+    return scheduler.addJob(record, inputs);
+  };
+  const join = (threads = 1) => {
+    const port = new FakePort();
+    return { port, v: scheduler.join(port, threads, 'node', 'test') };
+  };
+  return { clock, store, scheduler, add, join };
+}
+
+describe('scheduler (SPEC.md P, C, H, D)', () => {
+  it('[P3] leases only against granted credits, capped at four per thread', async () => {
+    const { scheduler, add, join } = setup();
+    await add({ total: 50 });
+    const { port, v } = join(2);
+    scheduler.want(v, 3);
+    scheduler.pump();
+    expect(port.of('tasks').flatMap((m) => m.items)).toHaveLength(3);
+    scheduler.want(v, 100);
+    scheduler.pump();
+    expect(port.of('tasks').flatMap((m) => m.items)).toHaveLength(8);
+  });
+
+  it('[P4] pause drops unused credits: nothing more is leased', async () => {
+    const { scheduler, add, join } = setup();
+    const { port, v } = join(2);
+    scheduler.want(v, 4);
+    scheduler.pause(v);
+    await add({ total: 10 });
+    scheduler.pump();
+    expect(port.of('tasks')).toHaveLength(0);
+  });
+
+  it('[C1] a job\'s code reaches a connection once, before its first task', async () => {
+    const { scheduler, add, join } = setup();
+    const job = await add({ total: 6 });
+    const { port, v } = join(1);
+    scheduler.want(v, 2);
+    scheduler.pump();
+    const first = port.of('tasks')[0]!.items;
+    scheduler.results(v, first.map((t) => ({ a: t.a, ok: true as const, output: 1 })), 2);
+    scheduler.pump();
+    expect(port.sent.map((m) => m.type)).toEqual(['job', 'tasks', 'tasks']);
+    expect(port.of('job')[0]).toMatchObject({ id: job.id, code: job.spec.code });
+  });
+
+  it('[H1][H2] a volunteer whose heartbeat lapses is closed and its leases requeue', async () => {
+    const { clock, scheduler, add, join } = setup(4000);
+    const job = await add({ total: 4 });
+    const quiet = join(1);
+    const chatty = join(1);
+    scheduler.want(quiet.v, 2);
+    scheduler.pump();
+    expect(job.counts.leased).toBe(2);
+    clock.advance(3000);
+    scheduler.seen(chatty.v);
+    clock.advance(1000);
+    scheduler.tick();
+    expect(quiet.port.closed?.code).toBe(CloseCode.HeartbeatLapsed);
+    expect(chatty.port.closed).toBeNull();
+    expect(job.counts).toMatchObject({ queued: 4, leased: 0 });
+    expect(scheduler.volunteers.has(quiet.v.id)).toBe(false);
+  });
+
+  it('[L4] an expired attempt is aborted on its volunteer and retried elsewhere', async () => {
+    const { clock, scheduler, add, join } = setup(1e9);
+    const job = await add({ total: 1, timeoutMs: 1000 });
+    const slow = join(1);
+    scheduler.want(slow.v, 1);
+    scheduler.pump();
+    const [lease] = slow.port.of('tasks')[0]!.items;
+    clock.advance(1100);
+    scheduler.tick();
+    expect(slow.port.of('abort')[0]).toMatchObject({ attempts: [lease!.a] });
+    expect(job.failures[0]).toBe(1);
+    const fast = join(1);
+    scheduler.want(fast.v, 1);
+    scheduler.pump();
+    expect(fast.port.of('tasks')[0]!.items[0]).toMatchObject({ i: 0 });
+  });
+
+  it('[D2] results are acknowledged only after the commit, and [D4] a finished job leaves memory', async () => {
+    const { scheduler, store, add, join } = setup();
+    const job = await add({ total: 2 });
+    const { port, v } = join(1);
+    scheduler.want(v, 2);
+    scheduler.pump();
+    const items = port.of('tasks')[0]!.items;
+    const ended = new Promise((r) => scheduler.events.once(`ended:${job.id}`, r));
+    scheduler.results(v, items.map((t) => ({ a: t.a, ok: true as const, output: `out${t.i}` })));
+    expect(port.of('ack')).toHaveLength(0);
+    await scheduler.writer.flush();
+    await ended;
+    expect(port.of('ack')[0]!.attempts.sort()).toEqual(items.map((t) => t.a).sort());
+    expect(scheduler.jobs.has(job.id)).toBe(false);
+    expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', done: 2 });
+  });
+
+  it('[J1] a job goes queued, running at its first lease, completed when every task is final', async () => {
+    const { scheduler, add, join } = setup();
+    const job = await add({ total: 2, maxAttempts: 1 });
+    expect(job.status).toBe('queued');
+    const { port, v } = join(1);
+    scheduler.want(v, 2);
+    scheduler.pump();
+    expect(job.status).toBe('running');
+    const [a, b] = port.of('tasks')[0]!.items;
+    scheduler.results(v, [{ a: a!.a, ok: true, output: 1 }]);
+    expect(job.status).toBe('running');
+    scheduler.results(v, [{ a: b!.a, ok: false, error: 'bad' }]);
+    expect(job.status).toBe('completed');
+    expect(job.counts).toMatchObject({ done: 1, failed: 1 });
+  });
+
+  it('[D3] recovery requeues every task that was not final, keeping failure counts', async () => {
+    const first = setup();
+    const job = await first.add({ total: 3, maxAttempts: 2 });
+    const { port, v } = first.join(1);
+    first.scheduler.want(v, 3);
+    first.scheduler.pump();
+    const [a, b] = port.of('tasks')[0]!.items;
+    first.scheduler.results(v, [{ a: a!.a, ok: true, output: 'A' }, { a: b!.a, ok: false, error: 'once' }]);
+    await first.scheduler.writer.flush();
+    // The master dies here with one task leased; a new scheduler over the same store takes over.
+    const clock = new FakeClock();
+    const second = new Scheduler({ clock, store: first.store, heartbeatTimeoutMs: 1e9, commitIntervalMs: 1 });
+    schedulers.push(second);
+    second.recover(await first.store.loadUnfinished());
+    const again = second.jobs.get(job.id)!;
+    expect(again.counts).toMatchObject({ queued: 2, leased: 0, done: 1 });
+    expect(again.failures[1]).toBe(1);
+    const port2 = new FakePort();
+    const v2 = second.join(port2, 1, 'node', '');
+    second.want(v2, 4);
+    second.pump();
+    expect(port2.of('tasks')[0]!.items.map((t) => t.i).sort()).toEqual([1, 2]);
+    // A late result for an attempt of the dead master is refused, whatever connection sends it.
+    expect(second.results(v2, [{ a: b!.a, ok: true, output: 'late' }])).toBe(1);
+  });
+});

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakePort, makeJob } from '../testing/doubles.ts';
+import { VolunteerState, type Attempt } from '../scheduler/state.ts';
+import type { CommitBatch, Store } from './store.ts';
+import { GroupCommit, type Committed } from './writer.ts';
+import { SqliteStore } from './sqlite.ts';
+
+/** A real in-memory SQLite store whose commits are counted and can be held back. */
+class CountingStore extends SqliteStore {
+  batches: CommitBatch[] = [];
+  gate: Promise<void> = Promise.resolve();
+  override async commit(batch: CommitBatch): Promise<void> {
+    await this.gate;
+    this.batches.push(batch);
+    return super.commit(batch);
+  }
+}
+
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+function setup(maxBatch = 1000) {
+  const store = new CountingStore({ file: ':memory:' });
+  stores.push(store);
+  const committed: Committed[] = [];
+  const writer = new GroupCommit(store, { intervalMs: 5, maxBatch, onCommitted: (c) => committed.push(c), onError: () => {} });
+  return { store, writer, committed };
+}
+
+function attemptOf(job: ReturnType<typeof makeJob>, index: number, v: VolunteerState): Attempt {
+  return { id: `a${index}`, job, index, volunteer: v, leasedAt: 0, deadline: 0, progress: 0 };
+}
+
+describe('group commit (SPEC.md D2)', () => {
+  it('[D2] many results become one transaction, acknowledged only after it lands', async () => {
+    const { store, writer, committed } = setup();
+    const job = makeJob({ total: 100 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    const v = new VolunteerState('v1', new FakePort(), 1, 'node', '', 0);
+    let release!: () => void;
+    store.gate = new Promise((r) => (release = r));
+    for (let i = 0; i < 100; i++) {
+      job.counts.done++;
+      writer.finished(job, { index: i, status: 'done', output: i }, attemptOf(job, i, v));
+    }
+    const flushed = writer.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(committed, 'nothing is acknowledged before the transaction lands').toHaveLength(0);
+    release();
+    await flushed;
+    expect(store.batches).toHaveLength(1);
+    expect(store.batches[0]!.tasks).toHaveLength(100);
+    expect(committed[0]!.acks.get(v)).toHaveLength(100);
+    expect((await store.readResults(job.id, -1, 1000)).length).toBe(100);
+    expect(await store.getJob(job.id)).toMatchObject({ done: 100 });
+  });
+
+  it('[D2] a full batch is written without waiting for the interval', async () => {
+    const { store, writer } = setup(10);
+    const job = makeJob({ total: 25 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    for (let i = 0; i < 25; i++) writer.requeued(job, i);
+    await writer.flush();
+    expect(store.batches.length).toBeGreaterThanOrEqual(2);
+    expect(store.batches.reduce((n, b) => n + b.tasks.length, 0)).toBe(25);
+  });
+
+  it('[D2] a failed commit is retried and acknowledged only once it succeeds', async () => {
+    const store = new SqliteStore({ file: ':memory:' });
+    stores.push(store);
+    const job = makeJob({ total: 1 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    let failures = 1;
+    const flaky: Store = Object.create(store, {
+      commit: { value: async (b: CommitBatch) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : store.commit(b)) },
+    });
+    const committed: Committed[] = [];
+    const errors: unknown[] = [];
+    const writer = new GroupCommit(flaky, { intervalMs: 1, maxBatch: 100, onCommitted: (c) => committed.push(c), onError: (e) => errors.push(e) });
+    writer.finished(job, { index: 0, status: 'done', output: 1 }, null);
+    await writer.flush();
+    expect(errors).toHaveLength(1);
+    expect(committed).toHaveLength(1);
+    expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'done', output: 1 }]);
+  });
+});

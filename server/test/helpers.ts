@@ -1,0 +1,191 @@
+/** Helpers for end-to-end tests: real master and worker processes on loopback, a REST client, a raw volunteer. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, VOLUNTEER_PATH, type CreateJobBody, type JobSummary, type MasterMessage, type ResultLine, type VolunteerMessage } from '@barnraise/shared';
+
+export const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(SERVER_DIR, 'src/cli.ts');
+
+export function tempDir(prefix = 'barnraise-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Poll `check` until it returns a truthy value, or fail after `timeoutMs` saying what was awaited. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<Awaited<T>>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<Awaited<T>>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  output: () => string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Proc {
+  // `node --import tsx` directly, so the PID we hold is the process itself (no package-manager shim).
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: SERVER_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    exited,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface MasterProc extends Proc {
+  url: string;
+  port: number;
+}
+
+/** Start a master process and wait until it answers /healthz. */
+export async function startMaster(opts: { dataDir: string; token: string; port?: number; env?: NodeJS.ProcessEnv }): Promise<MasterProc> {
+  const port = opts.port ?? (await freePort());
+  const proc = run(['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', opts.dataDir, '--token', opts.token], {
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`master on ${url} (output: ${proc.output()})`, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`master exited: ${proc.output()}`);
+    return (await fetch(`${url}/healthz`).catch(() => null))?.ok;
+  });
+  return { ...proc, url, port };
+}
+
+export function startWorker(url: string, threads: number): Proc {
+  return run(['worker', '--url', url, '--threads', String(threads), '--quiet'], {});
+}
+
+/** A typed REST client for the operator API. */
+export function api(url: string, token: string) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  return {
+    async createJob(body: CreateJobBody): Promise<JobSummary> {
+      const res = await fetch(`${url}/api/jobs`, { method: 'POST', headers, body: JSON.stringify(body) });
+      if (res.status !== 201) throw new Error(`POST /api/jobs: ${res.status} ${await res.text()}`);
+      return (await res.json()) as JobSummary;
+    },
+    async job(id: string): Promise<JobSummary> {
+      const res = await fetch(`${url}/api/jobs/${id}`, { headers });
+      if (!res.ok) throw new Error(`GET job: ${res.status}`);
+      return (await res.json()) as JobSummary;
+    },
+    async results(id: string, follow = false): Promise<ResultLine[]> {
+      const res = await fetch(`${url}/api/jobs/${id}/results${follow ? '?follow=true' : ''}`, { headers });
+      if (!res.ok) throw new Error(`GET results: ${res.status}`);
+      return (await res.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ResultLine);
+    },
+    async cancel(id: string): Promise<JobSummary> {
+      const res = await fetch(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers });
+      if (!res.ok) throw new Error(`cancel: ${res.status}`);
+      return (await res.json()) as JobSummary;
+    },
+    raw: (p: string, init: RequestInit = {}) => fetch(`${url}${p}`, init),
+    headers,
+  };
+}
+
+/** Check a results list has every index 0..total-1 exactly once, each with the expected output. */
+export function expectExactlyOnce(lines: ResultLine[], total: number, expected: (i: number) => unknown): string[] {
+  const problems: string[] = [];
+  const seen = new Map<number, number>();
+  for (const l of lines) seen.set(l.index, (seen.get(l.index) ?? 0) + 1);
+  for (let i = 0; i < total; i++) {
+    const n = seen.get(i) ?? 0;
+    if (n !== 1) problems.push(`index ${i} appears ${n} times`);
+  }
+  for (const l of lines) {
+    if (l.status !== 'done') problems.push(`index ${l.index} failed: ${l.error}`);
+    else if (JSON.stringify(l.output) !== JSON.stringify(expected(l.index))) problems.push(`index ${l.index}: got ${JSON.stringify(l.output)}`);
+  }
+  return problems.slice(0, 10);
+}
+
+/** A hand-driven volunteer speaking the raw protocol, for protocol tests. */
+export class RawVolunteer {
+  readonly received: MasterMessage[] = [];
+  closed: { code: number; reason: string } | null = null;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => this.received.push(JSON.parse(d.toString()) as MasterMessage));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
+  }
+
+  static async connect(url: string): Promise<RawVolunteer> {
+    const ws = new WebSocket(new URL(VOLUNTEER_PATH, url.replace(/^http/, 'ws')));
+    const v = new RawVolunteer(ws);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return v;
+  }
+
+  static async join(url: string, threads = 1): Promise<RawVolunteer> {
+    const v = await RawVolunteer.connect(url);
+    v.send({ type: 'hello', v: PROTOCOL_VERSION, threads, agent: 'node' });
+    await v.next('welcome');
+    return v;
+  }
+
+  send(msg: VolunteerMessage | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  of<T extends MasterMessage['type']>(type: T): Array<Extract<MasterMessage, { type: T }>> {
+    return this.received.filter((m): m is Extract<MasterMessage, { type: T }> => m.type === type);
+  }
+
+  async next<T extends MasterMessage['type']>(type: T, count = 1, timeoutMs = 5000): Promise<Extract<MasterMessage, { type: T }>> {
+    await waitFor(`${count} "${type}" frame(s)`, () => this.of(type).length >= count, timeoutMs, 10);
+    return this.of(type)[count - 1]!;
+  }
+
+  async closedWith(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    return waitFor('socket close', () => this.closed, timeoutMs, 10);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, PROTOCOL_VERSION } from '@barnraise/shared';
+import { startTestMaster, type TestMaster } from './app-fixture.ts';
+import { RawVolunteer, waitFor } from './helpers.ts';
+
+let m: TestMaster;
+beforeAll(async () => {
+  // Short heartbeats so a silent volunteer lapses within a test (timeout = 4 beats).
+  m = await startTestMaster({ heartbeatMs: 100, heartbeatTimeoutMs: 400 });
+});
+afterAll(async () => m.close());
+
+const code = 'export default (n) => n';
+
+describe('volunteer protocol over a real WebSocket (SPEC.md P, C, H, L5)', () => {
+  it('[P2] a hello with another protocol version is closed with VersionMismatch', async () => {
+    const v = await RawVolunteer.connect(m.url);
+    v.send({ type: 'hello', v: PROTOCOL_VERSION + 1, threads: 1 });
+    expect((await v.closedWith()).code).toBe(CloseCode.VersionMismatch);
+  });
+
+  it('[P2] a frame before hello is a protocol error', async () => {
+    const v = await RawVolunteer.connect(m.url);
+    v.send({ type: 'want', n: 1 });
+    expect((await v.closedWith()).code).toBe(CloseCode.ProtocolError);
+  });
+
+  it('[P1] a malformed frame closes only its own socket', async () => {
+    const job = await m.api.createJob({ code, inputs: [1, 2] });
+    const honest = await RawVolunteer.join(m.url);
+    const bad = await RawVolunteer.join(m.url);
+    bad.ws.send('{not json');
+    expect(await bad.closedWith()).toEqual({ code: CloseCode.ProtocolError, reason: 'protocol error' });
+    const bad2 = await RawVolunteer.join(m.url);
+    bad2.send({ type: 'results', items: [{ a: 'x', ok: 'yes' }] });
+    expect((await bad2.closedWith()).code).toBe(CloseCode.ProtocolError);
+    honest.send({ type: 'want', n: 2 });
+    const tasks = await honest.next('tasks');
+    honest.send({ type: 'results', items: tasks.items.map((t) => ({ a: t.a, ok: true, output: t.input })) });
+    await waitFor('job completed', async () => (await m.api.job(job.id)).status === 'completed');
+    expect(honest.closed).toBeNull();
+    honest.close();
+  });
+
+  it('[P5] a heartbeat is answered', async () => {
+    const v = await RawVolunteer.join(m.url);
+    v.send({ type: 'hb', t: 1 });
+    expect(await v.next('hb')).toMatchObject({ type: 'hb', t: expect.any(Number) });
+    v.close();
+  });
+
+  it('[C1] a job\'s code reaches a connection once however many task frames follow', async () => {
+    const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4, 5, 6] });
+    const v = await RawVolunteer.join(m.url, 1);
+    v.send({ type: 'want', n: 1 });
+    for (let k = 1; k <= 6; k++) {
+      const t = await v.next('tasks', k);
+      v.send({ type: 'results', items: t.items.map((x) => ({ a: x.a, ok: true, output: x.input })), want: 1 });
+    }
+    await waitFor('job completed', async () => (await m.api.job(job.id)).status === 'completed');
+    expect(v.of('job').filter((j) => j.id === job.id)).toHaveLength(1);
+    expect(v.received.findIndex((f) => f.type === 'job')).toBeLessThan(v.received.findIndex((f) => f.type === 'tasks'));
+    v.close();
+  });
+
+  it('[L5] a closed socket requeues its leases at once, and [H2] a silent one after its heartbeat lapses', async () => {
+    const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4] });
+    const closing = await RawVolunteer.join(m.url, 1);
+    closing.send({ type: 'want', n: 2 });
+    await closing.next('tasks');
+    expect((await m.api.job(job.id)).counts.leased).toBe(2);
+    closing.close();
+    await waitFor('leases requeued after close', async () => (await m.api.job(job.id)).counts.leased === 0, 1000);
+
+    const silent = await RawVolunteer.join(m.url, 1);
+    silent.send({ type: 'want', n: 2 });
+    await silent.next('tasks');
+    expect((await m.api.job(job.id)).counts.leased).toBe(2);
+    // It keeps its socket open (and would answer WS pings) but sends nothing: the heartbeat lapses.
+    expect((await silent.closedWith(3000)).code).toBe(CloseCode.HeartbeatLapsed);
+    expect((await m.api.job(job.id)).counts).toMatchObject({ leased: 0, queued: 4, failed: 0 });
+    await m.api.cancel(job.id);
+  });
+});
