@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what Barnraise needs on a machine with Node 20+ and npm: pnpm 12 and the workspace's packages.
+# Safe to run again: it does nothing more than `pnpm install` when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=12.21.0
+if ! command -v pnpm >/dev/null 2>&1 || [[ "$(pnpm -v 2>/dev/null)" != 12.* ]]; then
+  echo "setup: installing pnpm $PNPM_VERSION" >&2
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 || sudo npm install -g "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+# better-sqlite3 compiles from source when no prebuilt binary can be downloaded. pnpm 12 ignores
+# `nodedir` in .npmrc, so point node-gyp at the local Node headers here, or it tries to download them.
+if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node.h ]]; then
+  export npm_config_nodedir=/usr
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -vE '^\.\.\./.* install: ' | tail -n 15 >&2

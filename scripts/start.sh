@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `pnpm start` / `npm start`: install if needed, build the pages, start the master (flags pass through).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+pnpm --filter @barnraise/web build >/dev/null
+exec node --import tsx server/src/cli.ts serve "$@"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (pnpm, packages, Chromium), builds,
+# type-checks, runs vitest and Playwright, and ends with one line of totals.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tmp
+bash scripts/setup.sh || exit 1
+
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "test: installing Debian's Chromium for the browser tests" >&2
+  SUDO=$([[ $(id -u) -eq 0 ]] && echo "" || echo sudo)
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium) >/dev/null || { echo "test: could not install chromium" >&2; exit 1; }
+fi
+
+pnpm --filter @barnraise/web build >/dev/null || { echo "test: web build failed" >&2; exit 1; }
+pnpm typecheck || { echo "test: type errors" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+rm -f .tmp/vitest.json .tmp/playwright.json
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
+E2E_REPORT=""
+if [[ -f e2e/playwright.config.ts ]]; then
+  PLAYWRIGHT_JSON_OUTPUT_NAME=.tmp/playwright.json pnpm exec playwright test -c e2e/playwright.config.ts --reporter=list,json
+  E2E_REPORT=.tmp/playwright.json
+fi
+node scripts/totals.mjs .tmp/vitest.json $E2E_REPORT
