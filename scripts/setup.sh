@@ -16,4 +16,9 @@ if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node.h ]]; then
   export npm_config_nodedir=/usr
 fi
 
-pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -vE '^\.\.\./.* install: ' | tail -n 15 >&2
+mkdir -p .tmp
+if ! pnpm install --frozen-lockfile --reporter=append-only >.tmp/install.log 2>&1; then
+  tail -n 40 .tmp/install.log >&2
+  echo "setup: pnpm install failed (full log in .tmp/install.log)" >&2
+  exit 1
+fi

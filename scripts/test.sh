@@ -19,7 +19,7 @@ rm -f .tmp/vitest.json .tmp/playwright.json
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
 E2E_REPORT=""
 if [[ -f e2e/playwright.config.ts ]]; then
-  PLAYWRIGHT_JSON_OUTPUT_NAME=.tmp/playwright.json pnpm exec playwright test -c e2e/playwright.config.ts --reporter=list,json
+  PLAYWRIGHT_JSON_OUTPUT_FILE="$PWD/.tmp/playwright.json" pnpm exec playwright test -c e2e/playwright.config.ts --reporter=list,json
   E2E_REPORT=.tmp/playwright.json
 fi
 node scripts/totals.mjs .tmp/vitest.json $E2E_REPORT

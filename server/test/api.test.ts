@@ -47,7 +47,7 @@ describe('REST API', () => {
     for (const id of ids) await m.api.cancel(id);
   });
 
-  it('[J2] streams results as NDJSON in index order, and follow ends when the job does', async () => {
+  it('[T1][J2] streams results as NDJSON in index order, and follow ends when the job does', async () => {
     const job = await m.api.createJob({ code, inputs: [10, 20, 30, 40] });
     const follow = m.api.results(job.id, true);
     const v = await RawVolunteer.join(m.url, 1);

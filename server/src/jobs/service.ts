@@ -43,7 +43,12 @@ export class JobsService {
 
   async get(id: string): Promise<JobSummary> {
     const live = this.scheduler.jobs.get(id);
-    if (live) return summaryOfState(live);
+    if (live) {
+      // A job reads as finished only once its last results are durable, so that a client that sees
+      // "completed" and then reads the results gets all of them.
+      if (live.isFinished()) await this.scheduler.writer.flush();
+      return summaryOfState(live);
+    }
     const record = await this.store.getJob(id);
     if (!record) throw new ApiError('JOB_NOT_FOUND');
     return summaryOfRecord(record);
