@@ -27,13 +27,15 @@ export async function freePort(): Promise<number> {
 }
 
 /** Poll `check` until it returns a truthy value, or fail after `timeoutMs` saying what was awaited. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<Awaited<T>>> {
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 50): Promise<Truthy<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<Awaited<T>>;
+      if (v) return v as Truthy<Awaited<T>>;
     } catch (err) {
       last = err;
     }
