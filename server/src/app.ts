@@ -16,6 +16,8 @@ import type { Config } from './config.ts';
 import { ApiError, ErrorCode } from './errors.ts';
 import { volunteerHub } from './hub/hub.ts';
 import { JobsService } from './jobs/service.ts';
+import { dashboardFeed } from './feed/feed.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { publicRoutes } from './routes/stats.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
@@ -108,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(fastifyWebsocket, { options: { maxPayload: Limits.maxFrameBytes } });
   await app.register(volunteerHub, { title: config.title, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections });
+  await app.register(dashboardFeed, { token: opts.token });
   await app.register(publicRoutes, { title: config.title, description: config.description });
 
   const authorized = bearerChecker(opts.token);
@@ -118,6 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (app.draining && req.method === 'POST') throw new ApiError('SHUTTING_DOWN');
       });
       await api.register(jobRoutes);
+      await api.register(dashboardRoutes);
     },
     { prefix: '/api' },
   );
