@@ -3,3 +3,4 @@ export * from './protocol.ts';
 export * from './codec.ts';
 export * from './schemas/rest.ts';
 export * from './runner.ts';
+export * from './reconnect.ts';

@@ -1,0 +1,32 @@
+/**
+ * Messages between the page, the sandbox frame and its compute workers. This file imports nothing from the
+ * page bundle (types only), because the frame and worker scripts are built into sandbox.html on their own.
+ *
+ *   page --(window.postMessage)--> frame : spawn a worker (with a MessagePort for it), terminate one
+ *   frame --(window.postMessage)--> page : ready, a worker's uncaught error
+ *   page <--(MessagePort)--> worker      : run an attempt; its progress and outcome
+ */
+import type { AttemptOutcome } from '@barnraise/shared';
+
+/** Page to frame. `spawn` carries the worker's end of a MessageChannel in the transfer list. */
+export type ToFrame = { t: 'spawn'; id: number } | { t: 'terminate'; id: number };
+
+/** Frame to page. */
+export type FromFrame = { t: 'ready' } | { t: 'worker-error'; id: number; message: string };
+
+/** Page to worker: run attempt `a`; `code` comes only with the first attempt of a job on this worker. */
+export interface RunRequest {
+  t: 'run';
+  a: string;
+  job: string;
+  code?: string;
+  i: number;
+  input: unknown;
+}
+export type ToWorker = RunRequest;
+
+/** Worker to page. */
+export type FromWorker = { t: 'progress'; a: string; p: number } | { t: 'done'; a: string; outcome: AttemptOutcome };
+
+/** Prefix of every error the sandbox itself raises, so a job's author sees at once what refused them. */
+export const SANDBOX_ERROR_PREFIX = 'sandbox:';

@@ -1,0 +1,70 @@
+/**
+ * A compute worker: a classic Web Worker the sandbox frame starts from a blob: URL. It loads each job's
+ * module once, with dynamic import() of a blob: URL made here (a module worker from an opaque origin's
+ * blob fails to start in Chromium; a classic worker importing modules works), and runs attempts with the
+ * runner shared with the headless worker. Its page end is the MessagePort the frame hands it first.
+ */
+// runner.ts by path, not through '@barnraise/shared': the package index would bring TypeBox and every
+// schema into this script, which is inlined into sandbox.html (4 KB instead of 50 KB).
+import { describeError, runAttempt, taskFunctionOf, type TaskFunction } from '../../../shared/src/runner.ts';
+import { describeViolation, installGuards } from './guard.ts';
+import type { FromWorker, ToWorker } from './messages.ts';
+
+/** The parts of a DedicatedWorkerGlobalScope used here (the project's DOM typings describe a window). */
+interface WorkerScope {
+  onmessage: ((e: MessageEvent) => void) | null;
+  addEventListener(type: 'securitypolicyviolation', fn: (e: SecurityPolicyViolationEvent) => void): void;
+}
+
+const scope = self as unknown as WorkerScope;
+const modules = new Map<string, Promise<TaskFunction>>();
+/** CSP violations in this worker, newest last; an attempt that fails after one reports it. */
+const violations: string[] = [];
+
+scope.addEventListener('securitypolicyviolation', (e) => violations.push(describeViolation(e)));
+installGuards(self);
+
+function load(job: string, code: string | undefined): Promise<TaskFunction> {
+  let fn = modules.get(job);
+  if (!fn) {
+    if (code === undefined) return Promise.reject(new Error(`no code for job ${job}`));
+    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    fn = import(/* @vite-ignore */ url)
+      .then(taskFunctionOf)
+      .finally(() => URL.revokeObjectURL(url));
+    modules.set(job, fn);
+  }
+  return fn;
+}
+
+/** Violation events are queued tasks, so give them one turn to arrive before judging a failure. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function run(port: MessagePort, req: ToWorker): Promise<void> {
+  const reply = (msg: FromWorker) => port.postMessage(msg);
+  const seen = violations.length;
+  let fn: TaskFunction;
+  try {
+    fn = await load(req.job, req.code);
+  } catch (err) {
+    modules.delete(req.job);
+    await nextTurn();
+    const why = violations.length > seen ? `${violations[violations.length - 1]}: ` : '';
+    reply({ t: 'done', a: req.a, outcome: { ok: false, error: `job code failed to load: ${why}${describeError(err)}`, ms: 0 } });
+    return;
+  }
+  const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ t: 'progress', a: req.a, p }), () => performance.now());
+  if (!outcome.ok && !outcome.error.startsWith('SandboxError')) {
+    await nextTurn();
+    if (violations.length > seen) outcome.error = `${violations[violations.length - 1]}: ${outcome.error}`;
+  }
+  reply({ t: 'done', a: req.a, outcome });
+}
+
+// The first message brings this worker's port; everything after travels on it.
+scope.onmessage = (e) => {
+  const port = e.ports[0];
+  if (!port) return;
+  scope.onmessage = null;
+  port.onmessage = (m: MessageEvent<ToWorker>) => void run(port, m.data);
+};

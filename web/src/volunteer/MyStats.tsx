@@ -1,0 +1,62 @@
+/** This tab's live state: connection, tasks, CPU time, current job, workers. */
+import { Stat } from '../ui/Stat.tsx';
+import { formatCount, formatDuration } from '../ui/format.ts';
+import { ConnectionState } from './connection.ts';
+import {
+  selectConnection,
+  selectCpuMs,
+  selectCurrentJob,
+  selectProblem,
+  selectRunning,
+  selectTasksDone,
+  selectTasksFailed,
+  selectWorkersAlive,
+  selectWorkersBusy,
+  useVolunteer,
+} from './store.ts';
+
+const connectionText: Record<ConnectionState, string> = {
+  idle: 'not connected',
+  connecting: 'connecting',
+  connected: 'connected',
+  reconnecting: 'reconnecting',
+  failed: 'refused by the master',
+};
+
+export function MyStats() {
+  const connection = useVolunteer(selectConnection);
+  const problem = useVolunteer(selectProblem);
+  const running = useVolunteer(selectRunning);
+  const tasksDone = useVolunteer(selectTasksDone);
+  const tasksFailed = useVolunteer(selectTasksFailed);
+  const cpuMs = useVolunteer(selectCpuMs);
+  const job = useVolunteer(selectCurrentJob);
+  const alive = useVolunteer(selectWorkersAlive);
+  const busy = useVolunteer(selectWorkersBusy);
+  return (
+    <>
+      <p className={`status ${connection}`} role="status" aria-live="polite">
+        <span className="dot" aria-hidden="true" />
+        <span data-testid="volunteer.connection">{connectionText[connection]}</span>
+        {problem && <span className="problem"> ({problem})</span>}
+      </p>
+      <dl className="stats">
+        <Stat label="Tasks completed" testId="volunteer.tasks-done">
+          {formatCount(tasksDone)}
+        </Stat>
+        <Stat label="CPU time given" testId="volunteer.cpu-time">
+          {formatDuration(cpuMs)}
+        </Stat>
+        <Stat label="Workers busy" testId="volunteer.workers">
+          {busy} / {alive}
+        </Stat>
+        <Stat label="Tasks failed" testId="volunteer.tasks-failed">
+          {formatCount(tasksFailed)}
+        </Stat>
+      </dl>
+      <p className="current-job">
+        Current job: <strong data-testid="volunteer.current-job">{running && job ? job : '—'}</strong>
+      </p>
+    </>
+  );
+}

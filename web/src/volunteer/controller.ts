@@ -1,0 +1,108 @@
+/**
+ * Wires the page together: the store, the sandbox frame, the worker pool and the socket client, plus the
+ * browser events they care about (visibility, pagehide). Nothing is created before the visitor presses
+ * Start, so a visitor who only reads the page runs nothing and opens no socket.
+ */
+import { VOLUNTEER_PATH, type Site, type Stats } from '@barnraise/shared';
+import { SandboxFrame } from '../sandbox/host.ts';
+import { WorkerPool } from '../sandbox/pool.ts';
+import { VolunteerClient } from './client.ts';
+import { ConnectionState } from './connection.ts';
+import { clampThreads, useVolunteer } from './store.ts';
+
+const STATS_EVERY_MS = 5_000;
+
+let client: VolunteerClient | null = null;
+
+function volunteerUrl(): string {
+  const url = new URL(VOLUNTEER_PATH, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+/** A task queued behind the current one, after other pending events; unlike setTimeout it is not throttled in hidden tabs. */
+function deferrer(): (fn: () => void) => void {
+  const channel = new MessageChannel();
+  const queue: Array<() => void> = [];
+  channel.port1.onmessage = () => queue.shift()?.();
+  return (fn) => {
+    queue.push(fn);
+    channel.port2.postMessage(null);
+  };
+}
+
+function getClient(): VolunteerClient {
+  if (client) return client;
+  const store = useVolunteer.getState();
+  const frame = new SandboxFrame((why) => {
+    store.reportProblem(why);
+    stop();
+  });
+  client = new VolunteerClient({
+    url: volunteerUrl(),
+    connect: (url) => new WebSocket(url),
+    createPool: (events) => new WorkerPool(frame, events),
+    sink: store,
+    defer: deferrer(),
+    ua: navigator.userAgent,
+  });
+  client.setHidden(document.hidden);
+  client.setPauseWhenHidden(store.pauseWhenHidden);
+  return client;
+}
+
+/** Start (or resume) donating with the chosen number of threads. */
+export function start(): void {
+  const { threads, setRunning } = useVolunteer.getState();
+  setRunning(true);
+  getClient().start(threads);
+}
+
+export function stop(): void {
+  useVolunteer.getState().setRunning(false);
+  client?.stop();
+}
+
+export function setThreads(n: number): void {
+  const store = useVolunteer.getState();
+  store.setThreads(clampThreads(n));
+  client?.setThreads(useVolunteer.getState().threads);
+}
+
+export function setPauseWhenHidden(on: boolean): void {
+  useVolunteer.getState().setPauseWhenHidden(on);
+  client?.setPauseWhenHidden(on);
+}
+
+async function getJson<T>(path: string): Promise<T | null> {
+  try {
+    const res = await fetch(path, { headers: { accept: 'application/json' } });
+    return res.ok ? ((await res.json()) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Load the operator's text and keep swarm totals fresh while no socket brings them. */
+export function boot(): void {
+  void getJson<Site>('/api/site').then((site) => {
+    if (!site) return;
+    useVolunteer.getState().setSite(site);
+    document.title = site.title;
+  });
+  const poll = async () => {
+    if (useVolunteer.getState().connectionState === ConnectionState.connected || document.hidden) return;
+    const stats = await getJson<Stats>('/api/stats');
+    if (stats) useVolunteer.getState().statsPolled(stats);
+  };
+  void poll();
+  setInterval(() => void poll(), STATS_EVERY_MS);
+
+  document.addEventListener('visibilitychange', () => client?.setHidden(document.hidden));
+  // Leaving: hand the leases back now, rather than have the master find out from a closed socket.
+  window.addEventListener('pagehide', () => client?.leave());
+  // Back from the back/forward cache: carry on if the visitor had not pressed Stop.
+  window.addEventListener('pageshow', (e) => {
+    if (e.persisted && useVolunteer.getState().running) start();
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * The volunteer page's one store, built from typed slices (zustand's slices pattern). The socket client and
+ * the worker pool write to it through the session slice (a ClientSink); components read it with the
+ * module-level selectors at the bottom. Only the visitor's choices are persisted (localStorage).
+ */
+import { create, type StateCreator } from 'zustand';
+import { createJSONStorage, persist } from 'zustand/middleware';
+import type { AttemptOutcome, MasterMessage, MessageOf, Site, Stats } from '@barnraise/shared';
+import type { ClientSink } from './client.ts';
+import { ConnectionState } from './connection.ts';
+
+export interface JobBrief {
+  id: string;
+  name: string;
+  done: number;
+  total: number;
+}
+
+/** Swarm totals: from `swarm` frames while connected, from GET /api/stats before. */
+export interface SwarmView {
+  volunteers: number;
+  tasksDone: number;
+  tasksPerSecond: number;
+  activeJobs: number;
+  /** Names are only known from `swarm` frames (the public REST stats carry counts only). */
+  jobs: JobBrief[] | null;
+}
+
+export interface SiteSlice {
+  site: Site | null;
+  setSite(site: Site): void;
+}
+
+export interface SwarmSlice {
+  swarm: SwarmView | null;
+  statsPolled(stats: Stats): void;
+}
+
+export interface SessionSlice extends ClientSink {
+  connectionState: ConnectionState;
+  problem: string | null;
+  running: boolean;
+  tasksDone: number;
+  tasksFailed: number;
+  cpuMs: number;
+  currentJob: string | null;
+  workersAlive: number;
+  workersBusy: number;
+  setRunning(running: boolean): void;
+  reportProblem(problem: string): void;
+}
+
+/** What the visitor chose; kept across visits. */
+export interface PrefsSlice {
+  threads: number;
+  pauseWhenHidden: boolean;
+  /** The tab was computing when the visitor last left: offer Resume. */
+  resumable: boolean;
+  /** Tasks this browser has completed, all visits. */
+  lifetimeTasks: number;
+  setThreads(threads: number): void;
+  setPauseWhenHidden(on: boolean): void;
+}
+
+export type VolunteerState = SiteSlice & SwarmSlice & SessionSlice & PrefsSlice;
+type Slice<T> = StateCreator<VolunteerState, [['zustand/persist', unknown]], [], T>;
+
+const siteSlice: Slice<SiteSlice> = (set) => ({
+  site: null,
+  setSite: (site) => set({ site }),
+});
+
+const swarmSlice: Slice<SwarmSlice> = (set) => ({
+  swarm: null,
+  statsPolled: (s) =>
+    set((state) => ({
+      swarm: { volunteers: s.volunteers, tasksDone: s.tasksDone, tasksPerSecond: s.tasksPerSecond, activeJobs: s.activeJobs, jobs: state.swarm?.jobs ?? null },
+    })),
+});
+
+const sessionSlice: Slice<SessionSlice> = (set) => ({
+  connectionState: ConnectionState.idle,
+  problem: null,
+  running: false,
+  tasksDone: 0,
+  tasksFailed: 0,
+  cpuMs: 0,
+  currentJob: null,
+  workersAlive: 0,
+  workersBusy: 0,
+  setRunning: (running) => set({ running, resumable: running, ...(running ? { problem: null } : { currentJob: null }) }),
+  reportProblem: (problem) => set({ problem }),
+  connectionChanged: (connectionState, problem) =>
+    set((s) => ({
+      connectionState,
+      problem: problem ?? (connectionState === ConnectionState.connected ? null : s.problem),
+      ...(connectionState === ConnectionState.failed ? { running: false } : {}),
+    })),
+  attemptStarted: (currentJob) => set({ currentJob }),
+  attemptEnded: (outcome: AttemptOutcome) =>
+    set((s) =>
+      outcome.ok
+        ? { tasksDone: s.tasksDone + 1, lifetimeTasks: s.lifetimeTasks + 1, cpuMs: s.cpuMs + outcome.ms }
+        : { tasksFailed: s.tasksFailed + 1, cpuMs: s.cpuMs + outcome.ms },
+    ),
+  swarmReported: (f: MessageOf<MasterMessage, 'swarm'>) => set({ swarm: { volunteers: f.volunteers, tasksDone: f.tasksDone, tasksPerSecond: f.tasksPerSecond, activeJobs: f.jobs.length, jobs: f.jobs } }),
+  workersChanged: (workersAlive, workersBusy) => set({ workersAlive, workersBusy }),
+});
+
+/** Threads the visitor may choose: 1 up to the hardware's parallelism. */
+export function maxThreads(): number {
+  const n = typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1;
+  return Math.max(1, Math.min(n, 256));
+}
+
+/** Default: half the hardware's parallelism, at least 1, so the visitor's machine stays usable. */
+export function defaultThreads(max = maxThreads()): number {
+  return Math.max(1, Math.floor(max / 2));
+}
+
+export const clampThreads = (n: number, max = maxThreads()) => Math.min(max, Math.max(1, Math.round(Number.isFinite(n) ? n : 1)));
+
+const prefsSlice: Slice<PrefsSlice> = (set) => ({
+  threads: defaultThreads(),
+  pauseWhenHidden: false,
+  resumable: false,
+  lifetimeTasks: 0,
+  setThreads: (threads) => set({ threads: clampThreads(threads) }),
+  setPauseWhenHidden: (pauseWhenHidden) => set({ pauseWhenHidden }),
+});
+
+export const PREFS_KEY = 'barnraise.volunteer';
+
+export const useVolunteer = create<VolunteerState>()(
+  persist((...a) => ({ ...siteSlice(...a), ...swarmSlice(...a), ...sessionSlice(...a), ...prefsSlice(...a) }), {
+    name: PREFS_KEY,
+    version: 1,
+    storage: createJSONStorage(() => localStorage),
+    partialize: (s) => ({ threads: s.threads, pauseWhenHidden: s.pauseWhenHidden, resumable: s.resumable, lifetimeTasks: s.lifetimeTasks }),
+    // A machine with fewer cores than the one that saved the choice gets a valid thread count.
+    merge: (saved, current) => {
+      const merged = { ...current, ...(saved as Partial<PrefsSlice>) };
+      return { ...merged, threads: clampThreads(merged.threads) };
+    },
+  }),
+);
+
+// Module-level selectors: stable references, so components re-render only when their slice changes.
+export const selectSite = (s: VolunteerState) => s.site;
+export const selectSwarm = (s: VolunteerState) => s.swarm;
+export const selectConnection = (s: VolunteerState) => s.connectionState;
+export const selectProblem = (s: VolunteerState) => s.problem;
+export const selectRunning = (s: VolunteerState) => s.running;
+export const selectTasksDone = (s: VolunteerState) => s.tasksDone;
+export const selectTasksFailed = (s: VolunteerState) => s.tasksFailed;
+export const selectCpuMs = (s: VolunteerState) => s.cpuMs;
+export const selectCurrentJob = (s: VolunteerState) => s.currentJob;
+export const selectWorkersAlive = (s: VolunteerState) => s.workersAlive;
+export const selectWorkersBusy = (s: VolunteerState) => s.workersBusy;
+export const selectThreads = (s: VolunteerState) => s.threads;
+export const selectPauseWhenHidden = (s: VolunteerState) => s.pauseWhenHidden;
+export const selectResumable = (s: VolunteerState) => s.resumable;
+export const selectLifetimeTasks = (s: VolunteerState) => s.lifetimeTasks;

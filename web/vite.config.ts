@@ -1,0 +1,17 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { sandboxPage } from './build/sandbox.ts';
+
+export default defineConfig({
+  plugins: [react(), sandboxPage()],
+  build: {
+    target: 'es2022',
+    // Reported in the README: the page's JavaScript, gzipped, aims at 100 KB or less.
+    reportCompressedSize: true,
+    chunkSizeWarningLimit: 300,
+  },
+  server: {
+    // `pnpm --filter @barnraise/web dev` against a master on :8080.
+    proxy: { '/api': 'http://127.0.0.1:8080', '/ws': { target: 'ws://127.0.0.1:8080', ws: true } },
+  },
+});
