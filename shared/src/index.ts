@@ -4,3 +4,4 @@ export * from './codec.ts';
 export * from './schemas/rest.ts';
 export * from './runner.ts';
 export * from './reconnect.ts';
+export * from './feed.ts';

@@ -16,7 +16,20 @@ export interface Journal {
   requeued(job: JobState, index: number): void;
   /** Job summary changed (status, timestamps). */
   touched(job: JobState): void;
+  /** An attempt ended at `at` (ms), for the task's attempt history. */
+  attemptEnded(attempt: Attempt, end: AttemptEnd, error: string | null, at: number): void;
 }
+
+/** How an attempt ended (its row in the attempt history). */
+export const AttemptEnd = {
+  done: 'done',
+  failed: 'failed',
+  expired: 'expired',
+  lost: 'lost',
+  released: 'released',
+  cancelled: 'cancelled',
+} as const;
+export type AttemptEnd = (typeof AttemptEnd)[keyof typeof AttemptEnd];
 
 export interface LeaseCore {
   readonly clock: Clock;
@@ -75,10 +88,11 @@ export function liveAttempt(v: VolunteerState, id: string): Attempt | undefined 
   return v.attempts.get(id);
 }
 
-function endAttempt(core: LeaseCore, a: Attempt): void {
+function endAttempt(core: LeaseCore, a: Attempt, end: AttemptEnd, error: string | null = null): void {
   core.attempts.delete(a.id);
   a.volunteer.attempts.delete(a.id);
   a.job.counts.leased--;
+  core.journal.attemptEnded(a, end, error, core.clock.now());
 }
 
 function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attempt | null): void {
@@ -108,7 +122,7 @@ function requeue(core: LeaseCore, job: JobState, index: number): void {
 export function complete(core: LeaseCore, v: VolunteerState, id: string, output: unknown): Outcome {
   const a = liveAttempt(v, id);
   if (!a) return 'stale';
-  endAttempt(core, a);
+  endAttempt(core, a, AttemptEnd.done);
   v.tasksDone++;
   finish(core, a.job, { index: a.index, status: 'done', output }, a);
   return 'accepted';
@@ -127,7 +141,7 @@ function failAttempt(core: LeaseCore, a: Attempt, error: string): void {
 export function fail(core: LeaseCore, v: VolunteerState, id: string, error: string): Outcome {
   const a = liveAttempt(v, id);
   if (!a) return 'stale';
-  endAttempt(core, a);
+  endAttempt(core, a, AttemptEnd.failed, error);
   failAttempt(core, a, error);
   return 'accepted';
 }
@@ -138,8 +152,9 @@ export function expire(core: LeaseCore): Attempt[] {
   const expired: Attempt[] = [];
   for (const a of core.attempts.values()) if (a.deadline <= now) expired.push(a);
   for (const a of expired) {
-    endAttempt(core, a);
-    failAttempt(core, a, `timed out: no result within ${a.job.spec.timeoutMs} ms`);
+    const error = `timed out: no result within ${a.job.spec.timeoutMs} ms`;
+    endAttempt(core, a, AttemptEnd.expired, error);
+    failAttempt(core, a, error);
   }
   return expired;
 }
@@ -151,7 +166,7 @@ export function expire(core: LeaseCore): Attempt[] {
 export function lose(core: LeaseCore, v: VolunteerState): Attempt[] {
   const lost = [...v.attempts.values()];
   for (const a of lost) {
-    endAttempt(core, a);
+    endAttempt(core, a, AttemptEnd.lost);
     const { job, index } = a;
     if (job.status === 'cancelled') continue;
     job.losses[index] = Math.min(255, job.losses[index]! + 1);
@@ -171,7 +186,7 @@ export function release(core: LeaseCore, v: VolunteerState, ids: readonly string
   for (const id of ids) {
     const a = liveAttempt(v, id);
     if (!a) continue;
-    endAttempt(core, a);
+    endAttempt(core, a, AttemptEnd.released);
     if (a.job.status !== 'cancelled') requeue(core, a.job, a.index);
     n++;
   }
@@ -183,7 +198,7 @@ export function cancel(core: LeaseCore, job: JobState): Attempt[] {
   if (job.isFinished()) return [];
   const live = [...core.attempts.values()].filter((a) => a.job === job);
   for (const a of live) {
-    endAttempt(core, a);
+    endAttempt(core, a, AttemptEnd.cancelled);
     job.state[a.index] = TaskState.queued;
     job.counts.queued++;
   }

@@ -12,7 +12,7 @@ import { RateMeter } from './rate.ts';
 import { cancel, claim, complete, expire, fail, lose, release, type LeaseCore } from './lease.ts';
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
 import { GroupCommit, type Committed } from '../store/writer.ts';
-import type { RecoveredJob, Store } from '../store/store.ts';
+import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -24,6 +24,18 @@ export interface SchedulerOptions {
   commitIntervalMs?: number;
   onError?(err: unknown): void;
 }
+
+/** Why a volunteer left (the event log shows it). */
+export type LeaveReason = 'closed' | 'heartbeat' | 'shutdown' | 'violation';
+
+/** What happened in the swarm, for the operator's event log (`events.on('activity', …)`). */
+export type Activity =
+  | { kind: 'volunteer-joined'; volunteer: string; agent: string; threads: number }
+  | { kind: 'volunteer-left'; volunteer: string; reason: LeaveReason; requeued: number }
+  | { kind: 'lease-expired'; volunteer: string; job: string; index: number }
+  | { kind: 'task-failed'; job: string; index: number; error: string }
+  | { kind: 'job-created'; job: string; name: string; total: number }
+  | { kind: 'job-finished'; job: string; name: string; status: string };
 
 export interface SwarmStats {
   volunteers: number;
@@ -38,7 +50,10 @@ export interface SwarmStats {
 export class Scheduler {
   readonly jobs = new Map<string, JobState>();
   readonly volunteers = new Map<string, VolunteerState>();
-  /** `result:<jobId>` (ResultLine, durable), `ended:<jobId>` once a finished job's row is durable, `shutdown`. */
+  /**
+   * `result:<jobId>` (ResultLine, durable), `ended:<jobId>` once a finished job's row is durable, `shutdown`,
+   * and `activity` (Activity) for the event log.
+   */
   readonly events = new EventEmitter().setMaxListeners(0);
   readonly writer: GroupCommit;
   private readonly core: LeaseCore;
@@ -84,8 +99,33 @@ export class Scheduler {
     const job = new JobState(spec, inputs);
     this.jobs.set(spec.id, job);
     this.queue.add(job);
+    this.activity({ kind: 'job-created', job: spec.id, name: spec.name, total: spec.total });
     this.schedulePump();
     return job;
+  }
+
+  /**
+   * [J4] Put a job's failed tasks back in the queue. `reset` are the tasks the store has just reset; the
+   * job is either live (running) or was loaded again from the store (`reloaded`).
+   */
+  reopen(jobId: string, reset: readonly PendingTask[], reloaded: RecoveredJob | undefined): void {
+    const live = this.jobs.get(jobId);
+    if (!live) {
+      if (reloaded) this.recover([reloaded]);
+      return;
+    }
+    for (const t of reset) {
+      if (live.state[t.index] !== TaskState.failed) continue;
+      live.state[t.index] = TaskState.queued;
+      live.inputs[t.index] = t.input;
+      live.failures[t.index] = 0;
+      live.lastError.delete(t.index);
+      live.counts.failed--;
+      live.counts.queued++;
+      live.retry.push(t.index);
+    }
+    this.writer.touched(live);
+    this.schedulePump();
   }
 
   /** [D3] Rebuild unfinished jobs after a restart: every task not final is queued again. */
@@ -123,6 +163,7 @@ export class Scheduler {
     const v = new VolunteerState(`v_${randomBytes(6).toString('base64url')}`, port, threads, agent, ua, this.clock.now());
     v.hidden = hidden;
     this.volunteers.set(v.id, v);
+    this.activity({ kind: 'volunteer-joined', volunteer: v.id, agent, threads });
     return v;
   }
 
@@ -132,11 +173,16 @@ export class Scheduler {
   }
 
   /** [L5] The volunteer is gone: requeue its leases now. */
-  leave(v: VolunteerState): void {
+  leave(v: VolunteerState, reason: LeaveReason = 'closed'): void {
     if (!this.volunteers.delete(v.id)) return;
     this.hungry.delete(v);
-    lose(this.core, v);
+    const lost = lose(this.core, v);
+    this.activity({ kind: 'volunteer-left', volunteer: v.id, reason, requeued: lost.length });
     this.schedulePump();
+  }
+
+  private activity(a: Activity): void {
+    this.events.emit('activity', a);
   }
 
   /** [P3] Grant credits. */
@@ -209,6 +255,7 @@ export class Scheduler {
   /** Check deadlines [L4] and heartbeats [H2]. Called every few hundred ms by the server, by tests at will. */
   tick(): void {
     const expired = expire(this.core);
+    for (const a of expired) this.activity({ kind: 'lease-expired', volunteer: a.volunteer.id, job: a.job.id, index: a.index });
     if (expired.length > 0) {
       this.abort(expired, 'deadline passed');
       // The aborted attempts' slots are free again on the volunteer; it returns the credit itself.
@@ -217,7 +264,7 @@ export class Scheduler {
     const cutoff = this.clock.now() - this.opts.heartbeatTimeoutMs;
     for (const v of [...this.volunteers.values()]) {
       if (v.lastSeen <= cutoff) {
-        this.leave(v);
+        this.leave(v, 'heartbeat');
         v.port.close(CloseCode.HeartbeatLapsed, CloseReason.HeartbeatLapsed);
       }
     }
@@ -274,12 +321,16 @@ export class Scheduler {
 
   private committed(c: Committed): void {
     for (const [v, ids] of c.acks) if (this.volunteers.has(v.id)) v.port.send({ type: 'ack', attempts: ids });
-    for (const { job, line } of c.results) this.events.emit(`result:${job.id}`, line satisfies ResultLine);
+    for (const { job, line } of c.results) {
+      this.events.emit(`result:${job.id}`, line satisfies ResultLine);
+      if (line.status === 'failed') this.activity({ kind: 'task-failed', job: job.id, index: line.index, error: line.error });
+    }
     for (const job of c.jobs) {
       if (!job.isFinished() || !this.jobs.has(job.id)) continue;
       // Finished and durable: history lives on disk from here on, not in memory.
       this.jobs.delete(job.id);
       this.events.emit(`ended:${job.id}`);
+      this.activity({ kind: 'job-finished', job: job.id, name: job.spec.name, status: job.status });
     }
   }
 
@@ -305,7 +356,7 @@ export class Scheduler {
     for (const v of [...this.volunteers.values()]) {
       // A shutdown is the master's doing: hand the leases back without counting losses.
       release(this.core, v, [...v.attempts.keys()]);
-      this.leave(v);
+      this.leave(v, 'shutdown');
       v.port.close(CloseCode.ShuttingDown, CloseReason.ShuttingDown);
     }
     await this.writer.flush();

@@ -53,6 +53,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { kind: 'retry', job: job.id, index: 1, failures: 1, losses: 2, error: 'first try' },
         ],
         jobs: [{ id: job.id, status: 'running', done: 1, failed: 1, requeues: 3, startedAt: 5, finishedAt: null }],
+        attempts: [],
       });
       expect(await store.readResults(job.id, -1, 10)).toEqual([
         { index: 0, status: 'failed', error: 'boom' },
@@ -69,9 +70,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const store = await open();
       const job = jobRecord({ total: 1 });
       await store.insertJob(job, [1]);
-      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'first', failures: 0, losses: 0 }], jobs: [] });
-      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'second', failures: 0, losses: 0 }], jobs: [] });
-      await store.commit({ tasks: [{ kind: 'failed', job: job.id, index: 0, error: 'x', failures: 1, losses: 0 }], jobs: [] });
+      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'first', failures: 0, losses: 0 }], jobs: [], attempts: [] });
+      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'second', failures: 0, losses: 0 }], jobs: [], attempts: [] });
+      await store.commit({ tasks: [{ kind: 'failed', job: job.id, index: 0, error: 'x', failures: 1, losses: 0 }], jobs: [], attempts: [] });
       expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'done', output: 'first' }]);
       await store.close();
     });
@@ -81,7 +82,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const job = jobRecord({ total: 5 });
       await store.insertJob(job, [0, 1, 2, 3, 4]);
       const done = (index: number) => ({ kind: 'done' as const, job: job.id, index, output: index * 10, failures: 0, losses: 0 });
-      await store.commit({ tasks: [done(4), done(0), done(3), done(1)], jobs: [] });
+      await store.commit({ tasks: [done(4), done(0), done(3), done(1)], jobs: [], attempts: [] });
       expect((await store.readResults(job.id, -1, 2)).map((r) => r.index)).toEqual([0, 1]);
       expect((await store.readResults(job.id, 1, 2)).map((r) => r.index)).toEqual([3, 4]);
       expect(await store.readResults(job.id, 4, 2)).toEqual([]);
@@ -115,6 +116,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { id: completed.id, status: 'completed', done: 3, failed: 0, requeues: 0, startedAt: 1, finishedAt: 2 },
           { id: cancelled.id, status: 'cancelled', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: 2 },
         ],
+        attempts: [],
       });
       expect((await store.loadUnfinished()).map((r) => r.record.id)).toEqual([running.id]);
       await store.close();
@@ -132,12 +134,65 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           { id: old.id, status: 'completed', done: 3, failed: 0, requeues: 0, startedAt: 1, finishedAt: 100 },
           { id: recent.id, status: 'cancelled', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: 500 },
         ],
+        attempts: [],
       });
       expect(await store.deleteFinishedBefore(200)).toBe(1);
       expect(await store.getJob(old.id)).toBeUndefined();
       expect(await store.readResults(old.id, -1, 10)).toEqual([]);
       expect(await store.getJob(recent.id)).toBeDefined();
       expect(await store.getJob(active.id)).toBeDefined();
+      await store.close();
+    });
+
+    it('keeps the attempt history of a task and samples results by status', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 3 });
+      await store.insertJob(job, ['a', 'b', 'c']);
+      await store.commit({
+        tasks: [
+          { kind: 'done', job: job.id, index: 0, output: 'A', failures: 1, losses: 1 },
+          { kind: 'failed', job: job.id, index: 2, error: 'bad c', failures: 3, losses: 0 },
+        ],
+        jobs: [],
+        attempts: [
+          { job: job.id, index: 0, attempt: 'x.1', volunteer: 'v1', leasedAt: 10, endedAt: 20, end: 'lost', error: null },
+          { job: job.id, index: 0, attempt: 'x.2', volunteer: 'v2', leasedAt: 21, endedAt: 30, end: 'failed', error: 'oops' },
+          { job: job.id, index: 0, attempt: 'x.3', volunteer: 'v2', leasedAt: 31, endedAt: 40, end: 'done', error: null },
+        ],
+      });
+      const detail = await store.taskDetail(job.id, 0);
+      expect(detail).toMatchObject({ index: 0, state: 'done', input: 'a', output: 'A', failures: 1, losses: 1 });
+      expect(detail!.attempts.map((a) => [a.attempt, a.volunteer, a.end, a.error])).toEqual([
+        ['x.1', 'v1', 'lost', null],
+        ['x.2', 'v2', 'failed', 'oops'],
+        ['x.3', 'v2', 'done', null],
+      ]);
+      expect(await store.taskDetail(job.id, 1)).toMatchObject({ state: 'pending', input: 'b', attempts: [] });
+      expect(await store.taskDetail(job.id, 9)).toBeUndefined();
+      expect(await store.sampleResults(job.id, 'failed', 5)).toEqual([{ index: 2, status: 'failed', error: 'bad c' }]);
+      expect(await store.sampleResults(job.id, 'done', 5)).toEqual([{ index: 0, status: 'done', output: 'A' }]);
+      await store.close();
+    });
+
+    it('resets failed tasks and reopens their job', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 3 });
+      await store.insertJob(job, [1, 2, 3]);
+      await store.commit({
+        tasks: [
+          { kind: 'done', job: job.id, index: 0, output: 1, failures: 0, losses: 0 },
+          { kind: 'failed', job: job.id, index: 1, error: 'x', failures: 3, losses: 0 },
+          { kind: 'failed', job: job.id, index: 2, error: 'y', failures: 3, losses: 0 },
+        ],
+        jobs: [{ id: job.id, status: 'completed', done: 1, failed: 2, requeues: 4, startedAt: 1, finishedAt: 9 }],
+        attempts: [],
+      });
+      expect(await store.loadJob(job.id)).toBeUndefined();
+      expect((await store.resetFailed(job.id)).map((t) => [t.index, t.input, t.failures])).toEqual([[1, 2, 0], [2, 3, 0]]);
+      expect(await store.getJob(job.id)).toMatchObject({ status: 'running', failed: 0, finishedAt: null });
+      const again = await store.loadJob(job.id);
+      expect(again!.pending.map((t) => [t.index, t.input, t.failures])).toEqual([[1, 2, 0], [2, 3, 0]]);
+      expect(await store.resetFailed(job.id)).toEqual([]);
       await store.close();
     });
   });

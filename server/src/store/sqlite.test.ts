@@ -17,7 +17,7 @@ describe('SqliteStore', () => {
     const first = new SqliteStore({ file });
     const job = jobRecord({ total: 2 });
     await first.insertJob(job, ['a', 'b']);
-    await first.commit({ tasks: [{ kind: 'done', job: job.id, index: 1, output: 'B', failures: 0, losses: 1 }], jobs: [] });
+    await first.commit({ tasks: [{ kind: 'done', job: job.id, index: 1, output: 'B', failures: 0, losses: 1 }], jobs: [], attempts: [] });
     await first.close();
     const second = new SqliteStore({ file });
     const [recovered] = await second.loadUnfinished();

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JobStatus } from '@barnraise/shared';
-import type { CommitBatch, FinishedTask, JobPage, JobRecord, RecoveredJob, Store } from './store.ts';
+import type { AttemptEnd } from '../scheduler/lease.ts';
+import type { AttemptRecord, CommitBatch, FinishedTask, JobPage, JobRecord, PendingTask, RecoveredJob, Store, TaskDetail } from './store.ts';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: string[] = [
@@ -42,9 +43,35 @@ const MIGRATIONS: string[] = [
      losses INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (job_seq, idx)
    ) WITHOUT ROWID;`,
+  // Attempt history: one row per ended attempt (written in the same group commits as results).
+  `CREATE TABLE attempts (
+     job_seq INTEGER NOT NULL,
+     idx INTEGER NOT NULL,
+     attempt TEXT NOT NULL,
+     volunteer TEXT NOT NULL,
+     leased_at INTEGER NOT NULL,
+     ended_at INTEGER NOT NULL,
+     outcome TEXT NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX attempts_task ON attempts(job_seq, idx);`,
 ];
 
 const DONE = 2;
+const FAILED = 3;
+
+interface ResultRow {
+  idx: number;
+  state: number;
+  output: string | null;
+  error: string | null;
+}
+
+function toFinished(r: ResultRow): FinishedTask {
+  return r.state === DONE
+    ? { index: r.idx, status: 'done', output: JSON.parse(r.output ?? 'null') as unknown }
+    : { index: r.idx, status: 'failed', error: r.error ?? '' };
+}
 
 interface JobRow {
   seq: number;
@@ -126,6 +153,14 @@ export class SqliteStore implements Store {
       results: db.prepare('SELECT idx, state, output, error FROM tasks WHERE job_seq = ? AND idx > ? AND state >= 2 ORDER BY idx LIMIT ?'),
       oldJobs: db.prepare("SELECT seq, id FROM jobs WHERE status IN ('completed', 'cancelled') AND finished_at < ?"),
       deleteTasks: db.prepare('DELETE FROM tasks WHERE job_seq = ?'),
+      deleteAttempts: db.prepare('DELETE FROM attempts WHERE job_seq = ?'),
+      insertAttempt: db.prepare('INSERT INTO attempts (job_seq, idx, attempt, volunteer, leased_at, ended_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      sample: db.prepare('SELECT idx, state, output, error FROM tasks WHERE job_seq = ? AND state = ? ORDER BY idx LIMIT ?'),
+      task: db.prepare('SELECT idx, state, input, output, error, failures, losses FROM tasks WHERE job_seq = ? AND idx = ?'),
+      taskAttempts: db.prepare('SELECT attempt, volunteer, leased_at, ended_at, outcome, error FROM attempts WHERE job_seq = ? AND idx = ? ORDER BY ended_at, rowid'),
+      failedTasks: db.prepare('SELECT idx, input, losses FROM tasks WHERE job_seq = ? AND state = 3 ORDER BY idx'),
+      resetFailed: db.prepare('UPDATE tasks SET state = 0, failures = 0, error = NULL WHERE job_seq = ? AND state = 3'),
+      reopenJob: db.prepare("UPDATE jobs SET status = 'running', failed = failed - ?, finished_at = NULL WHERE seq = ?"),
       deleteJob: db.prepare('DELETE FROM jobs WHERE seq = ?'),
     };
   }
@@ -170,21 +205,72 @@ export class SqliteStore implements Store {
         else s.retry.run(w.failures, w.losses, w.error, seq, w.index);
       }
       for (const j of batch.jobs) s.progress.run(j);
+      for (const a of batch.attempts) {
+        const seq = this.seq(a.job);
+        if (seq !== undefined) s.insertAttempt.run(seq, a.index, a.attempt, a.volunteer, a.leasedAt, a.endedAt, a.end, a.error);
+      }
     })();
   }
 
   async loadUnfinished(): Promise<RecoveredJob[]> {
-    const rows = this.stmts.unfinishedJobs.all() as JobRow[];
-    return rows.map((row) => {
-      this.seqs.set(row.id, row.seq);
-      // Counts come from the task rows, which the same transactions wrote, so they agree after any crash.
-      const counts = this.stmts.countFinal.get(row.seq) as { done: number | null; failed: number | null };
-      const record = { ...toRecord(row), done: counts.done ?? 0, failed: counts.failed ?? 0 };
-      const pending = (this.stmts.pending.all(row.seq) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>).map(
-        (t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: t.failures, losses: t.losses, error: t.error }),
-      );
-      return { record, pending };
-    });
+    return (this.stmts.unfinishedJobs.all() as JobRow[]).map((row) => this.recovered(row));
+  }
+
+  async loadJob(jobId: string): Promise<RecoveredJob | undefined> {
+    const row = this.stmts.getJob.get(jobId) as JobRow | undefined;
+    return row && (row.status === 'queued' || row.status === 'running') ? this.recovered(row) : undefined;
+  }
+
+  private recovered(row: JobRow): RecoveredJob {
+    this.seqs.set(row.id, row.seq);
+    // Counts come from the task rows, which the same transactions wrote, so they agree after any crash.
+    const counts = this.stmts.countFinal.get(row.seq) as { done: number | null; failed: number | null };
+    const record = { ...toRecord(row), done: counts.done ?? 0, failed: counts.failed ?? 0 };
+    const pending: PendingTask[] = (this.stmts.pending.all(row.seq) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>).map(
+      (t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: t.failures, losses: t.losses, error: t.error }),
+    );
+    return { record, pending };
+  }
+
+  async sampleResults(jobId: string, status: 'done' | 'failed', limit: number): Promise<FinishedTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return (this.stmts.sample.all(seq, status === 'done' ? DONE : FAILED, limit) as ResultRow[]).map(toFinished);
+  }
+
+  async taskDetail(jobId: string, index: number): Promise<TaskDetail | undefined> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return undefined;
+    const t = this.stmts.task.get(seq, index) as
+      | { idx: number; state: number; input: string; output: string | null; error: string | null; failures: number; losses: number }
+      | undefined;
+    if (!t) return undefined;
+    const attempts = (this.stmts.taskAttempts.all(seq, index) as Array<{ attempt: string; volunteer: string; leased_at: number; ended_at: number; outcome: string; error: string | null }>).map(
+      (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: a.leased_at, endedAt: a.ended_at, end: a.outcome as AttemptEnd, error: a.error }),
+    );
+    const state = t.state === DONE ? 'done' : t.state === FAILED ? 'failed' : 'pending';
+    return {
+      index: t.idx,
+      state,
+      input: JSON.parse(t.input) as unknown,
+      ...(state === 'done' ? { output: JSON.parse(t.output ?? 'null') as unknown } : {}),
+      ...(t.error !== null ? { error: t.error } : {}),
+      failures: t.failures,
+      losses: t.losses,
+      attempts,
+    };
+  }
+
+  async resetFailed(jobId: string): Promise<PendingTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return this.db.transaction(() => {
+      const failed = this.stmts.failedTasks.all(seq) as Array<{ idx: number; input: string; losses: number }>;
+      if (failed.length === 0) return [];
+      this.stmts.resetFailed.run(seq);
+      this.stmts.reopenJob.run(failed.length, seq);
+      return failed.map((t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: 0, losses: t.losses, error: null }));
+    })();
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -205,12 +291,7 @@ export class SqliteStore implements Store {
   async readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]> {
     const seq = this.seq(jobId);
     if (seq === undefined) return [];
-    const rows = this.stmts.results.all(seq, afterIndex, limit) as Array<{ idx: number; state: number; output: string | null; error: string | null }>;
-    return rows.map((r) =>
-      r.state === DONE
-        ? { index: r.idx, status: 'done' as const, output: JSON.parse(r.output ?? 'null') as unknown }
-        : { index: r.idx, status: 'failed' as const, error: r.error ?? '' },
-    );
+    return (this.stmts.results.all(seq, afterIndex, limit) as ResultRow[]).map(toFinished);
   }
 
   async deleteFinishedBefore(before: number): Promise<number> {
@@ -218,6 +299,7 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const { seq, id } of old) {
         this.stmts.deleteTasks.run(seq);
+        this.stmts.deleteAttempts.run(seq);
         this.stmts.deleteJob.run(seq);
         this.seqs.delete(id);
       }

@@ -4,6 +4,7 @@
  * passes the same contract suite (contract.ts).
  */
 import type { JobStatus } from '@barnraise/shared';
+import type { AttemptEnd } from '../scheduler/lease.ts';
 import type { JobSpec } from '../scheduler/state.ts';
 
 /** A job's durable summary row. */
@@ -25,9 +26,38 @@ export type TaskWrite =
   | { kind: 'failed'; job: string; index: number; error: string; failures: number; losses: number }
   | { kind: 'retry'; job: string; index: number; failures: number; losses: number; error: string | null };
 
+/** One ended attempt, for the task's attempt history. */
+export interface AttemptRecord {
+  attempt: string;
+  volunteer: string;
+  leasedAt: number;
+  endedAt: number;
+  end: AttemptEnd;
+  error: string | null;
+}
+
+export interface AttemptWrite extends AttemptRecord {
+  job: string;
+  index: number;
+}
+
 export interface CommitBatch {
   tasks: TaskWrite[];
   jobs: JobProgress[];
+  attempts: AttemptWrite[];
+}
+
+/** Everything known about one task (dashboard job detail). */
+export interface TaskDetail {
+  index: number;
+  state: 'pending' | 'done' | 'failed';
+  input: unknown;
+  output?: unknown;
+  error?: string;
+  failures: number;
+  losses: number;
+  /** Ended attempts, oldest first. */
+  attempts: AttemptRecord[];
 }
 
 /** A task not yet final, as recovery needs it. */
@@ -67,6 +97,16 @@ export interface Store {
   listJobs(limit: number, cursor?: string): Promise<JobPage>;
   /** Final tasks of a job with index > `afterIndex`, in index order, at most `limit`. */
   readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]>;
+  /** Final tasks of one status, in index order, at most `limit` (samples for the dashboard). */
+  sampleResults(jobId: string, status: 'done' | 'failed', limit: number): Promise<FinishedTask[]>;
+  taskDetail(jobId: string, index: number): Promise<TaskDetail | undefined>;
+  /** One queued or running job with its unfinished tasks, as `loadUnfinished` gives it. */
+  loadJob(jobId: string): Promise<RecoveredJob | undefined>;
+  /**
+   * Put a job's failed tasks back to pending (failure counts cleared) and the job back to running.
+   * Returns the tasks it reset.
+   */
+  resetFailed(jobId: string): Promise<PendingTask[]>;
   /** Delete finished (completed or cancelled) jobs that finished before `before` (ms). Returns how many. */
   deleteFinishedBefore(before: number): Promise<number>;
   close(): Promise<void>;

@@ -4,9 +4,9 @@
  * Only after a batch is durable are its results acknowledged to volunteers and shown to readers.
  */
 import type { ResultLine } from '@barnraise/shared';
-import type { Journal } from '../scheduler/lease.ts';
+import type { AttemptEnd, Journal } from '../scheduler/lease.ts';
 import type { Attempt, JobState, VolunteerState } from '../scheduler/state.ts';
-import type { CommitBatch, Store, TaskWrite } from './store.ts';
+import type { AttemptWrite, CommitBatch, Store, TaskWrite } from './store.ts';
 
 /** What became durable in one commit. */
 export interface Committed {
@@ -27,6 +27,7 @@ export interface WriterOptions {
 
 export class GroupCommit implements Journal {
   private tasks: TaskWrite[] = [];
+  private attempts: AttemptWrite[] = [];
   private jobs = new Set<JobState>();
   private acks = new Map<VolunteerState, string[]>();
   private results: Array<{ job: JobState; line: ResultLine }> = [];
@@ -64,13 +65,18 @@ export class GroupCommit implements Journal {
     this.schedule();
   }
 
+  attemptEnded(a: Attempt, end: AttemptEnd, error: string | null, at: number): void {
+    this.attempts.push({ job: a.job.id, index: a.index, attempt: a.id, volunteer: a.volunteer.id, leasedAt: a.leasedAt, endedAt: at, end, error });
+    this.schedule();
+  }
+
   /** Pending writes not yet handed to the store. */
   get pending(): number {
-    return this.tasks.length + this.jobs.size;
+    return this.tasks.length + this.jobs.size + this.attempts.length;
   }
 
   private schedule(): void {
-    if (this.tasks.length >= this.opts.maxBatch) {
+    if (this.tasks.length + this.attempts.length >= this.opts.maxBatch) {
       void this.flush();
       return;
     }
@@ -97,6 +103,7 @@ export class GroupCommit implements Journal {
     const jobs = [...this.jobs];
     const batch: CommitBatch = {
       tasks: this.tasks,
+      attempts: this.attempts,
       // Snapshot now: every change counted in memory so far is in this batch or an earlier one.
       jobs: jobs.map((j) => ({
         id: j.id,
@@ -110,6 +117,7 @@ export class GroupCommit implements Journal {
     };
     const committed: Committed = { acks: this.acks, results: this.results, jobs };
     this.tasks = [];
+    this.attempts = [];
     this.jobs = new Set();
     this.acks = new Map();
     this.results = [];

@@ -1,7 +1,7 @@
 /** Test doubles shared by the scheduler and hub tests: a fake clock, a recording journal, a fake socket port. */
 import type { MasterMessage, ResultLine } from '@barnraise/shared';
 import type { Clock } from '../scheduler/clock.ts';
-import type { Journal, LeaseCore } from '../scheduler/lease.ts';
+import type { AttemptEnd, Journal, LeaseCore } from '../scheduler/lease.ts';
 import { FairQueue } from '../scheduler/queue.ts';
 import { JobState, VolunteerState, type Attempt, type JobSpec, type VolunteerPort } from '../scheduler/state.ts';
 
@@ -27,6 +27,10 @@ export class RecordingJournal implements Journal {
   }
   touched(): void {
     this.touches++;
+  }
+  readonly ended: Array<{ id: string; end: AttemptEnd; error: string | null }> = [];
+  attemptEnded(a: Attempt, end: AttemptEnd, error: string | null): void {
+    this.ended.push({ id: a.id, end, error });
   }
 }
 
