@@ -52,6 +52,13 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   const authorized = bearerChecker(opts.token);
   const clients = new Set<Client>();
 
+  // The dashboard page itself (built as web/dist/dashboard.html); its data comes only through the token.
+  app.get('/dashboard', (_req, reply) =>
+    typeof reply.sendFile === 'function'
+      ? reply.header('cache-control', 'no-cache').sendFile('dashboard.html')
+      : reply.type('text/plain').send('The dashboard is not built: run pnpm build.'),
+  );
+
   const liveRows = () => [...app.scheduler.jobs.values()].map((j) => view.jobRow(j));
 
   app.get(DASHBOARD_PATH, { websocket: true }, (socket) => {

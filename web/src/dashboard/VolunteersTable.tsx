@@ -1,0 +1,72 @@
+import { useEffect } from 'react';
+import { formatCount, formatDuration, formatRate } from '../ui/format.ts';
+import { useServices } from './services.ts';
+import { selectVolunteers, selectVolunteersPage, useDashboard } from './store.ts';
+
+export const VOLUNTEERS_PAGE = 25;
+
+/** Volunteers, one page at a time: the master streams only the page shown, whatever the swarm's size. */
+export function VolunteersTable() {
+  const page = useDashboard(selectVolunteers);
+  const pageNo = useDashboard(selectVolunteersPage);
+  const setPage = useDashboard((s) => s.setVolunteersPage);
+  const { feed } = useServices();
+  const pages = Math.max(1, Math.ceil(page.total / VOLUNTEERS_PAGE));
+
+  useEffect(() => {
+    feed.showVolunteers(pageNo * VOLUNTEERS_PAGE, VOLUNTEERS_PAGE);
+  }, [feed, pageNo]);
+
+  return (
+    <section className="card" aria-labelledby="vol-h">
+      <h2 id="vol-h">
+        Volunteers <span className="muted" data-testid="volunteers.total">{formatCount(page.total)}</span>
+      </h2>
+      <div className="scroll">
+        <table data-testid="volunteers.table">
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Browser</th>
+              <th>OS</th>
+              <th>Threads</th>
+              <th>Done</th>
+              <th>Tasks/s</th>
+              <th>Leases</th>
+              <th>Heartbeat</th>
+              <th>Connected</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.rows.map((v) => (
+              <tr key={v.id}>
+                <td className="mono">{v.id}</td>
+                <td>{v.browser}</td>
+                <td>{v.os}</td>
+                <td>{v.threads}</td>
+                <td>{formatCount(v.tasksDone)}</td>
+                <td>{formatRate(v.tasksPerSecond)}</td>
+                <td>{v.leases}</td>
+                <td>{formatDuration(v.heartbeatAgeMs)} ago</td>
+                <td>{new Date(v.connectedAt).toLocaleTimeString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {pages > 1 && (
+        <nav className="row pager" aria-label="Volunteers pages">
+          <button className="small" disabled={pageNo === 0} onClick={() => setPage(pageNo - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {pageNo + 1} of {pages}
+          </span>
+          <button className="small" disabled={pageNo >= pages - 1} onClick={() => setPage(pageNo + 1)}>
+            Next
+          </button>
+        </nav>
+      )}
+    </section>
+  );
+}
