@@ -108,8 +108,6 @@ export class VolunteerState {
   cpuMs = 0;
   hidden = false;
   lastSeen: number;
-  /** Attempt ids whose results await the group commit, to be acknowledged together. */
-  pendingAcks: string[] = [];
 
   constructor(
     readonly id: string,
