@@ -28,9 +28,15 @@ export function installGuards(scope: object): void {
     // A function that throws serves both as a call (fetch, importScripts) and as a constructor (new WebSocket).
     define(name, name === 'fetch' ? (target: unknown) => Promise.reject(safely(() => refuse('network', name, target))) : function (target: unknown) { refuse('network', name, target); });
   }
-  if ('indexedDB' in scope) {
-    const no = () => refuse('storage', 'indexedDB');
-    define('indexedDB', { open: no, deleteDatabase: no, databases: () => Promise.reject(safely(no)), cmp: no });
+  // IndexedDB and the Cache API are refused by the opaque origin itself and Web Storage does not exist in
+  // workers; these stand-ins give all of them the same plain message.
+  const noIdb = () => refuse('storage', 'indexedDB');
+  define('indexedDB', { open: noIdb, deleteDatabase: noIdb, databases: () => Promise.reject(safely(noIdb)), cmp: noIdb });
+  const noCache = () => Promise.reject(safely(() => refuse('storage', 'caches')));
+  define('caches', { open: noCache, has: noCache, delete: noCache, keys: noCache, match: noCache });
+  for (const name of ['localStorage', 'sessionStorage']) {
+    const no = () => refuse('storage', name);
+    define(name, { getItem: no, setItem: no, removeItem: no, clear: no, key: no, get length() { return no(); } });
   }
 }
 

@@ -328,7 +328,7 @@ export class VolunteerClient {
 
   private startHeartbeat(everyMs: number): void {
     this.stopTimers();
-    this.lastHeard = this.now();
+    this.lastHeard = this.lastBeat = this.now();
     this.heartbeat = setInterval(() => {
       if (this.now() - this.lastHeard > everyMs * MASTER_SILENT_BEATS) return this.abandon('master silent');
       this.beat();

@@ -1,0 +1,75 @@
+/**
+ * A Chromium this test starts itself and drives over CDP, for a tab that must really freeze.
+ *
+ * Playwright turns on focus emulation for every page it opens (Emulation.setFocusEmulationEnabled on its
+ * own CDP session), and Chromium implements that as a visible capturer on the tab: the tab stays visible
+ * and focused, and Page.setWebLifecycleState('frozen') does nothing to it. The capturer belongs to
+ * Playwright's session, so a second session's setFocusEmulationEnabled(false) cannot release it (tried:
+ * the page kept running). Pages of the default context of a browser attached with `noDefaults: true` get
+ * no focus emulation, so they freeze like a real background tab.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from '@playwright/test';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export class UnmanagedChromium {
+  private constructor(
+    readonly browser: Browser,
+    private readonly child: ChildProcess,
+    private readonly profile: string,
+  ) {}
+
+  static async start(): Promise<UnmanagedChromium> {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-chromium-'));
+    const child = spawn(CHROMIUM, ['--headless', ...CHROMIUM_ARGS, '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools endpoint in 20 s:\n${err}`)), 20_000);
+        child.stderr?.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+          if (m?.[1]) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`chromium exited with ${code}:\n${err}`)));
+      });
+      const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: 20_000 });
+      return new UnmanagedChromium(browser, child, profile);
+    } catch (err) {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+      throw err;
+    }
+  }
+
+  /** Disconnect, then end the process we started, by its PID. */
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => {});
+    const child = this.child;
+    if (child.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(this.profile, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Fixtures for the volunteer page tests: a real master per test, a typed REST client for seeding jobs and
+ * reading results, and the VolunteerPage page object (locators by role or dotted data-testid).
+ */
+import { test as base, expect, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from '@playwright/test';
+import type { CreateJobBody, JobSummary, ResultLine, Site, Stats } from '@barnraise/shared';
+import { UnmanagedChromium } from './chromium.ts';
+import { MasterProcess, type MasterOptions } from './master.ts';
+
+/** The operator's REST API, typed with the shared schemas. */
+export class Api {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  createJob(body: CreateJobBody): Promise<JobSummary> {
+    return this.call('POST', '/api/jobs', body);
+  }
+
+  job(id: string): Promise<JobSummary> {
+    return this.call('GET', `/api/jobs/${id}`);
+  }
+
+  stats(): Promise<Stats> {
+    return this.call('GET', '/api/stats');
+  }
+
+  site(): Promise<Site> {
+    return this.call('GET', '/api/site');
+  }
+
+  /** Every result line of a job (ndjson). */
+  async results(id: string): Promise<ResultLine[]> {
+    const res = await fetch(`${this.baseUrl}/api/jobs/${id}/results`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`results of ${id}: ${res.status}`);
+    return (await res.text())
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as ResultLine);
+  }
+
+  /** Wait until the job is completed (bounded), then return its summary. */
+  async waitForCompletion(id: string, timeoutMs = 60_000): Promise<JobSummary> {
+    await expect
+      .poll(async () => (await this.job(id)).status, { timeout: timeoutMs, intervals: [200, 300, 500], message: `job ${id} should complete` })
+      .toBe('completed');
+    return this.job(id);
+  }
+}
+
+/** The volunteer page in one tab. */
+export class VolunteerPage {
+  readonly startButton: Locator;
+  readonly stopButton: Locator;
+  readonly resumeButton: Locator;
+  readonly threads: Locator;
+  readonly pauseWhenHidden: Locator;
+  readonly connection: Locator;
+  readonly tasksDone: Locator;
+  readonly tasksFailed: Locator;
+  readonly cpuTime: Locator;
+  readonly currentJob: Locator;
+  readonly workers: Locator;
+  readonly title: Locator;
+  readonly description: Locator;
+  readonly swarmVolunteers: Locator;
+  /** Timestamps (ms) of WebSocket frames this tab sent. */
+  readonly framesSent: number[] = [];
+  /** WebSockets this tab opened. */
+  sockets = 0;
+
+  constructor(
+    readonly page: Page,
+    readonly master: MasterProcess,
+  ) {
+    this.startButton = page.getByRole('button', { name: 'Start' });
+    this.stopButton = page.getByRole('button', { name: 'Stop' });
+    this.resumeButton = page.getByRole('button', { name: 'Resume' });
+    this.threads = page.getByRole('slider', { name: 'Threads' });
+    this.pauseWhenHidden = page.getByRole('checkbox', { name: 'Pause while this tab is hidden' });
+    this.connection = page.getByTestId('volunteer.connection');
+    this.tasksDone = page.getByTestId('volunteer.tasks-done');
+    this.tasksFailed = page.getByTestId('volunteer.tasks-failed');
+    this.cpuTime = page.getByTestId('volunteer.cpu-time');
+    this.currentJob = page.getByTestId('volunteer.current-job');
+    this.workers = page.getByTestId('volunteer.workers');
+    this.title = page.getByTestId('site.title');
+    this.description = page.getByTestId('site.description');
+    this.swarmVolunteers = page.getByTestId('swarm.volunteers');
+    page.on('websocket', (ws) => {
+      this.sockets++;
+      ws.on('framesent', () => this.framesSent.push(Date.now()));
+    });
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto(this.master.url);
+    await expect(this.startButton.or(this.stopButton).first()).toBeVisible();
+  }
+
+  /** Press Start and wait until the master has welcomed the tab. */
+  async start(): Promise<void> {
+    await this.startButton.click();
+    await expect(this.connection).toHaveText('connected');
+  }
+
+  async stop(): Promise<void> {
+    await this.stopButton.click();
+    await expect(this.startButton).toBeVisible();
+  }
+
+  async setThreads(n: number): Promise<void> {
+    await this.threads.fill(String(n));
+    await expect(this.threads).toHaveValue(String(n));
+  }
+
+  /** Web Workers alive in this tab (the sandbox frame's compute workers), as Chromium reports them. */
+  computeWorkers(): number {
+    return this.page.workers().length;
+  }
+
+  async tasksDoneCount(): Promise<number> {
+    return Number((await this.tasksDone.textContent())?.replace(/,/g, '') ?? NaN);
+  }
+
+  /** Frames sent at or after `since` (ms timestamp). */
+  framesSentSince(since: number): number {
+    return this.framesSent.filter((t) => t >= since).length;
+  }
+}
+
+/** Chromium's page lifecycle, driven over CDP. */
+export class Lifecycle {
+  private constructor(private readonly cdp: CDPSession) {}
+
+  /** For a page opened with `openVolunteer({ freezable: true })` (see chromium.ts for why). */
+  static async of(page: Page): Promise<Lifecycle> {
+    const cdp = await page.context().newCDPSession(page);
+    // Chromium ignores a freeze of a focused page; this session must not add focus emulation of its own.
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    return new Lifecycle(cdp);
+  }
+
+  freeze(): Promise<unknown> {
+    return this.cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+  }
+
+  resume(): Promise<unknown> {
+    return this.cdp.send('Page.setWebLifecycleState', { state: 'active' });
+  }
+}
+
+interface Fixtures {
+  /** Master settings for the test; override with test.use({ masterOptions }). */
+  masterOptions: MasterOptions;
+  master: MasterProcess;
+  api: Api;
+  /** Open the volunteer page in a fresh browser context (its own storage), as a separate visitor. */
+  openVolunteer: (opts?: VisitorOptions) => Promise<VolunteerPage>;
+}
+
+interface VisitorOptions {
+  /** Pretend the machine has this many cores (it has 2). */
+  hardwareConcurrency?: number;
+  viewport?: { width: number; height: number };
+  /** Open the tab in a Chromium without focus emulation, so Lifecycle.freeze() really freezes it (one per test). */
+  freezable?: boolean;
+}
+
+export const test = base.extend<Fixtures>({
+  masterOptions: [{ heartbeatMs: 500 }, { option: true }],
+  master: async ({ masterOptions }, use, testInfo) => {
+    const master = await MasterProcess.start(masterOptions);
+    await use(master);
+    if (testInfo.status !== testInfo.expectedStatus) await testInfo.attach('master log', { body: master.logTail(200), contentType: 'text/plain' });
+    await master.dispose();
+  },
+  api: async ({ master }, use) => {
+    await use(new Api(master.url, master.token));
+  },
+  openVolunteer: async ({ browser, master }, use) => {
+    const contexts: BrowserContext[] = [];
+    let unmanaged: UnmanagedChromium | null = null;
+    await use(async (opts = {}) => {
+      let page: Page;
+      if (opts.freezable) {
+        if (unmanaged) throw new Error('one freezable tab per test');
+        unmanaged = await UnmanagedChromium.start();
+        const context = unmanaged.browser.contexts()[0]!;
+        page = context.pages()[0] ?? (await context.newPage());
+      } else {
+        const context = await newContext(browser, opts);
+        contexts.push(context);
+        page = await context.newPage();
+      }
+      const volunteer = new VolunteerPage(page, master);
+      await volunteer.goto();
+      return volunteer;
+    });
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    await (unmanaged as UnmanagedChromium | null)?.close();
+  },
+});
+
+async function newContext(browser: Browser, opts: VisitorOptions): Promise<BrowserContext> {
+  const context = await browser.newContext(opts.viewport ? { viewport: opts.viewport, isMobile: true, hasTouch: true } : {});
+  if (opts.hardwareConcurrency) {
+    // The machine has 2 cores; pretend more so the Threads control has room to move.
+    await context.addInitScript((n) => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => n }), opts.hardwareConcurrency);
+  }
+  return context;
+}
+
+/** Attach a screenshot of the page to the test report. */
+export async function attachScreenshot(page: Page, name: string): Promise<void> {
+  await test.info().attach(name, { body: await page.screenshot({ fullPage: true }), contentType: 'image/png' });
+}
+
+export { expect };

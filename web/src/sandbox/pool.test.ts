@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AttemptOutcome } from '@barnraise/shared';
+import { FakeHost } from '../testing/doubles.ts';
+import { WorkerPool, type PoolTask } from './pool.ts';
+
+const task = (a: string, over: Partial<PoolTask> = {}): PoolTask => ({ a, job: 'j1', code: 'export default x => x', timeoutMs: 1000, i: 0, input: a, ...over });
+
+function setup(threads = 2) {
+  const host = new FakeHost();
+  const done: Array<{ a: string; outcome: AttemptOutcome }> = [];
+  const started: string[] = [];
+  const pool = new WorkerPool(host, {
+    started: (t) => started.push(t.a),
+    progress: () => {},
+    done: (t, outcome) => done.push({ a: t.a, outcome }),
+    changed: () => {},
+  });
+  pool.resize(threads);
+  return { host, pool, done, started };
+}
+
+describe('WorkerPool', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('runs one attempt per worker, queues the rest FIFO, and sends job code once per worker', () => {
+    const { host, pool, done, started } = setup(2);
+    for (const a of ['a1', 'a2', 'a3']) pool.run(task(a));
+    expect(started).toEqual(['a1', 'a2']);
+    expect(pool.running).toBe(2);
+    expect(pool.queued).toBe(1);
+    const [w1] = host.alive;
+    w1!.finish();
+    expect(done.map((d) => d.a)).toEqual(['a1']);
+    expect(w1!.received.map((r) => [r.a, r.code !== undefined])).toEqual([
+      ['a1', true],
+      ['a3', false],
+    ]);
+  });
+
+  it('stops an attempt past its timeoutMs by terminating its worker, replaces it, and the others go on', () => {
+    const { host, pool, done } = setup(2);
+    pool.run(task('loop', { timeoutMs: 500 }));
+    pool.run(task('quick', { timeoutMs: 5000 }));
+    pool.run(task('next'));
+    const [looping, quick] = host.alive;
+    vi.advanceTimersByTime(499);
+    expect(done).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(done).toEqual([{ a: 'loop', outcome: { ok: false, error: 'timed out after 500 ms', ms: 500 } }]);
+    expect(looping!.terminated).toBe(true);
+    expect(pool.workers).toBe(2);
+    // The fresh worker took the waiting lease, with the job's code since it has loaded nothing.
+    const fresh = host.spawned.at(-1)!;
+    expect(fresh.current).toMatchObject({ a: 'next', code: 'export default x => x' });
+    quick!.finish();
+    expect(done.map((d) => d.a)).toEqual(['loop', 'quick']);
+  });
+
+  it('grows at once; shrinks idle workers at once and busy ones when their attempt ends', () => {
+    const { host, pool } = setup(1);
+    pool.resize(3);
+    expect(pool.workers).toBe(3);
+    pool.run(task('a1'));
+    pool.resize(1);
+    // Workers are retired from the end; the busy first one stays, two idle ones go.
+    expect(pool.workers).toBe(1);
+    pool.resize(3);
+    pool.run(task('a2'));
+    pool.run(task('a3'));
+    pool.resize(1);
+    expect(pool.workers).toBe(3);
+    for (const w of host.alive.filter((w) => w.current?.a !== 'a1')) w.finish();
+    expect(pool.workers).toBe(1);
+    expect(host.alive).toHaveLength(1);
+  });
+
+  it('aborts a waiting or running attempt without an outcome', () => {
+    const { host, pool, done } = setup(1);
+    pool.run(task('a1'));
+    pool.run(task('a2'));
+    expect(pool.abort('a2')).toBe(true);
+    expect(pool.abort('a1')).toBe(true);
+    expect(pool.abort('nope')).toBe(false);
+    expect(done).toEqual([]);
+    expect(host.spawned[0]!.terminated).toBe(true);
+    expect(pool.workers).toBe(1);
+    expect(pool.running + pool.queued).toBe(0);
+  });
+
+  it('ignores late or forged messages and reports a crashed worker as a failed attempt', () => {
+    const { host, pool, done } = setup(1);
+    pool.run(task('a1'));
+    const w = host.alive[0]!;
+    w.listener.message({ t: 'done', a: 'other', outcome: { ok: true, output: 1, ms: 1 } });
+    w.listener.message({ t: 'done', a: 'a1', outcome: { ok: 'yes' } as never });
+    expect(done).toEqual([]);
+    w.listener.error('out of memory');
+    expect(done).toEqual([{ a: 'a1', outcome: { ok: false, error: 'worker crashed: out of memory', ms: 0 } }]);
+    expect(pool.workers).toBe(1);
+  });
+
+  it('reset drops every lease and hands back what it dropped', () => {
+    const { pool } = setup(1);
+    pool.run(task('a1'));
+    pool.run(task('a2'));
+    expect(pool.reset().map((t) => t.a).sort()).toEqual(['a1', 'a2']);
+    expect(pool.running + pool.queued).toBe(0);
+    expect(pool.workers).toBe(1);
+  });
+
+  it('takeQueued hands back the newest waiting leases', () => {
+    const { pool } = setup(1);
+    for (const a of ['a1', 'a2', 'a3', 'a4']) pool.run(task(a));
+    expect(pool.takeQueued(2).map((t) => t.a)).toEqual(['a3', 'a4']);
+    expect(pool.queued).toBe(1);
+  });
+});

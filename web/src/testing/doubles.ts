@@ -1,0 +1,75 @@
+/** Test doubles for the page's injected edges: the worker host (sandbox frame) and the WebSocket. */
+import type { AttemptOutcome, MasterMessage, VolunteerMessage } from '@barnraise/shared';
+import type { WorkerHandle, WorkerHost, WorkerListener } from '../sandbox/host.ts';
+import type { RunRequest, ToWorker } from '../sandbox/messages.ts';
+import type { SocketLike } from '../volunteer/client.ts';
+
+export class FakeWorker implements WorkerHandle {
+  readonly received: ToWorker[] = [];
+  terminated = false;
+  constructor(
+    readonly id: number,
+    readonly listener: WorkerListener,
+  ) {}
+  post(msg: ToWorker): void {
+    this.received.push(msg);
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+  /** The attempt this worker was last asked to run. */
+  get current(): RunRequest | undefined {
+    return this.received.at(-1);
+  }
+  finish(outcome: AttemptOutcome = { ok: true, output: null, ms: 5 }): void {
+    const a = this.current?.a;
+    if (!a) throw new Error(`worker ${this.id} runs nothing`);
+    this.listener.message({ t: 'done', a, outcome });
+  }
+}
+
+export class FakeHost implements WorkerHost {
+  readonly spawned: FakeWorker[] = [];
+  spawn(listener: WorkerListener): FakeWorker {
+    const w = new FakeWorker(this.spawned.length + 1, listener);
+    this.spawned.push(w);
+    return w;
+  }
+  get alive(): FakeWorker[] {
+    return this.spawned.filter((w) => !w.terminated);
+  }
+}
+
+export class FakeSocket implements SocketLike {
+  readyState = 0;
+  readonly sent: VolunteerMessage[] = [];
+  closed: { code?: number; reason?: string } | null = null;
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  constructor(readonly url: string) {}
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as VolunteerMessage);
+  }
+  close(code?: number, reason?: string): void {
+    this.closed = { code, reason };
+    this.readyState = 3;
+  }
+  // ---- the master's side
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event('open'));
+  }
+  deliver(msg: MasterMessage | object): void {
+    this.onmessage?.({ data: JSON.stringify(msg) } as MessageEvent);
+  }
+  drop(code: number, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason } as CloseEvent);
+  }
+  /** Frames of one type sent so far. */
+  frames<T extends VolunteerMessage['type']>(type: T): Extract<VolunteerMessage, { type: T }>[] {
+    return this.sent.filter((m): m is Extract<VolunteerMessage, { type: T }> => m.type === type);
+  }
+}

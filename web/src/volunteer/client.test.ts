@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CloseCode, PROTOCOL_VERSION, type MasterMessage } from '@barnraise/shared';
+import { WorkerPool } from '../sandbox/pool.ts';
+import { FakeHost, FakeSocket } from '../testing/doubles.ts';
+import { VolunteerClient, type ClientSink } from './client.ts';
+import type { ConnectionState } from './connection.ts';
+
+const HB = 1000;
+const welcome: MasterMessage = { type: 'welcome', v: PROTOCOL_VERSION, volunteerId: 'v_1', heartbeatMs: HB, maxCredits: 16, title: 't' };
+const job: MasterMessage = { type: 'job', id: 'j1', name: 'squares', code: 'export default (n) => n * n', timeoutMs: 5000 };
+const tasks = (...ids: string[]): MasterMessage => ({ type: 'tasks', items: ids.map((a, i) => ({ a, job: 'j1', i, input: i })) });
+
+function setup() {
+  const host = new FakeHost();
+  const sockets: FakeSocket[] = [];
+  const states: ConnectionState[] = [];
+  const deferred: Array<() => void> = [];
+  const sink: ClientSink = {
+    connectionChanged: (s) => states.push(s),
+    attemptStarted: () => {},
+    attemptEnded: () => {},
+    swarmReported: () => {},
+    workersChanged: () => {},
+  };
+  const client = new VolunteerClient({
+    url: 'ws://master/ws/volunteer',
+    connect: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    createPool: (events) => new WorkerPool(host, events),
+    sink,
+    defer: (fn) => deferred.push(fn),
+    random: () => 0.5,
+  });
+  /** Run the deferred flushes (results batching). */
+  const settle = () => {
+    while (deferred.length > 0) deferred.shift()!();
+  };
+  const socket = () => sockets.at(-1)!;
+  /** Start with `threads`, open the socket and welcome: the usual first steps. */
+  const join = (threads = 2) => {
+    client.start(threads);
+    socket().open();
+    socket().deliver(welcome);
+    socket().deliver(job);
+    settle();
+  };
+  return { host, client, sockets, socket, states, settle, join };
+}
+
+describe('VolunteerClient', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('says hello, then asks for threads x 2 credits after welcome', () => {
+    const { client, socket, settle, states } = setup();
+    client.start(3);
+    socket().open();
+    expect(socket().sent[0]).toMatchObject({ type: 'hello', v: PROTOCOL_VERSION, threads: 3, agent: 'browser', hidden: false });
+    socket().deliver(welcome);
+    settle();
+    expect(socket().frames('want')).toEqual([{ type: 'want', n: 6 }]);
+    expect(states).toEqual(['connecting', 'connected']);
+  });
+
+  it('never asks for more than welcome.maxCredits', () => {
+    const { client, socket, settle } = setup();
+    client.start(20);
+    socket().open();
+    socket().deliver({ ...welcome, maxCredits: 8 });
+    settle();
+    expect(socket().frames('want')).toEqual([{ type: 'want', n: 8 }]);
+  });
+
+  it('runs leases on the workers and returns one credit per result in the results frame', () => {
+    const { host, join, socket, settle } = setup();
+    join(2);
+    socket().deliver(tasks('a1', 'a2', 'a3', 'a4'));
+    settle();
+    expect(host.alive.map((w) => w.current?.a)).toEqual(['a1', 'a2']);
+    host.alive[0]!.finish({ ok: true, output: 0, ms: 3 });
+    host.alive[1]!.finish({ ok: false, error: 'boom', ms: 4 });
+    settle();
+    expect(socket().frames('results')).toEqual([
+      {
+        type: 'results',
+        items: [
+          { a: 'a1', ok: true, output: 0, ms: 3 },
+          { a: 'a2', ok: false, error: 'boom', ms: 4 },
+        ],
+        want: 2,
+      },
+    ]);
+  });
+
+  it('[Stop] takes its credits back, releases every lease it holds and closes', () => {
+    const { host, join, socket, client, states } = setup();
+    join(1);
+    socket().deliver(tasks('a1', 'a2'));
+    const s = socket();
+    client.stop();
+    expect(s.frames('pause')).toHaveLength(1);
+    expect(s.frames('release').flatMap((r) => r.attempts).sort()).toEqual(['a1', 'a2']);
+    expect(s.closed).toEqual({ code: 1000, reason: 'stopped' });
+    expect(host.alive).toHaveLength(0);
+    expect(states.at(-1)).toBe('idle');
+  });
+
+  it('when threads shrink, pauses credits, releases waiting leases over capacity and asks for the difference', () => {
+    const { join, socket, client, settle } = setup();
+    join(3); // capacity 6
+    socket().deliver(tasks('a1', 'a2', 'a3', 'a4', 'a5', 'a6'));
+    settle();
+    const before = socket().sent.length;
+    client.setThreads(1); // capacity 2, three running (two retire when done), three waiting
+    settle();
+    // No credits were left to take back (all six were used), so no pause: only the waiting leases go back.
+    expect(socket().sent.slice(before)).toEqual([{ type: 'release', attempts: ['a4', 'a5', 'a6'] }]);
+    client.setThreads(2); // capacity 4, three still running: one credit short
+    settle();
+    expect(socket().sent.at(-1)).toEqual({ type: 'want', n: 1 });
+  });
+
+  it('takes unused credits back with pause when capacity drops, and releases leases that crossed it on the wire', () => {
+    const { join, socket, settle, client } = setup();
+    join(2); // capacity 4, all 4 granted, none used
+    client.setThreads(1); // capacity 2
+    settle();
+    expect(socket().sent.slice(-2)).toEqual([{ type: 'pause' }, { type: 'want', n: 2 }]);
+    // The master had already sent three leases when the pause reached it.
+    socket().deliver(tasks('a1', 'a2', 'a3'));
+    settle();
+    expect(socket().frames('release')).toEqual([{ type: 'release', attempts: ['a3'] }]);
+  });
+
+  it('an abort from the master stops the attempt and asks for its credit again', () => {
+    const { host, join, socket, settle } = setup();
+    join(1);
+    socket().deliver(tasks('a1', 'a2'));
+    socket().deliver({ type: 'abort', attempts: ['a1'], reason: 'deadline passed' });
+    settle();
+    expect(host.spawned[0]!.terminated).toBe(true);
+    expect(socket().sent.at(-1)).toEqual({ type: 'want', n: 1 });
+  });
+
+  it('releases a lease for a job whose code it never got', () => {
+    const { join, socket } = setup();
+    join(1);
+    socket().deliver({ type: 'tasks', items: [{ a: 'x1', job: 'unknown', i: 0, input: 1 }] });
+    expect(socket().frames('release')).toEqual([{ type: 'release', attempts: ['x1'] }]);
+  });
+
+  it('beats every heartbeatMs and treats a master silent for 4 beats as gone: reconnects with backoff', () => {
+    const { join, socket, sockets, states, host } = setup();
+    join(1);
+    socket().deliver(tasks('a1'));
+    vi.advanceTimersByTime(HB);
+    expect(socket().frames('hb')).toHaveLength(1);
+    vi.advanceTimersByTime(HB * 4);
+    expect(sockets[0]!.closed).not.toBeNull();
+    expect(states.at(-1)).toBe('reconnecting');
+    // The master requeued what this tab held: the running attempt was stopped.
+    expect(host.spawned[0]!.terminated).toBe(true);
+    // Backoff for the first failure: random 0.5 x 250 ms.
+    vi.advanceTimersByTime(124);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    sockets[1]!.deliver(welcome);
+    expect(states.at(-1)).toBe('connected');
+  });
+
+  it('backs off exponentially while the master stays away', () => {
+    const { client, sockets } = setup();
+    client.start(1);
+    const delays: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const n = sockets.length;
+      sockets.at(-1)!.drop(1006);
+      let waited = 0;
+      while (sockets.length === n) {
+        vi.advanceTimersByTime(5);
+        waited += 5;
+      }
+      delays.push(waited);
+    }
+    // 0.5 x 250 x 2^k, rounded up to the 5 ms step.
+    expect(delays).toEqual([125, 250, 500, 1000]);
+  });
+
+  it('gives up for good when the master refuses the protocol version', () => {
+    const { client, socket, sockets, states } = setup();
+    client.start(1);
+    socket().drop(CloseCode.VersionMismatch, 'protocol version not supported');
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(states.at(-1)).toBe('failed');
+  });
+
+  it('reports visibility and, with "pause while hidden", hands back waiting leases until visible again', () => {
+    const { join, socket, client, settle } = setup();
+    client.setPauseWhenHidden(true);
+    join(1);
+    socket().deliver(tasks('a1', 'a2'));
+    settle();
+    client.setHidden(true);
+    settle();
+    expect(socket().sent.slice(-2)).toEqual([
+      { type: 'visibility', hidden: true },
+      { type: 'release', attempts: ['a2'] },
+    ]);
+    client.setHidden(false);
+    settle();
+    expect(socket().sent.slice(-2)).toEqual([
+      { type: 'visibility', hidden: false },
+      { type: 'want', n: 1 },
+    ]);
+  });
+
+  it('ignores frames that do not match the protocol', () => {
+    const { join, socket, host } = setup();
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    join(1);
+    socket().deliver({ type: 'tasks', items: [{ a: 'a1', job: 'j1', i: -1, input: 1 }] });
+    socket().onmessage?.({ data: 'not json' } as MessageEvent);
+    expect(host.alive[0]!.received).toEqual([]);
+  });
+});
