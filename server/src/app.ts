@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
+import { createHash } from 'node:crypto';
 import { Limits } from '@barnraise/shared';
 import { bearerChecker } from './auth.ts';
 import type { Config } from './config.ts';
@@ -20,6 +22,9 @@ import { dashboardFeed } from './feed/feed.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { publicRoutes } from './routes/stats.ts';
+import { Access, guardRoutes, markRoutes } from './security/access.ts';
+import { sandboxPolicy, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
+import { openIdempotencyKeys, type IdempotencyKeys } from './security/idempotency.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import type { Store } from './store/store.ts';
@@ -32,6 +37,10 @@ declare module 'fastify' {
     /** True once shutdown began: no new volunteers, no new jobs. */
     draining: boolean;
   }
+  interface FastifyRequest {
+    /** Size of the raw JSON body, and its sha256 when an Idempotency-Key came with it. */
+    bodyInfo: { chars: number; sha256?: string } | null;
+  }
 }
 
 export interface AppOptions {
@@ -42,7 +51,12 @@ export interface AppOptions {
   /** Built volunteer page; defaults to web/dist. */
   webRoot?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Idempotency-Key records; defaults to a SQLite file in `config.dataDir`. */
+  idempotency?: IdempotencyKeys;
 }
+
+/** Body limit of every route but `POST /api/jobs` (which takes `config.bodyLimitBytes`). */
+export const SMALL_BODY_LIMIT = 64 * 1024;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_WEB_ROOT = path.resolve(here, '../../web/dist');
@@ -57,7 +71,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const clock = opts.clock ?? systemClock;
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
-    bodyLimit: config.bodyLimitBytes,
+    bodyLimit: Math.min(SMALL_BODY_LIMIT, config.bodyLimitBytes),
     // Per-request lines would drown the log under a swarm; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -65,10 +79,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // An empty body with a JSON content type (a POST /cancel from a client that always sets the header)
   // is no body, not a parse error; anything else goes through Fastify's safe JSON parser.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.decorateRequest('bodyInfo', null);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '' || body === undefined) return done(null, undefined);
-    parseJson(req, body as string, done);
+    const text = body as string;
+    const keyed = req.headers['idempotency-key'] !== undefined;
+    req.bodyInfo = { chars: text.length, sha256: keyed ? createHash('sha256').update(text).digest('hex') : undefined };
+    parseJson(req, text, done);
   });
+
+  // [S1] Default deny: every route needs the operator token unless its context marks it otherwise.
+  // Installed before any route, so routes added later by any plugin are guarded too.
+  guardRoutes(app, opts.token);
+  const authorized = bearerChecker(opts.token);
+  // [S8] Per-address REST rate limits; operator requests count apart (a swarm behind the operator's
+  // address must not lock the operator out) and get a higher ceiling.
+  await app.register(fastifyRateLimit, {
+    global: true,
+    timeWindow: 60_000,
+    keyGenerator: (req) => (authorized(req.headers.authorization) ? `op:${req.ip}` : req.ip),
+    max: (_req, key) => (key.startsWith('op:') ? config.operatorRateLimitPerMinute : config.rateLimitPerMinute),
+    errorResponseBuilder: (_req, ctx) => new ApiError('RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`),
+  });
+  await securityHeaders(app);
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
 
@@ -77,13 +110,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return reply.code(400).send({ statusCode: 400, code: 'BAD_REQUEST', error: 'Bad Request', message: err.message });
     }
     const status = err.statusCode ?? 500;
+    if (err instanceof ApiError && status === 503) {
+      return reply.code(503).send({ statusCode: 503, code: err.code, error: httpError(503), message: err.message });
+    }
     if (status >= 500) {
       req.log.error({ err, url: req.url, method: req.method }, 'request failed');
       return reply.code(500).send({ statusCode: 500, code: 'INTERNAL', error: 'Internal Server Error', message: ErrorCode.INTERNAL.message });
     }
-    const code = err instanceof ApiError ? err.code : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    const code = err instanceof ApiError ? err.code : (CODE_OF_STATUS[status] ?? 'BAD_REQUEST');
     return reply.code(status).send({ statusCode: status, code, error: httpError(status), message: err.message });
   });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }),
+  );
 
   const scheduler = new Scheduler({
     clock,
@@ -94,52 +133,79 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
-  app.decorate('jobs', new JobsService(scheduler, store));
+  const idempotency = opts.idempotency ?? openIdempotencyKeys(config.dataDir);
+  app.decorate('jobs', new JobsService(scheduler, store, idempotency));
   app.decorate('draining', false);
 
   scheduler.recover(await store.loadUnfinished());
   const ticker = setInterval(() => scheduler.tick(), Math.min(500, Math.max(50, config.heartbeatMs / 4)));
-  const retention = setInterval(
-    () => void store.deleteFinishedBefore(clock.now() - config.retentionDays * 86_400_000).catch((err) => app.log.error({ err }, 'retention purge failed')),
-    3_600_000,
-  );
+  const retention = setInterval(() => {
+    const before = clock.now() - config.retentionDays * 86_400_000;
+    void store.deleteFinishedBefore(before).catch((err) => app.log.error({ err }, 'retention purge failed'));
+    try {
+      idempotency.purgeBefore(before);
+    } catch (err) {
+      app.log.error({ err }, 'idempotency key purge failed');
+    }
+  }, 3_600_000);
   app.addHook('onClose', async () => {
     clearInterval(ticker);
     clearInterval(retention);
+    if (!opts.idempotency) idempotency.close();
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: Limits.maxFrameBytes } });
-  await app.register(volunteerHub, { title: config.title, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections });
+  await app.register(volunteerHub, {
+    title: config.title,
+    heartbeatMs: config.heartbeatMs,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    connectPerSecond: config.connectPerSecond,
+    connectBurst: config.connectBurst,
+    joinKey: config.joinKey,
+  });
   await app.register(dashboardFeed, { token: opts.token });
-  await app.register(publicRoutes, { title: config.title, description: config.description });
+  await app.register(
+    async (pub) => {
+      markRoutes(pub, Access.public);
+      await pub.register(publicRoutes, { title: config.title, description: config.description, joinKeyRequired: config.joinKey !== undefined });
+    },
+  );
 
-  const authorized = bearerChecker(opts.token);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', async (req) => {
-        if (!authorized(req.headers.authorization)) throw new ApiError('UNAUTHORIZED');
-        if (app.draining && req.method === 'POST') throw new ApiError('SHUTTING_DOWN');
-      });
-      await api.register(jobRoutes);
+      await api.register(jobRoutes, { jobBodyLimitBytes: config.bodyLimitBytes });
       await api.register(dashboardRoutes);
     },
     { prefix: '/api' },
   );
 
   const webRoot = opts.webRoot ?? DEFAULT_WEB_ROOT;
-  if (fs.existsSync(path.join(webRoot, 'index.html'))) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/' });
-  } else {
-    app.get('/', async (_req, reply) =>
-      reply.type('text/html').send(`<!doctype html><title>${escapeHtml(config.title)}</title><h1>${escapeHtml(config.title)}</h1><p>The volunteer page is not built: run <code>pnpm build</code>.</p>`),
-    );
-  }
+  await app.register(async (pages) => {
+    markRoutes(pages, Access.public);
+    if (fs.existsSync(path.join(webRoot, 'index.html'))) {
+      const sandboxCsp = sandboxPolicy(webRoot);
+      await pages.register(fastifyStatic, {
+        root: webRoot,
+        prefix: '/',
+        setHeaders: (reply, file) => {
+          if (path.basename(file) === SANDBOX_PAGE) reply.header('content-security-policy', sandboxCsp);
+        },
+      });
+    } else {
+      pages.get('/', async (_req, reply) =>
+        reply.type('text/html').send(`<!doctype html><title>${escapeHtml(config.title)}</title><h1>${escapeHtml(config.title)}</h1><p>The volunteer page is not built: run <code>pnpm build</code>.</p>`),
+      );
+    }
+  });
   return app;
 }
 
+const CODE_OF_STATUS: Record<number, ErrorCode> = { 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
+
 function httpError(status: number): string {
   return (
-    { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 503: 'Service Unavailable' } as Record<number, string>
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable' } as Record<number, string>
   )[status] ?? 'Error';
 }
 

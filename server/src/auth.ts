@@ -31,12 +31,18 @@ export function resolveToken(configured: string | undefined, dataDir: string): R
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** A checker comparing `Authorization: Bearer <token>` in constant time (hashes have equal length). */
+/** A checker comparing a candidate with `secret` in constant time (hashes have equal length). */
+export function secretChecker(secret: string): (candidate: string | undefined) => boolean {
+  const expected = digest(secret);
+  return (candidate) => candidate !== undefined && timingSafeEqual(digest(candidate), expected);
+}
+
+/** A checker comparing `Authorization: Bearer <token>` in constant time. */
 export function bearerChecker(token: string): (header: string | undefined) => boolean {
-  const expected = digest(token);
+  const matches = secretChecker(token);
   return (header) => {
     if (!header) return false;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m !== null && timingSafeEqual(digest(m[1]!), expected);
+    return m !== null && matches(m[1]!);
   };
 }

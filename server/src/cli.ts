@@ -23,7 +23,8 @@ program
   .option('--title <title>', 'shown to volunteers (BARNRAISE_TITLE)')
   .option('--description <text>', 'shown to volunteers (BARNRAISE_DESCRIPTION)')
   .option('--retention-days <days>', 'keep finished jobs this long (BARNRAISE_RETENTION_DAYS, default 30)', positiveInt)
-  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number }) => {
+  .option('--join-key <key>', 'only volunteers whose page URL carries ?key=<key> may join (BARNRAISE_JOIN_KEY)')
+  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string }) => {
     const config = loadConfig(process.env, flags);
     const master = await startMaster(config);
     exitOnSignals(master);
@@ -36,12 +37,18 @@ program
   .option('-n, --threads <n>', 'compute threads', positiveInt, Math.max(1, os.availableParallelism() - 1))
   .option('--prefetch <n>', 'leases held per thread', positiveInt, 2)
   .option('-q, --quiet', 'log nothing')
-  .action((flags: { url: string; threads: number; prefetch: number; quiet?: boolean }) => {
+  .option('--join-key <key>', 'join key of a private swarm (or put ?key=<key> in --url)')
+  .action((flags: { url: string; threads: number; prefetch: number; quiet?: boolean; joinKey?: string }) => {
     const volunteer = new HeadlessVolunteer({
       url: flags.url,
       threads: flags.threads,
       prefetch: flags.prefetch,
+      joinKey: flags.joinKey,
       log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
+      onFatal: (code, reason) => {
+        console.error(`barnraise worker: the master refused this volunteer (${code}: ${reason})`);
+        void volunteer.stop().then(() => process.exit(2));
+      },
     });
     volunteer.start();
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

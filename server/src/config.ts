@@ -21,6 +21,18 @@ export interface Config {
   bodyLimitBytes: number;
   /** Cap on simultaneous volunteer connections. */
   maxConnections: number;
+  /** Cap on simultaneous volunteer connections from one address. */
+  maxConnectionsPerAddress: number;
+  /** Volunteer connections one address may open per second, sustained (token bucket refill). */
+  connectPerSecond: number;
+  /** Volunteer connections one address may open in a burst (token bucket size). */
+  connectBurst: number;
+  /** When set, only volunteers whose socket URL carries `?key=<joinKey>` may join (a private swarm). */
+  joinKey: string | undefined;
+  /** REST requests per minute per address without a valid operator token (pages, stats, failed auth). */
+  rateLimitPerMinute: number;
+  /** REST requests per minute per address with a valid operator token. */
+  operatorRateLimitPerMinute: number;
   /** Log level for pino. */
   logLevel: string;
 }
@@ -50,6 +62,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     commitIntervalMs: int(env.BARNRAISE_COMMIT_INTERVAL_MS, 10, 'BARNRAISE_COMMIT_INTERVAL_MS'),
     bodyLimitBytes: int(env.BARNRAISE_BODY_LIMIT_BYTES, 256 * 1024 * 1024, 'BARNRAISE_BODY_LIMIT_BYTES'),
     maxConnections: int(env.BARNRAISE_MAX_CONNECTIONS, 20_000, 'BARNRAISE_MAX_CONNECTIONS'),
+    // A classroom or an office shares one address: a few hundred tabs behind one NAT must still fit.
+    maxConnectionsPerAddress: int(env.BARNRAISE_MAX_CONNECTIONS_PER_ADDRESS, 1000, 'BARNRAISE_MAX_CONNECTIONS_PER_ADDRESS'),
+    connectPerSecond: int(env.BARNRAISE_CONNECT_PER_SECOND, 20, 'BARNRAISE_CONNECT_PER_SECOND'),
+    connectBurst: int(env.BARNRAISE_CONNECT_BURST, 100, 'BARNRAISE_CONNECT_BURST'),
+    joinKey: env.BARNRAISE_JOIN_KEY || undefined,
+    // A volunteer tab polls /api/stats every 5 s and loads a handful of files: 1200/min leaves room for
+    // ~80 tabs behind one address while a flood from one address is cut off within a second or two.
+    rateLimitPerMinute: int(env.BARNRAISE_RATE_LIMIT, 1200, 'BARNRAISE_RATE_LIMIT'),
+    operatorRateLimitPerMinute: int(env.BARNRAISE_OPERATOR_RATE_LIMIT, 12_000, 'BARNRAISE_OPERATOR_RATE_LIMIT'),
     logLevel: env.LOG_LEVEL || 'info',
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };

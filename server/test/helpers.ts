@@ -92,8 +92,30 @@ export async function startMaster(opts: { dataDir: string; token: string; port?:
   return { ...proc, url, port };
 }
 
-export function startWorker(url: string, threads: number): Proc {
-  return run(['worker', '--url', url, '--threads', String(threads), '--quiet'], {});
+export function startWorker(url: string, threads: number, extraArgs: string[] = []): Proc {
+  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...extraArgs], {});
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN when it cannot be read. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A small seeded PRNG (mulberry32), so a fuzz run that fails can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** A typed REST client for the operator API. */
@@ -153,8 +175,8 @@ export class RawVolunteer {
     ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
   }
 
-  static async connect(url: string): Promise<RawVolunteer> {
-    const ws = new WebSocket(new URL(VOLUNTEER_PATH, url.replace(/^http/, 'ws')));
+  static async connect(url: string, query = ''): Promise<RawVolunteer> {
+    const ws = new WebSocket(new URL(VOLUNTEER_PATH + query, url.replace(/^http/, 'ws')));
     const v = new RawVolunteer(ws);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -163,8 +185,8 @@ export class RawVolunteer {
     return v;
   }
 
-  static async join(url: string, threads = 1): Promise<RawVolunteer> {
-    const v = await RawVolunteer.connect(url);
+  static async join(url: string, threads = 1, query = ''): Promise<RawVolunteer> {
+    const v = await RawVolunteer.connect(url, query);
     v.send({ type: 'hello', v: PROTOCOL_VERSION, threads, agent: 'node' });
     await v.next('welcome');
     return v;

@@ -16,6 +16,10 @@ export const Limits = {
   maxErrorChars: 2000,
   /** Longest job name. */
   maxNameChars: 200,
+  /** Largest JSON-encoded input of one task (a task frame carries it to a volunteer). */
+  maxInputBytes: 1024 * 1024,
+  /** Longest `Idempotency-Key` header on `POST /api/jobs`. */
+  maxIdempotencyKeyChars: 255,
 } as const;
 
 /** Defaults for a job's per-task settings (see SPEC.md, rules T1-T4). */

@@ -12,6 +12,9 @@ export const PROTOCOL_VERSION = 1;
 /** WebSocket path volunteers connect to. */
 export const VOLUNTEER_PATH = '/ws/volunteer';
 
+/** Query parameter carrying the join key, on the page URL and on the volunteer socket URL (`?key=`). */
+export const JOIN_KEY_PARAM = 'key';
+
 /** Close codes the master uses (4000-4999 is the application range). */
 export const CloseCode = {
   ProtocolError: 4000,
@@ -20,7 +23,11 @@ export const CloseCode = {
   HeartbeatLapsed: 4008,
   HelloTimeout: 4009,
   ShuttingDown: 4010,
+  /** The master failed handling this connection's frame; only this connection is closed. */
+  Internal: 4011,
   TooManyConnections: 4029,
+  /** This address opened connections too fast: back off and retry. */
+  RateLimited: 4030,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -32,7 +39,9 @@ export const CloseReason = {
   HeartbeatLapsed: 'heartbeat lapsed',
   HelloTimeout: 'no hello in time',
   ShuttingDown: 'master shutting down',
+  Internal: 'internal error',
   TooManyConnections: 'too many connections',
+  RateLimited: 'connecting too often; retry later',
 } as const satisfies Record<keyof typeof CloseCode, string>;
 
 const AttemptId = Type.String({ minLength: 1, maxLength: 64 });

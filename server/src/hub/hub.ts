@@ -1,39 +1,67 @@
-/** The volunteer hub: the WebSocket endpoint, the connection cap and the periodic swarm broadcast. */
+/**
+ * The volunteer hub: the WebSocket endpoint, who may join (join key, per-address admission, total cap),
+ * and the periodic swarm broadcast.
+ */
 import type { FastifyPluginAsync } from 'fastify';
-import { CloseCode, CloseReason, VOLUNTEER_PATH, type MasterMessage } from '@barnraise/shared';
+import { CloseCode, CloseReason, JOIN_KEY_PARAM, VOLUNTEER_PATH, type MasterMessage } from '@barnraise/shared';
+import { secretChecker } from '../auth.ts';
+import { Access } from '../security/access.ts';
+import { AddressAdmission } from '../security/buckets.ts';
 import { startSession } from './session.ts';
 
 export interface HubOptions {
   title: string;
   heartbeatMs: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
+  connectPerSecond: number;
+  connectBurst: number;
+  /** When set, a volunteer must connect with `?key=<joinKey>`. */
+  joinKey?: string;
   /** How often volunteers get swarm totals. */
   swarmEveryMs?: number;
 }
 
+type Refusal = readonly [code: number, reason: string];
+
 export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) => {
   const scheduler = app.scheduler;
+  const admission = new AddressAdmission({ perSecond: opts.connectPerSecond, burst: opts.connectBurst, maxOpen: opts.maxConnectionsPerAddress });
+  const keyMatches = opts.joinKey === undefined ? () => true : secretChecker(opts.joinKey);
   let connections = 0;
 
-  app.get(VOLUNTEER_PATH, { websocket: true }, (socket) => {
-    if (app.draining || connections >= opts.maxConnections) {
-      const [code, reason] = app.draining
-        ? [CloseCode.ShuttingDown, CloseReason.ShuttingDown]
-        : [CloseCode.TooManyConnections, CloseReason.TooManyConnections];
-      socket.close(code, reason);
-      return;
-    }
-    connections++;
-    socket.on('close', () => connections--);
-    startSession(socket, {
-      scheduler,
-      title: opts.title,
-      heartbeatMs: opts.heartbeatMs,
-      helloTimeoutMs: Math.max(10_000, opts.heartbeatMs * 5),
-      log: app.log,
-    });
-  });
+  app.get(
+    VOLUNTEER_PATH,
+    // [S2] The socket checks its own admission and key; the REST limiter would answer an upgrade with an
+    // HTTP 429 that a browser only sees as 1006, where these close codes tell it what to do.
+    { websocket: true, config: { access: Access.socket, rateLimit: false } },
+    (socket, req) => {
+      const address = req.ip;
+      const refuse = ([code, reason]: Refusal) => socket.close(code, reason);
+      if (app.draining) return refuse([CloseCode.ShuttingDown, CloseReason.ShuttingDown]);
+      if (connections >= opts.maxConnections) return refuse([CloseCode.TooManyConnections, CloseReason.TooManyConnections]);
+      const admitted = admission.admit(address);
+      if (admitted === 'cap') return refuse([CloseCode.TooManyConnections, CloseReason.TooManyConnections]);
+      if (admitted === 'rate') return refuse([CloseCode.RateLimited, CloseReason.RateLimited]);
+      connections++;
+      socket.on('close', () => {
+        connections--;
+        admission.release(address);
+      });
+      // [S3] After admission, so guessing keys spends the guesser's connection budget.
+      const key = (req.query as Record<string, unknown> | undefined)?.[JOIN_KEY_PARAM];
+      if (!keyMatches(typeof key === 'string' ? key : undefined)) return refuse([CloseCode.Forbidden, CloseReason.Forbidden]);
+      startSession(socket, {
+        scheduler,
+        title: opts.title,
+        heartbeatMs: opts.heartbeatMs,
+        helloTimeoutMs: Math.max(10_000, opts.heartbeatMs * 5),
+        log: app.log,
+      });
+    },
+  );
 
+  const sweep = setInterval(() => admission.sweep(), 60_000);
   const swarm = setInterval(() => {
     if (scheduler.volunteers.size === 0) return;
     const s = scheduler.stats();
@@ -44,5 +72,8 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
     const frame: MasterMessage = { type: 'swarm', volunteers: s.volunteers, threads: s.threads, tasksDone: s.tasksDone, tasksPerSecond: s.tasksPerSecond, jobs };
     for (const v of scheduler.volunteers.values()) v.port.send(frame);
   }, opts.swarmEveryMs ?? 3000);
-  app.addHook('onClose', async () => clearInterval(swarm));
+  app.addHook('onClose', async () => {
+    clearInterval(swarm);
+    clearInterval(sweep);
+  });
 };

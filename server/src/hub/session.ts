@@ -9,12 +9,15 @@ import {
   CloseReason,
   decodeFrame,
   FrameError,
+  Limits,
   PROTOCOL_VERSION,
   VolunteerMessageSchema,
   type MasterMessage,
+  type TaskOutcome,
   type VolunteerMessage,
 } from '@barnraise/shared';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import { jsonProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { VolunteerPort, VolunteerState } from '../scheduler/state.ts';
 
 const checkVolunteerMessage = TypeCompiler.Compile(VolunteerMessageSchema);
@@ -38,7 +41,26 @@ export interface SessionContext {
   title: string;
   heartbeatMs: number;
   helloTimeoutMs: number;
-  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** A day: no attempt's CPU time is reported above it (a forged `ms` must not make the totals Infinity). */
+const MAX_REPORTED_MS = 86_400_000;
+
+/**
+ * [S6] Outputs the store could not keep become failed attempts with a clear error: larger than
+ * `maxResultBytes`, or nested too deeply to encode (which would fail the whole group commit, every
+ * volunteer's results with it). Frames shorter than SMALL_JSON_CHARS cannot hold either.
+ */
+export function checkedOutcomes(items: readonly TaskOutcome[], frameChars: number): TaskOutcome[] {
+  return items.map((item) => {
+    const ms = item.ms === undefined ? undefined : Math.min(item.ms, MAX_REPORTED_MS);
+    if (item.ok && frameChars >= SMALL_JSON_CHARS) {
+      const problem = jsonProblem(item.output, Limits.maxResultBytes, 'the output');
+      if (problem) return { a: item.a, ok: false, error: problem, ...(ms === undefined ? {} : { ms }) };
+    }
+    return ms === item.ms ? item : { ...item, ms };
+  });
 }
 
 export function startSession(socket: SocketLike, ctx: SessionContext): void {
@@ -68,7 +90,7 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
   const helloTimer = setTimeout(() => violation(CloseCode.HelloTimeout, CloseReason.HelloTimeout, 'no hello'), ctx.helloTimeoutMs);
   helloTimer.unref();
 
-  const onMessage = (msg: VolunteerMessage) => {
+  const onMessage = (msg: VolunteerMessage, frameChars: number) => {
     if (!volunteer) {
       if (msg.type !== 'hello') return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, `${msg.type} before hello`);
       clearTimeout(helloTimer);
@@ -94,7 +116,7 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
       case 'pause':
         return scheduler.pause(v);
       case 'results':
-        scheduler.results(v, msg.items, msg.want ?? 0);
+        scheduler.results(v, checkedOutcomes(msg.items, frameChars), msg.want ?? 0);
         return;
       case 'progress':
         return scheduler.progress(v, msg.a, msg.p);
@@ -111,14 +133,21 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
   socket.on('message', (data, isBinary) => {
     if (closed) return;
     if (isBinary) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, 'binary frame');
+    const text = data.toString();
     let msg: VolunteerMessage;
     try {
-      msg = decodeFrame(data.toString(), isVolunteerMessage);
+      msg = decodeFrame(text, isVolunteerMessage);
     } catch (err) {
       if (err instanceof FrameError) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, err.message);
       throw err;
     }
-    onMessage(msg);
+    try {
+      onMessage(msg, text.length);
+    } catch (err) {
+      // A frame that trips a bug closes its own connection, not the master and everyone on it.
+      ctx.log.error({ err, volunteer: volunteer?.id, type: msg.type }, 'failed handling a volunteer frame');
+      violation(CloseCode.Internal, CloseReason.Internal, 'internal error');
+    }
   });
   socket.on('close', () => {
     closed = true;

@@ -1,7 +1,9 @@
 /** The jobs service: what the REST routes (and later the SDK) do with jobs, over the scheduler and store. */
 import { randomBytes } from 'node:crypto';
-import { JobDefaults, type CreateJobBody, type JobList, type JobSummary, type ResultLine } from '@barnraise/shared';
+import { JobDefaults, Limits, type CreateJobBody, type JobList, type JobSummary, type ResultLine } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
+import type { IdempotencyKeys } from '../security/idempotency.ts';
+import { jsonProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, Store } from '../store/store.ts';
 import { checkJobCode } from './code.ts';
@@ -9,17 +11,78 @@ import { summaryOfRecord, summaryOfState } from './summary.ts';
 
 const RESULTS_PAGE = 1000;
 
+/** How a create request arrived, beyond its parsed body. */
+export interface CreateOptions {
+  /** `Idempotency-Key` header, already checked for shape. */
+  idempotencyKey?: string;
+  /** sha256 (hex) of the raw body; required with `idempotencyKey`. */
+  bodySha256?: string;
+  /** Length of the raw body: small bodies skip the per-input checks (see security/json.ts). */
+  bodyChars?: number;
+}
+
+export interface Created {
+  summary: JobSummary;
+  /** True when an earlier request with the same Idempotency-Key made this job. */
+  replayed: boolean;
+}
+
 export class JobsService {
+  /** Creations in flight by Idempotency-Key: a concurrent duplicate waits for the first. */
+  private readonly creating = new Map<string, Promise<Created>>();
+
   constructor(
     private readonly scheduler: Scheduler,
     private readonly store: Store,
+    private readonly keys: IdempotencyKeys,
   ) {}
 
-  /** Validate, make durable, then schedule (rule D1: the 201 comes only once the job is on disk). */
-  async create(body: CreateJobBody): Promise<JobSummary> {
+  /**
+   * Validate, make durable, then schedule (rule D1: the 201 comes only once the job is on disk). With an
+   * Idempotency-Key, [S5] the same key gives back the job it made; with another body it is a 422.
+   */
+  async create(body: CreateJobBody, opts: CreateOptions = {}): Promise<Created> {
+    const key = opts.idempotencyKey;
+    if (key === undefined) {
+      this.check(body, opts.bodyChars);
+      return { summary: await this.insert(body, newJobId()), replayed: false };
+    }
+    const running = this.creating.get(key);
+    if (running) {
+      // A concurrent duplicate: once the first is through, the key is known and this is a replay.
+      await running.catch(() => undefined);
+      return this.create(body, opts);
+    }
+    const creation = this.createOnce(key, opts.bodySha256 ?? '', body, opts.bodyChars).finally(() => this.creating.delete(key));
+    this.creating.set(key, creation);
+    return creation;
+  }
+
+  private async createOnce(key: string, bodySha256: string, body: CreateJobBody, bodyChars?: number): Promise<Created> {
+    const known = this.keys.get(key);
+    if (known) {
+      if (known.bodySha256 !== bodySha256) throw new ApiError('IDEMPOTENCY_KEY_REUSED');
+      if (await this.store.getJob(known.jobId)) return { summary: await this.get(known.jobId), replayed: true };
+      // Reserved, but the master died before the job was inserted: insert it now, under the reserved id.
+    }
+    this.check(body, bodyChars);
+    const id = known?.jobId ?? newJobId();
+    if (!known) this.keys.reserve(key, { jobId: id, bodySha256 }, this.scheduler.clock.now());
+    return { summary: await this.insert(body, id), replayed: false };
+  }
+
+  /** Refuse code that does not parse and inputs that cannot be stored or are too large. */
+  private check(body: CreateJobBody, bodyChars?: number): void {
     const problem = checkJobCode(body.code);
     if (problem) throw new ApiError('BAD_CODE', problem);
-    const id = `j_${randomBytes(8).toString('base64url')}`;
+    if (bodyChars !== undefined && bodyChars < SMALL_JSON_CHARS) return;
+    for (let i = 0; i < body.inputs.length; i++) {
+      const bad = jsonProblem(body.inputs[i], Limits.maxInputBytes, `inputs[${i}]`);
+      if (bad) throw new ApiError('BAD_INPUT', bad);
+    }
+  }
+
+  private async insert(body: CreateJobBody, id: string): Promise<JobSummary> {
     const record: JobRecord = {
       id,
       name: body.name ?? id,
@@ -135,4 +198,8 @@ export class JobsService {
       signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function newJobId(): string {
+  return `j_${randomBytes(8).toString('base64url')}`;
 }

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   CreateJobBodySchema,
+  CreateJobHeadersSchema,
   ErrorBodySchema,
   JobListQuerySchema,
   JobListSchema,
@@ -13,13 +14,31 @@ import {
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
 
-export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface JobRoutesOptions {
+  /** Largest body of `POST /jobs` (a job carries all its inputs); other routes keep the app's small limit. */
+  jobBodyLimitBytes: number;
+}
+
+export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, opts) => {
   const jobs = app.jobs;
 
-  app.post('/jobs', { schema: { body: CreateJobBodySchema, response: { 201: JobSummarySchema, ...errors } } }, async (req, reply) => {
-    reply.code(201);
-    return jobs.create(req.body);
-  });
+  app.post(
+    '/jobs',
+    {
+      bodyLimit: opts.jobBodyLimitBytes,
+      schema: { headers: CreateJobHeadersSchema, body: CreateJobBodySchema, response: { 201: JobSummarySchema, ...errors, 422: ErrorBodySchema } },
+    },
+    async (req, reply) => {
+      const created = await jobs.create(req.body, {
+        idempotencyKey: req.headers['idempotency-key'],
+        bodySha256: req.bodyInfo?.sha256,
+        bodyChars: req.bodyInfo?.chars,
+      });
+      if (created.replayed) reply.header('idempotent-replayed', 'true');
+      reply.code(201);
+      return created.summary;
+    },
+  );
 
   app.get('/jobs', { schema: { querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errors } } }, async (req) =>
     jobs.list(req.query.limit ?? 50, req.query.cursor),

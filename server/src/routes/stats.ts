@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { HealthSchema, SiteSchema, StatsSchema, type Site } from '@barnraise/shared';
 
 export const publicRoutes: FastifyPluginAsyncTypebox<Site> = async (app, site) => {
-  app.get('/api/site', { schema: { response: { 200: SiteSchema } } }, async () => ({ title: site.title, description: site.description }));
+  const body: Site = { title: site.title, description: site.description, ...(site.joinKeyRequired ? { joinKeyRequired: true } : {}) };
+  app.get('/api/site', { schema: { response: { 200: SiteSchema } } }, async () => body);
   app.get('/api/stats', { schema: { response: { 200: StatsSchema } } }, async () => app.scheduler.stats());
   app.get('/healthz', { schema: { response: { 200: HealthSchema } } }, async () => ({ ok: true, uptimeS: Math.round(process.uptime()) }));
 };

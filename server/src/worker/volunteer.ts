@@ -5,7 +5,9 @@
 import WebSocket from 'ws';
 import { Value } from '@sinclair/typebox/value';
 import {
+  CloseCode,
   decodeFrame,
+  JOIN_KEY_PARAM,
   MasterMessageSchema,
   PROTOCOL_VERSION,
   VOLUNTEER_PATH,
@@ -22,6 +24,22 @@ export interface HeadlessOptions {
   /** Leases held per thread (1 running + the rest queued, so no thread idles for a round trip). */
   prefetch?: number;
   log?: (msg: string) => void;
+  /** Join key of a private swarm (also accepted as `?key=` in `url`). */
+  joinKey?: string;
+  /** The master refused this volunteer for good (wrong join key, another protocol version): no retry. */
+  onFatal?: (code: number, reason: string) => void;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CLOSES: ReadonlySet<number> = new Set([CloseCode.Forbidden, CloseCode.VersionMismatch]);
+
+/** The volunteer socket URL for a master's http(s) URL, keeping its query (the join key) and adding `joinKey`. */
+export function volunteerSocketUrl(masterUrl: string, joinKey?: string): URL {
+  const base = new URL(masterUrl.replace(/^http/, 'ws'));
+  const url = new URL(VOLUNTEER_PATH, base);
+  url.search = base.search;
+  if (joinKey !== undefined) url.searchParams.set(JOIN_KEY_PARAM, joinKey);
+  return url;
 }
 
 const isMasterMessage = (v: unknown): v is MasterMessage => Value.Check(MasterMessageSchema, v);
@@ -69,8 +87,7 @@ export class HeadlessVolunteer {
 
   private connect(): void {
     if (this.stopped) return;
-    const url = new URL(VOLUNTEER_PATH, this.opts.url.replace(/^http/, 'ws'));
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(volunteerSocketUrl(this.opts.url, this.opts.joinKey));
     this.ws = ws;
     ws.on('open', () => {
       this.connections++;
@@ -174,6 +191,12 @@ export class HeadlessVolunteer {
     this.pending = [];
     this.codes.clear();
     if (this.stopped) return;
+    if (FATAL_CLOSES.has(code)) {
+      this.stopped = true;
+      this.log(`refused by the master (${code} ${reason}); not retrying`);
+      this.opts.onFatal?.(code, reason);
+      return;
+    }
     const delay = backoffMs(this.failures++);
     this.log(`disconnected (${code} ${reason}); retrying in ${Math.round(delay)} ms`);
     setTimeout(() => this.connect(), delay);

@@ -23,6 +23,12 @@ export const CreateJobBodySchema = Type.Object(
 );
 export type CreateJobBody = Static<typeof CreateJobBodySchema>;
 
+/** Headers of `POST /api/jobs`: an optional Idempotency-Key (the same key gives back the same job). */
+export const CreateJobHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: Limits.maxIdempotencyKeyChars, pattern: '^[\\x21-\\x7e]+$' })),
+});
+export type CreateJobHeaders = Static<typeof CreateJobHeadersSchema>;
+
 const Timestamp = Type.String({ description: 'ISO 8601' });
 
 export const JobSummarySchema = Type.Object({
@@ -85,7 +91,12 @@ export const StatsSchema = Type.Object({
 export type Stats = Static<typeof StatsSchema>;
 
 /** What the operator says about the swarm (BARNRAISE_TITLE, BARNRAISE_DESCRIPTION). */
-export const SiteSchema = Type.Object({ title: Type.String(), description: Type.String() });
+export const SiteSchema = Type.Object({
+  title: Type.String(),
+  description: Type.String(),
+  /** True when volunteers need the join key in the page URL (`?key=`) to join (a private swarm). */
+  joinKeyRequired: Type.Optional(Type.Boolean()),
+});
 export type Site = Static<typeof SiteSchema>;
 
 export const HealthSchema = Type.Object({ ok: Type.Boolean(), uptimeS: Type.Number() });
