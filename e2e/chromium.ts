@@ -29,6 +29,7 @@ export class UnmanagedChromium {
   private constructor(
     readonly browser: Browser,
     private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
     private readonly profile: string,
   ) {}
 
@@ -37,6 +38,7 @@ export class UnmanagedChromium {
     const child = spawn(CHROMIUM, ['--headless', ...CHROMIUM_ARGS, '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const endpoint = await new Promise<string>((resolve, reject) => {
         let err = '';
@@ -52,7 +54,7 @@ export class UnmanagedChromium {
         child.once('exit', (code) => reject(new Error(`chromium exited with ${code}:\n${err}`)));
       });
       const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: 20_000 });
-      return new UnmanagedChromium(browser, child, profile);
+      return new UnmanagedChromium(browser, child, exited, profile);
     } catch (err) {
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
       throw err;
@@ -62,14 +64,18 @@ export class UnmanagedChromium {
   /** Disconnect, then end the process we started, by its PID. */
   async close(): Promise<void> {
     await this.browser.close().catch(() => {});
-    const child = this.child;
-    if (child.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
+    const { child } = this;
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    }, 5_000);
+    await this.exited;
+    clearTimeout(timer);
+    try {
+      // Chromium's helper processes may still be flushing the profile for a moment after the main one exits.
+      fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
+    } catch {
+      // A temporary directory left behind is not worth failing a test over.
     }
-    fs.rmSync(this.profile, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
  * reading results, and the VolunteerPage page object (locators by role or dotted data-testid).
  */
 import { test as base, expect, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from '@playwright/test';
-import type { CreateJobBody, JobSummary, ResultLine, Site, Stats } from '@barnraise/shared';
+import type { CreateJobBody, JobSummary, ResultLine, Site, Stats, VolunteerMessage } from '@barnraise/shared';
 import { UnmanagedChromium } from './chromium.ts';
 import { MasterProcess, type MasterOptions } from './master.ts';
 
@@ -76,8 +76,8 @@ export class VolunteerPage {
   readonly title: Locator;
   readonly description: Locator;
   readonly swarmVolunteers: Locator;
-  /** Timestamps (ms) of WebSocket frames this tab sent. */
-  readonly framesSent: number[] = [];
+  /** WebSocket frames this tab sent, with when (ms). */
+  readonly framesSent: Array<{ at: number; payload: string }> = [];
   /** WebSockets this tab opened. */
   sockets = 0;
 
@@ -101,7 +101,7 @@ export class VolunteerPage {
     this.swarmVolunteers = page.getByTestId('swarm.volunteers');
     page.on('websocket', (ws) => {
       this.sockets++;
-      ws.on('framesent', () => this.framesSent.push(Date.now()));
+      ws.on('framesent', (f) => this.framesSent.push({ at: Date.now(), payload: String(f.payload) }));
     });
   }
 
@@ -137,20 +137,46 @@ export class VolunteerPage {
 
   /** Frames sent at or after `since` (ms timestamp). */
   framesSentSince(since: number): number {
-    return this.framesSent.filter((t) => t >= since).length;
+    return this.framesSent.filter((f) => f.at >= since).length;
+  }
+
+  /** Protocol messages of one type this tab sent, decoded. */
+  sent<T extends VolunteerMessage['type']>(type: T): Array<Extract<VolunteerMessage, { type: T }>> {
+    return this.framesSent
+      .map((f) => JSON.parse(f.payload) as VolunteerMessage)
+      .filter((m): m is Extract<VolunteerMessage, { type: T }> => m.type === type);
   }
 }
 
 /** Chromium's page lifecycle, driven over CDP. */
 export class Lifecycle {
-  private constructor(private readonly cdp: CDPSession) {}
+  private otherTab: string | null = null;
+
+  private constructor(
+    private readonly cdp: CDPSession,
+    private readonly page: Page,
+  ) {}
 
   /** For a page opened with `openVolunteer({ freezable: true })` (see chromium.ts for why). */
   static async of(page: Page): Promise<Lifecycle> {
     const cdp = await page.context().newCDPSession(page);
     // Chromium ignores a freeze of a focused page; this session must not add focus emulation of its own.
     await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
-    return new Lifecycle(cdp);
+    return new Lifecycle(cdp, page);
+  }
+
+  /** Hide the tab the way a visitor does: open another tab in front of it, in the same window. */
+  async hide(): Promise<void> {
+    const browser = await this.page.context().browser()!.newBrowserCDPSession();
+    const { targetId } = await browser.send('Target.createTarget', { url: 'about:blank', newWindow: false, background: false });
+    this.otherTab = targetId;
+    await expect.poll(() => this.page.evaluate(() => document.visibilityState)).toBe('hidden');
+  }
+
+  /** Bring the tab back to the front. */
+  async show(): Promise<void> {
+    await this.cdp.send('Page.bringToFront');
+    await expect.poll(() => this.page.evaluate(() => document.visibilityState)).toBe('visible');
   }
 
   freeze(): Promise<unknown> {

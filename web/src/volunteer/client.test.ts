@@ -208,8 +208,9 @@ describe('VolunteerClient', () => {
     settle();
     client.setHidden(true);
     settle();
-    expect(socket().sent.slice(-2)).toEqual([
+    expect(socket().sent.slice(-3)).toEqual([
       { type: 'visibility', hidden: true },
+      { type: 'pause' },
       { type: 'release', attempts: ['a2'] },
     ]);
     client.setHidden(false);

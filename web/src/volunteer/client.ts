@@ -93,6 +93,8 @@ export class VolunteerClient {
   private readonly jobs = new Map<string, MessageOf<MasterMessage, 'job'>>();
   /** Credits the master holds for us: granted with `want`, used by each lease it sends. */
   private granted = 0;
+  /** Capacity at the last reconcile (0 while not welcomed). */
+  private lastCapacity = 0;
   private wantQueued = 0;
   private pending: TaskOutcome[] = [];
   private flushQueued = false;
@@ -253,8 +255,12 @@ export class VolunteerClient {
   private reconcile(): void {
     if (!this.welcome) return;
     const cap = this.capacity();
-    if (this.held() + this.granted > cap) {
-      if (this.granted > 0) {
+    // Falling to nothing (hidden and paused) is said with a pause even when no credit seems left, so the
+    // master's view cannot keep a credit this count missed.
+    const emptied = cap === 0 && this.lastCapacity > 0;
+    this.lastCapacity = cap;
+    if (this.held() + this.granted > cap || emptied) {
+      if (this.granted > 0 || emptied) {
         this.flush(); // results first, so their credits are not granted after the pause
         this.send({ type: 'pause' });
         this.granted = 0;
@@ -350,6 +356,7 @@ export class VolunteerClient {
     this.ws = null;
     this.welcome = null;
     this.granted = 0;
+    this.lastCapacity = 0;
     this.wantQueued = 0;
     this.pending = [];
     this.progressSent.clear();

@@ -3,22 +3,17 @@
  * browser events they care about (visibility, pagehide). Nothing is created before the visitor presses
  * Start, so a visitor who only reads the page runs nothing and opens no socket.
  */
-import { VOLUNTEER_PATH, type Site, type Stats } from '@barnraise/shared';
+import type { Site, Stats } from '@barnraise/shared';
 import { SandboxFrame } from '../sandbox/host.ts';
 import { WorkerPool } from '../sandbox/pool.ts';
 import { VolunteerClient } from './client.ts';
 import { ConnectionState } from './connection.ts';
 import { clampThreads, useVolunteer } from './store.ts';
+import { volunteerSocketUrl } from './url.ts';
 
 const STATS_EVERY_MS = 5_000;
 
 let client: VolunteerClient | null = null;
-
-function volunteerUrl(): string {
-  const url = new URL(VOLUNTEER_PATH, location.href);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.href;
-}
 
 /** A task queued behind the current one, after other pending events; unlike setTimeout it is not throttled in hidden tabs. */
 function deferrer(): (fn: () => void) => void {
@@ -39,7 +34,7 @@ function getClient(): VolunteerClient {
     stop();
   });
   client = new VolunteerClient({
-    url: volunteerUrl(),
+    url: volunteerSocketUrl(location.href),
     connect: (url) => new WebSocket(url),
     createPool: (events) => new WorkerPool(frame, events),
     sink: store,
