@@ -78,6 +78,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // An empty body with a JSON content type (a POST /cancel from a client that always sets the header)
   // is no body, not a parse error; anything else goes through Fastify's safe JSON parser.
+  // JSON only: a text/plain body is a 415, not a string that fails validation further in.
+  app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.decorateRequest('bodyInfo', null);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {

@@ -74,10 +74,14 @@ export function guardRoutes(app: FastifyInstance, token: string): void {
       });
     }
   });
-  app.addHook('onRequest', async (req) => {
-    if (req.is404) return; // nothing there to protect
-    if (accessOf(req.routeOptions.config) !== Access.operator) return;
+  // preParsing: after every onRequest hook (the rate limiter's are route-level, so they run after any
+  // global onRequest hook, and a refused guess must still count against its address), and before the
+  // body is read, so an unauthenticated request never costs a body's worth of memory.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (req.is404) return payload; // nothing there to protect
+    if (accessOf(req.routeOptions.config) !== Access.operator) return payload;
     if (!authorized(req.headers.authorization)) throw new ApiError('UNAUTHORIZED');
     if (app.draining && req.method === 'POST') throw new ApiError('SHUTTING_DOWN');
+    return payload;
   });
 }
