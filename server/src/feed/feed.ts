@@ -4,6 +4,9 @@
  * page of volunteers the dashboard is showing. Its size does not grow with the number of volunteers, which
  * is what keeps a dashboard light with 10,000 of them online.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
@@ -25,8 +28,12 @@ declare module 'fastify' {
   }
 }
 
+const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
+
 export interface FeedOptions {
   token: string;
+  /** Where the built pages are (web/dist by default). */
+  webRoot?: string;
   /** Delta interval; "at most a few times a second". */
   frameMs?: number;
 }
@@ -52,12 +59,14 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   const authorized = bearerChecker(opts.token);
   const clients = new Set<Client>();
 
-  // The dashboard page itself (built as web/dist/dashboard.html); its data comes only through the token.
-  app.get('/dashboard', (_req, reply) =>
-    typeof reply.sendFile === 'function'
-      ? reply.header('cache-control', 'no-cache').sendFile('dashboard.html')
-      : reply.type('text/plain').send('The dashboard is not built: run pnpm build.'),
-  );
+  // The dashboard page itself (web/dist/dashboard.html) is public: it holds no data; everything it shows
+  // comes through the token (this stream and /api).
+  const page = path.join(opts.webRoot ?? WEB_ROOT, 'dashboard.html');
+  app.get('/dashboard', { config: { access: 'public' } }, async (_req, reply) => {
+    const html = await fs.promises.readFile(page).catch(() => null);
+    if (!html) return reply.code(404).type('text/plain').send('The dashboard is not built: run pnpm build.');
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+  });
 
   const liveRows = () => [...app.scheduler.jobs.values()].map((j) => view.jobRow(j));
 

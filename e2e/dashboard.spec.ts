@@ -1,0 +1,103 @@
+/** The operator dashboard against a real master, headless workers and volunteer tabs in Chromium. */
+import { DashboardPage, HeadlessWorker } from './dashboard-page.ts';
+import { attachScreenshot, expect, test } from './fixtures.ts';
+
+const slowSquare = 'export default (n) => { const end = Date.now() + 40; while (Date.now() < end); return n * n; }';
+
+test.describe('operator dashboard', () => {
+  const workers: HeadlessWorker[] = [];
+  test.afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+  });
+
+  test('a job\'s progress bar reaches 100 as headless workers finish it', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    const job = await api.createJob({ name: 'squares', code: slowSquare, inputs: Array.from({ length: 150 }, (_, i) => i) });
+    const bar = dash.progressOf('squares');
+    await expect(bar).toHaveAttribute('aria-valuenow', '0');
+    await test.step('two headless workers join and work', async () => {
+      workers.push(HeadlessWorker.start(master, 2), HeadlessWorker.start(master, 2));
+      await expect(dash.volunteersOnline).toHaveText('2', { timeout: 30_000 });
+    });
+    await test.step('mid-job, the bar is between 0 and 100', async () => {
+      await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 }).toBeGreaterThan(10);
+      expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+      await attachScreenshot(page, 'dashboard mid-job');
+    });
+    await test.step('the bar reaches 100 and the job completes', async () => {
+      await expect(bar).toHaveAttribute('aria-valuenow', '100', { timeout: 60_000 });
+      await expect(dash.jobStatus(job.id)).toHaveText('completed');
+      expect((await api.job(job.id)).counts.done).toBe(150);
+    });
+  });
+
+  test('the volunteer count follows tabs and headless workers joining and leaving', async ({ page, master, openVolunteer }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    await expect(dash.volunteersOnline).toHaveText('0');
+    const worker = HeadlessWorker.start(master, 1);
+    workers.push(worker);
+    await expect(dash.volunteersOnline).toHaveText('1', { timeout: 30_000 });
+    const tab = await openVolunteer();
+    await tab.start();
+    await expect(dash.volunteersOnline).toHaveText('2');
+    await expect(dash.volunteersTotal).toHaveText('2');
+    await worker.kill();
+    await expect(dash.volunteersOnline).toHaveText('1');
+    await tab.page.close();
+    await expect(dash.volunteersOnline).toHaveText('0');
+    await expect(dash.events).toContainText('joined');
+    await expect(dash.events).toContainText('left');
+  });
+
+  test('a wrong token is refused', async ({ page, master }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.open('not-the-token');
+    await expect(dash.loginError).toContainText('refused');
+    await expect(dash.tokenField).toBeVisible();
+    await expect(page.getByTestId('swarm.volunteers')).toHaveCount(0);
+  });
+
+  test('cancel from the dashboard stops the job', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    const job = await api.createJob({ name: 'long', code: slowSquare, inputs: Array.from({ length: 2000 }, (_, i) => i) });
+    workers.push(HeadlessWorker.start(master, 2));
+    await expect.poll(async () => (await api.job(job.id)).counts.done, { timeout: 30_000 }).toBeGreaterThan(5);
+    await dash.openJob('long');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await expect(dash.detailStatus).toHaveText('cancelled');
+    await expect(dash.jobStatus(job.id)).toHaveText('cancelled');
+    const after = await api.job(job.id);
+    expect(after.status).toBe('cancelled');
+    expect(after.counts.leased).toBe(0);
+    // Nothing more is done once cancelled.
+    await page.waitForTimeout(1000);
+    expect((await api.job(job.id)).counts.done).toBe(after.counts.done);
+    expect(after.counts.done).toBeLessThan(2000);
+  });
+
+  test('a job submitted from the dashboard runs; bad inputs are refused inline', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    await page.getByLabel('Inputs (a JSON array: one task per element)').fill('[1, 2,');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect(page.getByTestId('submit.inputs-error')).toContainText('not valid JSON');
+    await page.getByLabel('Code (an ES module; its default export runs once per input)').fill('export default (n) => n +');
+    await page.getByLabel('Inputs (a JSON array: one task per element)').fill('[1, 2]');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect(page.getByTestId('submit.code-error')).toContainText('syntax error');
+    await page.getByLabel('Name').fill('from the form');
+    await page.getByLabel('Code (an ES module; its default export runs once per input)').fill('export default (n) => n * 3');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect(dash.detailStatus).toHaveText('queued');
+    workers.push(HeadlessWorker.start(master, 1));
+    await expect(dash.detailStatus).toHaveText('completed', { timeout: 30_000 });
+    const id = (await api.job((await (await fetch(`${master.url}/api/jobs`, { headers: { authorization: `Bearer ${master.token}` } })).json()).jobs[0].id)).id;
+    expect(await api.results(id)).toEqual([
+      { index: 0, status: 'done', output: 3 },
+      { index: 1, status: 'done', output: 6 },
+    ]);
+  });
+});
