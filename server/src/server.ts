@@ -38,11 +38,21 @@ export async function startMaster(config: Config): Promise<RunningMaster> {
   return { app, url, shutdown };
 }
 
-/** Drain on SIGTERM/SIGINT, then exit. */
+/**
+ * A drain that cannot finish (a store that keeps failing) must not keep the process up forever: after
+ * this long it exits anyway, and the restart recovers from the store as after a crash (rule D3).
+ */
+export const DRAIN_DEADLINE_MS = 15_000;
+
+/** [S11] Drain on SIGTERM/SIGINT, then exit. */
 export function exitOnSignals(master: RunningMaster): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       master.app.log.info({ signal }, 'draining');
+      setTimeout(() => {
+        master.app.log.error({ signal }, `drain did not finish in ${DRAIN_DEADLINE_MS} ms; exiting`);
+        process.exit(1);
+      }, DRAIN_DEADLINE_MS).unref();
       master.shutdown().then(
         () => process.exit(0),
         (err) => {
