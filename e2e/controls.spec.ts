@@ -46,17 +46,23 @@ test('the Threads control changes the number of Web Workers while running; Stop 
     await expect(tab.page.getByTestId('volunteer.threads')).toHaveText('2 of 4');
   });
   const job = await api.createJob(slowJob('long job'));
+  await tab.setThreads(1);
   await tab.start();
 
-  for (const n of [2, 4, 1, 3]) {
-    await test.step(`${n} thread(s): ${n} worker(s)`, async () => {
+  for (const n of [1, 4, 2, 3]) {
+    await test.step(`${n} thread(s): ${n} worker(s), all of them busy`, async () => {
       await tab.setThreads(n);
       await expect.poll(() => tab.computeWorkers(), { message: `Web Workers alive with ${n} thread(s)` }).toBe(n);
-      await expect(tab.workers).toHaveText(new RegExp(`/ ${n}$`));
-      // The master's view agrees: the tab holds at most its capacity (threads x 2, capped by its credits).
-      await expect.poll(async () => (await api.job(job.id)).counts.leased).toBeLessThanOrEqual(Math.min(n * 2, 8));
+      await expect(tab.workers).toHaveText(`${n} / ${n}`);
+      // The master's view agrees: the tab holds at most its capacity, threads x 2.
+      await expect.poll(async () => (await api.job(job.id)).counts.leased).toBeLessThanOrEqual(n * 2);
     });
   }
+
+  await test.step('growing from 1 to 4 made the tab say hello again with 4 threads, so the master feeds them all', async () => {
+    expect(tab.sent('hello').map((h) => h.threads)).toEqual([1, 4]);
+    expect((await api.stats()).threads).toBe(4);
+  });
 
   await test.step('Stop: no worker, no socket, the master leases nothing more while work is queued', async () => {
     const computing = await tab.tasksDoneCount();

@@ -135,6 +135,46 @@ describe('VolunteerClient', () => {
     expect(socket().frames('release')).toEqual([{ type: 'release', attempts: ['a3'] }]);
   });
 
+  it('growing past what the master\'s credits can feed: drains, then says hello again with the new thread count', () => {
+    const { host, client, sockets, socket, settle } = setup();
+    client.start(1);
+    socket().open();
+    socket().deliver({ ...welcome, maxCredits: 4 });
+    socket().deliver(job);
+    socket().deliver(tasks('a1', 'a2'));
+    settle();
+    client.setThreads(4); // wants 8 credits; this connection gets at most 4
+    settle();
+    const first = sockets[0]!;
+    // The new workers took the waiting lease; no more credits on this connection.
+    expect(first.sent.at(-1)).toEqual({ type: 'pause' });
+    expect(first.frames('release')).toEqual([]);
+    host.alive.find((w) => w.current?.a === 'a1')!.finish({ ok: true, output: 1, ms: 1 });
+    settle();
+    expect(first.closed).toBeNull();
+    host.alive.find((w) => w.current?.a === 'a2')!.finish({ ok: true, output: 2, ms: 1 });
+    // Both results went out on the old connection, asking no credit there, before it closed.
+    expect(first.frames('results').flatMap((r) => r.items.map((i) => i.a))).toEqual(['a1', 'a2']);
+    expect(first.frames('results').some((r) => r.want)).toBe(false);
+    expect(first.closed).toMatchObject({ code: 1000 });
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    expect(sockets[1]!.sent[0]).toMatchObject({ type: 'hello', threads: 4 });
+    sockets[1]!.deliver({ ...welcome, maxCredits: 16 });
+    settle();
+    expect(sockets[1]!.frames('want')).toEqual([{ type: 'want', n: 8 }]);
+  });
+
+  it('shrinking, or growing within its credits, keeps the connection', () => {
+    const { client, sockets, join, settle } = setup();
+    join(2); // maxCredits 16
+    client.setThreads(8);
+    client.setThreads(1);
+    settle();
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.closed).toBeNull();
+  });
+
   it('an abort from the master stops the attempt and asks for its credit again', () => {
     const { host, join, socket, settle } = setup();
     join(1);

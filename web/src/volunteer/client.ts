@@ -107,6 +107,10 @@ export class VolunteerClient {
   private failures = 0;
   private running = false;
   private threads = 1;
+  /** Threads announced in this connection's hello: the master sizes its credit cap and deadlines on it. */
+  private helloThreads = 1;
+  /** More threads than the master's credits can feed: drain, then say hello again with the new count. */
+  private rejoining = false;
   private hidden = false;
   private pauseWhenHidden = false;
 
@@ -159,6 +163,9 @@ export class VolunteerClient {
     this.threads = threads;
     if (!this.running) return;
     this.pool.resize(threads);
+    // The protocol has no frame to change the thread count of a connection, and the master caps credits by
+    // the count in the hello. Growing past what those credits feed: finish what runs, then rejoin.
+    if (this.welcome && threads > this.helloThreads && threads * PREFETCH > this.welcome.maxCredits) this.rejoining = true;
     this.reconcile();
   }
 
@@ -176,7 +183,7 @@ export class VolunteerClient {
 
   /** Leases this tab may hold now. */
   capacity(): number {
-    if (!this.welcome || !this.running || (this.hidden && this.pauseWhenHidden)) return 0;
+    if (!this.welcome || !this.running || this.rejoining || (this.hidden && this.pauseWhenHidden)) return 0;
     return Math.min(this.threads * PREFETCH, this.welcome.maxCredits);
   }
 
@@ -191,6 +198,7 @@ export class VolunteerClient {
     }
     this.ws = ws;
     ws.onopen = () => {
+      this.helloThreads = this.threads;
       this.send({ type: 'hello', v: PROTOCOL_VERSION, threads: this.threads, agent: 'browser', ua: (this.deps.ua ?? '').slice(0, 512), hidden: this.hidden });
     };
     ws.onmessage = (ev) => this.onFrame(ev.data);
@@ -254,6 +262,7 @@ export class VolunteerClient {
    */
   private reconcile(): void {
     if (!this.welcome) return;
+    if (this.rejoining && this.held() === 0) return this.rejoin();
     const cap = this.capacity();
     // Falling to nothing (hidden and paused) is said with a pause even when no credit seems left, so the
     // master's view cannot keep a credit this count missed.
@@ -357,10 +366,18 @@ export class VolunteerClient {
     this.welcome = null;
     this.granted = 0;
     this.lastCapacity = 0;
+    this.rejoining = false;
     this.wantQueued = 0;
     this.pending = [];
     this.progressSent.clear();
     this.jobs.clear();
+  }
+
+  /** Drained: close this connection politely and open one whose hello has the new thread count. */
+  private rejoin(): void {
+    this.rejoining = false;
+    this.leave('rejoining with more threads');
+    this.connect();
   }
 
   /** Give up on a connection that looks dead without waiting for TCP to agree. */
