@@ -17,6 +17,8 @@ export interface PoolTask {
 
 interface Slot {
   worker: Worker;
+  /** The thread has booted: an attempt's time limit starts only once it can run. */
+  ready: boolean;
   jobs: Set<string>;
   task: PoolTask | null;
   timer: NodeJS.Timeout | null;
@@ -35,6 +37,8 @@ export class ThreadPool {
   private readonly slots: Slot[] = [];
   private readonly queue: PoolTask[] = [];
   private closed = false;
+  private markBooted: () => void = () => undefined;
+  private readonly booted = new Promise<void>((resolve) => (this.markBooted = resolve));
 
   constructor(
     size: number,
@@ -43,9 +47,19 @@ export class ThreadPool {
     for (let k = 0; k < size; k++) this.slots.push(this.spawn());
   }
 
+  /** Resolves once a thread can take attempts (so a volunteer asks for work only when it can start some). */
+  whenReady(): Promise<void> {
+    return this.booted;
+  }
+
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(THREAD_URL), jobs: new Set(), task: null, timer: null };
+    const slot: Slot = { worker: new Worker(THREAD_URL), ready: false, jobs: new Set(), task: null, timer: null };
     slot.worker.on('message', (r: ThreadReply) => {
+      if (r.type === 'ready') {
+        slot.ready = true;
+        this.markBooted();
+        return this.next(slot);
+      }
       if (!slot.task || r.a !== slot.task.a) return;
       if (r.type === 'progress') return this.events.progress(r.a, r.p);
       this.settle(slot);
@@ -78,7 +92,7 @@ export class ThreadPool {
   }
 
   private next(slot: Slot): void {
-    if (slot.task || this.closed) return;
+    if (slot.task || !slot.ready || this.closed) return;
     const task = this.queue.shift();
     if (!task) return;
     slot.task = task;
@@ -96,7 +110,7 @@ export class ThreadPool {
 
   run(task: PoolTask): void {
     this.queue.push(task);
-    const idle = this.slots.find((s) => !s.task);
+    const idle = this.slots.find((s) => s.ready && !s.task);
     if (idle) this.next(idle);
   }
 
@@ -130,6 +144,7 @@ export class ThreadPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.markBooted();
     this.queue.length = 0;
     await Promise.all(this.slots.map((s) => (this.settle(s), s.worker.terminate())));
   }

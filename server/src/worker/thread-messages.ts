@@ -10,4 +10,8 @@ export interface ThreadRequest {
   input: unknown;
 }
 
-export type ThreadReply = { type: 'progress'; a: string; p: number } | { type: 'done'; a: string; outcome: AttemptOutcome };
+export type ThreadReply =
+  | { type: 'progress'; a: string; p: number }
+  | { type: 'done'; a: string; outcome: AttemptOutcome }
+  /** The thread has loaded and takes attempts (booting one under tsx costs ~350 ms of CPU). */
+  | { type: 'ready' };

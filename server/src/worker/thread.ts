@@ -34,3 +34,5 @@ port.on('message', async (req: ThreadRequest) => {
   const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ type: 'progress', a: req.a, p }), () => performance.now());
   reply({ type: 'done', a: req.a, outcome });
 });
+
+port.postMessage({ type: 'ready' } satisfies ThreadReply);

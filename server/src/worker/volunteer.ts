@@ -60,6 +60,11 @@ export class HeadlessVolunteer {
   private failures = 0;
   private stopped = false;
   private capacity: number;
+  /** True while joined to a master (socket open). */
+  get online(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
   /** Tasks completed by this process (all connections). */
   completed = 0;
   /** Connections opened so far. */
@@ -81,8 +86,9 @@ export class HeadlessVolunteer {
     this.opts.log?.(msg);
   }
 
+  /** Connect once a thread has booted: leases taken before then would only wait, or be lost with us. */
   start(): void {
-    this.connect();
+    void this.pool.whenReady().then(() => this.connect());
   }
 
   private connect(): void {
@@ -200,6 +206,17 @@ export class HeadlessVolunteer {
     const delay = backoffMs(this.failures++);
     this.log(`disconnected (${code} ${reason}); retrying in ${Math.round(delay)} ms`);
     setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * Vanish the way a killed process does: the socket drops without a close handshake or a release, and
+   * the threads stop mid-task. For chaos tests and for callers that must not wait.
+   */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    this.stopHeartbeat();
+    this.ws?.terminate();
+    await this.pool.close();
   }
 
   /** Leave politely: hand back queued leases, close, stop the threads. */
