@@ -30,7 +30,8 @@ export function Controls() {
             Stop
           </button>
         ) : (
-          <button type="button" className="primary" onClick={start}>
+          // With Resume on offer, Start is the second choice (same effect, the saved threads apply to both).
+          <button type="button" className={resumable ? 'secondary' : 'primary'} onClick={start}>
             Start
           </button>
         )}
