@@ -9,7 +9,7 @@ import { CloseCode, CloseReason, type JobSummary } from '@barnraise/shared';
 import { bearerChecker } from '../src/auth.ts';
 import { Access } from '../src/security/access.ts';
 import { startTestMaster, type TestMaster } from './app-fixture.ts';
-import { RawVolunteer, waitFor } from './helpers.ts';
+import { RawVolunteer, startWorker, waitFor, type Proc } from './helpers.ts';
 
 let m: TestMaster;
 beforeAll(async () => {
@@ -20,7 +20,9 @@ afterAll(async () => m.close());
 const code = 'export default (n) => n * 2';
 
 /** Routes anyone may reach. Adding one here is a decision about who can see what: say why in the threat model. */
-const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site']);
+// /dashboard is the dashboard page's HTML: it holds no data, everything it shows comes over the
+// token-checked /ws/dashboard feed and token-checked /api routes.
+const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard']);
 /** Concrete URL for a route pattern: params and wildcards filled with harmless values. */
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, 'j_nope').replace(/\*$/, 'x');
 
@@ -218,6 +220,23 @@ describe('[S3] join key', () => {
     await waitFor('job completed', async () => (await priv.api.job(job.id)).status === 'completed');
     expect(await priv.api.results(job.id)).toEqual([{ index: 0, status: 'done', output: 10 }]);
     v.close();
+  });
+
+  it('the headless worker takes the key by flag or in its URL, and gives up with exit code 2 on a wrong one', { timeout: 60_000 }, async () => {
+    const workers: Proc[] = [];
+    try {
+      const wrong = startWorker(priv.url, 1, ['--join-key', 'nope']);
+      workers.push(wrong);
+      const exit = await Promise.race([wrong.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+      expect(exit, wrong.output()).toBe(2);
+      expect(wrong.output()).toContain(CloseReason.Forbidden);
+      const job = await priv.api.createJob({ code, inputs: [1, 2, 3, 4] });
+      workers.push(startWorker(`${priv.url}/?key=class-7b`, 1), startWorker(priv.url, 1, ['--join-key', 'class-7b']));
+      await waitFor('job completed by keyed workers', async () => (await priv.api.job(job.id)).status === 'completed', 40_000, 100);
+      expect((await priv.api.results(job.id)).map((l) => l.status === 'done' && l.output)).toEqual([2, 4, 6, 8]);
+    } finally {
+      for (const w of workers) await w.kill('SIGKILL');
+    }
   });
 
   it('the site tells the page the swarm is private; an open master says nothing', async () => {
