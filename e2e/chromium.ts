@@ -63,7 +63,8 @@ export class UnmanagedChromium {
 
   /** Disconnect, then end the process we started, by its PID. */
   async close(): Promise<void> {
-    await this.browser.close().catch(() => {});
+    // Bounded: the process is ended by PID below whatever the CDP connection does.
+    await Promise.race([this.browser.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5_000))]);
     const { child } = this;
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
     const timer = setTimeout(() => {
