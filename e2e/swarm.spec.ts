@@ -27,11 +27,12 @@ test('three tabs complete a 300-task job exactly once per index, though one tab 
     await expect(staying.currentJob).toHaveText('squares');
   });
 
+  let lifecycle: Lifecycle | undefined;
   await test.step('mid-run, one tab is closed and another is frozen', async () => {
     const before = await api.job(job.id);
     expect(before.counts.done, 'still mid-run').toBeLessThan(200);
     await closing.page.close();
-    const lifecycle = await Lifecycle.of(freezing.page);
+    lifecycle = await Lifecycle.of(freezing.page);
     await lifecycle.freeze();
     const frozenAt = Date.now();
     // The master notices: the closed socket at once, the silent tab after 4 heartbeats (2 s here).
@@ -49,6 +50,14 @@ test('three tabs complete a 300-task job exactly once per index, though one tab 
     for (const line of lines) expect(line).toEqual({ index: line.index, status: 'done', output: { n: line.index, square: line.index * line.index } });
     expect(done.counts).toMatchObject({ done: 300, failed: 0 });
     expect(done.requeues, 'leases of the closed and frozen tabs went back to the queue').toBeGreaterThan(0);
+    // ctx.progress() reached the master as progress frames.
+    expect(staying.sent('progress').length).toBeGreaterThan(0);
     await attachScreenshot(staying.page, 'the tab that stayed');
+  });
+
+  await test.step('the frozen tab, thawed, finds its connection gone and joins again', async () => {
+    await lifecycle!.resume();
+    await expect(freezing.connection).toHaveText('connected', { timeout: 30_000 });
+    await expect.poll(async () => (await api.stats()).volunteers).toBe(2);
   });
 });
