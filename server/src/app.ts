@@ -190,8 +190,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await pages.register(fastifyStatic, {
         root: webRoot,
         prefix: '/',
-        setHeaders: (reply, file) => {
-          if (path.basename(file) === SANDBOX_PAGE) reply.header('content-security-policy', sandboxCsp);
+        setHeaders: (reply, file, stat) => {
+          if (path.basename(file) === SANDBOX_PAGE) reply.header('content-security-policy', sandboxCsp(stat.mtimeMs));
         },
       });
     } else {

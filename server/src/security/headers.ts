@@ -54,8 +54,18 @@ export async function securityHeaders(app: FastifyInstance): Promise<void> {
 /**
  * The header policy for sandbox.html: the one its own <meta> declares (an inline script allowed by hash,
  * blob: workers, no network), plus frame-ancestors. The page policy above would forbid its inline script.
+ * Re-read when the file changes: a rebuild changes the script's hash, and a stale header would then block
+ * the new script (a browser enforces both policies).
  */
-export function sandboxPolicy(webRoot: string): string {
+export function sandboxPolicy(webRoot: string): (mtimeMs: number) => string {
+  let cached: { mtimeMs: number; policy: string } | undefined;
+  return (mtimeMs) => {
+    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, policy: readSandboxPolicy(webRoot) };
+    return cached.policy;
+  };
+}
+
+function readSandboxPolicy(webRoot: string): string {
   let meta: string | undefined;
   try {
     const html = fs.readFileSync(path.join(webRoot, SANDBOX_PAGE), 'utf8');
