@@ -2,8 +2,10 @@
  * [D1][D3][E1][S10] kill -9 of the master five times during one 10,000-task job: no accepted job lost,
  * no acknowledged result changed, every index exactly once; an Idempotency-Key survives the kills too.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openIdempotencyKeys } from '../src/security/idempotency.ts';
 import type { JobSummary, ResultLine } from '@barnraise/shared';
 import { api, expectExactlyOnce, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
 
@@ -75,6 +77,34 @@ describe('[S10] five kill -9 of the master during one job', () => {
     for (const a of accepted) {
       await waitFor(`accepted job ${a.name} completed`, async () => (await client.job(a.id)).status === 'completed', 30_000, 200);
       expect((await client.results(a.id)).map((l) => l.status)).toEqual(a.total === 1 ? ['done'] : ['done', 'done', 'done']);
+    }
+  });
+});
+
+describe('[S5] Idempotency-Key across a crash', () => {
+  it('a key reserved by a master that died before inserting its job makes that job, under the reserved id, on retry', async () => {
+    const dir = tempDir();
+    try {
+      // The state a kill -9 between the two durable writes leaves: the key and its job id, no job.
+      const body = JSON.stringify({ name: 'half-made', code, inputs: [1, 2] });
+      const keys = openIdempotencyKeys(dir);
+      keys.reserve('died-here', { jobId: 'j_reserved0001', bodySha256: createHash('sha256').update(body).digest('hex') }, Date.now());
+      keys.close();
+      const master = await startMaster({ dataDir: dir, token });
+      procs.push(master);
+      const client = api(master.url, token);
+      const post = () => client.raw('/api/jobs', { method: 'POST', headers: { ...client.headers, 'idempotency-key': 'died-here' }, body });
+      const first = await post();
+      expect(first.status).toBe(201);
+      expect(((await first.json()) as JobSummary).id).toBe('j_reserved0001');
+      const again = await post();
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(((await again.json()) as JobSummary).id).toBe('j_reserved0001');
+      const list = (await (await client.raw('/api/jobs', { headers: client.headers })).json()) as { jobs: JobSummary[] };
+      expect(list.jobs.map((j) => j.id)).toEqual(['j_reserved0001']);
+      await master.kill('SIGKILL');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
