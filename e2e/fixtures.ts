@@ -80,6 +80,8 @@ export class VolunteerPage {
   readonly framesSent: Array<{ at: number; payload: string }> = [];
   /** WebSockets this tab opened. */
   sockets = 0;
+  /** Uncaught errors and console errors of the page, for the report when a test fails. */
+  readonly errors: string[] = [];
 
   constructor(
     readonly page: Page,
@@ -99,6 +101,10 @@ export class VolunteerPage {
     this.title = page.getByTestId('site.title');
     this.description = page.getByTestId('site.description');
     this.swarmVolunteers = page.getByTestId('swarm.volunteers');
+    page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') this.errors.push(`console.${msg.type()}: ${msg.text()}`);
+    });
     page.on('websocket', (ws) => {
       this.sockets++;
       ws.on('framesent', (f) => this.framesSent.push({ at: Date.now(), payload: String(f.payload) }));
@@ -107,7 +113,8 @@ export class VolunteerPage {
 
   async goto(): Promise<void> {
     await this.page.goto(this.master.url);
-    await expect(this.startButton.or(this.stopButton).first()).toBeVisible();
+    // Generous: a first load on a busy two-core machine can be slow, and nothing here is timing-sensitive.
+    await expect(this.startButton.or(this.stopButton).first()).toBeVisible({ timeout: 30_000 });
   }
 
   /** Press Start and wait until the master has welcomed the tab. */
@@ -216,8 +223,9 @@ export const test = base.extend<Fixtures>({
   api: async ({ master }, use) => {
     await use(new Api(master.url, master.token));
   },
-  openVolunteer: async ({ browser, master }, use) => {
+  openVolunteer: async ({ browser, master }, use, testInfo) => {
     const contexts: BrowserContext[] = [];
+    const tabs: VolunteerPage[] = [];
     let unmanaged: UnmanagedChromium | null = null;
     await use(async (opts = {}) => {
       let page: Page;
@@ -232,9 +240,14 @@ export const test = base.extend<Fixtures>({
         page = await context.newPage();
       }
       const volunteer = new VolunteerPage(page, master);
+      tabs.push(volunteer);
       await volunteer.goto();
       return volunteer;
     });
+    const errors = tabs.flatMap((t, k) => t.errors.map((e) => `tab ${k + 1}: ${e}`));
+    if (testInfo.status !== testInfo.expectedStatus && errors.length > 0) {
+      await testInfo.attach('page errors', { body: errors.join('\n'), contentType: 'text/plain' });
+    }
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));
     await (unmanaged as UnmanagedChromium | null)?.close();
   },
