@@ -29,6 +29,12 @@ export interface Config {
   connectBurst: number;
   /** When set, only volunteers whose socket URL carries `?key=<joinKey>` may join (a private swarm). */
   joinKey: string | undefined;
+  /**
+   * Which proxies to believe about the client's address (X-Forwarded-For), as Fastify's `trustProxy`:
+   * false (none), true (any), a hop count, or a comma-separated list of addresses/CIDRs. Per-address
+   * limits need it behind a reverse proxy, where every client otherwise has the proxy's address.
+   */
+  trustProxy: boolean | number | string;
   /** REST requests per minute per address without a valid operator token (pages, stats, failed auth). */
   rateLimitPerMinute: number;
   /** REST requests per minute per address with a valid operator token. */
@@ -44,6 +50,12 @@ function int(value: string | undefined, fallback: number, name: string): number 
   const n = Number(value);
   if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${value}"`);
   return n;
+}
+
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /** Read the configuration from `env`, then apply `overrides` (CLI flags, tests). */
@@ -67,9 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     connectPerSecond: int(env.BARNRAISE_CONNECT_PER_SECOND, 20, 'BARNRAISE_CONNECT_PER_SECOND'),
     connectBurst: int(env.BARNRAISE_CONNECT_BURST, 100, 'BARNRAISE_CONNECT_BURST'),
     joinKey: env.BARNRAISE_JOIN_KEY || undefined,
-    // A volunteer tab polls /api/stats every 5 s and loads a handful of files: 1200/min leaves room for
-    // ~80 tabs behind one address while a flood from one address is cut off within a second or two.
-    rateLimitPerMinute: int(env.BARNRAISE_RATE_LIMIT, 1200, 'BARNRAISE_RATE_LIMIT'),
+    trustProxy: trustProxy(env.BARNRAISE_TRUST_PROXY),
+    // A volunteer tab polls /api/stats every 5 s and loads a handful of files: 3000/min leaves room for
+    // ~200 tabs behind one address while a flood from one address is cut off within a second or two.
+    rateLimitPerMinute: int(env.BARNRAISE_RATE_LIMIT, 3000, 'BARNRAISE_RATE_LIMIT'),
     operatorRateLimitPerMinute: int(env.BARNRAISE_OPERATOR_RATE_LIMIT, 12_000, 'BARNRAISE_OPERATOR_RATE_LIMIT'),
     logLevel: env.LOG_LEVEL || 'info',
   };

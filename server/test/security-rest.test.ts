@@ -109,6 +109,26 @@ describe('[S8] rate limits per address', () => {
   });
 });
 
+describe('[S8] behind a reverse proxy', () => {
+  it('with BARNRAISE_TRUST_PROXY each forwarded client has its own budget; without it, X-Forwarded-For is ignored', async () => {
+    const proxied = await startTestMaster({ rateLimitPerMinute: 5, trustProxy: '127.0.0.1' });
+    const direct = await startTestMaster({ rateLimitPerMinute: 5 });
+    try {
+      const get = (t: TestMaster, client: string) => t.api.raw('/api/stats', { headers: { 'x-forwarded-for': client } }).then((r) => r.status);
+      const first: number[] = [];
+      for (let k = 0; k < 7; k++) first.push(await get(proxied, '203.0.113.7'));
+      expect(first).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      expect(await get(proxied, '198.51.100.9'), 'another client behind the proxy').toBe(200);
+      const spoofed: number[] = [];
+      for (let k = 0; k < 7; k++) spoofed.push(await get(direct, `192.0.2.${k}`));
+      expect(spoofed.slice(5), 'a forged X-Forwarded-For buys nothing when no proxy is trusted').toEqual([429, 429]);
+    } finally {
+      await proxied.close();
+      await direct.close();
+    }
+  });
+});
+
 describe('[S9] REST fuzz: random and malformed requests to every operator route', () => {
   it('every answer is a 2xx or a 4xx with a message, never a 5xx; the master still works after', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
