@@ -74,7 +74,7 @@ export class UnmanagedChromium {
     clearTimeout(timer);
     try {
       // Chromium's helper processes may still be flushing the profile for a moment after the main one exits.
-      fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
+      fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 40, retryDelay: 250 });
     } catch {
       // A temporary directory left behind is not worth failing a test over.
     }
