@@ -10,7 +10,7 @@ const SQUARE_SLOWLY = `export default (n, ctx) => {
 };`;
 
 test('three tabs complete a 300-task job exactly once per index, though one tab closes and one freezes mid-run', async ({ openVolunteer, api }) => {
-  // Four browsers' worth of tabs, a master and 300 tasks on two cores: slow when the machine is busy.
+  // Three tabs in two browsers, a master and 300 tasks on two cores: slow when the machine is busy.
   test.setTimeout(180_000);
   const tabs = await test.step('three visitors press Start', async () => {
     const tabs = await Promise.all([openVolunteer(), openVolunteer({ freezable: true }), openVolunteer()]);
