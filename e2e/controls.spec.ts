@@ -144,3 +144,29 @@ test('the page fits a phone screen', async ({ openVolunteer }) => {
   expect(box?.height ?? 0, 'a thumb-sized button').toBeGreaterThanOrEqual(44);
   await attachScreenshot(tab.page, 'phone');
 });
+
+test.describe('a private swarm', () => {
+  test.use({ masterOptions: { heartbeatMs: 500, joinKey: 'orchard-42' } });
+
+  test('a tab opened with the join key in its URL joins; without it the master refuses, the page says so and does not retry', async ({ openVolunteer, api }) => {
+    await test.step('no key: refused for good', async () => {
+      const outsider = await openVolunteer();
+      await outsider.startButton.click();
+      await expect(outsider.connection).toHaveText('refused by the master');
+      await expect(outsider.page.getByTestId('volunteer.problem')).toContainText('join key');
+      await expect(outsider.startButton).toBeVisible();
+      await outsider.page.waitForTimeout(1_500);
+      expect(outsider.sockets, 'no retry after a refusal').toBe(1);
+      expect(outsider.computeWorkers()).toBe(0);
+    });
+
+    await test.step('with ?key=: joins and computes', async () => {
+      const member = await openVolunteer({ path: '/?key=orchard-42' });
+      await member.start();
+      const job = await api.createJob({ name: 'private work', code: 'export default (n) => n + 1', inputs: [1, 2, 3] });
+      await api.waitForCompletion(job.id, 30_000);
+      expect((await api.results(job.id)).map((l) => (l.status === 'done' ? l.output : l.error)).sort()).toEqual([2, 3, 4]);
+      expect((await api.stats()).volunteers).toBe(1);
+    });
+  });
+});

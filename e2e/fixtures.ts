@@ -111,8 +111,8 @@ export class VolunteerPage {
     });
   }
 
-  async goto(): Promise<void> {
-    await this.page.goto(this.master.url);
+  async goto(pathAndQuery = '/'): Promise<void> {
+    await this.page.goto(new URL(pathAndQuery, this.master.url).href);
     // Generous: a first load on a busy two-core machine can be slow, and nothing here is timing-sensitive.
     await expect(this.startButton.or(this.stopButton).first()).toBeVisible({ timeout: 30_000 });
   }
@@ -210,6 +210,8 @@ interface VisitorOptions {
   viewport?: { width: number; height: number };
   /** Open the tab in a Chromium without focus emulation, so Lifecycle.freeze() really freezes it (one per test). */
   freezable?: boolean;
+  /** Path and query of the page to open (default `/`), e.g. `/?key=...` for a private swarm. */
+  path?: string;
 }
 
 export const test = base.extend<Fixtures>({
@@ -241,7 +243,7 @@ export const test = base.extend<Fixtures>({
       }
       const volunteer = new VolunteerPage(page, master);
       tabs.push(volunteer);
-      await volunteer.goto();
+      await volunteer.goto(opts.path);
       return volunteer;
     });
     const errors = tabs.flatMap((t, k) => t.errors.map((e) => `tab ${k + 1}: ${e}`));

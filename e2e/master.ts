@@ -15,6 +15,8 @@ export interface MasterOptions {
   heartbeatMs?: number;
   title?: string;
   description?: string;
+  /** A private swarm: only sockets with `?key=<joinKey>` may join. */
+  joinKey?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -60,6 +62,7 @@ export class MasterProcess {
     if (this.opts.heartbeatMs) env.BARNRAISE_HEARTBEAT_MS = String(this.opts.heartbeatMs);
     if (this.opts.title) env.BARNRAISE_TITLE = this.opts.title;
     if (this.opts.description) env.BARNRAISE_DESCRIPTION = this.opts.description;
+    if (this.opts.joinKey) env.BARNRAISE_JOIN_KEY = this.opts.joinKey;
     const args = ['--import', 'tsx', 'server/src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--token', this.token];
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

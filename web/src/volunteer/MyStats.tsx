@@ -38,7 +38,7 @@ export function MyStats() {
       <p className={`status ${connection}`} role="status" aria-live="polite">
         <span className="dot" aria-hidden="true" />
         <span data-testid="volunteer.connection">{connectionText[connection]}</span>
-        {problem && <span className="problem"> ({problem})</span>}
+        {problem && <span className="problem" data-testid="volunteer.problem"> ({problem})</span>}
       </p>
       <dl className="stats">
         <Stat label="Tasks completed" testId="volunteer.tasks-done">
