@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import fastifyRateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import { createHash } from 'node:crypto';
@@ -25,6 +24,7 @@ import { publicRoutes } from './routes/stats.ts';
 import { Access, guardRoutes, markRoutes } from './security/access.ts';
 import { sandboxPolicy, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
 import { openIdempotencyKeys, type IdempotencyKeys } from './security/idempotency.ts';
+import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import type { Store } from './store/store.ts';
@@ -78,10 +78,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // An empty body with a JSON content type (a POST /cancel from a client that always sets the header)
-  // is no body, not a parse error; anything else goes through Fastify's safe JSON parser.
   // JSON only: a text/plain body is a 415, not a string that fails validation further in.
   app.removeContentTypeParser('text/plain');
+  // An empty body with a JSON content type (a POST /cancel from a client that always sets the header)
+  // is no body, not a parse error; anything else goes through Fastify's safe JSON parser. The body's
+  // size and, with an Idempotency-Key, its hash are kept for the jobs service.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.decorateRequest('bodyInfo', null);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
@@ -95,15 +96,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // [S1] Default deny: every route needs the operator token unless its context marks it otherwise.
   // Installed before any route, so routes added later by any plugin are guarded too.
   guardRoutes(app, opts.token);
-  const authorized = bearerChecker(opts.token);
-  // [S8] Per-address REST rate limits; operator requests count apart (a swarm behind the operator's
-  // address must not lock the operator out) and get a higher ceiling.
-  await app.register(fastifyRateLimit, {
-    global: true,
-    timeWindow: 60_000,
-    keyGenerator: (req) => (authorized(req.headers.authorization) ? `op:${req.ip}` : req.ip),
-    max: (_req, key) => (key.startsWith('op:') ? config.operatorRateLimitPerMinute : config.rateLimitPerMinute),
-    errorResponseBuilder: (_req, ctx) => new ApiError('RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`),
+  await restRateLimits(app, {
+    publicPerMinute: config.rateLimitPerMinute,
+    operatorPerMinute: config.operatorRateLimitPerMinute,
+    authorized: bearerChecker(opts.token),
   });
   await securityHeaders(app);
 
