@@ -1,0 +1,66 @@
+/**
+ * A swarm of idle volunteers in one process: raw sockets that say hello and keep the heartbeat, and
+ * nothing else until told to grant credits. The parent grows it step by step ({type:'grow', to}).
+ */
+import type { TaskOutcome } from '@barnraise/shared';
+import { RawVolunteer } from '../lib/raw-volunteer.ts';
+import { exitWithParent, flags, onParent, toParent } from './ipc.ts';
+
+const f = flags(['url', 'parallel']);
+const parallel = Number(f.parallel ?? 200);
+const live: RawVolunteer[] = [];
+let refused = 0;
+const closeCodes: Record<string, number> = {};
+
+function open(): RawVolunteer {
+  const v = new RawVolunteer({
+    url: f.url!,
+    threads: 1,
+    agent: 'browser',
+    // Hungry mode: run what comes at once (trivial tasks) and give the credit back.
+    onTasks: (items, self) => {
+      const out: TaskOutcome[] = items.map((t) => ({ a: t.a, ok: true, output: typeof t.input === 'number' ? t.input + 1 : null, ms: 0 }));
+      self.results(out, out.length);
+    },
+  });
+  v.ws.on('close', (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
+  return v;
+}
+
+async function grow(to: number): Promise<void> {
+  const t0 = performance.now();
+  let next = live.length;
+  const worker = async () => {
+    while (next < to) {
+      next++;
+      const v = open();
+      try {
+        await v.joined();
+        live.push(v);
+      } catch {
+        refused++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  toParent({ type: 'grown', count: live.filter((v) => !v.closed).length, refused, closeCodes, ms: performance.now() - t0 });
+}
+
+onParent(async (msg) => {
+  if (msg.type === 'grow') await grow(Number(msg.to));
+  else if (msg.type === 'want') {
+    for (const v of live) v.want(Number(msg.n));
+    toParent({ type: 'wanted' });
+  } else if (msg.type === 'pause') {
+    for (const v of live) v.send({ type: 'pause' });
+    toParent({ type: 'paused' });
+  } else if (msg.type === 'silence') {
+    // Stop every heartbeat (the master drops them all after its timeout): what idle costs without them.
+    for (const v of live) v.silence();
+    toParent({ type: 'silenced' });
+  } else if (msg.type === 'status') {
+    toParent({ type: 'status', open: live.filter((v) => !v.closed).length, closeCodes });
+  }
+});
+exitWithParent(() => live.forEach((v) => v.terminate()));
+toParent({ type: 'started' });

@@ -1,0 +1,242 @@
+/**
+ * Child processes the suite starts, held by PID, and what /proc says about them (RSS, CPU time).
+ * Every process started here is registered, so an interrupted run still ends exactly what it started.
+ */
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BENCH_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+export interface MemorySample {
+  /** Resident set size now, bytes. */
+  rss: number;
+  /** The kernel's high-water mark of the resident set since the process started (or since reset), bytes. */
+  hwm: number;
+}
+
+/** VmRSS and VmHWM of a process. */
+export function readMemory(pid: number): MemorySample {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** User + system CPU seconds a process has used (its threads included, children not). */
+export function readCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, so 11 and 12 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds per wall second (1.0 = one core busy) between two moments. */
+export class CpuMeter {
+  private readonly cpu0: number;
+  private readonly t0 = performance.now();
+  constructor(private readonly pid: number) {
+    this.cpu0 = readCpuSeconds(pid);
+  }
+  /** CPU seconds used so far and the cores busy on average. */
+  read(): { cpuSeconds: number; wallSeconds: number; cores: number } {
+    const cpuSeconds = readCpuSeconds(this.pid) - this.cpu0;
+    const wallSeconds = (performance.now() - this.t0) / 1000;
+    return { cpuSeconds, wallSeconds, cores: cpuSeconds / wallSeconds };
+  }
+}
+
+/** Samples a process's RSS on an interval and keeps the peak. */
+export class RssSampler {
+  private timer: NodeJS.Timeout | null = null;
+  peak = 0;
+  samples = 0;
+  constructor(
+    private readonly pid: number,
+    private readonly everyMs = 50,
+  ) {}
+  start(): this {
+    const sample = () => {
+      try {
+        this.peak = Math.max(this.peak, readMemory(this.pid).rss);
+        this.samples++;
+      } catch {
+        // the process is gone; the peak so far stands
+      }
+    };
+    sample();
+    this.timer = setInterval(sample, this.everyMs);
+    return this;
+  }
+  stop(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return this.peak;
+  }
+}
+
+const started = new Set<ChildProcess>();
+
+/** End one process we started, by its PID: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  started.delete(child);
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** SIGKILL every process this run started and has not stopped yet (on exit or interruption). */
+export function killAllStarted(): void {
+  for (const child of started) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  started.clear();
+}
+
+/** Output of a child kept for error messages (the last ~64 KB). */
+export class OutputTail {
+  private text = '';
+  add = (d: Buffer | string) => {
+    this.text += d.toString();
+    if (this.text.length > 65_536) this.text = this.text.slice(-32_768);
+  };
+  get value(): string {
+    return this.text;
+  }
+}
+
+/** Start `node --import tsx <script> args` with its PID held and its output kept. */
+export function spawnNode(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cwd?: string } = {}) {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.add(child);
+  const output = new OutputTail();
+  child.stdout!.on('data', output.add);
+  child.stderr!.on('data', output.add);
+  return { child, output };
+}
+
+/** Messages a bench client process sends its parent over the IPC channel. */
+export type ClientMessage = { type: string; [key: string]: unknown };
+
+/** A bench client (bench/src/clients/*.ts) run as a child with an IPC channel, its PID held. */
+export class ClientProcess {
+  readonly child: ChildProcess;
+  readonly output = new OutputTail();
+  private readonly inbox: ClientMessage[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
+    this.child = fork(path.join(BENCH_SRC, 'clients', script), args, {
+      cwd: REPO_ROOT,
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    started.add(this.child);
+    this.child.stdout!.on('data', this.output.add);
+    this.child.stderr!.on('data', this.output.add);
+    this.child.on('message', (m) => {
+      this.inbox.push(m as ClientMessage);
+      this.wake();
+    });
+    this.child.on('exit', () => this.wake());
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(msg: ClientMessage): void {
+    this.child.send(msg);
+  }
+
+  /** The first waiting message of `type` (or an `error` from the client, thrown), within `timeoutMs`. */
+  async next<T extends ClientMessage = ClientMessage>(type: string, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type || m.type === 'error');
+      if (i >= 0) {
+        const [m] = this.inbox.splice(i, 1);
+        if (m!.type === 'error') throw new Error(`${this.script}: ${String(m!.message)}`);
+        return m as T;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`${this.script} exited (${this.child.exitCode ?? this.child.signalCode}) before "${type}":\n${this.output.value.slice(-2000)}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no "${type}" from ${this.script} within ${timeoutMs} ms:\n${this.output.value.slice(-2000)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  stop(graceMs = 5000): Promise<void> {
+    return stopProcess(this.child, graceMs);
+  }
+}
+
+/** Register `child` so an interrupted run kills it. */
+export function track(child: ChildProcess): void {
+  started.add(child);
+}
+
+/** Promise that settles after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run `fn` until it returns a truthy value, every `everyMs`, failing after `timeoutMs` with `what`. */
+export async function waitUntil<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, everyMs = 20): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery] [--out bench-results/latest.json]`
+ *
+ * Runs each benchmark in turn (each starts and ends its own processes), prints every figure beside what it
+ * is compared against and its target, and writes all numbers plus the machine to JSON (and the table as
+ * Markdown beside it).
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Bench, BenchResult } from './lib/bench.ts';
+import { machineInfo } from './lib/machine.ts';
+import { killAllStarted, REPO_ROOT } from './lib/proc.ts';
+import { formatRows, Verdict } from './lib/table.ts';
+
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  dispatch: async () => (await import('./dispatch.ts')).dispatchBench,
+  scale: async () => (await import('./scale.ts')).scaleBench,
+  browser: async () => (await import('./browser.ts')).browserBench,
+  ingest: async () => (await import('./ingest.ts')).ingestBench,
+  recovery: async () => (await import('./recovery.ts')).recoveryBench,
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'bench-results/latest.json' },
+  },
+  strict: true,
+});
+const quick = values.quick!;
+const selected = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(BENCHES);
+for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown benchmark "${name}"; choose from ${Object.keys(BENCHES).join(', ')}`);
+
+/** A benchmark still running after this is abandoned (its processes killed) and reported as an error. */
+const LIMIT_MS = quick ? 90_000 : 20 * 60_000;
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllStarted();
+    process.exit(130);
+  });
+}
+process.once('exit', killAllStarted);
+
+const started = performance.now();
+// Other work on the machine skews every figure: the load average at the start and end goes in the report.
+const loadAtStart = os.loadavg();
+const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+log(`${quick ? 'quick' : 'full'} run: ${selected.join(', ')}`);
+
+const results: Array<BenchResult & { wallMs: number; error?: string }> = [];
+for (const name of selected) {
+  const t0 = performance.now();
+  log(`${name}: start`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const bench = await BENCHES[name]!();
+    const result = await Promise.race([
+      bench({ quick, log: (msg) => log(`${name}: ${msg}`) }),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${LIMIT_MS / 1000} s`)), LIMIT_MS))),
+    ]);
+    results.push({ ...result, wallMs: performance.now() - t0 });
+    process.stdout.write(`\n${formatRows(result.rows)}\n\n`);
+  } catch (err) {
+    // A benchmark that fails or overruns is reported; the others still run. Its processes are ended here.
+    killAllStarted();
+    const message = (err as Error)?.message ?? String(err);
+    log(`${name}: ERROR ${message}`);
+    results.push({
+      name,
+      rows: [{ bench: name, figure: 'run', value: 'failed', beside: message.split('\n')[0]!.slice(0, 160), target: '', verdict: Verdict.error }],
+      data: {},
+      notes: [],
+      wallMs: performance.now() - t0,
+      error: message,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+const rows = results.flatMap((r) => r.rows);
+const wallMs = performance.now() - started;
+const chromium = results.find((r) => r.name === 'browser')?.data.chromiumVersion as string | undefined;
+const sqlite = (() => {
+  const db = new Database(':memory:');
+  try {
+    return db.prepare('SELECT sqlite_version()').pluck().get() as string;
+  } finally {
+    db.close();
+  }
+})();
+const machine = { ...machineInfo({ sqlite, redis: (results.find((r) => r.name === 'dispatch')?.data.redisVersion as string | null | undefined) ?? null }), ...(chromium ? { chromiumDriven: chromium } : {}) };
+const load = { atStart: loadAtStart, atEnd: os.loadavg() };
+const report = { mode: quick ? 'quick' : 'full', startedAt: new Date(Date.now() - wallMs).toISOString(), wallMs, load, machine, benches: Object.fromEntries(results.map((r) => [r.name, r])) };
+
+const table = formatRows(rows);
+const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+const summary = `${quick ? 'Quick' : 'Full'} run, ${(wallMs / 1000).toFixed(1)} s wall, ${machine.cpuModel} × ${machine.cores}, Node ${machine.node}, load average ${loads(load.atStart)} at start, ${loads(load.atEnd)} at end`;
+process.stdout.write(`\n${summary}\n\n${table}\n`);
+const misses = rows.filter((r) => r.verdict === Verdict.miss || r.verdict === Verdict.error).length;
+process.stdout.write(`\n${rows.filter((r) => r.verdict === Verdict.pass).length} PASS, ${misses} MISS or ERROR\n`);
+
+const out = path.resolve(REPO_ROOT, values.out!);
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+const notes = results.flatMap((r) => r.notes.map((n) => `- **${r.name}**: ${n}`));
+fs.writeFileSync(out.replace(/\.json$/, '') + '.md', `${summary}\n\n${table}\n\n${notes.join('\n')}\n`);
+log(`wrote ${path.relative(process.cwd(), out)} and its .md`);
+killAllStarted();
+process.exit(0);
