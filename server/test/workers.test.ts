@@ -39,7 +39,7 @@ describe('end to end with headless workers', () => {
     expect(lines).toHaveLength(1000);
     expect(expectExactlyOnce(lines, 1000, (i) => i * i + 1)).toEqual([]);
     expect(lines.map((l) => l.index)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-  });
+  }, 120_000);
 
   it('[T2] code that throws, and code that runs forever, fail after maxAttempts with their last error; the rest completes', async () => {
     const client = api(master.url, token);
