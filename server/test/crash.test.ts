@@ -47,5 +47,5 @@ describe('[D1][D3] kill -9 of the master', () => {
     expect(expectExactlyOnce(lines, TOTAL, (n) => ({ n, cube: n * n * n }))).toEqual([]);
     const byIndex = new Map(lines.map((l) => [l.index, l]));
     for (const b of before) expect(byIndex.get(b.index), `acknowledged result ${b.index} kept`).toEqual(b);
-  });
+  }, 240_000);
 });
