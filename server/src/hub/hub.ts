@@ -18,11 +18,19 @@ export interface HubOptions {
   connectBurst: number;
   /** When set, a volunteer must connect with `?key=<joinKey>`. */
   joinKey?: string;
-  /** How often volunteers get swarm totals. */
+  /** How often volunteers get swarm totals; by default often enough to be the master's heartbeat (P5). */
   swarmEveryMs?: number;
 }
 
 type Refusal = readonly [code: number, reason: string];
+
+/**
+ * [P5] The swarm frame doubles as the master's heartbeat: every volunteer hears from the master at least
+ * every 1.5 beats, well inside the 4 beats after which a volunteer gives the master up.
+ */
+export function swarmInterval(heartbeatMs: number): number {
+  return Math.min(3000, Math.round(heartbeatMs * 1.5));
+}
 
 export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) => {
   const scheduler = app.scheduler;
@@ -70,8 +78,10 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
       .slice(0, 10)
       .map((j) => ({ id: j.id, name: j.spec.name, done: j.counts.done + j.counts.failed, total: j.spec.total }));
     const frame: MasterMessage = { type: 'swarm', volunteers: s.volunteers, threads: s.threads, tasksDone: s.tasksDone, tasksPerSecond: s.tasksPerSecond, jobs };
-    for (const v of scheduler.volunteers.values()) v.port.send(frame);
-  }, opts.swarmEveryMs ?? 3000);
+    // Encoded once for everyone, not once per volunteer.
+    const encoded = Buffer.from(JSON.stringify(frame));
+    for (const v of scheduler.volunteers.values()) v.port.sendEncoded(encoded);
+  }, opts.swarmEveryMs ?? swarmInterval(opts.heartbeatMs));
   app.addHook('onClose', async () => {
     clearInterval(swarm);
     clearInterval(sweep);

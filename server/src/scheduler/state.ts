@@ -11,6 +11,8 @@ export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 /** What the scheduler needs of a volunteer's socket. */
 export interface VolunteerPort {
   send(msg: MasterMessage): void;
+  /** Send a frame already encoded once for many volunteers (the swarm broadcast). */
+  sendEncoded(frame: Buffer): void;
   close(code: number, reason: string): void;
 }
 

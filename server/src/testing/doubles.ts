@@ -40,6 +40,9 @@ export class FakePort implements VolunteerPort {
   send(msg: MasterMessage): void {
     this.sent.push(msg);
   }
+  sendEncoded(frame: Buffer): void {
+    this.sent.push(JSON.parse(frame.toString()) as MasterMessage);
+  }
   close(code: number, reason: string): void {
     this.closed = { code, reason };
   }
