@@ -35,14 +35,14 @@ program
   .description('join a master as a headless volunteer running tasks on worker_threads (trusted code only)')
   .requiredOption('-u, --url <url>', 'the master, e.g. http://127.0.0.1:8080')
   .option('-n, --threads <n>', 'compute threads', positiveInt, Math.max(1, os.availableParallelism() - 1))
-  .option('--prefetch <n>', 'leases held per thread', positiveInt, 2)
+  .option('--prefetch <n>', 'leases held per thread (default: 2, up to 4 while tasks are short)', positiveInt)
   .option('-q, --quiet', 'log nothing')
   .option('--join-key <key>', 'join key of a private swarm (or put ?key=<key> in --url)')
-  .action((flags: { url: string; threads: number; prefetch: number; quiet?: boolean; joinKey?: string }) => {
+  .action((flags: { url: string; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string }) => {
     const volunteer = new HeadlessVolunteer({
       url: flags.url,
       threads: flags.threads,
-      prefetch: flags.prefetch,
+      ...(flags.prefetch !== undefined ? { prefetch: flags.prefetch } : {}),
       joinKey: flags.joinKey,
       log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
       onFatal: (code, reason) => {

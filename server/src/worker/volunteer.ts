@@ -3,9 +3,11 @@
  * on worker_threads, batches results, keeps the heartbeat, and reconnects with jittered backoff.
  */
 import WebSocket from 'ws';
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
+  backoffMs,
   CloseCode,
+  MASTER_SILENT_BEATS,
   decodeFrame,
   JOIN_KEY_PARAM,
   MasterMessageSchema,
@@ -21,7 +23,10 @@ export interface HeadlessOptions {
   /** The master's http(s) URL. */
   url: string;
   threads: number;
-  /** Leases held per thread (1 running + the rest queued, so no thread idles for a round trip). */
+  /**
+   * Leases held per thread (1 running + the rest queued, so no thread idles for a round trip). Unset: 2, and
+   * up to 4 while tasks take under SHORT_TASK_MS, where the round trip rather than the compute sets the pace.
+   */
   prefetch?: number;
   log?: (msg: string) => void;
   /** Join key of a private swarm (also accepted as `?key=` in `url`). */
@@ -42,12 +47,15 @@ export function volunteerSocketUrl(masterUrl: string, joinKey?: string): URL {
   return url;
 }
 
-const isMasterMessage = (v: unknown): v is MasterMessage => Value.Check(MasterMessageSchema, v);
+// Compiled: Node has no CSP, and the uncompiled Value.Check cost the volunteer a visible share of its CPU at
+// thousands of tasks per second (BENCHMARKS.md, dispatch against a no-op server).
+const checkMasterMessage = TypeCompiler.Compile(MasterMessageSchema);
+const isMasterMessage = (v: unknown): v is MasterMessage => checkMasterMessage.Check(v);
 
-/** Full-jitter exponential backoff: a crowd of volunteers does not return in lockstep. */
-export function backoffMs(attempt: number, baseMs = 250, capMs = 10_000): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
-}
+/** Tasks faster than this get a deeper prefetch (see HeadlessOptions.prefetch). */
+const SHORT_TASK_MS = 20;
+const BASE_PREFETCH = 2;
+const SHORT_PREFETCH = 4;
 
 export class HeadlessVolunteer {
   private ws: WebSocket | null = null;
@@ -60,6 +68,10 @@ export class HeadlessVolunteer {
   private failures = 0;
   private stopped = false;
   private capacity: number;
+  /** Most leases this connection may hold (the master's `maxCredits`). */
+  private maxCredits = 0;
+  /** Smoothed task duration (ms), for the adaptive prefetch. */
+  private avgMs = Infinity;
   /** True while joined to a master (socket open). */
   get online(): boolean {
     return this.ws?.readyState === WebSocket.OPEN;
@@ -71,12 +83,13 @@ export class HeadlessVolunteer {
   connections = 0;
 
   constructor(private readonly opts: HeadlessOptions) {
-    this.capacity = opts.threads * (opts.prefetch ?? 2);
+    this.capacity = opts.threads * (opts.prefetch ?? BASE_PREFETCH);
     this.pool = new ThreadPool(opts.threads, {
       progress: (a, p) => this.send({ type: 'progress', a, p }),
       done: (a, outcome) => {
         this.pending.push(outcome.ok ? { a, ok: true, output: outcome.output, ms: outcome.ms } : { a, ok: false, error: outcome.error, ms: outcome.ms });
         if (outcome.ok) this.completed++;
+        this.avgMs = this.avgMs === Infinity ? outcome.ms : 0.8 * this.avgMs + 0.2 * outcome.ms;
         this.scheduleFlush();
       },
     });
@@ -119,7 +132,8 @@ export class HeadlessVolunteer {
     switch (msg.type) {
       case 'welcome': {
         this.failures = 0;
-        this.capacity = Math.min(this.opts.threads * (this.opts.prefetch ?? 2), msg.maxCredits);
+        this.maxCredits = msg.maxCredits;
+        this.capacity = Math.min(this.opts.threads * (this.opts.prefetch ?? BASE_PREFETCH), msg.maxCredits);
         this.log(`joined as ${msg.volunteerId}`);
         this.startHeartbeat(msg.heartbeatMs);
         this.send({ type: 'want', n: this.capacity });
@@ -158,7 +172,7 @@ export class HeadlessVolunteer {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
       // A master silent for four beats is gone even if TCP has not noticed: start over.
-      if (Date.now() - this.lastHeard > everyMs * 4) {
+      if (Date.now() - this.lastHeard > everyMs * MASTER_SILENT_BEATS) {
         this.log('master silent; reconnecting');
         this.ws?.terminate();
         return;
@@ -172,6 +186,15 @@ export class HeadlessVolunteer {
     this.heartbeat = null;
   }
 
+  /** Adaptive prefetch: deepen it once tasks prove short. Returns the credits to add. */
+  private growCapacity(): number {
+    if (this.opts.prefetch !== undefined || this.avgMs >= SHORT_TASK_MS) return 0;
+    const target = Math.min(this.opts.threads * SHORT_PREFETCH, this.maxCredits);
+    const extra = Math.max(0, target - this.capacity);
+    this.capacity += extra;
+    return extra;
+  }
+
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
@@ -181,6 +204,8 @@ export class HeadlessVolunteer {
       const items = this.pending.splice(0, 256);
       if (items.length === 0) return;
       this.send({ type: 'results', items, want: items.length });
+      const extra = this.growCapacity();
+      if (extra > 0) this.send({ type: 'want', n: extra });
       if (this.pending.length > 0) this.scheduleFlush();
     });
   }
