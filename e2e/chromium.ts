@@ -15,6 +15,7 @@ import path from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 
 export const CHROMIUM = '/usr/bin/chromium';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -35,24 +36,24 @@ export class UnmanagedChromium {
 
   static async start(): Promise<UnmanagedChromium> {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-chromium-'));
+    // No pipes: Chromium's helper processes inherit stdio, and a pipe nobody drains can stall their
+    // shutdown. The DevTools port is read from the profile's DevToolsActivePort file instead.
     const child = spawn(CHROMIUM, ['--headless', ...CHROMIUM_ARGS, '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: 'ignore',
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      const endpoint = await new Promise<string>((resolve, reject) => {
-        let err = '';
-        const timer = setTimeout(() => reject(new Error(`chromium printed no DevTools endpoint in 20 s:\n${err}`)), 20_000);
-        child.stderr?.on('data', (d: Buffer) => {
-          err += d.toString();
-          const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-          if (m?.[1]) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`chromium exited with ${code}:\n${err}`)));
-      });
+      const portFile = path.join(profile, 'DevToolsActivePort');
+      const deadline = Date.now() + 20_000;
+      let endpoint: string | undefined;
+      while (!endpoint) {
+        if (child.exitCode !== null) throw new Error(`chromium exited with ${child.exitCode}`);
+        if (Date.now() > deadline) throw new Error('chromium wrote no DevToolsActivePort in 20 s');
+        const [port, wsPath] = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').split('\n') : [];
+        // Both lines, complete (the file is not written atomically).
+        if (port && /^\/devtools\/browser\/[0-9a-f-]{36}$/.test(wsPath?.trim() ?? '')) endpoint = `ws://127.0.0.1:${port.trim()}${wsPath!.trim()}`;
+        else await sleep(100);
+      }
       const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: 20_000 });
       return new UnmanagedChromium(browser, child, exited, profile);
     } catch (err) {
@@ -72,11 +73,15 @@ export class UnmanagedChromium {
     }, 5_000);
     await this.exited;
     clearTimeout(timer);
-    try {
-      // Chromium's helper processes may still be flushing the profile for a moment after the main one exits.
-      fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 40, retryDelay: 250 });
-    } catch {
-      // A temporary directory left behind is not worth failing a test over.
+    // Chromium's helper processes go on writing the profile for a moment after the main one exits.
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        await fs.promises.rm(this.profile, { recursive: true, force: true });
+        return;
+      } catch {
+        await sleep(250);
+      }
     }
+    // A temporary directory left behind is not worth failing a test over.
   }
 }

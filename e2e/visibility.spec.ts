@@ -28,8 +28,8 @@ test('a hidden tab reports it and keeps computing; with "Pause while this tab is
     expect(tab.sent('pause'), 'visible: no pause yet').toHaveLength(0);
     await lifecycle.hide();
     await expect.poll(() => tab.sent('pause').length).toBeGreaterThan(0);
-    await expect.poll(() => tab.sent('release').length, { message: 'the waiting lease went back' }).toBeGreaterThan(0);
-    // What runs finishes; nothing replaces it.
+    // A waiting lease goes back (release) and what runs finishes; nothing replaces them. Whether a lease was
+    // waiting at that instant is a matter of timing, so the master's count is what is checked.
     await expect.poll(async () => (await api.job(job.id)).counts.leased, { timeout: 10_000 }).toBe(0);
     const paused = (await api.job(job.id)).counts.done;
     await tab.page.waitForTimeout(1_500);
