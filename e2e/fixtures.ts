@@ -142,11 +142,6 @@ export class VolunteerPage {
     return Number((await this.tasksDone.textContent())?.replace(/,/g, '') ?? NaN);
   }
 
-  /** Frames sent at or after `since` (ms timestamp). */
-  framesSentSince(since: number): number {
-    return this.framesSent.filter((f) => f.at >= since).length;
-  }
-
   /** Protocol messages of one type this tab sent, decoded. */
   sent<T extends VolunteerMessage['type']>(type: T): Array<Extract<VolunteerMessage, { type: T }>> {
     return this.framesSent
