@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
+import { killOnExit } from './master.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,6 +43,7 @@ export class UnmanagedChromium {
       stdio: 'ignore',
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    killOnExit(child);
     try {
       const portFile = path.join(profile, 'DevToolsActivePort');
       const deadline = Date.now() + 20_000;

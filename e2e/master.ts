@@ -19,6 +19,15 @@ export interface MasterOptions {
   joinKey?: string;
 }
 
+/** If this test process exits without tearing down (a timed-out worker), do not leave the child running. */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -66,6 +75,7 @@ export class MasterProcess {
     const args = ['--import', 'tsx', 'server/src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--token', this.token];
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    killOnExit(child);
     const keep = (b: Buffer) => {
       this.log.push(b.toString());
       if (this.log.length > 200) this.log.shift();
