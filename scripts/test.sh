@@ -19,7 +19,9 @@ rm -f .tmp/vitest.json .tmp/playwright.json
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json
 E2E_REPORT=""
 if [[ -f e2e/playwright.config.ts ]]; then
-  PLAYWRIGHT_JSON_OUTPUT_FILE="$PWD/.tmp/playwright.json" pnpm exec playwright test -c e2e/playwright.config.ts --reporter=list,json
+  # The config adds its JSON reporter (read for the totals) when PLAYWRIGHT_JSON_OUTPUT_FILE is set, and keeps
+  # its HTML report with the screenshots; the page was built above.
+  BARNRAISE_E2E_SKIP_BUILD=1 PLAYWRIGHT_JSON_OUTPUT_FILE="$PWD/.tmp/playwright.json" pnpm exec playwright test -c e2e/playwright.config.ts
   E2E_REPORT=.tmp/playwright.json
 fi
 node scripts/totals.mjs .tmp/vitest.json $E2E_REPORT
