@@ -37,9 +37,16 @@ const tps = (tasks: number, ms: number) => (tasks * 1000) / ms;
 
 /** The Barnraise run; `prefetch` is the headless worker's leases per thread (its default is 2). */
 export async function barnraise(ctx: BenchContext, tasks: number, warm: number, masterOptions: MasterOptions = {}, prefetch = PREFETCH) {
-  const master = await Master.start(masterOptions);
+  // --profile: CPU profiles of the master (each of its threads) and the volunteer process, for the main run.
+  const prof = (who: string) => (ctx.profileDir && !masterOptions.dataRoot ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${who}`] : []);
+  const master = await Master.start({ ...masterOptions, nodeArgs: prof('master') });
   const api = new Api(master.url, master.token);
-  const volunteers = new ClientProcess('volunteers.ts', ['--url', master.url, '--connections', String(CONNECTIONS), '--threads', String(THREADS), '--prefetch', String(prefetch)]);
+  const volunteers = new ClientProcess(
+    'volunteers.ts',
+    ['--url', master.url, '--connections', String(CONNECTIONS), '--threads', String(THREADS), '--prefetch', String(prefetch)],
+    {},
+    prof('volunteers'),
+  );
   try {
     await volunteers.next('started', 30_000);
     await waitUntil(`${CONNECTIONS} volunteers joined`, async () => (await api.stats()).volunteers === CONNECTIONS, 30_000, 50);

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery] [--out bench-results/latest.json]`
+ * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery] [--out bench-results/latest.json] [--profile DIR]`
  *
  * Runs each benchmark in turn (each starts and ends its own processes), prints every figure beside what it
  * is compared against and its target, and writes all numbers plus the machine to JSON (and the table as
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     out: { type: 'string', default: 'bench-results/latest.json' },
+    profile: { type: 'string' },
   },
   strict: true,
 });
@@ -60,7 +61,7 @@ for (const name of selected) {
   try {
     const bench = await BENCHES[name]!();
     const result = await Promise.race([
-      bench({ quick, log: (msg) => log(`${name}: ${msg}`) }),
+      bench({ quick, log: (msg) => log(`${name}: ${msg}`), ...(values.profile ? { profileDir: path.resolve(values.profile, name) } : {}) }),
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${LIMIT_MS / 1000} s`)), LIMIT_MS))),
     ]);
     results.push({ ...result, wallMs: performance.now() - t0 });

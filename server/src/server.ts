@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { resolveToken } from './auth.ts';
 import type { Config } from './config.ts';
-import { SqliteStore } from './store/sqlite.ts';
+import { ThreadedStore } from './store/threaded.ts';
 
 export const DB_FILE = 'barnraise.db';
 
@@ -17,7 +17,7 @@ export interface RunningMaster {
 
 export async function startMaster(config: Config): Promise<RunningMaster> {
   const { token, file, generated } = resolveToken(config.token, config.dataDir);
-  const store = new SqliteStore({ file: path.join(config.dataDir, DB_FILE) });
+  const store = await ThreadedStore.open({ file: path.join(config.dataDir, DB_FILE) });
   const app = await buildApp({ config, store, token });
   if (generated) {
     // Printed once, on the start that created it; later starts only say where it is.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type ConfigOverrides } from '../src/config.ts';
-import { SqliteStore } from '../src/store/sqlite.ts';
+import { ThreadedStore } from '../src/store/threaded.ts';
 import { api, tempDir } from './helpers.ts';
 
 export interface TestMaster {
@@ -19,7 +19,8 @@ export async function startTestMaster(overrides: ConfigOverrides = {}): Promise<
   const dataDir = tempDir();
   const token = 'test-token-0123456789';
   const config = loadConfig({}, { dataDir, port: 0, host: '127.0.0.1', logLevel: 'warn', ...overrides });
-  const store = new SqliteStore({ file: path.join(dataDir, 'barnraise.db') });
+  // The store the master runs with (server.ts): SQLite on its own thread.
+  const store = await ThreadedStore.open({ file: path.join(dataDir, 'barnraise.db') });
   const app = await buildApp({ config, store, token, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };

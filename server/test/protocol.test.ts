@@ -57,6 +57,22 @@ describe('volunteer protocol over a real WebSocket (SPEC.md P, C, H, L5)', () =>
     v.close();
   });
 
+  it('[P5] the swarm totals follow the welcome at once, counting the volunteer just joined', async () => {
+    const job = await m.api.createJob({ code, inputs: [1] });
+    const v = await RawVolunteer.connect(m.url);
+    // Sent together: the master answers hello (welcome) before it leases for want (tasks, next turn), so a
+    // swarm frame between them was sent with the welcome, not by the periodic broadcast.
+    v.send({ type: 'hello', v: PROTOCOL_VERSION, threads: 3 });
+    v.send({ type: 'want', n: 1 });
+    const tasks = await v.next('tasks');
+    expect(v.received.map((f) => f.type).slice(0, 2)).toEqual(['welcome', 'swarm']);
+    expect(v.of('swarm')[0]).toMatchObject({ volunteers: expect.any(Number) as number, threads: expect.any(Number) as number });
+    expect(v.of('swarm')[0]!.threads).toBeGreaterThanOrEqual(3);
+    v.send({ type: 'results', items: tasks.items.map((t) => ({ a: t.a, ok: true, output: t.input })) });
+    await waitFor('job completed', async () => (await m.api.job(job.id)).status === 'completed');
+    v.close();
+  });
+
   it('[C1] a job\'s code reaches a connection once however many task frames follow', async () => {
     const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4, 5, 6] });
     const v = await RawVolunteer.join(m.url, 1);

@@ -5,6 +5,8 @@ export interface BenchContext {
   /** Scaled-down counts, so the whole suite runs in under 2 minutes on 2 cores. */
   quick: boolean;
   log(msg: string): void;
+  /** `--profile DIR`: the measured Barnraise processes write V8 CPU profiles (`--cpu-prof`) under DIR. */
+  profileDir?: string;
 }
 
 export interface BenchResult {

@@ -33,6 +33,8 @@ export interface MasterOptions {
   inspect?: boolean;
   /** Where the data dir is made (default: the OS temp dir, on disk here; /dev/shm makes fsync free). */
   dataRoot?: string;
+  /** Extra node flags (`--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -81,7 +83,7 @@ export class Master {
     const { child, output } = spawnNode(
       path.join(REPO_ROOT, 'server/src/cli.ts'),
       ['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token],
-      { env: { ...BENCH_ENV, ...opts.env }, nodeArgs: opts.inspect ? ['--inspect=127.0.0.1:0'] : [] },
+      { env: { ...BENCH_ENV, ...opts.env }, nodeArgs: [...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), ...(opts.nodeArgs ?? [])] },
     );
     const url = `http://127.0.0.1:${port}`;
     try {

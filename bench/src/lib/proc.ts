@@ -156,10 +156,11 @@ export class ClientProcess {
     private readonly script: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
+    nodeArgs: string[] = [],
   ) {
     this.child = fork(path.join(BENCH_SRC, 'clients', script), args, {
       cwd: REPO_ROOT,
-      execArgv: ['--import', 'tsx'],
+      execArgv: [...nodeArgs, '--import', 'tsx'],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

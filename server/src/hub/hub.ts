@@ -7,6 +7,7 @@ import { CloseCode, CloseReason, JOIN_KEY_PARAM, VOLUNTEER_PATH, type MasterMess
 import { secretChecker } from '../auth.ts';
 import { Access } from '../security/access.ts';
 import { AddressAdmission } from '../security/buckets.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import { startSession } from './session.ts';
 
 export interface HubOptions {
@@ -30,6 +31,16 @@ type Refusal = readonly [code: number, reason: string];
  */
 export function swarmInterval(heartbeatMs: number): number {
   return Math.min(3000, Math.round(heartbeatMs * 1.5));
+}
+
+/** The swarm totals every volunteer sees (public: no inputs, no code, no addresses). */
+export function swarmFrame(scheduler: Scheduler): Extract<MasterMessage, { type: 'swarm' }> {
+  const s = scheduler.stats();
+  const jobs = [...scheduler.jobs.values()]
+    .filter((j) => !j.isFinished())
+    .slice(0, 10)
+    .map((j) => ({ id: j.id, name: j.spec.name, done: j.counts.done + j.counts.failed, total: j.spec.total }));
+  return { type: 'swarm', volunteers: s.volunteers, threads: s.threads, tasksDone: s.tasksDone, tasksPerSecond: s.tasksPerSecond, jobs };
 }
 
 export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) => {
@@ -64,6 +75,7 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
         title: opts.title,
         heartbeatMs: opts.heartbeatMs,
         helloTimeoutMs: Math.max(10_000, opts.heartbeatMs * 5),
+        swarm: () => swarmFrame(scheduler),
         log: app.log,
       });
     },
@@ -72,14 +84,8 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
   const sweep = setInterval(() => admission.sweep(), 60_000);
   const swarm = setInterval(() => {
     if (scheduler.volunteers.size === 0) return;
-    const s = scheduler.stats();
-    const jobs = [...scheduler.jobs.values()]
-      .filter((j) => !j.isFinished())
-      .slice(0, 10)
-      .map((j) => ({ id: j.id, name: j.spec.name, done: j.counts.done + j.counts.failed, total: j.spec.total }));
-    const frame: MasterMessage = { type: 'swarm', volunteers: s.volunteers, threads: s.threads, tasksDone: s.tasksDone, tasksPerSecond: s.tasksPerSecond, jobs };
     // Encoded once for everyone, not once per volunteer.
-    const encoded = Buffer.from(JSON.stringify(frame));
+    const encoded = Buffer.from(JSON.stringify(swarmFrame(scheduler)));
     for (const v of scheduler.volunteers.values()) v.port.sendEncoded(encoded);
   }, opts.swarmEveryMs ?? swarmInterval(opts.heartbeatMs));
   app.addHook('onClose', async () => {

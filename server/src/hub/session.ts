@@ -42,6 +42,8 @@ export interface SessionContext {
   title: string;
   heartbeatMs: number;
   helloTimeoutMs: number;
+  /** The current swarm totals, sent right after the welcome so a new volunteer need not wait a beat. */
+  swarm: () => MasterMessage;
   log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -108,6 +110,7 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
         maxCredits: scheduler.maxCredits(volunteer),
         title: ctx.title,
       });
+      port.send(ctx.swarm());
       return;
     }
     const v = volunteer;
