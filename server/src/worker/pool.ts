@@ -1,10 +1,13 @@
 /**
- * A pool of worker_threads, one attempt per thread at a time, FIFO. An attempt past its time limit, or
- * aborted by the master, is stopped by terminating its thread, which is replaced; the others go on.
+ * A pool of worker_threads, FIFO, one request per thread at a time. A request carries one attempt, or, once
+ * a job has proven short, a batch of the job's attempts queued one behind the other: a thread round trip
+ * costs the main thread ~60-100 µs, more than a trivial task, and outcomes that come back in one reply
+ * leave in one `results` frame. An attempt past its time limit, or aborted by the master, is stopped by
+ * terminating its thread, which is replaced; the rest of its batch goes back to the front of the queue.
  */
 import { Worker } from 'node:worker_threads';
 import type { AttemptOutcome } from '@barnraise/shared';
-import type { ThreadReply, ThreadRequest } from './thread-messages.ts';
+import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 export interface PoolTask {
   a: string;
@@ -17,10 +20,17 @@ export interface PoolTask {
 
 interface Slot {
   worker: Worker;
+  /** Which attempt of the request the thread runs, and since when (written by the thread). */
+  mark: RunningMark;
   /** The thread has booted: an attempt's time limit starts only once it can run. */
   ready: boolean;
+  /** Replaced by a fresh thread: whatever this one still says is stale. */
+  retired: boolean;
   jobs: Set<string>;
-  task: PoolTask | null;
+  /** Attempts of the request posted to the thread and not reported yet, in the order it runs them. */
+  held: PoolTask[];
+  /** Attempts the request carried, so `held[0]` is attempt `posted - held.length` of it. */
+  posted: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -33,12 +43,35 @@ export interface PoolEvents {
 // when the thread is TypeScript (running from source); a built thread.js is started directly.
 const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./thread-boot.mjs', import.meta.url) : new URL('./thread.js', import.meta.url);
 
+/** A job whose attempts take less than this (smoothed) goes to threads in batches. */
+const SHORT_MS = 2;
+/**
+ * About the work one request carries (at least two attempts): enough to spread a round trip over many
+ * trivial attempts, little enough that a thread does not sit on attempts another thread, or the next
+ * round trip to the master, could overlap with.
+ */
+const BATCH_MS = 2;
+/** Most attempts in one request. */
+const MAX_BATCH = 32;
+/** Jobs whose durations are remembered; the first learned is forgotten first. */
+const MAX_JOBS = 64;
+
 export class ThreadPool {
   private readonly slots: Slot[] = [];
   private readonly queue: PoolTask[] = [];
+  /** Smoothed attempt duration (ms) per job. Unknown means not short. */
+  private readonly durations = new Map<string, number>();
   private closed = false;
+  private dispatchQueued = false;
   private markBooted: () => void = () => undefined;
   private readonly booted = new Promise<void>((resolve) => (this.markBooted = resolve));
+
+  /** Requests posted to threads (observability: batching shows as fewer requests than attempts). */
+  messagesPosted = 0;
+  /** Replies with outcomes received from threads. */
+  repliesReceived = 0;
+  /** Threads started, the first ones and their replacements. */
+  threadsStarted = 0;
 
   constructor(
     size: number,
@@ -53,65 +86,187 @@ export class ThreadPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(THREAD_URL), ready: false, jobs: new Set(), task: null, timer: null };
-    slot.worker.on('message', (r: ThreadReply) => {
-      if (r.type === 'ready') {
-        slot.ready = true;
-        this.markBooted();
-        return this.next(slot);
-      }
-      if (!slot.task || r.a !== slot.task.a) return;
-      if (r.type === 'progress') return this.events.progress(r.a, r.p);
-      this.settle(slot);
-      this.events.done(r.a, r.outcome);
-      this.next(slot);
-    });
-    slot.worker.on('error', (err) => {
-      const task = slot.task;
-      this.replace(slot);
-      if (task) this.events.done(task.a, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
-    });
+    const mark = new RunningMark();
+    const worker = new Worker(THREAD_URL, { workerData: mark.buffer });
+    const slot: Slot = { worker, mark, ready: false, retired: false, jobs: new Set(), held: [], posted: 0, timer: null };
+    this.threadsStarted++;
+    worker.on('message', (r: ThreadReply) => this.onReply(slot, r));
+    worker.on('error', (err) => this.onCrash(slot, err));
     return slot;
   }
 
-  private settle(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
-    slot.task = null;
+  private onReply(slot: Slot, r: ThreadReply): void {
+    if (slot.retired) return;
+    switch (r.type) {
+      case 'ready':
+        slot.ready = true;
+        this.markBooted();
+        return this.next(slot);
+      case 'progress':
+        if (slot.held.some((t) => t.a === r.a)) this.events.progress(r.a, r.p);
+        return;
+      case 'done':
+        return this.onOutcomes(slot, r.outcomes);
+    }
   }
 
-  /** Terminate a slot's thread and put a fresh one in its place. */
-  private replace(slot: Slot): void {
-    this.settle(slot);
+  /**
+   * Report a reply's outcomes one by one, all in this turn, so the volunteer sends them in one frame. A
+   * thread done with its request takes the next.
+   */
+  private onOutcomes(slot: Slot, outcomes: ThreadOutcome[]): void {
+    this.repliesReceived++;
+    for (const { a, outcome } of outcomes) {
+      const k = slot.held.findIndex((t) => t.a === a);
+      if (k < 0) continue;
+      const task = slot.held.splice(k, 1)[0]!;
+      this.learn(task.job, outcome.ms);
+      this.events.done(a, outcome);
+    }
+    if (slot.held.length > 0 || slot.retired) return;
+    this.disarm(slot);
+    this.next(slot);
+  }
+
+  /** The attempt running when the thread crashed fails; the rest of its request goes back to the queue. */
+  private onCrash(slot: Slot, err: Error): void {
+    if (slot.retired) return;
+    const task = this.evict(slot, this.runningAt(slot));
+    if (task) this.events.done(task.a, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
+  }
+
+  /**
+   * Where in `held` the attempt the thread runs now is. Not always the head: the thread keeps outcomes up to
+   * ~1 ms to send them together, and one stuck in an attempt cannot send those of the attempts before it.
+   */
+  private runningAt(slot: Slot): number {
+    const k = slot.mark.get().k - (slot.posted - slot.held.length);
+    return Math.max(0, Math.min(k, slot.held.length - 1));
+  }
+
+  private arm(slot: Slot, ms: number): void {
+    slot.timer = setTimeout(() => this.onTimer(slot), ms);
+  }
+
+  private disarm(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+  }
+
+  /**
+   * The time limit is that of the attempt running now, from when it started (the first of a request: from
+   * when the request was posted). One timer per request, re-armed when it fires on an attempt that started
+   * later than the one it was armed for; it may fire up to ~1 ms early.
+   */
+  private onTimer(slot: Slot): void {
+    slot.timer = null;
+    const p = this.runningAt(slot);
+    const task = slot.held[p];
+    if (!task) return;
+    const left = slot.mark.get().since + task.timeoutMs - clock();
+    if (left >= 1) return this.arm(slot, left);
+    this.evict(slot, p);
+    this.learn(task.job, task.timeoutMs);
+    this.events.done(task.a, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
+  }
+
+  /** Terminate a slot's thread and put a fresh one in its place. Returns the attempts it held, unreported. */
+  private replace(slot: Slot): PoolTask[] {
+    const held = slot.held;
+    slot.held = [];
+    slot.retired = true;
+    this.disarm(slot);
     void slot.worker.terminate();
     const i = this.slots.indexOf(slot);
-    if (i < 0 || this.closed) return;
-    const fresh = this.spawn();
-    this.slots[i] = fresh;
-    this.next(fresh);
+    if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+    return held;
+  }
+
+  /**
+   * Replace a slot's thread to be rid of the attempt at `p` in its request, which is returned. The others go
+   * back to the queue: they did not run, or ran with their outcomes unsent and now lost, and running a
+   * task again is harmless.
+   */
+  private evict(slot: Slot, p: number): PoolTask | undefined {
+    const held = this.replace(slot);
+    const [task] = held.splice(p, 1);
+    this.requeue(held);
+    return task;
+  }
+
+  /** Attempts taken back from a thread go first: they were next already. */
+  private requeue(tasks: PoolTask[]): void {
+    if (tasks.length === 0) return;
+    this.queue.unshift(...tasks);
+    this.scheduleDispatch();
+  }
+
+  /** In a microtask, so the attempts of one `tasks` frame are all queued before threads take batches of them. */
+  private scheduleDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      for (const slot of this.slots) this.next(slot);
+    });
+  }
+
+  private idle(slot: Slot): boolean {
+    return slot.ready && !slot.retired && slot.held.length === 0;
   }
 
   private next(slot: Slot): void {
-    if (slot.task || !slot.ready || this.closed) return;
-    const task = this.queue.shift();
-    if (!task) return;
-    slot.task = task;
-    slot.timer = setTimeout(() => {
-      this.replace(slot);
-      this.events.done(task.a, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
-    }, task.timeoutMs);
-    const req: ThreadRequest = { a: task.a, job: task.job, i: task.i, input: task.input };
-    if (!slot.jobs.has(task.job)) {
-      req.code = task.code;
-      slot.jobs.add(task.job);
+    if (!this.idle(slot) || this.closed) return;
+    const batch = this.take();
+    if (batch.length > 0) this.post(slot, batch);
+  }
+
+  /**
+   * What the next request carries: the head of the queue and, when its job has proven short, the attempts of
+   * that job right behind it, up to an even share of the queue among the idle threads (so none idles while
+   * another holds a long batch).
+   */
+  private take(): PoolTask[] {
+    const head = this.queue[0];
+    if (!head) return [];
+    const idle = Math.max(1, this.slots.filter((s) => this.idle(s)).length);
+    const most = Math.min(this.batchSize(head.job), Math.ceil(this.queue.length / idle));
+    let n = 1;
+    while (n < most && this.queue[n]!.job === head.job) n++;
+    return this.queue.splice(0, n);
+  }
+
+  /** Attempts of a job per request: one until its tasks are known to be short, then about BATCH_MS of them. */
+  private batchSize(job: string): number {
+    const avg = this.durations.get(job);
+    if (avg === undefined || avg >= SHORT_MS) return 1;
+    return Math.min(MAX_BATCH, Math.max(2, Math.floor(BATCH_MS / avg)));
+  }
+
+  private post(slot: Slot, batch: PoolTask[]): void {
+    const first = batch[0]!;
+    slot.held = batch;
+    slot.posted = batch.length;
+    slot.mark.set(0, clock());
+    this.arm(slot, first.timeoutMs);
+    const req: ThreadRequest = { type: 'run', job: first.job, attempts: batch.map(({ a, i, input }) => ({ a, i, input })) };
+    if (!slot.jobs.has(first.job)) {
+      req.code = first.code;
+      slot.jobs.add(first.job);
     }
     slot.worker.postMessage(req);
+    this.messagesPosted++;
+  }
+
+  private learn(job: string, ms: number): void {
+    const avg = this.durations.get(job);
+    if (avg === undefined && this.durations.size >= MAX_JOBS) this.durations.delete(this.durations.keys().next().value!);
+    this.durations.set(job, avg === undefined ? ms : 0.8 * avg + 0.2 * ms);
   }
 
   run(task: PoolTask): void {
     this.queue.push(task);
-    const idle = this.slots.find((s) => s.ready && !s.task);
-    if (idle) this.next(idle);
+    this.scheduleDispatch();
   }
 
   /** Stop an attempt wherever it is. Returns true if it was here. */
@@ -121,13 +276,15 @@ export class ThreadPool {
       this.queue.splice(q, 1);
       return true;
     }
-    const slot = this.slots.find((s) => s.task?.a === a);
-    if (!slot) return false;
-    this.replace(slot);
-    return true;
+    for (const slot of this.slots) {
+      const p = slot.held.findIndex((t) => t.a === a);
+      // A request cannot be changed once posted, and `a` may be the one running: only a new thread stops it.
+      if (p >= 0) return this.evict(slot, p) !== undefined;
+    }
+    return false;
   }
 
-  /** Attempts not started yet, removed from the queue (to hand back to the master). */
+  /** Attempts not started yet, removed from the queue (to hand back to the master); those in a request to a thread count as running. */
   drainQueue(): PoolTask[] {
     return this.queue.splice(0);
   }
@@ -135,17 +292,24 @@ export class ThreadPool {
   /** Drop everything (connection lost: the master has requeued it all). */
   reset(): void {
     this.queue.length = 0;
-    for (const slot of [...this.slots]) if (slot.task) this.replace(slot);
+    for (const slot of [...this.slots]) if (slot.held.length > 0) this.replace(slot);
   }
 
   get busy(): number {
-    return this.slots.filter((s) => s.task).length + this.queue.length;
+    return this.slots.reduce((n, s) => n + s.held.length, this.queue.length);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.markBooted();
     this.queue.length = 0;
-    await Promise.all(this.slots.map((s) => (this.settle(s), s.worker.terminate())));
+    await Promise.all(
+      this.slots.map((s) => {
+        this.disarm(s);
+        s.held = [];
+        s.retired = true;
+        return s.worker.terminate();
+      }),
+    );
   }
 }

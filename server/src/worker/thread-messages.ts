@@ -1,17 +1,63 @@
-/** Messages between the headless volunteer and its compute threads. */
+/** Messages between the headless volunteer and its compute threads, and the memory they share. */
+import { performance } from 'node:perf_hooks';
 import type { AttemptOutcome } from '@barnraise/shared';
 
-export interface ThreadRequest {
+export interface ThreadAttempt {
   a: string;
-  job: string;
-  /** Sent only the first time this thread sees the job. */
-  code?: string;
   i: number;
   input: unknown;
 }
 
+/**
+ * Attempts of one job, run in order. One attempt while the job's tasks are not known to be short; once they
+ * are, several, because a thread round trip costs the main thread more than a trivial task does.
+ */
+export type ThreadRequest = {
+  type: 'run';
+  job: string;
+  /** Sent only the first time this thread sees the job. */
+  code?: string;
+  attempts: ThreadAttempt[];
+};
+
+export interface ThreadOutcome {
+  a: string;
+  outcome: AttemptOutcome;
+}
+
 export type ThreadReply =
   | { type: 'progress'; a: string; p: number }
-  | { type: 'done'; a: string; outcome: AttemptOutcome }
+  /** Outcomes in the order the attempts ran; a batch's come back in one or a few of these. */
+  | { type: 'done'; outcomes: ThreadOutcome[] }
   /** The thread has loaded and takes attempts (booting one under tsx costs ~350 ms of CPU). */
   | { type: 'ready' };
+
+/** Milliseconds on a clock both sides read alike (a thread's `performance.now()` has its own origin). */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Which attempt of the current request a thread runs, and since when, in memory shared with the pool. A
+ * thread stuck in a long attempt cannot post the outcomes it holds of the attempts before it, so only this
+ * tells the pool which attempt is past its time limit. It costs no message: the pool reads it when a
+ * timer fires.
+ */
+export class RunningMark {
+  private readonly index: Int32Array;
+  private readonly since: Float64Array;
+
+  constructor(readonly buffer = new SharedArrayBuffer(16)) {
+    this.index = new Int32Array(buffer, 0, 1);
+    this.since = new Float64Array(buffer, 8, 1);
+  }
+
+  /** The time first, then the index atomically: a reader who sees the index sees its time (or a later one). */
+  set(k: number, since: number): void {
+    this.since[0] = since;
+    Atomics.store(this.index, 0, k);
+  }
+
+  get(): { k: number; since: number } {
+    const k = Atomics.load(this.index, 0);
+    return { k, since: this.since[0]! };
+  }
+}

@@ -2,13 +2,18 @@
  * A headless volunteer's compute thread: loads each job's module once (as a data: URL) and runs attempts
  * with the same runner the browser's Web Workers use. Trusted code only: worker_threads are no sandbox.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { describeError, runAttempt, taskFunctionOf, type TaskFunction } from '@barnraise/shared';
-import type { ThreadReply, ThreadRequest } from './thread-messages.ts';
+import { describeError, runAttempt, taskFunctionOf, type AttemptOutcome, type TaskFunction } from '@barnraise/shared';
+import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
+
+/** Longest an outcome waits for others to share its message. */
+const FLUSH_MS = 1;
 
 const port = parentPort!;
+const mark = new RunningMark(workerData as SharedArrayBuffer);
 const modules = new Map<string, Promise<TaskFunction>>();
+const post = (r: ThreadReply) => port.postMessage(r);
 
 function load(job: string, code: string | undefined): Promise<TaskFunction> {
   let fn = modules.get(job);
@@ -21,18 +26,49 @@ function load(job: string, code: string | undefined): Promise<TaskFunction> {
   return fn;
 }
 
-port.on('message', async (req: ThreadRequest) => {
-  const reply = (r: ThreadReply) => port.postMessage(r);
+/**
+ * Outcomes of a request, posted together when it is done, or earlier once the first of them has waited
+ * FLUSH_MS: the pool's view of progress, and so its time limits, stays close to real.
+ */
+class Outbox {
+  private items: ThreadOutcome[] = [];
+  private firstAt = 0;
+
+  add(a: string, outcome: AttemptOutcome): void {
+    const now = performance.now();
+    if (this.items.length === 0) this.firstAt = now;
+    this.items.push({ a, outcome });
+    if (now - this.firstAt >= FLUSH_MS) this.flush();
+  }
+
+  flush(): void {
+    if (this.items.length === 0) return;
+    post({ type: 'done', outcomes: this.items });
+    this.items = [];
+  }
+}
+
+async function run(req: ThreadRequest): Promise<void> {
   let fn: TaskFunction;
   try {
     fn = await load(req.job, req.code);
   } catch (err) {
     modules.delete(req.job);
-    reply({ type: 'done', a: req.a, outcome: { ok: false, error: `job code failed to load: ${describeError(err)}`, ms: 0 } });
+    const outcome: AttemptOutcome = { ok: false, error: `job code failed to load: ${describeError(err)}`, ms: 0 };
+    post({ type: 'done', outcomes: req.attempts.map(({ a }) => ({ a, outcome })) });
     return;
   }
-  const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ type: 'progress', a: req.a, p }), () => performance.now());
-  reply({ type: 'done', a: req.a, outcome });
-});
+  const outbox = new Outbox();
+  for (const [k, t] of req.attempts.entries()) {
+    // The pool marked attempt 0 when it posted the request, so loading the module counts against it, as it
+    // did before batches.
+    if (k > 0) mark.set(k, clock());
+    const outcome = await runAttempt(fn, t.input, t.i, (p) => post({ type: 'progress', a: t.a, p }), () => performance.now());
+    outbox.add(t.a, outcome);
+  }
+  outbox.flush();
+}
 
-port.postMessage({ type: 'ready' } satisfies ThreadReply);
+port.on('message', (req: ThreadRequest) => void run(req));
+
+post({ type: 'ready' });
