@@ -352,7 +352,6 @@ export class Scheduler {
 
   /** Close every volunteer and make everything pending durable (shutdown). Followers' streams end. */
   async drain(): Promise<void> {
-    this.events.emit('shutdown');
     for (const v of [...this.volunteers.values()]) {
       // A shutdown is the master's doing: hand the leases back without counting losses.
       release(this.core, v, [...v.attempts.keys()]);
@@ -360,5 +359,7 @@ export class Scheduler {
       v.port.close(CloseCode.ShuttingDown, CloseReason.ShuttingDown);
     }
     await this.writer.flush();
+    // Only now: a follower's stream ends after the last outcomes it was waiting for became durable and reached it.
+    this.events.emit('shutdown');
   }
 }
