@@ -20,8 +20,13 @@ import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
 const CONNECTIONS = 8;
 const THREADS = 1;
-/** The headless worker's default: 2 leases per thread (one running, one waiting). */
-const PREFETCH = 2;
+/**
+ * Leases per thread: 4, the most the master grants (maxCredits = 4 × threads), which `barnraise worker`'s
+ * default adaptive prefetch reaches once tasks take under 20 ms, as these do. The raw limit gets the same
+ * credits. The full run repeats both at 2 (the adaptive prefetch's starting point) as a diagnostic.
+ */
+const PREFETCH = 4;
+const LOW_PREFETCH = 2;
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
 interface Throughput {
@@ -34,9 +39,12 @@ interface Throughput {
 }
 
 const tps = (tasks: number, ms: number) => (tasks * 1000) / ms;
+/** Microseconds of CPU per task, from the cores a process kept busy over a run. */
+const cpuPerTask = (cores: number, run: { tasks: number; ms: number }) => (cores * run.ms * 1000) / run.tasks;
 
 /** The Barnraise run; `prefetch` is the headless worker's leases per thread (its default is 2). */
 export async function barnraise(ctx: BenchContext, tasks: number, warm: number, masterOptions: MasterOptions = {}, prefetch = PREFETCH) {
+  ctx.log(`barnraise: prefetch ${prefetch}${masterOptions.dataRoot ? `, data dir under ${masterOptions.dataRoot}` : ''}`);
   // --profile: CPU profiles of the master (each of its threads) and the volunteer process, for the main run.
   const prof = (who: string) => (ctx.profileDir && !masterOptions.dataRoot ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${who}`] : []);
   const master = await Master.start({ ...masterOptions, nodeArgs: prof('master') });
@@ -203,9 +211,18 @@ export const dispatchBench: Bench = async (ctx): Promise<BenchResult> => {
     : await againstNoopServer(ctx, 'headless volunteers vs no-op server', tasks, warm, (url) =>
         new ClientProcess('volunteers.ts', ['--url', url, '--connections', String(CONNECTIONS), '--threads', String(THREADS), '--prefetch', String(PREFETCH)]),
       );
-  // Diagnostic, full run only: the same with the data dir on tmpfs, where fsync costs nothing. The master
-  // commits on its main thread, so the gap is how long dispatch waits for the disk.
+  // Diagnostic, full run only: the same with the data dir on tmpfs, where fsync costs nothing: what the disk
+  // still costs dispatch now that commits run on the store thread.
   const tmpfs = !ctx.quick && fs.existsSync('/dev/shm') ? await barnraise(ctx, tasks, warm, { dataRoot: '/dev/shm' }) : null;
+  // Diagnostic, full run only: both sides at 2 leases per connection, to show how in-flight depth moves both.
+  const low = ctx.quick
+    ? null
+    : {
+        barnraise: await barnraise(ctx, tasks, warm, {}, LOW_PREFETCH),
+        raw: await againstNoopServer(ctx, 'raw limit, 2 credits', tasks, warm, (url) =>
+          new ClientProcess('raw-volunteers.ts', ['--url', url, '--connections', String(CONNECTIONS), '--credits', String(THREADS * LOW_PREFETCH)]),
+        ),
+      };
   const redisVersion = await redisReachable();
   const bull = redisVersion ? await bullmq(ctx, tasks, warm) : null;
 
@@ -253,6 +270,14 @@ export const dispatchBench: Bench = async (ctx): Promise<BenchResult> => {
       target: '',
       verdict: Verdict.info,
     },
+    {
+      bench: 'dispatch',
+      figure: 'CPU per task: master / volunteer process',
+      value: `${fmt(cpuPerTask(b.serverCores, b))} / ${fmt(cpuPerTask(b.clientCores, b))} µs`,
+      beside: `raw: server ${fmt(cpuPerTask(raw.serverCores, raw))} / client ${fmt(cpuPerTask(raw.clientCores, raw))} µs`,
+      target: '',
+      verdict: Verdict.info,
+    },
     ...(tmpfs
       ? [
           {
@@ -260,6 +285,18 @@ export const dispatchBench: Bench = async (ctx): Promise<BenchResult> => {
             figure: 'the same, store on tmpfs (fsync free)',
             value: `${fmt(tmpfs.tasksPerSecond)} tasks/s`,
             beside: `on disk ${fmt(b.tasksPerSecond)} tasks/s; p50 / p99 ${fmt(tmpfs.latencyMs.p50)} / ${fmt(tmpfs.latencyMs.p99)} ms`,
+            target: '',
+            verdict: Verdict.info,
+          },
+        ]
+      : []),
+    ...(low
+      ? [
+          {
+            bench: 'dispatch',
+            figure: `the same at ${LOW_PREFETCH} leases per connection`,
+            value: `${fmt(low.barnraise.tasksPerSecond)} tasks/s`,
+            beside: `raw limit at ${LOW_PREFETCH} credits ${fmt(low.raw.tasksPerSecond)} tasks/s (${fmt((low.barnraise.tasksPerSecond / low.raw.tasksPerSecond) * 100)}%)${bull ? `; ${fmt(low.barnraise.tasksPerSecond / bull.tasksPerSecond, 2)}× BullMQ` : ''}`,
             target: '',
             verdict: Verdict.info,
           },
@@ -281,12 +318,13 @@ export const dispatchBench: Bench = async (ctx): Promise<BenchResult> => {
   return {
     name: 'dispatch',
     rows,
-    data: { tasks, warmUpTasks: warm, connections: CONNECTIONS, threadsPerConnection: THREADS, prefetch: PREFETCH, barnraise: b, barnraiseOnTmpfs: tmpfs ?? 'not run (quick)', rawLimit: raw, headlessVsNoopServer: headlessNoop ?? 'not run (quick)', bullmq: bull ?? 'skipped (redis unreachable)', redisVersion },
+    data: { tasks, warmUpTasks: warm, connections: CONNECTIONS, threadsPerConnection: THREADS, prefetch: PREFETCH, barnraise: b, barnraiseOnTmpfs: tmpfs ?? 'not run (quick)', atLowPrefetch: low ?? 'not run (quick)', rawLimit: raw, headlessVsNoopServer: headlessNoop ?? 'not run (quick)', bullmq: bull ?? 'skipped (redis unreachable)', redisVersion },
     notes: [
       `Barnraise: ${fmt(tasks)} tasks of n => n + 1 on the SQLite store (WAL, synchronous=FULL, group commit every 10 ms), ${CONNECTIONS} HeadlessVolunteer connections × ${THREADS} thread, prefetch ${PREFETCH}, all in one client process; timed from just before POST /api/jobs until GET /api/jobs/:id first reads completed (polled every 20 ms), after a ${fmt(warm)}-task warm-up job.`,
       'Lease → recorded: ended_at − leased_at of every done attempt in the attempts table (ms resolution); ended_at is when the master accepted the result in memory; the result is durable at most one commit window (10 ms) plus the commit later.',
       `Raw limit: a ws server (no validation, no scheduler, no storage) and ${CONNECTIONS} raw sockets in one client process, the same frames (tasks items {a, job, i, input}, results items {a, ok, output, ms} with want), ${THREADS * PREFETCH} credits per connection, one dispatch per event-loop turn, acks every 10 ms, n + 1 computed inline.`,
-      'Store on tmpfs (full run): the Barnraise run again with the data dir in /dev/shm, where fsync is free; the master commits on its main thread, so the difference is dispatch waiting on the disk.',
+      'Store on tmpfs (full run): the Barnraise run again with the data dir in /dev/shm, where fsync is free; the master commits on its store thread, so the difference is what the disk still costs dispatch.',
+      `At ${LOW_PREFETCH} leases per connection (full run): Barnraise with --prefetch ${LOW_PREFETCH} and the raw limit with ${THREADS * LOW_PREFETCH} credits, the same otherwise.`,
       'Headless volunteers vs a no-op server: the real HeadlessVolunteer process against the raw-limit server; the gap to the raw client is the volunteer side (worker_threads hop, schema check of every frame).',
       bull
         ? `BullMQ ${'6.7'}: Queue.addBulk in chunks of 1,000 from the bench process, ${CONNECTIONS} Worker × concurrency ${THREADS} in one process, Redis ${redisVersion} at 127.0.0.1:6379 (persistence: ${JSON.stringify(bull.persistence)}: nothing is fsynced, unlike Barnraise); completed jobs kept (as Barnraise keeps results); timed from the first addBulk until getCompletedCount() = N (polled every 20 ms); latency sampled over up to 20,000 completed jobs.`
