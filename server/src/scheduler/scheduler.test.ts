@@ -121,6 +121,48 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', done: 2 });
   });
 
+  it('[D4] a job that finishes while an earlier commit is in flight leaves memory only with the commit that wrote its end', async () => {
+    // A slow disk, made deterministic: commits wait on a gate the test opens.
+    class SlowStore extends SqliteStore {
+      gate: Promise<void> | null = null;
+      override async commit(batch: Parameters<SqliteStore['commit']>[0]): Promise<void> {
+        if (this.gate) await this.gate;
+        return super.commit(batch);
+      }
+    }
+    const store = new SlowStore({ file: ':memory:' });
+    stores.push(store);
+    const scheduler = new Scheduler({ clock: new FakeClock(), store, heartbeatTimeoutMs: 4000, graceMs: 100, commitIntervalMs: 1 });
+    schedulers.push(scheduler);
+    const record = jobRecord({ total: 2 });
+    await store.insertJob(record, [0, 1]);
+    const job = scheduler.addJob(record, [0, 1]);
+    const port = new FakePort();
+    const v = scheduler.join(port, 1, 'node', 'test');
+    scheduler.want(v, 2);
+    scheduler.pump();
+    const [a, b] = port.of('tasks')[0]!.items;
+    let open!: () => void;
+    store.gate = new Promise((r) => (open = r));
+    let ended = false;
+    scheduler.events.once(`ended:${job.id}`, () => (ended = true));
+
+    scheduler.results(v, [{ a: a!.a, ok: true, output: 'first' }]);
+    const first = scheduler.writer.flush(); // takes a batch that has the job still running
+    scheduler.results(v, [{ a: b!.a, ok: true, output: 'last' }]);
+    expect(job.isFinished()).toBe(true);
+    store.gate = null;
+    open();
+    await first;
+    // The first batch is durable, the job's end is not: it stays in memory and has not ended.
+    expect(ended).toBe(false);
+    expect(scheduler.jobs.has(job.id)).toBe(true);
+    await scheduler.writer.flush();
+    expect(ended).toBe(true);
+    expect(scheduler.jobs.has(job.id)).toBe(false);
+    expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', done: 2 });
+  });
+
   it('[J1] a job goes queued, running at its first lease, completed when every task is final', async () => {
     const { scheduler, add, join } = setup();
     const job = await add({ total: 2, maxAttempts: 1 });

@@ -325,8 +325,9 @@ export class Scheduler {
       this.events.emit(`result:${job.id}`, line satisfies ResultLine);
       if (line.status === 'failed') this.activity({ kind: 'task-failed', job: job.id, index: line.index, error: line.error });
     }
-    for (const job of c.jobs) {
-      if (!job.isFinished() || !this.jobs.has(job.id)) continue;
+    for (const { job, finished } of c.jobs) {
+      // As written, not as now: a job that finished after this batch was taken ends with the next one.
+      if (!finished || !this.jobs.has(job.id)) continue;
       // Finished and durable: history lives on disk from here on, not in memory.
       this.jobs.delete(job.id);
       this.events.emit(`ended:${job.id}`);

@@ -13,8 +13,12 @@ export interface Committed {
   /** Attempt ids per volunteer whose results are now durable. */
   acks: Map<VolunteerState, string[]>;
   results: Array<{ job: JobState; line: ResultLine }>;
-  /** Jobs whose row was written, with their state as written. */
-  jobs: JobState[];
+  /**
+   * Jobs whose row was written, and whether the row written was final. A job can finish in memory while an
+   * earlier batch (written when it was still running) commits; only the batch that wrote its final row
+   * makes the end durable (rule D4).
+   */
+  jobs: Array<{ job: JobState; finished: boolean }>;
 }
 
 export interface WriterOptions {
@@ -115,7 +119,7 @@ export class GroupCommit implements Journal {
         finishedAt: j.finishedAt,
       })),
     };
-    const committed: Committed = { acks: this.acks, results: this.results, jobs };
+    const committed: Committed = { acks: this.acks, results: this.results, jobs: jobs.map((job) => ({ job, finished: job.isFinished() })) };
     this.tasks = [];
     this.attempts = [];
     this.jobs = new Set();
