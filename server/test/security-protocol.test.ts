@@ -46,7 +46,12 @@ describe('[S6] limits on frames and results, each with a clear error', () => {
     v.close();
   });
 
-  it('an output nested too deeply to store fails its attempt, and results of other volunteers in the same commit land', async () => {
+  it.each([
+    [20_000, 'the output cannot be stored: it is nested too deeply to store as JSON'],
+    // Encodable on the event loop, not on the store's thread: without the fixed limit this would fail the
+    // group commit, with every other volunteer's results in it, again and again.
+    [4000, 'the output cannot be stored: it is nested more than 2048 deep'],
+  ])('an output nested %i deep fails its attempt, and results of other volunteers in the same commit land', async (depth, error) => {
     const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4], maxAttempts: 1 });
     const evil = await RawVolunteer.join(m.url);
     const honest = await RawVolunteer.join(m.url);
@@ -56,12 +61,12 @@ describe('[S6] limits on frames and results, each with a clear error', () => {
     await waitFor('3 leases for the honest volunteer', () => honest.of('tasks').flatMap((f) => f.items).length === 3);
     const mine = honest.of('tasks').flatMap((f) => f.items);
     // Both in the same turn, so both land in the same group commit.
-    evil.ws.send(`{"type":"results","items":[{"a":${JSON.stringify(e!.a)},"ok":true,"output":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`);
+    evil.ws.send(`{"type":"results","items":[{"a":${JSON.stringify(e!.a)},"ok":true,"output":${'['.repeat(depth)}${']'.repeat(depth)}}]}`);
     honest.send({ type: 'results', items: mine.map((t) => ({ a: t.a, ok: true, output: t.input })) });
     await done(job.id);
     const lines = await m.api.results(job.id);
     expect(lines.filter((l) => l.status === 'done')).toHaveLength(3);
-    expect(lines.find((l) => l.index === e!.i)).toEqual({ index: e!.i, status: 'failed', error: 'the output cannot be stored: it is nested too deeply to store as JSON' });
+    expect(lines.find((l) => l.index === e!.i)).toEqual({ index: e!.i, status: 'failed', error });
     await honest.next('ack');
     evil.close();
     honest.close();
@@ -166,6 +171,7 @@ describe('[S6] a fault handling one frame closes only that connection', () => {
     const closes: Array<[number, string]> = [];
     const socket: SocketLike = {
       readyState: 1,
+      bufferedAmount: 0,
       send: () => undefined,
       close: (code, reason) => void closes.push([code, reason]),
       terminate: () => undefined,
@@ -188,5 +194,36 @@ describe('[S6] a fault handling one frame closes only that connection', () => {
     expect(closes).toEqual([[CloseCode.Internal, CloseReason.Internal]]);
     expect(errors).toHaveLength(1);
     handlers.close!();
+  });
+});
+
+describe('[S15] a volunteer that stops reading cannot make the master buffer work for it', () => {
+  it('leases to a socket that does not drain stop at about Limits.maxSendBytes unsent; its leases come back when it goes', async () => {
+    const big = 'x'.repeat(256 * 1024);
+    const total = 100; // 25 MB of inputs: without S15 all of them would go to the stuck socket in one frame
+    const job = await m.api.createJob({ code, inputs: Array.from({ length: total }, (_, i) => `${i}:${big}`) });
+    const stuck = await RawVolunteer.join(m.url, 64); // may hold 256 leases
+    // It stops reading: what the master sends piles up in the kernel, then in the master's send buffer.
+    (stuck.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    stuck.send({ type: 'want', n: total });
+    // Several lease ticks (500 ms) in which a drained backlog would be served again.
+    await new Promise((r) => setTimeout(r, 2500));
+    const held = (await m.api.job(job.id)).counts.leased;
+    // About 4 MB absorbed by loopback TCP buffers plus Limits.maxSendBytes unsent plus one frame: ~48 at most.
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(64);
+
+    // When it goes, what it held is requeued, and an honest volunteer does the whole job.
+    stuck.ws.terminate();
+    const honest = await RawVolunteer.join(m.url, 4);
+    honest.send({ type: 'want', n: 16 });
+    for (let k = 1, answered = 0; answered < total; k++) {
+      const t = await honest.next('tasks', k);
+      honest.send({ type: 'results', items: t.items.map((x) => ({ a: x.a, ok: true, output: (x.input as string).length })), want: t.items.length });
+      answered += t.items.length;
+    }
+    await waitFor('job completed', async () => (await m.api.job(job.id)).status === 'completed');
+    expect((await m.api.job(job.id)).counts).toMatchObject({ done: total, failed: 0 });
+    honest.close();
   });
 });

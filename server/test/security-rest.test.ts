@@ -56,6 +56,15 @@ describe('[S9] limits on job size, with a clear error', () => {
     expect(res.body).toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('nested too deeply') });
   });
 
+  it('an input nested deeper than the limit is 400 even where this thread could encode it (the store thread cannot)', async () => {
+    // 4,000 deep: JSON.stringify manages it on the event loop but overflows on the store's thread.
+    const res = await post(`{"code":${JSON.stringify(code)},"inputs":[1,${nested(4000)}]}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'BAD_INPUT', message: 'inputs[1] cannot be stored: it is nested more than 2048 deep' });
+    const ok = await post(`{"code":${JSON.stringify(code)},"inputs":[1,${nested(2048)}]}`);
+    expect(ok.status).toBe(201);
+  });
+
   it('code over maxCodeBytes, or nested too deeply to parse, is 400', async () => {
     expect((await post(JSON.stringify({ code: `export default 1;//${'x'.repeat(Limits.maxCodeBytes)}`, inputs: [1] }))).status).toBe(400);
     const deep = await post(JSON.stringify({ code: `export default ${'('.repeat(50_000)}1${')'.repeat(50_000)}`, inputs: [1] }));

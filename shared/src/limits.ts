@@ -18,6 +18,12 @@ export const Limits = {
   maxNameChars: 200,
   /** Largest JSON-encoded input of one task (a task frame carries it to a volunteer). */
   maxInputBytes: 1024 * 1024,
+  /**
+   * Most input bytes the master puts in one `tasks` frame, and most bytes it lets wait unsent on one
+   * connection before it leases that connection more (a volunteer that stops reading cannot make the
+   * master buffer without bound).
+   */
+  maxSendBytes: 4 * 1024 * 1024,
   /** Longest `Idempotency-Key` header on `POST /api/jobs`. */
   maxIdempotencyKeyChars: 255,
 } as const;

@@ -26,6 +26,8 @@ const isVolunteerMessage = (v: unknown): v is VolunteerMessage => checkVolunteer
 /** The part of a WebSocket the session uses (ws's WebSocket satisfies it). */
 export interface SocketLike {
   readonly readyState: number;
+  /** Bytes queued to send and not yet written (ws's `bufferedAmount`). */
+  readonly bufferedAmount: number;
   send(data: string): void;
   send(data: Buffer, options: { binary: boolean }): void;
   close(code: number, reason: string): void;
@@ -78,6 +80,7 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
     sendEncoded(frame: Buffer) {
       if (socket.readyState === OPEN) socket.send(frame, { binary: false });
     },
+    backlog: () => socket.bufferedAmount,
     close(code, reason) {
       if (closed) return;
       closed = true;

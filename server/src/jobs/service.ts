@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { JobDefaults, Limits, type CreateJobBody, type JobList, type JobSummary, type ResultLine } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
 import type { IdempotencyKeys } from '../security/idempotency.ts';
-import { jsonProblem, SMALL_JSON_CHARS } from '../security/json.ts';
+import { jsonSize, sizeProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, Store } from '../store/store.ts';
 import { checkJobCode } from './code.ts';
@@ -44,8 +44,8 @@ export class JobsService {
   async create(body: CreateJobBody, opts: CreateOptions = {}): Promise<Created> {
     const key = opts.idempotencyKey;
     if (key === undefined) {
-      this.check(body, opts.bodyChars);
-      return { summary: await this.insert(body, newJobId()), replayed: false };
+      const inputBytes = this.check(body, opts.bodyChars);
+      return { summary: await this.insert(body, newJobId(), inputBytes), replayed: false };
     }
     const running = this.creating.get(key);
     if (running) {
@@ -65,24 +65,32 @@ export class JobsService {
       if (await this.store.getJob(known.jobId)) return { summary: await this.get(known.jobId), replayed: true };
       // Reserved, but the master died before the job was inserted: insert it now, under the reserved id.
     }
-    this.check(body, bodyChars);
+    const inputBytes = this.check(body, bodyChars);
     const id = known?.jobId ?? newJobId();
     if (!known) this.keys.reserve(key, { jobId: id, bodySha256 }, this.scheduler.clock.now());
-    return { summary: await this.insert(body, id), replayed: false };
+    return { summary: await this.insert(body, id, inputBytes), replayed: false };
   }
 
-  /** Refuse code that does not parse and inputs that cannot be stored or are too large. */
-  private check(body: CreateJobBody, bodyChars?: number): void {
+  /**
+   * Refuse code that does not parse and inputs that cannot be stored or are too large. Returns the largest
+   * input's JSON size in bytes (a bound: no input of a small body is larger than the body), which sizes
+   * the job's `tasks` frames (rule S15).
+   */
+  private check(body: CreateJobBody, bodyChars?: number): number {
     const problem = checkJobCode(body.code);
     if (problem) throw new ApiError('BAD_CODE', problem);
-    if (bodyChars !== undefined && bodyChars < SMALL_JSON_CHARS) return;
+    if (bodyChars !== undefined && bodyChars < SMALL_JSON_CHARS) return bodyChars;
+    let largest = 0;
     for (let i = 0; i < body.inputs.length; i++) {
-      const bad = jsonProblem(body.inputs[i], Limits.maxInputBytes, `inputs[${i}]`);
+      const size = jsonSize(body.inputs[i]);
+      const bad = size.ok ? sizeProblem(size.bytes, Limits.maxInputBytes, `inputs[${i}]`) : `inputs[${i}] cannot be stored: ${size.why}`;
       if (bad) throw new ApiError('BAD_INPUT', bad);
+      if (size.ok && size.bytes > largest) largest = size.bytes;
     }
+    return largest;
   }
 
-  private async insert(body: CreateJobBody, id: string): Promise<JobSummary> {
+  private async insert(body: CreateJobBody, id: string, inputBytes: number): Promise<JobSummary> {
     const record: JobRecord = {
       id,
       name: body.name ?? id,
@@ -101,7 +109,7 @@ export class JobsService {
       finishedAt: null,
     };
     await this.store.insertJob(record, body.inputs);
-    return summaryOfState(this.scheduler.addJob(record, body.inputs));
+    return summaryOfState(this.scheduler.addJob(record, body.inputs, inputBytes));
   }
 
   async get(id: string): Promise<JobSummary> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloseCode } from '@barnraise/shared';
+import { CloseCode, Limits } from '@barnraise/shared';
 import { FakeClock, FakePort } from '../testing/doubles.ts';
 import { jobRecord } from '../store/contract.ts';
 import { SqliteStore } from '../store/sqlite.ts';
@@ -161,6 +161,42 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(ended).toBe(true);
     expect(scheduler.jobs.has(job.id)).toBe(false);
     expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', done: 2 });
+  });
+
+  it('[S15] a volunteer whose socket holds a backlog is leased nothing more; once it drains, the ticker serves it', async () => {
+    const { scheduler, add, join } = setup();
+    await add({ total: 8 });
+    const slow = join(2);
+    const fast = join(1);
+    slow.port.unsent = Limits.maxSendBytes; // stopped reading: 4 MiB wait unsent
+    scheduler.want(slow.v, 8);
+    scheduler.want(fast.v, 4);
+    scheduler.pump();
+    expect(slow.port.of('tasks')).toHaveLength(0);
+    expect(fast.port.of('tasks')[0]!.items).toHaveLength(4);
+    slow.port.unsent = 0;
+    scheduler.tick();
+    await new Promise((r) => setImmediate(r));
+    expect(slow.port.of('tasks').flatMap((f) => f.items)).toHaveLength(4);
+  });
+
+  it('[S15] large inputs go out at most Limits.maxSendBytes of them per frame, the rest in the next frames', async () => {
+    const { scheduler, store, clock, join } = setup();
+    const big = 'x'.repeat(900 * 1024); // ~0.9 MB each: 4 fit in 4 MiB
+    const record = jobRecord({ total: 10, createdAt: clock.now() });
+    const inputs = Array.from({ length: 10 }, (_, i) => `${i}${big}`);
+    await store.insertJob(record, inputs);
+    scheduler.addJob(record, inputs, Buffer.byteLength(JSON.stringify(inputs[0])));
+    const { port, v } = join(8); // may hold 32 leases
+    scheduler.want(v, 10);
+    scheduler.pump();
+    expect(port.of('tasks').map((f) => f.items.length)).toEqual([4]);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const frames = port.of('tasks');
+    expect(frames.map((f) => f.items.length)).toEqual([4, 4, 2]);
+    for (const f of frames) expect(Buffer.byteLength(JSON.stringify(f))).toBeLessThan(Limits.maxSendBytes + 4096);
   });
 
   it('[J1] a job goes queued, running at its first lease, completed when every task is final', async () => {

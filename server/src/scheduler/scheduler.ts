@@ -13,6 +13,7 @@ import { cancel, claim, complete, expire, fail, lose, release, type LeaseCore } 
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
 import { GroupCommit, type Committed } from '../store/writer.ts';
 import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
+import { largestJsonBound } from '../security/json.ts';
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -63,6 +64,8 @@ export class Scheduler {
   private readonly bootId = randomBytes(4).toString('base64url');
   private attemptSeq = 0;
   private pumpQueued = false;
+  /** The last dispatch held a volunteer back for its socket backlog: the ticker tries again (S15). */
+  private backlogged = false;
   private tasksDone = 0;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -94,9 +97,13 @@ export class Scheduler {
     return this.core.attempts;
   }
 
-  /** Add a job that is already durable (rule D1). */
-  addJob(spec: JobSpec, inputs: unknown[]): JobState {
+  /**
+   * Add a job that is already durable (rule D1). `maxInputBytes` bounds its inputs' JSON sizes when the
+   * caller measured them; otherwise they are measured here.
+   */
+  addJob(spec: JobSpec, inputs: unknown[], maxInputBytes = largestJsonBound(inputs)): JobState {
     const job = new JobState(spec, inputs);
+    job.maxInputBytes = maxInputBytes;
     this.jobs.set(spec.id, job);
     this.queue.add(job);
     this.activity({ kind: 'job-created', job: spec.id, name: spec.name, total: spec.total });
@@ -141,6 +148,7 @@ export class Scheduler {
         job.losses[t.index] = t.losses;
         if (t.error !== null) job.lastError.set(t.index, t.error);
       }
+      job.maxInputBytes = largestJsonBound(job.inputs);
       job.counts.queued = pending.length;
       job.counts.done = record.done;
       job.counts.failed = record.failed;
@@ -261,6 +269,7 @@ export class Scheduler {
       // The aborted attempts' slots are free again on the volunteer; it returns the credit itself.
       this.schedulePump();
     }
+    if (this.backlogged) this.schedulePump();
     const cutoff = this.clock.now() - this.opts.heartbeatTimeoutMs;
     for (const v of [...this.volunteers.values()]) {
       if (v.lastSeen <= cutoff) {
@@ -280,29 +289,49 @@ export class Scheduler {
     });
   }
 
-  /** [L1][F1][F2] Lease queued tasks to volunteers with credits, sharing them out evenly. */
+  /**
+   * [L1][F1][F2] Lease queued tasks to volunteers with credits, sharing them out evenly. [S15] In bytes
+   * too: one dispatch puts at most Limits.maxSendBytes of inputs in a volunteer's frame, and leases
+   * nothing to a volunteer whose socket still holds that much unsent. A volunteer capped by the frame
+   * is served again next turn; one held back by its backlog, at the next tick after it drains.
+   */
   pump(): void {
     let queued = this.queue.queued();
     if (queued === 0 || this.hungry.size === 0) return;
+    const perFrame = this.tasksPerFrame();
     const batches = new Map<VolunteerState, Attempt[]>();
-    while (queued > 0 && this.hungry.size > 0) {
-      const share = Math.max(1, Math.ceil(queued / this.hungry.size));
+    const eligible = [...this.hungry].filter((v) => v.port.backlog() < Limits.maxSendBytes);
+    this.backlogged = eligible.length < this.hungry.size;
+    let capped = false;
+    while (queued > 0 && eligible.length > 0) {
+      const share = Math.max(1, Math.ceil(queued / eligible.length));
       let leased = 0;
-      for (const v of [...this.hungry]) {
-        const got = claim(this.core, v, share);
+      for (const v of eligible) {
+        const list = batches.get(v) ?? [];
+        const room = perFrame - list.length;
+        if (room <= 0 || v.credits <= 0) continue;
+        const got = claim(this.core, v, Math.min(share, room));
         if (got.length > 0) {
-          const list = batches.get(v);
-          if (list) list.push(...got);
-          else batches.set(v, got);
+          list.push(...got);
+          batches.set(v, list);
           leased += got.length;
           queued -= got.length;
         }
         if (v.credits <= 0) this.hungry.delete(v);
+        else if (list.length >= perFrame) capped = true;
         if (queued <= 0) break;
       }
       if (leased === 0) break;
     }
     for (const [v, attempts] of batches) this.deliver(v, attempts);
+    if (capped && queued > 0) this.schedulePump();
+  }
+
+  /** How many tasks fit in one frame's Limits.maxSendBytes, by the largest input of any job with work. */
+  private tasksPerFrame(): number {
+    let largest = 0;
+    for (const job of this.jobs.values()) if (job.hasWork() && job.maxInputBytes > largest) largest = job.maxInputBytes;
+    return largest === 0 ? Infinity : Math.max(1, Math.floor(Limits.maxSendBytes / largest));
   }
 
   private deliver(v: VolunteerState, attempts: Attempt[]): void {

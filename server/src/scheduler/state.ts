@@ -14,6 +14,8 @@ export interface VolunteerPort {
   /** Send a frame already encoded once for many volunteers (the swarm broadcast). */
   sendEncoded(frame: Buffer): void;
   close(code: number, reason: string): void;
+  /** Bytes sent but not yet written to the network (the socket's backlog). */
+  backlog(): number;
 }
 
 /** The settings a job is created with; also what the store keeps. */
@@ -47,6 +49,8 @@ export class JobState {
   cursor = 0;
   readonly counts = { queued: 0, leased: 0, done: 0, failed: 0 };
   requeues = 0;
+  /** An upper bound on any input's JSON size in bytes: how many of its tasks fit in one frame (rule S15). */
+  maxInputBytes = 0;
 
   /** `inputs[i]` is freed once task i is final, so memory follows the unfinished part of a job. */
   constructor(

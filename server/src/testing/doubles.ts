@@ -37,6 +37,11 @@ export class RecordingJournal implements Journal {
 export class FakePort implements VolunteerPort {
   readonly sent: MasterMessage[] = [];
   closed: { code: number; reason: string } | null = null;
+  /** What `backlog()` reports: set it to play a volunteer that stopped reading. */
+  unsent = 0;
+  backlog(): number {
+    return this.unsent;
+  }
   send(msg: MasterMessage): void {
     this.sent.push(msg);
   }
