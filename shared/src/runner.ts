@@ -15,6 +15,16 @@ export interface TaskContext {
 
 export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
 
+/** One leased attempt as a volunteer's compute pool holds it: the lease plus its job's code and time limit. */
+export interface PoolTask {
+  a: string;
+  job: string;
+  code: string;
+  timeoutMs: number;
+  i: number;
+  input: unknown;
+}
+
 export type AttemptOutcome = { ok: true; output: unknown; ms: number } | { ok: false; error: string; ms: number };
 
 /** The default export of a job module, checked to be a function. */

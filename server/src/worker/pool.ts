@@ -6,17 +6,10 @@
  * terminating its thread, which is replaced; the rest of its batch goes back to the front of the queue.
  */
 import { Worker } from 'node:worker_threads';
-import type { AttemptOutcome } from '@barnraise/shared';
+import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
 import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
-export interface PoolTask {
-  a: string;
-  job: string;
-  code: string;
-  timeoutMs: number;
-  i: number;
-  input: unknown;
-}
+export type { PoolTask };
 
 interface Slot {
   worker: Worker;

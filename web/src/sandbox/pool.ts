@@ -3,18 +3,11 @@
  * An attempt past its time limit is stopped by terminating its worker, which is replaced; the other
  * workers go on. Runs on the page's main thread, so a task that never yields cannot stall the socket.
  */
-import type { AttemptOutcome } from '@barnraise/shared';
+import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
 import type { FromWorker } from './messages.ts';
 import type { WorkerHandle, WorkerHost } from './host.ts';
 
-export interface PoolTask {
-  a: string;
-  job: string;
-  code: string;
-  timeoutMs: number;
-  i: number;
-  input: unknown;
-}
+export type { PoolTask };
 
 export interface PoolEvents {
   started(task: PoolTask): void;
