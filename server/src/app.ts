@@ -27,6 +27,7 @@ import { openIdempotencyKeys, type IdempotencyKeys } from './security/idempotenc
 import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { IdentityDesk } from './validation/desk.ts';
 import type { Store } from './store/store.ts';
 
 declare module 'fastify' {
@@ -134,10 +135,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
   const idempotency = opts.idempotency ?? openIdempotencyKeys(config.dataDir);
-  app.decorate('jobs', new JobsService(scheduler, store, idempotency));
+  app.decorate('jobs', new JobsService(scheduler, store, idempotency, config.validation));
   app.decorate('draining', false);
 
-  scheduler.recover(await store.loadUnfinished());
+  const desk = new IdentityDesk(scheduler.book, (id) => store.getIdentity(id), {
+    newPerHour: config.newIdentitiesPerHour,
+    newBurst: config.newIdentitiesBurst,
+    vouchKey: config.vouchKey,
+    now: () => clock.now(),
+  });
+  const unfinished = await store.loadUnfinished();
+  // [V13] The identities named by unsettled votes, so their trust decides the votes again.
+  const voters = unfinished.flatMap((j) => (j.votes ?? []).map((v) => v.vote.identity));
+  for (const r of await store.getIdentities(voters)) scheduler.book.hold(r);
+  scheduler.recover(unfinished);
   const ticker = setInterval(() => scheduler.tick(), Math.min(500, Math.max(50, config.heartbeatMs / 4)));
   const retention = setInterval(() => {
     const before = clock.now() - config.retentionDays * 86_400_000;
@@ -163,6 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     connectPerSecond: config.connectPerSecond,
     connectBurst: config.connectBurst,
     joinKey: config.joinKey,
+    desk,
   });
   await app.register(dashboardFeed, { token: opts.token });
   await app.register(

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from './config.ts';
 import { exitOnSignals, startMaster } from './server.ts';
+import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
 import { HeadlessVolunteer } from './worker/volunteer.ts';
 
 const positiveInt = (value: string) => {
@@ -38,11 +39,22 @@ program
   .option('--prefetch <n>', 'leases held per thread (default: 2, up to 4 while tasks are short)', positiveInt)
   .option('-q, --quiet', 'log nothing')
   .option('--join-key <key>', 'join key of a private swarm (or put ?key=<key> in --url)')
-  .action((flags: { url: string; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string }) => {
+  .option('--identity <file>', `the volunteer identity's key file, created when missing (default ${defaultIdentityFile()})`)
+  .option('--no-identity', 'join anonymously: only jobs that need no validation are given to this worker')
+  .option('--vouch-key <key>', "the operator's vouch key (BARNRAISE_VOUCH_KEY): this worker is trusted from the start")
+  .action((flags: { url: string; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string }) => {
+    const vouchKey = flags.vouchKey ?? (process.env.BARNRAISE_VOUCH_KEY || undefined);
+    const identityFile = typeof flags.identity === 'string' ? flags.identity : defaultIdentityFile();
+    const identity = flags.identity === false ? undefined : fileIdentity(identityFile, vouchKey);
+    identity?.catch((err: Error) => {
+      console.error(`barnraise worker: ${err.message}`);
+      process.exit(2);
+    });
     const volunteer = new HeadlessVolunteer({
       url: flags.url,
       threads: flags.threads,
       ...(flags.prefetch !== undefined ? { prefetch: flags.prefetch } : {}),
+      ...(identity ? { identity } : {}),
       joinKey: flags.joinKey,
       log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
       onFatal: (code, reason) => {

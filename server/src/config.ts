@@ -41,6 +41,13 @@ export interface Config {
   operatorRateLimitPerMinute: number;
   /** Log level for pino. */
   logLevel: string;
+  /** The validation mode of a job that names none (section V): `none` keeps a private swarm free of its cost. */
+  validation: 'none' | 'adaptive' | 'strict';
+  /** New identities one network (IPv4 /24, IPv6 /48) may create per hour, sustained, and in a burst (rule V2). */
+  newIdentitiesPerHour: number;
+  newIdentitiesBurst: number;
+  /** The operator's vouch key: headless workers given it are trusted from the start (rule V3). */
+  vouchKey: string | undefined;
 }
 
 export type ConfigOverrides = Partial<Config>;
@@ -56,6 +63,12 @@ function trustProxy(value: string | undefined): boolean | number | string {
   if (value === undefined || value === '' || value === 'false') return false;
   if (value === 'true') return true;
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+function validationMode(value: string | undefined): Config['validation'] {
+  if (value === undefined || value === '') return 'none';
+  if (value === 'none' || value === 'adaptive' || value === 'strict') return value;
+  throw new Error(`BARNRAISE_VALIDATION must be none, adaptive or strict, got "${value}"`);
 }
 
 /** Read the configuration from `env`, then apply `overrides` (CLI flags, tests). */
@@ -85,6 +98,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     rateLimitPerMinute: int(env.BARNRAISE_RATE_LIMIT, 3000, 'BARNRAISE_RATE_LIMIT'),
     operatorRateLimitPerMinute: int(env.BARNRAISE_OPERATOR_RATE_LIMIT, 12_000, 'BARNRAISE_OPERATOR_RATE_LIMIT'),
     logLevel: env.LOG_LEVEL || 'info',
+    validation: validationMode(env.BARNRAISE_VALIDATION),
+    // A classroom behind one address joins at once: 30 new identities, then 30 an hour (V2).
+    newIdentitiesPerHour: int(env.BARNRAISE_NEW_IDENTITIES_PER_HOUR, 30, 'BARNRAISE_NEW_IDENTITIES_PER_HOUR'),
+    newIdentitiesBurst: int(env.BARNRAISE_NEW_IDENTITIES_BURST, 30, 'BARNRAISE_NEW_IDENTITIES_BURST'),
+    vouchKey: env.BARNRAISE_VOUCH_KEY || undefined,
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   merged.dataDir = path.resolve(merged.dataDir);

@@ -92,8 +92,10 @@ export async function startMaster(opts: { dataDir: string; token: string; port?:
   return { ...proc, url, port };
 }
 
-export function startWorker(url: string, threads: number, extraArgs: string[] = []): Proc {
-  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...extraArgs], {});
+/** A `barnraise worker` process; anonymous unless `extraArgs` name an `--identity` file (never the user's own). */
+export function startWorker(url: string, threads: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+  const identity = extraArgs.some((a) => a === '--identity' || a === '--no-identity') ? [] : ['--no-identity'];
+  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...identity, ...extraArgs], env);
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or NaN when it cannot be read. */

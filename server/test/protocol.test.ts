@@ -65,7 +65,7 @@ describe('volunteer protocol over a real WebSocket (SPEC.md P, C, H, L5)', () =>
     v.send({ type: 'hello', v: PROTOCOL_VERSION, threads: 3 });
     v.send({ type: 'want', n: 1 });
     const tasks = await v.next('tasks');
-    expect(v.received.map((f) => f.type).slice(0, 2)).toEqual(['welcome', 'swarm']);
+    expect(v.received.map((f) => f.type).slice(0, 3)).toEqual(['challenge', 'welcome', 'swarm']);
     expect(v.of('swarm')[0]).toMatchObject({ volunteers: expect.any(Number) as number, threads: expect.any(Number) as number });
     expect(v.of('swarm')[0]!.threads).toBeGreaterThanOrEqual(3);
     v.send({ type: 'results', items: tasks.items.map((t) => ({ a: t.a, ok: true, output: t.input })) });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, CloseReason, Limits, PROTOCOL_VERSION } from '@barnraise/shared';
 import { startSession, type SocketLike } from '../src/hub/session.ts';
+import type { IdentityDesk } from '../src/validation/desk.ts';
 import type { Scheduler } from '../src/scheduler/scheduler.ts';
 import { startTestMaster, type TestMaster } from './app-fixture.ts';
 import { RawVolunteer, waitFor } from './helpers.ts';
@@ -188,7 +189,7 @@ describe('[S6] a fault handling one frame closes only that connection', () => {
         throw new TypeError('a bug');
       },
     } as unknown as Scheduler;
-    startSession(socket, { scheduler, title: 't', heartbeatMs: 1000, helloTimeoutMs: 60_000, swarm: () => ({ type: 'swarm', volunteers: 1, threads: 1, tasksDone: 0, tasksPerSecond: 0, jobs: [] }), log: { warn: () => undefined, debug: () => undefined, error: (o) => void errors.push(o) } });
+    startSession(socket, { scheduler, title: 't', heartbeatMs: 1000, helloTimeoutMs: 60_000, swarm: () => ({ type: 'swarm', volunteers: 1, threads: 1, tasksDone: 0, tasksPerSecond: 0, jobs: [] }), desk: {} as IdentityDesk, network: 'test', log: { warn: () => undefined, debug: () => undefined, error: (o) => void errors.push(o) } });
     handlers.message!(Buffer.from(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, threads: 1 })), false);
     expect(() => handlers.message!(Buffer.from('{"type":"want","n":1}'), false)).not.toThrow();
     expect(closes).toEqual([[CloseCode.Internal, CloseReason.Internal]]);

@@ -56,6 +56,9 @@ export const EventKind = {
   taskFailed: 'task-failed',
   jobFinished: 'job-finished',
   jobCreated: 'job-created',
+  identityBanned: 'identity-banned',
+  identityTrusted: 'identity-trusted',
+  taskInconclusive: 'task-inconclusive',
 } as const;
 
 export const EventRowSchema = Type.Object({
@@ -65,6 +68,7 @@ export const EventRowSchema = Type.Object({
   text: Type.String(),
   job: Type.Optional(Type.String()),
   volunteer: Type.Optional(Type.String()),
+  identity: Type.Optional(Type.String()),
 });
 export type EventRow = Static<typeof EventRowSchema>;
 

@@ -5,3 +5,6 @@ export * from './schemas/rest.ts';
 export * from './runner.ts';
 export * from './reconnect.ts';
 export * from './feed.ts';
+export * from './identity.ts';
+export * from './volunteer/core.ts';
+export * from './volunteer/url.ts';

@@ -26,6 +26,8 @@ export const Limits = {
   maxSendBytes: 4 * 1024 * 1024,
   /** Longest `Idempotency-Key` header on `POST /api/jobs`. */
   maxIdempotencyKeyChars: 255,
+  /** Most known answers (`checks`) one job may carry. */
+  maxChecks: 10_000,
 } as const;
 
 /** Defaults for a job's per-task settings (see SPEC.md, rules T1-T4). */
@@ -35,4 +37,12 @@ export const JobDefaults = {
   /** A task lost with its volunteer this many times fails (it probably crashes tabs). */
   maxLosses: 8,
   priority: 0,
+} as const;
+
+/** Defaults of result validation (SPEC.md section V); the research behind each is in docs/VALIDATION.md. */
+export const ValidationDefaults = {
+  /** strict: agreeing results needed (V8). */
+  quorum: 2,
+  /** Results after which a task with no agreement is inconclusive (V12). */
+  maxReplicas: 6,
 } as const;

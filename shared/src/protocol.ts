@@ -7,7 +7,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Limits } from './limits.ts';
 
 /** Bumped on any incompatible change; a volunteer speaking another version is closed with VersionMismatch. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket path volunteers connect to. */
 export const VOLUNTEER_PATH = '/ws/volunteer';
@@ -28,6 +28,12 @@ export const CloseCode = {
   TooManyConnections: 4029,
   /** This address opened connections too fast: back off and retry. */
   RateLimited: 4030,
+  /** This network made too many new identities lately (rule V2): back off and retry. */
+  TooManyIdentities: 4031,
+  /** This identity was caught returning wrong results (rule V5): refused for good. */
+  Banned: 4032,
+  /** The hello's identity proof does not verify (rule V1). */
+  BadIdentity: 4033,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -42,6 +48,9 @@ export const CloseReason = {
   Internal: 'internal error',
   TooManyConnections: 'too many connections',
   RateLimited: 'connecting too often; retry later',
+  TooManyIdentities: 'too many new identities from this network; retry later',
+  Banned: 'identity banned for wrong results',
+  BadIdentity: 'identity proof does not verify',
 } as const satisfies Record<keyof typeof CloseCode, string>;
 
 const AttemptId = Type.String({ minLength: 1, maxLength: 64 });
@@ -50,9 +59,23 @@ const Count = (max: number) => Type.Integer({ minimum: 0, maximum: max });
 
 // ---------------------------------------------------------------- volunteer -> master
 
+/**
+ * An identity proved at hello (rule V1): an ECDSA P-256 public key (SPKI, base64url) and its signature
+ * (IEEE P1363, base64url) of `helloProofText(nonce)` for the nonce of this connection's `challenge`.
+ * `vouch` is the operator's word for its own machine: an HMAC of `vouchProofText` under the vouch key.
+ */
+export const IdentityProofSchema = Type.Object({
+  key: Type.String({ minLength: 1, maxLength: 256 }),
+  sig: Type.String({ minLength: 1, maxLength: 256 }),
+  vouch: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
+export type IdentityProof = Static<typeof IdentityProofSchema>;
+
 export const HelloSchema = Type.Object({
   type: Type.Literal('hello'),
   v: Type.Integer(),
+  /** Absent: an anonymous volunteer, given only work that needs no validation (rule V1). */
+  identity: Type.Optional(IdentityProofSchema),
   threads: Type.Integer({ minimum: 1, maximum: Limits.maxThreads }),
   agent: Type.Optional(Type.Union([Type.Literal('browser'), Type.Literal('node')])),
   ua: Type.Optional(Type.String({ maxLength: 512 })),
@@ -121,10 +144,15 @@ export type TaskOutcome = Static<typeof TaskOkSchema> | Static<typeof TaskErrSch
 
 // ---------------------------------------------------------------- master -> volunteer
 
+/** Sent as soon as the socket opens: the nonce a hello's identity proof signs (rule V1). */
+export const ChallengeSchema = Type.Object({ type: Type.Literal('challenge'), nonce: Type.String({ minLength: 16, maxLength: 128 }) });
+
 export const WelcomeSchema = Type.Object({
   type: Type.Literal('welcome'),
   v: Type.Integer(),
   volunteerId: Type.String(),
+  /** The proved identity's id, when the hello carried one. */
+  identity: Type.Optional(Type.String()),
   heartbeatMs: Type.Integer(),
   maxCredits: Type.Integer(),
   title: Type.String(),
@@ -172,6 +200,7 @@ export const SwarmSchema = Type.Object({
 });
 
 export const MasterMessageSchema = Type.Union([
+  ChallengeSchema,
   WelcomeSchema,
   JobCodeSchema,
   TasksSchema,

@@ -31,7 +31,13 @@ export class EventLog {
   }
 }
 
-const reasons = { closed: 'closed its connection', heartbeat: 'went silent (heartbeat lapsed)', shutdown: 'was released at shutdown', violation: 'broke the protocol' } as const;
+const reasons = {
+  closed: 'closed its connection',
+  heartbeat: 'went silent (heartbeat lapsed)',
+  shutdown: 'was released at shutdown',
+  violation: 'broke the protocol',
+  banned: 'was banned',
+} as const;
 
 /** One line of the log for an activity. */
 export function describe(a: Activity, t: number): Omit<EventRow, 'seq'> {
@@ -53,5 +59,16 @@ export function describe(a: Activity, t: number): Omit<EventRow, 'seq'> {
       return { t, kind: EventKind.jobCreated, job: a.job, text: `job ${a.name} submitted (${a.total} task${a.total === 1 ? '' : 's'})` };
     case 'job-finished':
       return { t, kind: EventKind.jobFinished, job: a.job, text: `job ${a.name} ${a.status}` };
+    case 'identity-banned':
+      return {
+        t,
+        kind: EventKind.identityBanned,
+        identity: a.identity,
+        text: `identity ${a.identity} banned: ${a.reason}${a.rolledBack ? `; ${a.rolledBack} provisional result${a.rolledBack === 1 ? '' : 's'} rolled back for validation` : ''}${a.closed ? `; ${a.closed} connection${a.closed === 1 ? '' : 's'} closed` : ''}`,
+      };
+    case 'identity-trusted':
+      return { t, kind: EventKind.identityTrusted, identity: a.identity, text: `identity ${a.identity} is trusted: it passed its checks` };
+    case 'task-inconclusive':
+      return { t, kind: EventKind.taskInconclusive, job: a.job, text: `task ${a.index} of ${a.job} is inconclusive: ${a.error.slice(0, 200)}` };
   }
 }

@@ -8,6 +8,8 @@ import { secretChecker } from '../auth.ts';
 import { Access } from '../security/access.ts';
 import { AddressAdmission } from '../security/buckets.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { IdentityDesk } from '../validation/desk.ts';
+import { networkOf } from '../validation/network.ts';
 import { startSession } from './session.ts';
 
 export interface HubOptions {
@@ -21,6 +23,8 @@ export interface HubOptions {
   joinKey?: string;
   /** How often volunteers get swarm totals; by default often enough to be the master's heartbeat (P5). */
   swarmEveryMs?: number;
+  /** Who volunteers are (section V). */
+  desk: IdentityDesk;
 }
 
 type Refusal = readonly [code: number, reason: string];
@@ -76,12 +80,17 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
         heartbeatMs: opts.heartbeatMs,
         helloTimeoutMs: Math.max(10_000, opts.heartbeatMs * 5),
         swarm: () => swarmFrame(scheduler),
+        desk: opts.desk,
+        network: networkOf(address),
         log: app.log,
       });
     },
   );
 
-  const sweep = setInterval(() => admission.sweep(), 60_000);
+  const sweep = setInterval(() => {
+    admission.sweep();
+    opts.desk.sweep();
+  }, 60_000);
   const swarm = setInterval(() => {
     if (scheduler.volunteers.size === 0) return;
     // Encoded once for everyone, not once per volunteer.

@@ -3,6 +3,7 @@
  * calls, and turns violations into a close with a defined code (rules P1-P6). Transport-agnostic: it is
  * given a socket-like object, so it is the same for every WebSocket library.
  */
+import { randomBytes } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   CloseCode,
@@ -13,12 +14,15 @@ import {
   PROTOCOL_VERSION,
   VolunteerMessageSchema,
   type MasterMessage,
+  type MessageOf,
   type TaskOutcome,
   type VolunteerMessage,
 } from '@barnraise/shared';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { jsonProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { VolunteerPort, VolunteerState } from '../scheduler/state.ts';
+import type { IdentityDesk } from '../validation/desk.ts';
+import type { IdentityRecord } from '../validation/trust.ts';
 
 const checkVolunteerMessage = TypeCompiler.Compile(VolunteerMessageSchema);
 const isVolunteerMessage = (v: unknown): v is VolunteerMessage => checkVolunteerMessage.Check(v);
@@ -46,6 +50,10 @@ export interface SessionContext {
   helloTimeoutMs: number;
   /** The current swarm totals, sent right after the welcome so a new volunteer need not wait a beat. */
   swarm: () => MasterMessage;
+  /** Who a volunteer is (rules V1-V5). */
+  desk: IdentityDesk;
+  /** The network the socket comes from (rule V6). */
+  network: string;
   log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -68,10 +76,16 @@ export function checkedOutcomes(items: readonly TaskOutcome[], frameChars: numbe
   });
 }
 
+/** Frames a volunteer may send while its identity is being looked up (it should send none before the welcome). */
+const MAX_EARLY_FRAMES = 16;
+
 export function startSession(socket: SocketLike, ctx: SessionContext): void {
   const { scheduler } = ctx;
   let volunteer: VolunteerState | undefined;
   let closed = false;
+  /** Frames that arrived while the hello's identity was being looked up, answered once it is. */
+  let early: Array<[VolunteerMessage, number]> | null = null;
+  const nonce = randomBytes(18).toString('base64url');
 
   const port: VolunteerPort = {
     send(msg: MasterMessage) {
@@ -99,22 +113,47 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
   const helloTimer = setTimeout(() => violation(CloseCode.HelloTimeout, CloseReason.HelloTimeout, 'no hello'), ctx.helloTimeoutMs);
   helloTimer.unref();
 
+  const welcome = (msg: MessageOf<VolunteerMessage, 'hello'>, identity: IdentityRecord | null) => {
+    volunteer = scheduler.join(port, msg.threads, msg.agent ?? 'browser', msg.ua ?? '', msg.hidden ?? false, identity, ctx.network);
+    port.send({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      volunteerId: volunteer.id,
+      ...(identity ? { identity: identity.id } : {}),
+      heartbeatMs: ctx.heartbeatMs,
+      maxCredits: scheduler.maxCredits(volunteer),
+      title: ctx.title,
+    });
+    port.send(ctx.swarm());
+  };
+
+  /** [V1] Check the hello's identity (a store read when the trust book does not hold it), then welcome. */
+  const identify = async (msg: MessageOf<VolunteerMessage, 'hello'>) => {
+    early = [];
+    const admitted = await ctx.desk.admit(msg.identity!, nonce, ctx.network).catch((err: unknown) => {
+      ctx.log.error({ err }, 'identity lookup failed');
+      return { refuse: [CloseCode.Internal, CloseReason.Internal] as const };
+    });
+    if (closed) return;
+    if ('refuse' in admitted) return violation(admitted.refuse[0], admitted.refuse[1], 'identity refused');
+    welcome(msg, admitted.record);
+    const queued = early;
+    early = null;
+    for (const [m, chars] of queued) if (!closed) handle(m, chars);
+  };
+
   const onMessage = (msg: VolunteerMessage, frameChars: number) => {
+    if (early) {
+      if (early.length >= MAX_EARLY_FRAMES) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, 'frames before welcome');
+      early.push([msg, frameChars]);
+      return;
+    }
     if (!volunteer) {
       if (msg.type !== 'hello') return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, `${msg.type} before hello`);
       clearTimeout(helloTimer);
       if (msg.v !== PROTOCOL_VERSION) return violation(CloseCode.VersionMismatch, CloseReason.VersionMismatch, `v${msg.v}`);
-      volunteer = scheduler.join(port, msg.threads, msg.agent ?? 'browser', msg.ua ?? '', msg.hidden ?? false);
-      port.send({
-        type: 'welcome',
-        v: PROTOCOL_VERSION,
-        volunteerId: volunteer.id,
-        heartbeatMs: ctx.heartbeatMs,
-        maxCredits: scheduler.maxCredits(volunteer),
-        title: ctx.title,
-      });
-      port.send(ctx.swarm());
-      return;
+      if (msg.identity) return void identify(msg);
+      return welcome(msg, null);
     }
     const v = volunteer;
     scheduler.seen(v);
@@ -142,6 +181,16 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
     }
   };
 
+  function handle(msg: VolunteerMessage, chars: number): void {
+    try {
+      onMessage(msg, chars);
+    } catch (err) {
+      // A frame that trips a bug closes its own connection, not the master and everyone on it.
+      ctx.log.error({ err, volunteer: volunteer?.id, type: msg.type }, 'failed handling a volunteer frame');
+      violation(CloseCode.Internal, CloseReason.Internal, 'internal error');
+    }
+  }
+
   socket.on('message', (data, isBinary) => {
     if (closed) return;
     if (isBinary) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, 'binary frame');
@@ -153,14 +202,10 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
       if (err instanceof FrameError) return violation(CloseCode.ProtocolError, CloseReason.ProtocolError, err.message);
       throw err;
     }
-    try {
-      onMessage(msg, text.length);
-    } catch (err) {
-      // A frame that trips a bug closes its own connection, not the master and everyone on it.
-      ctx.log.error({ err, volunteer: volunteer?.id, type: msg.type }, 'failed handling a volunteer frame');
-      violation(CloseCode.Internal, CloseReason.Internal, 'internal error');
-    }
+    handle(msg, text.length);
   });
+  // [V1] The nonce a hello's identity proof signs: fresh per connection, so a proof cannot be replayed.
+  port.send({ type: 'challenge', nonce });
   socket.on('close', () => {
     closed = true;
     clearTimeout(helloTimer);

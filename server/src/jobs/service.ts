@@ -1,11 +1,12 @@
 /** The jobs service: what the REST routes (and later the SDK) do with jobs, over the scheduler and store. */
 import { randomBytes } from 'node:crypto';
-import { JobDefaults, Limits, type CreateJobBody, type JobList, type JobSummary, type ResultLine } from '@barnraise/shared';
+import { JobDefaults, Limits, ValidationDefaults, type CreateJobBody, type JobList, type JobSummary, type ResultLine, type ValidationMode } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
 import type { IdempotencyKeys } from '../security/idempotency.ts';
 import { jsonSize, sizeProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, Store } from '../store/store.ts';
+import type { ValidationPolicy } from '../validation/job.ts';
 import { checkJobCode } from './code.ts';
 import { summaryOfRecord, summaryOfState } from './summary.ts';
 
@@ -35,6 +36,8 @@ export class JobsService {
     private readonly scheduler: Scheduler,
     private readonly store: Store,
     private readonly keys: IdempotencyKeys,
+    /** The validation mode of a job that names none (BARNRAISE_VALIDATION). */
+    private readonly defaultValidation: ValidationMode = 'none',
   ) {}
 
   /**
@@ -79,6 +82,17 @@ export class JobsService {
   private check(body: CreateJobBody, bodyChars?: number): number {
     const problem = checkJobCode(body.code);
     if (problem) throw new ApiError('BAD_CODE', problem);
+    const policy = this.policyOf(body);
+    if (body.checks?.length && !policy) throw new ApiError('BAD_REQUEST', 'checks need validation mode adaptive or strict');
+    if (policy && policy.quorum > policy.maxReplicas) throw new ApiError('BAD_REQUEST', `validation.quorum (${policy.quorum}) is more than validation.maxReplicas (${policy.maxReplicas})`);
+    for (const [k, c] of (body.checks ?? []).entries()) {
+      for (const [what, value] of [['input', c.input], ['output', c.output]] as const) {
+        const size = jsonSize(value);
+        const bad = size.ok ? sizeProblem(size.bytes, Limits.maxInputBytes, `checks[${k}].${what}`) : `checks[${k}].${what} cannot be stored: ${size.why}`;
+        if (bad) throw new ApiError('BAD_INPUT', bad);
+      }
+      if (c.index !== undefined && c.index >= body.inputs.length) throw new ApiError('BAD_REQUEST', `checks[${k}].index is past the last input`);
+    }
     if (bodyChars !== undefined && bodyChars < SMALL_JSON_CHARS) return bodyChars;
     let largest = 0;
     for (let i = 0; i < body.inputs.length; i++) {
@@ -90,7 +104,20 @@ export class JobsService {
     return largest;
   }
 
+  /** The job's validation policy with defaults filled in, or undefined for mode `none` (section V). */
+  private policyOf(body: CreateJobBody): ValidationPolicy | undefined {
+    const mode = body.validation?.mode ?? this.defaultValidation;
+    if (mode === 'none') return undefined;
+    return {
+      mode,
+      quorum: body.validation?.quorum ?? ValidationDefaults.quorum,
+      maxReplicas: body.validation?.maxReplicas ?? ValidationDefaults.maxReplicas,
+      compare: body.validation?.compare ?? 'exact',
+    };
+  }
+
   private async insert(body: CreateJobBody, id: string, inputBytes: number): Promise<JobSummary> {
+    const validation = this.policyOf(body);
     const record: JobRecord = {
       id,
       name: body.name ?? id,
@@ -107,9 +134,11 @@ export class JobsService {
       requeues: 0,
       startedAt: null,
       finishedAt: null,
+      ...(validation ? { validation } : {}),
     };
-    await this.store.insertJob(record, body.inputs);
-    return summaryOfState(this.scheduler.addJob(record, body.inputs, inputBytes));
+    const checks = body.checks ?? [];
+    await this.store.insertJob(record, body.inputs, checks);
+    return summaryOfState(this.scheduler.addJob(record, body.inputs, inputBytes, checks));
   }
 
   async get(id: string): Promise<JobSummary> {

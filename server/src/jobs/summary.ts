@@ -17,6 +17,19 @@ export function summaryOfState(job: JobState): JobSummary {
     requeues: job.requeues,
     timeoutMs: s.timeoutMs,
     maxAttempts: s.maxAttempts,
+    ...(s.validation && job.validation
+      ? {
+          validation: {
+            mode: s.validation.mode,
+            quorum: s.validation.quorum,
+            maxReplicas: s.validation.maxReplicas,
+            validated: job.counts.done + job.counts.failed - job.validation.inconclusive,
+            awaiting: job.validation.awaiting,
+            inconclusive: job.validation.inconclusive,
+            replicas: job.validation.replicas,
+          },
+        }
+      : {}),
     createdAt: new Date(s.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
@@ -36,6 +49,19 @@ export function summaryOfRecord(r: JobRecord): JobSummary {
     requeues: r.requeues,
     timeoutMs: r.timeoutMs,
     maxAttempts: r.maxAttempts,
+    ...(r.validation
+      ? {
+          validation: {
+            mode: r.validation.mode,
+            quorum: r.validation.quorum,
+            maxReplicas: r.validation.maxReplicas,
+            validated: finished - (r.inconclusive ?? 0),
+            awaiting: 0,
+            inconclusive: r.inconclusive ?? 0,
+            replicas: r.replicas ?? 0,
+          },
+        }
+      : {}),
     createdAt: new Date(r.createdAt).toISOString(),
     startedAt: iso(r.startedAt),
     finishedAt: iso(r.finishedAt),

@@ -7,6 +7,7 @@ import type { ResultLine } from '@barnraise/shared';
 import type { Clock } from './clock.ts';
 import type { FairQueue } from './queue.ts';
 import { TaskState, type Attempt, type JobState, type VolunteerState } from './state.ts';
+import type { KnownAnswerEntry } from '../validation/job.ts';
 
 /** Where the transitions record what must become durable (implemented by the group-commit writer). */
 export interface Journal {
@@ -28,6 +29,8 @@ export const AttemptEnd = {
   lost: 'lost',
   released: 'released',
   cancelled: 'cancelled',
+  /** Its (validated) task became final on other volunteers' results while it ran. */
+  settled: 'settled',
 } as const;
 export type AttemptEnd = (typeof AttemptEnd)[keyof typeof AttemptEnd];
 
@@ -44,31 +47,46 @@ export interface LeaseCore {
 /** What a transition did with the attempt it was given. */
 export type Outcome = 'accepted' | 'stale';
 
+/** What a job gives one claim: a task index, or (validated) a known-answer check leased as one. */
+interface Picked {
+  index: number;
+  check?: KnownAnswerEntry;
+}
+
+const plainTake = (job: JobState): Picked | undefined => {
+  const index = job.nextIndex();
+  return index === undefined ? undefined : { index };
+};
+
 /** [L1] Lease up to `max` tasks to `v`, never more than its credits. */
 export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Attempt[] {
   const out: Attempt[] = [];
   const now = core.clock.now();
+  const take = (job: JobState): Picked | undefined => (job.validation ? job.validation.take(v) : plainTake(job));
   let n = Math.min(max, v.credits);
   while (n > 0) {
-    const job = core.queue.next();
-    if (!job) break;
-    const index = job.nextIndex();
-    if (index === undefined) break; // counts say queued but nothing poppable: cannot happen; stop safely
+    const next = core.queue.next(take);
+    if (!next) break;
+    const { job, got } = next;
     // [L4] A volunteer runs its leases FIFO on `threads` threads, each bounded by timeoutMs, so a lease
     // with `ahead` others before it must be done within this many timeouts.
     const rounds = 1 + Math.floor(v.attempts.size / v.threads);
     const attempt: Attempt = {
       id: core.newAttemptId(),
       job,
-      index,
+      index: got.index,
       volunteer: v,
       leasedAt: now,
       deadline: now + rounds * job.spec.timeoutMs + core.graceMs,
       progress: 0,
+      ...(got.check ? { check: got.check } : {}),
     };
-    job.state[index] = TaskState.leased;
-    job.counts.queued--;
-    job.counts.leased++;
+    if (job.validation) job.validation.leased(attempt);
+    else {
+      job.state[got.index] = TaskState.leased;
+      job.counts.queued--;
+      job.counts.leased++;
+    }
     if (job.status === 'queued') {
       job.status = 'running';
       job.startedAt = now;
@@ -91,11 +109,13 @@ export function liveAttempt(v: VolunteerState, id: string): Attempt | undefined 
 function endAttempt(core: LeaseCore, a: Attempt, end: AttemptEnd, error: string | null = null): void {
   core.attempts.delete(a.id);
   a.volunteer.attempts.delete(a.id);
-  a.job.counts.leased--;
+  // A validated job counts leased tasks itself: a task may have several replicas in flight.
+  if (!a.job.validation) a.job.counts.leased--;
   core.journal.attemptEnded(a, end, error, core.clock.now());
 }
 
-function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attempt | null): void {
+/** [E1] The task's one final state; the job completes with its last task. */
+export function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attempt | null): void {
   const i = line.index;
   job.state[i] = line.status === 'done' ? TaskState.done : TaskState.failed;
   job.inputs[i] = undefined;
@@ -106,6 +126,7 @@ function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attem
     job.status = 'completed';
     job.finishedAt = core.clock.now();
     core.queue.remove(job);
+    job.validation?.close();
     core.journal.touched(job);
   }
 }
@@ -124,13 +145,17 @@ export function complete(core: LeaseCore, v: VolunteerState, id: string, output:
   if (!a) return 'stale';
   endAttempt(core, a, AttemptEnd.done);
   v.tasksDone++;
-  finish(core, a.job, { index: a.index, status: 'done', output }, a);
+  // [V7] A validated job takes it as a vote; it is final only once its quorum says so.
+  if (a.job.validation) a.job.validation.outcome(a, true, output, null);
+  else finish(core, a.job, { index: a.index, status: 'done', output }, a);
   return 'accepted';
 }
 
 /** [T2] A failed attempt: retried until maxAttempts failures, then the task fails with the last error. */
 function failAttempt(core: LeaseCore, a: Attempt, error: string): void {
   const { job, index } = a;
+  // [V11] A failure is a vote too: one volunteer cannot fail a validated task on its own.
+  if (job.validation) return job.validation.outcome(a, false, null, error);
   job.failures[index] = Math.min(255, job.failures[index]! + 1);
   job.lastError.set(index, error);
   if (job.failures[index]! >= job.spec.maxAttempts) finish(core, job, { index, status: 'failed', error }, a);
@@ -168,13 +193,19 @@ export function lose(core: LeaseCore, v: VolunteerState): Attempt[] {
   for (const a of lost) {
     endAttempt(core, a, AttemptEnd.lost);
     const { job, index } = a;
-    if (job.status === 'cancelled') continue;
+    if (job.isFinished()) continue;
+    if (a.check) {
+      job.validation!.gone(a);
+      continue;
+    }
     job.losses[index] = Math.min(255, job.losses[index]! + 1);
     if (job.losses[index]! >= job.spec.maxLosses) {
       const error = `lost its volunteer ${job.losses[index]} times (the task may crash or freeze its host)`;
       job.lastError.set(index, error);
-      finish(core, job, { index, status: 'failed', error }, null);
-    } else requeue(core, job, index);
+      if (job.validation) job.validation.failTask(a, error);
+      else finish(core, job, { index, status: 'failed', error }, null);
+    } else if (job.validation) job.validation.gone(a);
+    else requeue(core, job, index);
   }
   v.credits = 0;
   return lost;
@@ -187,7 +218,9 @@ export function release(core: LeaseCore, v: VolunteerState, ids: readonly string
     const a = liveAttempt(v, id);
     if (!a) continue;
     endAttempt(core, a, AttemptEnd.released);
-    if (a.job.status !== 'cancelled') requeue(core, a.job, a.index);
+    if (a.job.validation) {
+      if (!a.job.isFinished()) a.job.validation.gone(a);
+    } else if (a.job.status !== 'cancelled') requeue(core, a.job, a.index);
     n++;
   }
   return n;
@@ -199,12 +232,30 @@ export function cancel(core: LeaseCore, job: JobState): Attempt[] {
   const live = [...core.attempts.values()].filter((a) => a.job === job);
   for (const a of live) {
     endAttempt(core, a, AttemptEnd.cancelled);
+    if (job.validation) continue;
     job.state[a.index] = TaskState.queued;
     job.counts.queued++;
+  }
+  if (job.validation) {
+    job.counts.queued = job.spec.total - job.counts.done - job.counts.failed;
+    job.counts.leased = 0;
+    job.validation.close();
   }
   job.status = 'cancelled';
   job.finishedAt = core.clock.now();
   core.queue.remove(job);
   core.journal.touched(job);
   return live;
+}
+
+/** Stop attempts whose validated task became final on others' results; returns them for abort messages. */
+export function settleAttempts(core: LeaseCore, ids: readonly string[]): Attempt[] {
+  const ended: Attempt[] = [];
+  for (const id of ids) {
+    const a = core.attempts.get(id);
+    if (!a) continue;
+    endAttempt(core, a, AttemptEnd.settled);
+    ended.push(a);
+  }
+  return ended;
 }

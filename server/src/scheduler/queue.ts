@@ -22,43 +22,37 @@ export class FairQueue {
     this.turn.clear();
   }
 
-  /** The job the next task should come from, or undefined when no job has work. */
-  next(): JobState | undefined {
+  /**
+   * The next task, from the first job in turn that gives one: `take` asks a job for a task (undefined when it
+   * has none for this volunteer: a validated job may hold work only others may take). Priorities first [F1],
+   * then jobs of one priority in turn [F2].
+   */
+  next<T>(take: (job: JobState) => T | undefined): { job: JobState; got: T } | undefined {
     const jobs = this.jobs;
-    let level: number | undefined;
-    let start = 0;
-    for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      if (level !== undefined && job.spec.priority !== level) break;
-      if (!job.hasWork()) continue;
-      if (level === undefined) {
-        level = job.spec.priority;
-        start = i;
-      }
-    }
-    if (level === undefined) return undefined;
-    // Jobs of `level` occupy a contiguous run starting at or before `start`; rotate after the last served.
-    let first = start;
-    while (first > 0 && jobs[first - 1]!.spec.priority === level) first--;
-    let end = first;
-    while (end < jobs.length && jobs[end]!.spec.priority === level) end++;
-    const last = this.turn.get(level) ?? first - 1;
-    const span = end - first;
-    for (let k = 1; k <= span; k++) {
-      const i = first + ((last - first + k) % span + span) % span;
-      const job = jobs[i]!;
-      if (job.hasWork()) {
+    for (let first = 0; first < jobs.length; ) {
+      const level = jobs[first]!.spec.priority;
+      let end = first;
+      while (end < jobs.length && jobs[end]!.spec.priority === level) end++;
+      const span = end - first;
+      const last = this.turn.get(level) ?? first - 1;
+      for (let k = 1; k <= span; k++) {
+        const i = first + ((((last - first + k) % span) + span) % span);
+        const job = jobs[i]!;
+        if (!job.hasWork()) continue;
+        const got = take(job);
+        if (got === undefined) continue;
         this.turn.set(level, i);
-        return job;
+        return { job, got };
       }
+      first = end;
     }
     return undefined;
   }
 
-  /** Queued tasks over all jobs. */
+  /** Work over all jobs: queued tasks, and (validated jobs) wanted replicas. */
   queued(): number {
     let n = 0;
-    for (const job of this.jobs) if (job.hasWork()) n += job.counts.queued;
+    for (const job of this.jobs) n += job.workCount();
     return n;
   }
 

@@ -9,11 +9,18 @@ import { CloseCode, CloseReason, Limits, type ResultLine, type TaskOutcome } fro
 import type { Clock } from './clock.ts';
 import { FairQueue } from './queue.ts';
 import { RateMeter } from './rate.ts';
-import { cancel, claim, complete, expire, fail, lose, release, type LeaseCore } from './lease.ts';
+import { cancel, claim, complete, expire, fail, finish, lose, release, settleAttempts, type LeaseCore } from './lease.ts';
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
 import { GroupCommit, type Committed } from '../store/writer.ts';
 import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
 import { largestJsonBound } from '../security/json.ts';
+import { TrustBook } from '../validation/book.ts';
+import { DEFAULT_VALIDATION_PARAMS, JobValidation, Probation, type ValidationHost, type ValidationParams } from '../validation/job.ts';
+import type { Vote } from '../validation/quorum.ts';
+import { DEFAULT_TRUST_POLICY, type IdentityRecord, type TrustPolicy } from '../validation/trust.ts';
+
+/** Known answers from the operator (`checks` of a job). */
+type KnownAnswers = ReadonlyArray<{ input: unknown; output: unknown; index?: number }>;
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -24,10 +31,14 @@ export interface SchedulerOptions {
   graceMs?: number;
   commitIntervalMs?: number;
   onError?(err: unknown): void;
+  /** Randomness of validation's spot checks and known-answer checks (seeded in tests and benchmarks). */
+  random?: () => number;
+  validation?: Partial<ValidationParams>;
+  trust?: Partial<TrustPolicy>;
 }
 
 /** Why a volunteer left (the event log shows it). */
-export type LeaveReason = 'closed' | 'heartbeat' | 'shutdown' | 'violation';
+export type LeaveReason = 'closed' | 'heartbeat' | 'shutdown' | 'violation' | 'banned';
 
 /** What happened in the swarm, for the operator's event log (`events.on('activity', …)`). */
 export type Activity =
@@ -36,7 +47,10 @@ export type Activity =
   | { kind: 'lease-expired'; volunteer: string; job: string; index: number }
   | { kind: 'task-failed'; job: string; index: number; error: string }
   | { kind: 'job-created'; job: string; name: string; total: number }
-  | { kind: 'job-finished'; job: string; name: string; status: string };
+  | { kind: 'job-finished'; job: string; name: string; status: string }
+  | { kind: 'identity-banned'; identity: string; reason: string; rolledBack: number; closed: number }
+  | { kind: 'identity-trusted'; identity: string }
+  | { kind: 'task-inconclusive'; job: string; index: number; error: string };
 
 export interface SwarmStats {
   volunteers: number;
@@ -67,6 +81,10 @@ export class Scheduler {
   /** The last dispatch held a volunteer back for its socket backlog: the ticker tries again (S15). */
   private backlogged = false;
   private tasksDone = 0;
+  /** Identities and their trust (section V). */
+  readonly book: TrustBook;
+  private readonly probation = new Probation();
+  private readonly validationHost: ValidationHost;
 
   constructor(private readonly opts: SchedulerOptions) {
     const onError = opts.onError ?? ((err) => console.error(err));
@@ -86,6 +104,29 @@ export class Scheduler {
       newAttemptId: () => `${this.bootId}.${(this.attemptSeq++).toString(36)}`,
     };
     this.rate = new RateMeter(opts.clock);
+    this.book = new TrustBook({ ...DEFAULT_TRUST_POLICY, ...opts.trust }, this.writer, opts.clock, {
+      banned: (r) => this.banned(r),
+      trusted: (r) => this.activity({ kind: 'identity-trusted', identity: r.id }),
+      passed: (r) => {
+        for (const [job, indices] of this.probation.of(r.id)) job.probationCheck(r.id, indices);
+      },
+    });
+    const core = this.core;
+    this.validationHost = {
+      book: this.book,
+      params: { ...DEFAULT_VALIDATION_PARAMS, ...opts.validation },
+      random: opts.random ?? Math.random,
+      journal: this.writer,
+      probation: this.probation,
+      finish: (job, line) => {
+        finish(core, job, line, null);
+        if (line.status === 'failed' && line.error.startsWith('inconclusive')) this.activity({ kind: 'task-inconclusive', job: job.id, index: line.index, error: line.error });
+      },
+      abort: (ids, reason) => {
+        this.abort(settleAttempts(core, ids), reason);
+        this.schedulePump();
+      },
+    };
   }
 
   get clock(): Clock {
@@ -101,9 +142,10 @@ export class Scheduler {
    * Add a job that is already durable (rule D1). `maxInputBytes` bounds its inputs' JSON sizes when the
    * caller measured them; otherwise they are measured here.
    */
-  addJob(spec: JobSpec, inputs: unknown[], maxInputBytes = largestJsonBound(inputs)): JobState {
+  addJob(spec: JobSpec, inputs: unknown[], maxInputBytes = largestJsonBound(inputs), checks: KnownAnswers = []): JobState {
     const job = new JobState(spec, inputs);
     job.maxInputBytes = maxInputBytes;
+    if (spec.validation) job.validation = new JobValidation(job, spec.validation, this.validationHost, checks);
     this.jobs.set(spec.id, job);
     this.queue.add(job);
     this.activity({ kind: 'job-created', job: spec.id, name: spec.name, total: spec.total });
@@ -129,16 +171,25 @@ export class Scheduler {
       live.lastError.delete(t.index);
       live.counts.failed--;
       live.counts.queued++;
-      live.retry.push(t.index);
+      if (live.validation) live.validation.reopened(t.index);
+      else live.retry.push(t.index);
     }
     this.writer.touched(live);
     this.schedulePump();
   }
 
-  /** [D3] Rebuild unfinished jobs after a restart: every task not final is queued again. */
+  /**
+   * [D3] Rebuild unfinished jobs after a restart: every task not final is queued again. [V13] A validated
+   * task's durable votes are decided again (the identities they name must be in the trust book).
+   */
   recover(recovered: RecoveredJob[]): void {
-    for (const { record, pending } of recovered) {
+    for (const { record, pending, votes, checks } of recovered) {
       const job = new JobState(record, new Array(record.total));
+      if (record.validation) {
+        job.validation = new JobValidation(job, record.validation, this.validationHost, checks ?? []);
+        job.validation.replicas = record.replicas ?? 0;
+        job.validation.inconclusive = record.inconclusive ?? 0;
+      }
       // Tasks not listed as pending are final; which final state is only needed in the counts.
       job.state.fill(TaskState.done);
       for (const t of pending) {
@@ -156,6 +207,16 @@ export class Scheduler {
       job.status = record.status;
       job.startedAt = record.startedAt;
       this.jobs.set(job.id, job);
+      if (job.validation && pending.length > 0) {
+        // Fresh tasks are those with no votes: the cursor starts at the first; voted ones are decided now.
+        const byIndex = new Map<number, Vote[]>();
+        for (const v of votes ?? []) {
+          const list = byIndex.get(v.index) ?? [];
+          list.push(v.vote);
+          byIndex.set(v.index, list);
+        }
+        for (const [index, list] of byIndex) if (job.state[index] === TaskState.queued) job.validation.restore(index, list);
+      }
       if (pending.length > 0) this.queue.add(job);
       else {
         // Crashed between the last result and the job row update: finish it now.
@@ -167,9 +228,14 @@ export class Scheduler {
     this.schedulePump();
   }
 
-  join(port: VolunteerPort, threads: number, agent: Agent, ua: string, hidden = false): VolunteerState {
-    const v = new VolunteerState(`v_${randomBytes(6).toString('base64url')}`, port, threads, agent, ua, this.clock.now());
+  /** A volunteer joins; `identity` is the one it proved at hello (held in the trust book from here on). */
+  join(port: VolunteerPort, threads: number, agent: Agent, ua: string, hidden = false, identity: IdentityRecord | null = null, network = ''): VolunteerState {
+    const v = new VolunteerState(`v_${randomBytes(6).toString('base64url')}`, port, threads, agent, ua, this.clock.now(), identity?.id ?? null, network);
     v.hidden = hidden;
+    if (identity) {
+      this.book.hold(identity);
+      this.book.connected(identity.id, network);
+    }
     this.volunteers.set(v.id, v);
     this.activity({ kind: 'volunteer-joined', volunteer: v.id, agent, threads });
     return v;
@@ -184,9 +250,34 @@ export class Scheduler {
   leave(v: VolunteerState, reason: LeaveReason = 'closed'): void {
     if (!this.volunteers.delete(v.id)) return;
     this.hungry.delete(v);
+    if (v.identity) this.book.disconnected(v.identity, v.network);
     const lost = lose(this.core, v);
     this.activity({ kind: 'volunteer-left', volunteer: v.id, reason, requeued: lost.length });
     this.schedulePump();
+  }
+
+  /**
+   * [V5] An identity was banned: its connections close (4032), its leases go back, and every task where its
+   * vote was not final is decided again without it (provisional results on it are rolled back).
+   */
+  private banned(r: IdentityRecord): void {
+    let closed = 0;
+    for (const v of [...this.volunteers.values()]) {
+      if (v.identity !== r.id) continue;
+      release(this.core, v, [...v.attempts.keys()]);
+      this.leave(v, 'banned');
+      v.port.close(CloseCode.Banned, CloseReason.Banned);
+      closed++;
+    }
+    let rolledBack = 0;
+    for (const job of [...this.jobs.values()]) if (job.validation && !job.isFinished()) rolledBack += job.validation.rollback(r.id);
+    this.activity({ kind: 'identity-banned', identity: r.id, reason: r.banReason ?? 'banned', rolledBack, closed });
+    this.schedulePump();
+  }
+
+  /** The operator bans an identity by hand (REST). */
+  banIdentity(id: string, reason: string): IdentityRecord | undefined {
+    return this.book.ban(id, reason);
   }
 
   private activity(a: Activity): void {

@@ -3,6 +3,7 @@
  * costs a few MB, not a million objects), live attempts, and connected volunteers.
  */
 import type { JobStatus, MasterMessage } from '@barnraise/shared';
+import type { JobValidation, KnownAnswerEntry, ValidationPolicy } from '../validation/job.ts';
 
 /** Per-task state. `done` and `failed` are final (rule E1). */
 export const TaskState = { queued: 0, leased: 1, done: 2, failed: 3 } as const;
@@ -29,6 +30,8 @@ export interface JobSpec {
   maxLosses: number;
   total: number;
   createdAt: number;
+  /** How results are validated (section V); absent: mode `none`, one result from anyone is final. */
+  validation?: ValidationPolicy;
 }
 
 export class JobState {
@@ -51,6 +54,8 @@ export class JobState {
   requeues = 0;
   /** An upper bound on any input's JSON size in bytes: how many of its tasks fit in one frame (rule S15). */
   maxInputBytes = 0;
+  /** Votes, replicas and checks of a validated job (section V). */
+  validation: JobValidation | null = null;
 
   /** `inputs[i]` is freed once task i is final, so memory follows the unfinished part of a job. */
   constructor(
@@ -67,9 +72,16 @@ export class JobState {
     return this.spec.id;
   }
 
-  /** True when a task can be leased now. */
+  /** True when a task can be leased now (for a validated job: perhaps, to some volunteer). */
   hasWork(): boolean {
-    return this.status !== 'cancelled' && this.counts.queued > 0;
+    if (this.status === 'cancelled' || this.status === 'completed') return false;
+    return this.validation ? this.validation.workCount() > 0 : this.counts.queued > 0;
+  }
+
+  /** Leases this job could give now: queued tasks, or (validated) fresh tasks and wanted replicas. */
+  workCount(): number {
+    if (this.status === 'cancelled' || this.status === 'completed') return 0;
+    return this.validation ? this.validation.workCount() : this.counts.queued;
   }
 
   /** True when every task is done or failed (or the job was cancelled). */
@@ -83,11 +95,21 @@ export class JobState {
       const i = this.retry.pop()!;
       if (this.state[i] === TaskState.queued) return i;
     }
+    return this.nextFresh();
+  }
+
+  /** The next never-leased queued index. */
+  nextFresh(): number | undefined {
     while (this.cursor < this.spec.total) {
       const i = this.cursor++;
       if (this.state[i] === TaskState.queued) return i;
     }
     return undefined;
+  }
+
+  /** Indices the fresh cursor has passed. */
+  cursorConsumed(): number {
+    return this.cursor;
   }
 }
 
@@ -100,6 +122,8 @@ export interface Attempt {
   /** Past this the attempt counts as failed (rule L4). */
   readonly deadline: number;
   progress: number;
+  /** A known-answer check (section V) leased as index `index` of the job, with the check's own input. */
+  readonly check?: KnownAnswerEntry;
 }
 
 export type Agent = 'browser' | 'node';
@@ -122,6 +146,10 @@ export class VolunteerState {
     readonly agent: Agent,
     readonly ua: string,
     readonly connectedAt: number,
+    /** The id of the identity it proved at hello (rule V1), or null: anonymous. */
+    readonly identity: string | null = null,
+    /** Its network (IPv4 /24, IPv6 /48), for replica placement (rule V6). */
+    readonly network = '',
   ) {
     this.lastSeen = connectedAt;
   }

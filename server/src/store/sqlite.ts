@@ -8,7 +8,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobStatus } from '@barnraise/shared';
 import type { AttemptEnd } from '../scheduler/lease.ts';
-import type { AttemptRecord, CommitBatch, FinishedTask, JobPage, JobRecord, PendingTask, RecoveredJob, Store, TaskDetail } from './store.ts';
+import type {
+  AttemptRecord,
+  CommitBatch,
+  FinishedTask,
+  IdentityPage,
+  IdentityRecord,
+  JobPage,
+  JobRecord,
+  PendingTask,
+  RecoveredJob,
+  ReplicaKind,
+  ReplicaRecord,
+  ReplicaVerdict,
+  StoredCheck,
+  Store,
+  TaskDetail,
+} from './store.ts';
+import type { TrustState } from '../validation/trust.ts';
 
 /** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: string[] = [
@@ -55,6 +72,48 @@ const MIGRATIONS: string[] = [
      error TEXT
    );
    CREATE INDEX attempts_task ON attempts(job_seq, idx);`,
+  // Result validation (SPEC.md section V): votes and checks, identities and their trust, known answers.
+  `ALTER TABLE jobs ADD COLUMN validation TEXT;
+   ALTER TABLE jobs ADD COLUMN replicas INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE jobs ADD COLUMN inconclusive INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE replicas (
+     job_seq INTEGER NOT NULL,
+     attempt TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     identity TEXT NOT NULL,
+     network TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     ok INTEGER NOT NULL,
+     hash TEXT NOT NULL,
+     output TEXT,
+     error TEXT,
+     at INTEGER NOT NULL,
+     verdict TEXT NOT NULL,
+     PRIMARY KEY (job_seq, attempt)
+   ) WITHOUT ROWID;
+   CREATE INDEX replicas_task ON replicas(job_seq, idx);
+   CREATE TABLE identities (
+     id TEXT PRIMARY KEY,
+     key TEXT NOT NULL,
+     network TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     vouched INTEGER NOT NULL,
+     streak INTEGER NOT NULL,
+     checks_passed INTEGER NOT NULL,
+     checks_failed INTEGER NOT NULL,
+     contradicted INTEGER NOT NULL,
+     banned_at INTEGER,
+     ban_reason TEXT
+   );
+   CREATE TABLE checks (
+     job_seq INTEGER NOT NULL,
+     k INTEGER NOT NULL,
+     idx INTEGER,
+     input TEXT NOT NULL,
+     output TEXT NOT NULL,
+     PRIMARY KEY (job_seq, k)
+   ) WITHOUT ROWID;`,
 ];
 
 const DONE = 2;
@@ -90,6 +149,55 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  validation: string | null;
+  replicas: number;
+  inconclusive: number;
+}
+
+interface IdentityRow {
+  id: string;
+  key: string;
+  network: string;
+  created_at: number;
+  state: string;
+  vouched: number;
+  streak: number;
+  checks_passed: number;
+  checks_failed: number;
+  contradicted: number;
+  banned_at: number | null;
+  ban_reason: string | null;
+}
+
+function toIdentity(r: IdentityRow): IdentityRecord {
+  return {
+    id: r.id,
+    key: r.key,
+    network: r.network,
+    createdAt: r.created_at,
+    state: r.state as TrustState,
+    vouched: r.vouched === 1,
+    streak: r.streak,
+    checksPassed: r.checks_passed,
+    checksFailed: r.checks_failed,
+    contradicted: r.contradicted,
+    bannedAt: r.banned_at,
+    banReason: r.ban_reason,
+  };
+}
+
+interface ReplicaRow {
+  idx: number;
+  attempt: string;
+  identity: string;
+  network: string;
+  kind: string;
+  ok: number;
+  hash: string;
+  output: string | null;
+  error: string | null;
+  at: number;
+  verdict: string;
 }
 
 function toRecord(r: JobRow): JobRecord {
@@ -109,6 +217,7 @@ function toRecord(r: JobRow): JobRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    ...(r.validation ? { validation: JSON.parse(r.validation) as JobRecord['validation'], replicas: r.replicas, inconclusive: r.inconclusive } : {}),
   };
 }
 
@@ -133,16 +242,37 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.stmts = {
       insertJob: db.prepare(
-        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at)
-         VALUES (@id, @name, @code, @priority, @timeoutMs, @maxAttempts, @maxLosses, @status, @total, @done, @failed, @requeues, @createdAt, @startedAt, @finishedAt)`,
+        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation)
+         VALUES (@id, @name, @code, @priority, @timeoutMs, @maxAttempts, @maxLosses, @status, @total, @done, @failed, @requeues, @createdAt, @startedAt, @finishedAt, @validation)`,
       ),
       insertTask: db.prepare('INSERT INTO tasks (job_seq, idx, input) VALUES (?, ?, ?)'),
       done: db.prepare('UPDATE tasks SET state = 2, output = ?, failures = ?, losses = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
       failed: db.prepare('UPDATE tasks SET state = 3, error = ?, failures = ?, losses = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
       retry: db.prepare('UPDATE tasks SET failures = ?, losses = ?, error = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
       progress: db.prepare(
-        'UPDATE jobs SET status = @status, done = @done, failed = @failed, requeues = @requeues, started_at = @startedAt, finished_at = @finishedAt WHERE id = @id',
+        'UPDATE jobs SET status = @status, done = @done, failed = @failed, requeues = @requeues, started_at = @startedAt, finished_at = @finishedAt, replicas = @replicas, inconclusive = @inconclusive WHERE id = @id',
       ),
+      insertReplica: db.prepare(
+        'INSERT OR IGNORE INTO replicas (job_seq, attempt, idx, identity, network, kind, ok, hash, output, error, at, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      setVerdict: db.prepare('UPDATE replicas SET verdict = ? WHERE job_seq = ? AND attempt = ?'),
+      upsertIdentity: db.prepare(
+        `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
+         VALUES (@id, @key, @network, @createdAt, @state, @vouched, @streak, @checksPassed, @checksFailed, @contradicted, @bannedAt, @banReason)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, vouched = excluded.vouched, streak = excluded.streak, checks_passed = excluded.checks_passed,
+           checks_failed = excluded.checks_failed, contradicted = excluded.contradicted, banned_at = excluded.banned_at, ban_reason = excluded.ban_reason`,
+      ),
+      getIdentity: db.prepare('SELECT * FROM identities WHERE id = ?'),
+      countIdentities: db.prepare('SELECT COUNT(*) AS n FROM identities'),
+      listIdentities: db.prepare('SELECT * FROM identities ORDER BY rowid DESC LIMIT ? OFFSET ?'),
+      insertCheck: db.prepare('INSERT INTO checks (job_seq, k, idx, input, output) VALUES (?, ?, ?, ?, ?)'),
+      checks: db.prepare('SELECT idx, input, output FROM checks WHERE job_seq = ? ORDER BY k'),
+      unsettledVotes: db.prepare(
+        "SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas WHERE job_seq = ? AND kind = 'vote' AND verdict IN ('pending', 'credited') ORDER BY at, attempt",
+      ),
+      taskReplicas: db.prepare('SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas WHERE job_seq = ? AND idx = ? ORDER BY at, attempt'),
+      deleteReplicas: db.prepare('DELETE FROM replicas WHERE job_seq = ?'),
+      deleteChecks: db.prepare('DELETE FROM checks WHERE job_seq = ?'),
       getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       seqOf: db.prepare('SELECT seq FROM jobs WHERE id = ?'),
       listFirst: db.prepare('SELECT * FROM jobs ORDER BY seq DESC LIMIT ?'),
@@ -184,12 +314,13 @@ export class SqliteStore implements Store {
     return seq;
   }
 
-  async insertJob(spec: JobRecord, inputs: readonly unknown[]): Promise<void> {
+  async insertJob(spec: JobRecord, inputs: readonly unknown[], checks: readonly StoredCheck[] = []): Promise<void> {
     this.db.transaction(() => {
-      const { lastInsertRowid } = this.stmts.insertJob.run(spec);
+      const { lastInsertRowid } = this.stmts.insertJob.run({ ...spec, validation: spec.validation ? JSON.stringify(spec.validation) : null });
       const seq = Number(lastInsertRowid);
       const insert = this.stmts.insertTask;
       for (let i = 0; i < inputs.length; i++) insert.run(seq, i, JSON.stringify(inputs[i] ?? null));
+      checks.forEach((c, k) => this.stmts.insertCheck.run(seq, k, c.index ?? null, JSON.stringify(c.input ?? null), JSON.stringify(c.output ?? null)));
       this.seqs.set(spec.id, seq);
     })();
   }
@@ -204,11 +335,21 @@ export class SqliteStore implements Store {
         else if (w.kind === 'failed') s.failed.run(w.error, w.failures, w.losses, seq, w.index);
         else s.retry.run(w.failures, w.losses, w.error, seq, w.index);
       }
-      for (const j of batch.jobs) s.progress.run(j);
+      for (const j of batch.jobs) s.progress.run({ replicas: 0, inconclusive: 0, ...j });
       for (const a of batch.attempts) {
         const seq = this.seq(a.job);
         if (seq !== undefined) s.insertAttempt.run(seq, a.index, a.attempt, a.volunteer, a.leasedAt, a.endedAt, a.end, a.error);
       }
+      for (const r of batch.replicas ?? []) {
+        const seq = this.seq(r.job);
+        if (seq === undefined) continue;
+        s.insertReplica.run(seq, r.attempt, r.index, r.identity, r.network, r.kind, r.ok ? 1 : 0, r.hash, r.ok ? JSON.stringify(r.output ?? null) : null, r.error, r.at, r.verdict);
+      }
+      for (const v of batch.verdicts ?? []) {
+        const seq = this.seq(v.job);
+        if (seq !== undefined) s.setVerdict.run(v.verdict, seq, v.attempt);
+      }
+      for (const r of batch.identities ?? []) s.upsertIdentity.run({ ...r, vouched: r.vouched ? 1 : 0 });
     })();
   }
 
@@ -229,7 +370,24 @@ export class SqliteStore implements Store {
     const pending: PendingTask[] = (this.stmts.pending.all(row.seq) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>).map(
       (t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: t.failures, losses: t.losses, error: t.error }),
     );
-    return { record, pending };
+    if (!record.validation) return { record, pending };
+    const votes = (this.stmts.unsettledVotes.all(row.seq) as ReplicaRow[]).map((r) => ({
+      index: r.idx,
+      vote: {
+        attempt: r.attempt,
+        identity: r.identity,
+        network: r.network,
+        ok: r.ok === 1,
+        output: r.ok === 1 ? (JSON.parse(r.output ?? 'null') as unknown) : null,
+        error: r.error,
+        hash: r.hash,
+        credited: r.verdict === 'credited',
+      },
+    }));
+    const checks = (this.stmts.checks.all(row.seq) as Array<{ idx: number | null; input: string; output: string }>).map(
+      (c): StoredCheck => ({ input: JSON.parse(c.input) as unknown, output: JSON.parse(c.output) as unknown, ...(c.idx === null ? {} : { index: c.idx }) }),
+    );
+    return { record, pending, votes, checks };
   }
 
   async sampleResults(jobId: string, status: 'done' | 'failed', limit: number): Promise<FinishedTask[]> {
@@ -249,6 +407,9 @@ export class SqliteStore implements Store {
       (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: a.leased_at, endedAt: a.ended_at, end: a.outcome as AttemptEnd, error: a.error }),
     );
     const state = t.state === DONE ? 'done' : t.state === FAILED ? 'failed' : 'pending';
+    const replicas = (this.stmts.taskReplicas.all(seq, index) as ReplicaRow[]).map(
+      (r): ReplicaRecord => ({ attempt: r.attempt, identity: r.identity, kind: r.kind as ReplicaKind, ok: r.ok === 1, hash: r.hash, error: r.error, at: r.at, verdict: r.verdict as ReplicaVerdict }),
+    );
     return {
       index: t.idx,
       state,
@@ -258,7 +419,27 @@ export class SqliteStore implements Store {
       failures: t.failures,
       losses: t.losses,
       attempts,
+      replicas,
     };
+  }
+
+  async getIdentity(id: string): Promise<IdentityRecord | undefined> {
+    const row = this.stmts.getIdentity.get(id) as IdentityRow | undefined;
+    return row && toIdentity(row);
+  }
+
+  async getIdentities(ids: readonly string[]): Promise<IdentityRecord[]> {
+    const out: IdentityRecord[] = [];
+    for (const id of new Set(ids)) {
+      const row = this.stmts.getIdentity.get(id) as IdentityRow | undefined;
+      if (row) out.push(toIdentity(row));
+    }
+    return out;
+  }
+
+  async listIdentities(offset: number, limit: number): Promise<IdentityPage> {
+    const total = (this.stmts.countIdentities.get() as { n: number }).n;
+    return { total, offset, rows: (this.stmts.listIdentities.all(limit, offset) as IdentityRow[]).map(toIdentity) };
   }
 
   async resetFailed(jobId: string): Promise<PendingTask[]> {
@@ -300,6 +481,8 @@ export class SqliteStore implements Store {
       for (const { seq, id } of old) {
         this.stmts.deleteTasks.run(seq);
         this.stmts.deleteAttempts.run(seq);
+        this.stmts.deleteReplicas.run(seq);
+        this.stmts.deleteChecks.run(seq);
         this.stmts.deleteJob.run(seq);
         this.seqs.delete(id);
       }

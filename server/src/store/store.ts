@@ -6,6 +6,11 @@
 import type { JobStatus } from '@barnraise/shared';
 import type { AttemptEnd } from '../scheduler/lease.ts';
 import type { JobSpec } from '../scheduler/state.ts';
+import type { ReplicaKind, ReplicaVerdict } from '../validation/job.ts';
+import type { Vote } from '../validation/quorum.ts';
+import type { IdentityRecord } from '../validation/trust.ts';
+
+export type { IdentityRecord, ReplicaKind, ReplicaVerdict, Vote };
 
 /** A job's durable summary row. */
 export interface JobRecord extends JobSpec {
@@ -15,10 +20,13 @@ export interface JobRecord extends JobSpec {
   requeues: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Validated jobs: results received (replicas and checks), and tasks failed as inconclusive. */
+  replicas?: number;
+  inconclusive?: number;
 }
 
 /** The mutable part of a job row, written with every commit that touches the job. */
-export type JobProgress = Pick<JobRecord, 'id' | 'status' | 'done' | 'failed' | 'requeues' | 'startedAt' | 'finishedAt'>;
+export type JobProgress = Pick<JobRecord, 'id' | 'status' | 'done' | 'failed' | 'requeues' | 'startedAt' | 'finishedAt'> & { replicas?: number; inconclusive?: number };
 
 /** One task change in a group commit. `failures`/`losses` are the task's counts after the change. */
 export type TaskWrite =
@@ -41,10 +49,64 @@ export interface AttemptWrite extends AttemptRecord {
   index: number;
 }
 
+/** A replica's outcome (a vote on its task) or a known-answer check's, durable before it is acknowledged (V13). */
+export interface ReplicaWrite {
+  job: string;
+  index: number;
+  attempt: string;
+  identity: string;
+  network: string;
+  kind: ReplicaKind;
+  ok: boolean;
+  hash: string;
+  output: unknown;
+  error: string | null;
+  at: number;
+  verdict: ReplicaVerdict;
+}
+
+/** A replica's verdict changed (settled, credited, void after a ban). */
+export interface VerdictWrite {
+  job: string;
+  index: number;
+  attempt: string;
+  verdict: ReplicaVerdict;
+}
+
 export interface CommitBatch {
   tasks: TaskWrite[];
   jobs: JobProgress[];
   attempts: AttemptWrite[];
+  /** Validated jobs only (section V): absent means none. */
+  replicas?: ReplicaWrite[];
+  verdicts?: VerdictWrite[];
+  /** Identities created or changed (trust, bans): the record as it is now. */
+  identities?: IdentityRecord[];
+}
+
+/** One replica as a task's detail shows it. */
+export interface ReplicaRecord {
+  attempt: string;
+  identity: string;
+  kind: ReplicaKind;
+  ok: boolean;
+  hash: string;
+  error: string | null;
+  at: number;
+  verdict: ReplicaVerdict;
+}
+
+/** A known answer the operator gave with a job. */
+export interface StoredCheck {
+  input: unknown;
+  output: unknown;
+  index?: number;
+}
+
+export interface IdentityPage {
+  total: number;
+  offset: number;
+  rows: IdentityRecord[];
 }
 
 /** Everything known about one task (dashboard job detail). */
@@ -58,6 +120,8 @@ export interface TaskDetail {
   losses: number;
   /** Ended attempts, oldest first. */
   attempts: AttemptRecord[];
+  /** Validated jobs: every replica and check leased as this index, oldest first. */
+  replicas?: ReplicaRecord[];
 }
 
 /** A task not yet final, as recovery needs it. */
@@ -72,6 +136,9 @@ export interface PendingTask {
 export interface RecoveredJob {
   record: JobRecord;
   pending: PendingTask[];
+  /** Validated jobs: the unsettled votes of pending tasks (rule V13). */
+  votes?: Array<{ index: number; vote: Vote }>;
+  checks?: StoredCheck[];
 }
 
 /** A final task as the results stream shows it. */
@@ -86,8 +153,8 @@ export interface JobPage {
 }
 
 export interface Store {
-  /** Insert a job and all its tasks; resolves once durable (rule D1). Ids are unique. */
-  insertJob(spec: JobRecord, inputs: readonly unknown[]): Promise<void>;
+  /** Insert a job, all its tasks and its known answers; resolves once durable (rule D1). Ids are unique. */
+  insertJob(spec: JobRecord, inputs: readonly unknown[], checks?: readonly StoredCheck[]): Promise<void>;
   /** Apply one group commit atomically: all of it is durable when this resolves, or none (rule D2). */
   commit(batch: CommitBatch): Promise<void>;
   /** Jobs that are queued or running, each with its unfinished tasks (rule D3). */
@@ -107,6 +174,11 @@ export interface Store {
    * Returns the tasks it reset.
    */
   resetFailed(jobId: string): Promise<PendingTask[]>;
+  getIdentity(id: string): Promise<IdentityRecord | undefined>;
+  /** The records of these identities that exist. */
+  getIdentities(ids: readonly string[]): Promise<IdentityRecord[]>;
+  /** Identities, newest first. */
+  listIdentities(offset: number, limit: number): Promise<IdentityPage>;
   /** Delete finished (completed or cancelled) jobs that finished before `before` (ms). Returns how many. */
   deleteFinishedBefore(before: number): Promise<number>;
   close(): Promise<void>;

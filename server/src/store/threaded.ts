@@ -134,6 +134,15 @@ export class ThreadedStore implements Store {
   deleteFinishedBefore(...args: Args<'deleteFinishedBefore'>) {
     return this.call('deleteFinishedBefore', args);
   }
+  getIdentity(...args: Args<'getIdentity'>) {
+    return this.call('getIdentity', args);
+  }
+  getIdentities(...args: Args<'getIdentities'>) {
+    return this.call('getIdentities', args);
+  }
+  listIdentities(...args: Args<'listIdentities'>) {
+    return this.call('listIdentities', args);
+  }
 
   /** Close the database after every call made before this one, then end the thread. */
   async close(): Promise<void> {

@@ -6,7 +6,11 @@
 import type { ResultLine } from '@barnraise/shared';
 import type { AttemptEnd, Journal } from '../scheduler/lease.ts';
 import type { Attempt, JobState, VolunteerState } from '../scheduler/state.ts';
-import type { AttemptWrite, CommitBatch, Store, TaskWrite } from './store.ts';
+import type { AttemptWrite, CommitBatch, ReplicaWrite, Store, TaskWrite, VerdictWrite } from './store.ts';
+import type { TrustJournal } from '../validation/book.ts';
+import type { ReplicaKind, ReplicaVerdict, ValidationJournal } from '../validation/job.ts';
+import type { Vote } from '../validation/quorum.ts';
+import type { IdentityRecord } from '../validation/trust.ts';
 
 /** What became durable in one commit. */
 export interface Committed {
@@ -29,9 +33,13 @@ export interface WriterOptions {
   onError(err: unknown): void;
 }
 
-export class GroupCommit implements Journal {
+export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   private tasks: TaskWrite[] = [];
   private attempts: AttemptWrite[] = [];
+  private replicas: ReplicaWrite[] = [];
+  private verdicts: VerdictWrite[] = [];
+  /** The latest record of each identity changed since the last batch. */
+  private identities = new Map<string, IdentityRecord>();
   private jobs = new Set<JobState>();
   private acks = new Map<VolunteerState, string[]>();
   private results: Array<{ job: JobState; line: ResultLine }> = [];
@@ -74,13 +82,46 @@ export class GroupCommit implements Journal {
     this.schedule();
   }
 
+  /** [V13] A vote or a check's answer: acknowledged to its volunteer once durable. */
+  replica(job: JobState, index: number, a: Attempt, vote: Vote, kind: ReplicaKind, verdict: ReplicaVerdict): void {
+    this.replicas.push({
+      job: job.id,
+      index,
+      attempt: a.id,
+      identity: vote.identity,
+      network: vote.network,
+      kind,
+      ok: vote.ok,
+      hash: vote.hash,
+      output: vote.output,
+      error: vote.error,
+      at: a.leasedAt,
+      verdict,
+    });
+    const list = this.acks.get(a.volunteer);
+    if (list) list.push(a.id);
+    else this.acks.set(a.volunteer, [a.id]);
+    this.jobs.add(job);
+    this.schedule();
+  }
+
+  verdict(job: JobState, index: number, attempt: string, verdict: ReplicaVerdict): void {
+    this.verdicts.push({ job: job.id, index, attempt, verdict });
+    this.schedule();
+  }
+
+  identityChanged(r: IdentityRecord): void {
+    this.identities.set(r.id, r);
+    this.schedule();
+  }
+
   /** Pending writes not yet handed to the store. */
   get pending(): number {
-    return this.tasks.length + this.jobs.size + this.attempts.length;
+    return this.tasks.length + this.jobs.size + this.attempts.length + this.replicas.length + this.verdicts.length + this.identities.size;
   }
 
   private schedule(): void {
-    if (this.tasks.length + this.attempts.length >= this.opts.maxBatch) {
+    if (this.tasks.length + this.attempts.length + this.replicas.length + this.verdicts.length >= this.opts.maxBatch) {
       void this.flush();
       return;
     }
@@ -108,6 +149,9 @@ export class GroupCommit implements Journal {
     const batch: CommitBatch = {
       tasks: this.tasks,
       attempts: this.attempts,
+      replicas: this.replicas,
+      verdicts: this.verdicts,
+      identities: [...this.identities.values()],
       // Snapshot now: every change counted in memory so far is in this batch or an earlier one.
       jobs: jobs.map((j) => ({
         id: j.id,
@@ -117,11 +161,16 @@ export class GroupCommit implements Journal {
         requeues: j.requeues,
         startedAt: j.startedAt,
         finishedAt: j.finishedAt,
+        replicas: j.validation?.replicas ?? 0,
+        inconclusive: j.validation?.inconclusive ?? 0,
       })),
     };
     const committed: Committed = { acks: this.acks, results: this.results, jobs: jobs.map((job) => ({ job, finished: job.isFinished() })) };
     this.tasks = [];
     this.attempts = [];
+    this.replicas = [];
+    this.verdicts = [];
+    this.identities = new Map();
     this.jobs = new Set();
     this.acks = new Map();
     this.results = [];

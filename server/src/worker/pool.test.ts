@@ -16,8 +16,10 @@ async function pool(size: number) {
   const reported = new Map<string, AttemptOutcome[]>();
   const reportedAt = new Map<string, number>();
   const p = new ThreadPool(size, {
+    started: () => undefined,
     progress: () => undefined,
-    done: (a, outcome) => {
+    changed: () => undefined,
+    done: ({ a }, outcome) => {
       reported.set(a, [...(reported.get(a) ?? []), outcome]);
       reportedAt.set(a, Date.now());
     },

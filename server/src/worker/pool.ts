@@ -6,7 +6,7 @@
  * terminating its thread, which is replaced; the rest of its batch goes back to the front of the queue.
  */
 import { Worker } from 'node:worker_threads';
-import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
+import type { PoolEvents, PoolLike, PoolTask } from '@barnraise/shared';
 import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 export type { PoolTask };
@@ -27,10 +27,7 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-export interface PoolEvents {
-  progress(a: string, p: number): void;
-  done(a: string, outcome: AttemptOutcome): void;
-}
+export type { PoolEvents };
 
 // A worker thread does not inherit the parent's loader hooks, so a small JS entry registers tsx first
 // when the thread is TypeScript (running from source); a built thread.js is started directly.
@@ -49,7 +46,8 @@ const MAX_BATCH = 32;
 /** Jobs whose durations are remembered; the first learned is forgotten first. */
 const MAX_JOBS = 64;
 
-export class ThreadPool {
+/** The headless volunteer's compute pool, as the shared volunteer core drives it (a fixed number of threads). */
+export class ThreadPool implements PoolLike {
   private readonly slots: Slot[] = [];
   private readonly queue: PoolTask[] = [];
   /** Smoothed attempt duration (ms) per job. Unknown means not short. */
@@ -114,7 +112,7 @@ export class ThreadPool {
       if (k < 0) continue;
       const task = slot.held.splice(k, 1)[0]!;
       this.learn(task.job, outcome.ms);
-      this.events.done(a, outcome);
+      this.events.done(task, outcome);
     }
     if (slot.held.length > 0 || slot.retired) return;
     this.disarm(slot);
@@ -125,7 +123,7 @@ export class ThreadPool {
   private onCrash(slot: Slot, err: Error): void {
     if (slot.retired) return;
     const task = this.evict(slot, this.runningAt(slot));
-    if (task) this.events.done(task.a, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
+    if (task) this.events.done(task, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
   }
 
   /**
@@ -160,7 +158,7 @@ export class ThreadPool {
     if (left >= 1) return this.arm(slot, left);
     this.evict(slot, p);
     this.learn(task.job, task.timeoutMs);
-    this.events.done(task.a, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
+    this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
   }
 
   /** Terminate a slot's thread and put a fresh one in its place. Returns the attempts it held, unreported. */
@@ -282,14 +280,46 @@ export class ThreadPool {
     return this.queue.splice(0);
   }
 
-  /** Drop everything (connection lost: the master has requeued it all). */
-  reset(): void {
-    this.queue.length = 0;
-    for (const slot of [...this.slots]) if (slot.held.length > 0) this.replace(slot);
+  /** Take up to `n` attempts that have not started, the last queued first (to hand back to the master). */
+  takeQueued(n = this.queue.length): PoolTask[] {
+    return this.queue.splice(Math.max(0, this.queue.length - n));
+  }
+
+  /** Drop everything, running attempts too (their threads are replaced); returns what was dropped. */
+  reset(): PoolTask[] {
+    const dropped = this.queue.splice(0);
+    for (const slot of [...this.slots]) {
+      if (slot.held.length === 0) continue;
+      dropped.push(...slot.held);
+      this.replace(slot);
+    }
+    return dropped;
   }
 
   get busy(): number {
     return this.slots.reduce((n, s) => n + s.held.length, this.queue.length);
+  }
+
+  /** Attempts posted to threads and not reported yet. */
+  get running(): number {
+    return this.slots.reduce((n, s) => n + s.held.length, 0);
+  }
+
+  /** Attempts waiting for a thread. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * The thread count is fixed at start (`--threads`); the core's resizes are for the page's pool. Resizing to
+   * 0 (stop, refusal) means the threads are going: dropped attempts no longer get replacement threads.
+   */
+  resize(n: number): void {
+    if (n === 0) this.closed = true;
   }
 
   async close(): Promise<void> {

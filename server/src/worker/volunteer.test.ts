@@ -22,6 +22,7 @@ async function master(total: number) {
   let sent = 0;
   wss.on('connection', (ws) => {
     const send = (m: MasterMessage) => ws.send(JSON.stringify(m));
+    send({ type: 'challenge', nonce: 'a-nonce-for-this-test' });
     const lease = (n: number) => {
       const items = [];
       for (; n > 0 && sent < total; n--, sent++) items.push({ a: `a${sent}`, job: 'inc', i: sent, input: sent });

@@ -10,6 +10,48 @@ export const JobStatus = {
 } as const;
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 
+/** How a job's results are validated (SPEC.md section V). `none`: one result from anyone is final. */
+export const ValidationMode = { none: 'none', adaptive: 'adaptive', strict: 'strict' } as const;
+export type ValidationMode = (typeof ValidationMode)[keyof typeof ValidationMode];
+const ValidationModeSchema = Type.Union(Object.values(ValidationMode).map((m) => Type.Literal(m)));
+
+/**
+ * How two outputs are compared: `exact` (canonical JSON: key order does not matter) or `numeric` (every
+ * number within `abs` or within `rel` of the other, everything else equal), for floating point that
+ * differs across engines.
+ */
+export const CompareSchema = Type.Union([
+  Type.Literal('exact'),
+  Type.Object(
+    { numeric: Type.Object({ abs: Type.Optional(Type.Number({ minimum: 0 })), rel: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }) },
+    { additionalProperties: false },
+  ),
+]);
+export type Compare = Static<typeof CompareSchema>;
+
+export const ValidationPolicySchema = Type.Object(
+  {
+    mode: ValidationModeSchema,
+    /** strict: agreeing results from this many distinct identities, at least one trusted (default 2). */
+    quorum: Type.Optional(Type.Integer({ minimum: 2, maximum: 10 })),
+    /** A task with this many results and no agreement fails as inconclusive (default 6). */
+    maxReplicas: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+    compare: Type.Optional(CompareSchema),
+  },
+  { additionalProperties: false },
+);
+export type ValidationPolicyBody = Static<typeof ValidationPolicySchema>;
+
+/**
+ * A known answer from the operator: run as an ordinary task of the job (the volunteer cannot tell), it
+ * checks the volunteer. `index` is what `ctx.index` shows (a random index of the job when absent).
+ */
+export const KnownAnswerSchema = Type.Object(
+  { input: Type.Unknown(), output: Type.Unknown(), index: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+export type KnownAnswer = Static<typeof KnownAnswerSchema>;
+
 export const CreateJobBodySchema = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: Limits.maxNameChars })),
@@ -18,6 +60,9 @@ export const CreateJobBodySchema = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 24 * 3600 * 1000 })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    /** Default: the master's BARNRAISE_VALIDATION (`none` unless set). */
+    validation: Type.Optional(ValidationPolicySchema),
+    checks: Type.Optional(Type.Array(KnownAnswerSchema, { maxItems: Limits.maxChecks })),
   },
   { additionalProperties: false },
 );
@@ -46,6 +91,22 @@ export const JobSummarySchema = Type.Object({
   requeues: Type.Integer(),
   timeoutMs: Type.Integer(),
   maxAttempts: Type.Integer(),
+  /** Present when the job's results are validated (mode adaptive or strict). */
+  validation: Type.Optional(
+    Type.Object({
+      mode: ValidationModeSchema,
+      quorum: Type.Integer(),
+      maxReplicas: Type.Integer(),
+      /** Tasks final with a validated result (done) or failure (failed), counted apart from inconclusive. */
+      validated: Type.Integer(),
+      /** Tasks with results that are not final yet (waiting for agreement or for their volunteer's checks). */
+      awaiting: Type.Integer(),
+      /** Tasks failed because their results never agreed (rule V12). */
+      inconclusive: Type.Integer(),
+      /** Results received so far, counting replicas and checks: divided by the tasks, the cost of validation. */
+      replicas: Type.Integer(),
+    }),
+  ),
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),

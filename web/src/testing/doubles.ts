@@ -2,7 +2,7 @@
 import type { AttemptOutcome, MasterMessage, VolunteerMessage } from '@barnraise/shared';
 import type { WorkerHandle, WorkerHost, WorkerListener } from '../sandbox/host.ts';
 import type { RunRequest, ToWorker } from '../sandbox/messages.ts';
-import type { SocketLike } from '../volunteer/client.ts';
+import type { SocketLike } from '@barnraise/shared';
 
 export class FakeWorker implements WorkerHandle {
   readonly received: ToWorker[] = [];
@@ -57,16 +57,18 @@ export class FakeSocket implements SocketLike {
     this.readyState = 3;
   }
   // ---- the master's side
-  open(): void {
+  /** Open, and (as the master does, rule V1) send the challenge the hello answers. */
+  open(challenge = true): void {
     this.readyState = 1;
     this.onopen?.(new Event('open'));
+    if (challenge) this.deliver({ type: 'challenge', nonce: 'n0nce-for-the-test-0001' });
   }
   deliver(msg: MasterMessage | object): void {
-    this.onmessage?.({ data: JSON.stringify(msg) } as MessageEvent);
+    this.onmessage?.({ data: JSON.stringify(msg) });
   }
   drop(code: number, reason = ''): void {
     this.readyState = 3;
-    this.onclose?.({ code, reason } as CloseEvent);
+    this.onclose?.({ code, reason });
   }
   /** Frames of one type sent so far. */
   frames<T extends VolunteerMessage['type']>(type: T): Extract<VolunteerMessage, { type: T }>[] {

@@ -1,11 +1,12 @@
 /** This tab's live state: connection, tasks, CPU time, current job, workers. */
 import { Stat } from '../ui/Stat.tsx';
 import { formatCount, formatDuration } from '../ui/format.ts';
-import { ConnectionState } from './connection.ts';
+import { ConnectionState } from '@barnraise/shared';
 import {
   selectConnection,
   selectCpuMs,
   selectCurrentJob,
+  selectIdentity,
   selectProblem,
   selectRunning,
   selectTasksDone,
@@ -33,6 +34,7 @@ export function MyStats() {
   const job = useVolunteer(selectCurrentJob);
   const alive = useVolunteer(selectWorkersAlive);
   const busy = useVolunteer(selectWorkersBusy);
+  const identity = useVolunteer(selectIdentity);
   return (
     <>
       <p className={`status ${connection}`} role="status" aria-live="polite">
@@ -57,6 +59,11 @@ export function MyStats() {
       <p className="current-job">
         Current job: <strong data-testid="volunteer.current-job">{running && job ? job : '—'}</strong>
       </p>
+      {identity && (
+        <p className="identity">
+          Your anonymous volunteer identity: <code data-testid="volunteer.identity">{identity}</code>
+        </p>
+      )}
     </>
   );
 }

@@ -3,17 +3,17 @@
  * browser events they care about (visibility, pagehide). Nothing is created before the visitor presses
  * Start, so a visitor who only reads the page runs nothing and opens no socket.
  */
-import type { Site, Stats } from '@barnraise/shared';
+// The bare Check rather than the Value namespace object, which would pull every Value operator into the bundle.
+import { Check } from '@sinclair/typebox/value';
+import { ConnectionState, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type Site, type Stats } from '@barnraise/shared';
 import { SandboxFrame } from '../sandbox/host.ts';
 import { WorkerPool } from '../sandbox/pool.ts';
-import { VolunteerClient } from './client.ts';
-import { ConnectionState } from './connection.ts';
+import { browserIdentity } from './identity.ts';
 import { clampThreads, useVolunteer } from './store.ts';
-import { volunteerSocketUrl } from './url.ts';
 
 const STATS_EVERY_MS = 5_000;
 
-let client: VolunteerClient | null = null;
+let client: VolunteerCore | null = null;
 
 /** A task queued behind the current one, after other pending events; unlike setTimeout it is not throttled in hidden tabs. */
 function deferrer(): (fn: () => void) => void {
@@ -26,18 +26,23 @@ function deferrer(): (fn: () => void) => void {
   };
 }
 
-function getClient(): VolunteerClient {
+function getClient(): VolunteerCore {
   if (client) return client;
   const store = useVolunteer.getState();
   const frame = new SandboxFrame((why) => {
     store.reportProblem(why);
     stop();
   });
-  client = new VolunteerClient({
+  client = new VolunteerCore({
     url: volunteerSocketUrl(location.href),
     connect: (url) => new WebSocket(url),
     createPool: (events) => new WorkerPool(frame, events),
     sink: store,
+    // Value.Check, not TypeCompiler: the page's Content-Security-Policy forbids eval.
+    isMasterMessage: (v): v is MasterMessage => Check(MasterMessageSchema, v),
+    agent: 'browser',
+    // [V1] Kept in this origin's IndexedDB; a browser without it (private modes) joins anonymously.
+    identity: browserIdentity(),
     defer: deferrer(),
     ua: navigator.userAgent,
   });

@@ -1,13 +1,11 @@
 /**
  * The volunteer page's one store, built from typed slices (zustand's slices pattern). The socket client and
- * the worker pool write to it through the session slice (a ClientSink); components read it with the
+ * the worker pool write to it through the session slice (a VolunteerSink, the shared volunteer core's); components read it with the
  * module-level selectors at the bottom. Only the visitor's choices are persisted (localStorage).
  */
 import { create, type StateCreator } from 'zustand';
 import { createJSONStorage, persist } from 'zustand/middleware';
-import type { AttemptOutcome, MasterMessage, MessageOf, Site, Stats } from '@barnraise/shared';
-import type { ClientSink } from './client.ts';
-import { ConnectionState } from './connection.ts';
+import { ConnectionState, type AttemptOutcome, type MasterMessage, type MessageOf, type Site, type Stats, type VolunteerSink } from '@barnraise/shared';
 
 export interface JobBrief {
   id: string;
@@ -36,7 +34,7 @@ export interface SwarmSlice {
   statsPolled(stats: Stats): void;
 }
 
-export interface SessionSlice extends ClientSink {
+export interface SessionSlice extends VolunteerSink {
   connectionState: ConnectionState;
   problem: string | null;
   running: boolean;
@@ -46,6 +44,8 @@ export interface SessionSlice extends ClientSink {
   currentJob: string | null;
   workersAlive: number;
   workersBusy: number;
+  /** The identity this browser proves to the master (rule V1), once welcomed. */
+  identity: string | null;
   setRunning(running: boolean): void;
   reportProblem(problem: string): void;
 }
@@ -88,6 +88,8 @@ const sessionSlice: Slice<SessionSlice> = (set) => ({
   currentJob: null,
   workersAlive: 0,
   workersBusy: 0,
+  identity: null,
+  welcomed: (_volunteerId, identity) => set({ identity: identity ?? null }),
   setRunning: (running) => set({ running, resumable: running, ...(running ? { problem: null } : { currentJob: null }) }),
   reportProblem: (problem) => set({ problem }),
   connectionChanged: (connectionState, problem) =>
@@ -157,6 +159,7 @@ export const selectCpuMs = (s: VolunteerState) => s.cpuMs;
 export const selectCurrentJob = (s: VolunteerState) => s.currentJob;
 export const selectWorkersAlive = (s: VolunteerState) => s.workersAlive;
 export const selectWorkersBusy = (s: VolunteerState) => s.workersBusy;
+export const selectIdentity = (s: VolunteerState) => s.identity;
 export const selectThreads = (s: VolunteerState) => s.threads;
 export const selectPauseWhenHidden = (s: VolunteerState) => s.pauseWhenHidden;
 export const selectResumable = (s: VolunteerState) => s.resumable;

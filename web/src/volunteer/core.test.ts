@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CloseCode, PROTOCOL_VERSION, type MasterMessage } from '@barnraise/shared';
+import { Check } from '@sinclair/typebox/value';
+import { CloseCode, MasterMessageSchema, PROTOCOL_VERSION, VolunteerCore, type ConnectionState, type MasterMessage, type VolunteerSink } from '@barnraise/shared';
 import { WorkerPool } from '../sandbox/pool.ts';
 import { FakeHost, FakeSocket } from '../testing/doubles.ts';
-import { VolunteerClient, type ClientSink } from './client.ts';
-import type { ConnectionState } from './connection.ts';
 
 const HB = 1000;
 const welcome: MasterMessage = { type: 'welcome', v: PROTOCOL_VERSION, volunteerId: 'v_1', heartbeatMs: HB, maxCredits: 16, title: 't' };
@@ -15,14 +14,17 @@ function setup() {
   const sockets: FakeSocket[] = [];
   const states: ConnectionState[] = [];
   const deferred: Array<() => void> = [];
-  const sink: ClientSink = {
+  const sink: VolunteerSink = {
     connectionChanged: (s) => states.push(s),
     attemptStarted: () => {},
     attemptEnded: () => {},
     swarmReported: () => {},
     workersChanged: () => {},
   };
-  const client = new VolunteerClient({
+  const client = new VolunteerCore({
+    isMasterMessage: (v): v is MasterMessage => Check(MasterMessageSchema, v),
+    agent: 'browser',
+    prefetch: 2,
     url: 'ws://master/ws/volunteer',
     connect: (url) => {
       const s = new FakeSocket(url);
@@ -50,7 +52,7 @@ function setup() {
   return { host, client, sockets, socket, states, settle, join };
 }
 
-describe('VolunteerClient', () => {
+describe('VolunteerCore (with the page\'s worker pool)', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 

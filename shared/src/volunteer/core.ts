@@ -1,54 +1,62 @@
 /**
- * The volunteer socket client: speaks the protocol of shared/protocol.ts from the page's main thread,
- * which holds the WebSocket and the heartbeat so heavy compute in the workers cannot stall liveness.
- * Credits follow the headless worker (server/src/worker/volunteer.ts): `want` up to capacity after
- * `welcome`, one credit back per result, `pause` + `release` when capacity drops. The socket, the pool and
- * the clock are injected, so the whole exchange is unit-tested in Node.
+ * The volunteer, once: the protocol of protocol.ts as the browser page and the headless worker both speak
+ * it. Identity at hello (rule V1), credits (P3, P4), results batched with the credits they free, the
+ * heartbeat and a silent master (P5), backoff, fatal refusals, the job cache (C1), and an adaptive prefetch.
+ * Each host gives it a socket, a compute pool and a sink for what it shows; nothing here knows the DOM or
+ * Node, so the whole exchange is unit-tested with fakes.
  */
-// The bare Check rather than the Value namespace object, which would pull every Value operator into the bundle.
-import { Check } from '@sinclair/typebox/value';
-import {
-  backoffMs,
-  CloseCode,
-  decodeFrame,
-  FrameError,
-  Limits,
-  MASTER_SILENT_BEATS,
-  MasterMessageSchema,
-  PROTOCOL_VERSION,
-  type AttemptOutcome,
-  type MasterMessage,
-  type MessageOf,
-  type TaskOutcome,
-  type VolunteerMessage,
-} from '@barnraise/shared';
-import type { PoolEvents, PoolTask } from '../sandbox/pool.ts';
-import { ConnectionState } from './connection.ts';
+import { Limits } from '../limits.ts';
+import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type TaskOutcome, type VolunteerMessage } from '../protocol.ts';
+import { decodeFrame, FrameError, type Check } from '../codec.ts';
+import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
+import type { AttemptOutcome, PoolTask } from '../runner.ts';
+import type { VolunteerIdentity } from '../identity.ts';
 
-/** Leases held per thread: one running and one waiting, so no worker idles for a round trip. */
-export const PREFETCH = 2;
-/** Progress frames per attempt are at most this frequent. */
-const PROGRESS_EVERY_MS = 500;
-/** A connection that has not been welcomed this long is abandoned and retried. */
-const WELCOME_TIMEOUT_MS = 15_000;
-/** Close codes after which retrying cannot help. */
-const FATAL = new Set<number>([CloseCode.VersionMismatch, CloseCode.Forbidden]);
+// Timers exist in every host; shared/ is compiled without DOM or Node types.
+declare function setTimeout(fn: () => void, ms: number): unknown;
+declare function clearTimeout(id: unknown): void;
+declare function setInterval(fn: () => void, ms: number): unknown;
+declare function clearInterval(id: unknown): void;
 
-// Value.Check (as Check), not TypeCompiler: the page's Content-Security-Policy forbids eval.
-const isMasterMessage = (v: unknown): v is MasterMessage => Check(MasterMessageSchema, v);
+/** States of the connection to the master, as a host shows them. */
+export const ConnectionState = {
+  /** Not volunteering (before Start, after Stop). */
+  idle: 'idle',
+  connecting: 'connecting',
+  connected: 'connected',
+  /** Lost the master; retrying with backoff. */
+  reconnecting: 'reconnecting',
+  /** The master refused this volunteer for good (protocol version, join key, banned identity). */
+  failed: 'failed',
+} as const;
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
-/** The parts of a browser WebSocket the client uses. */
+/** An event handler the browser's and `ws`'s sockets both fit (checked bivariantly, as DOM handlers are). */
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
+/** The parts of a WebSocket the core uses: the browser's, and `ws`'s in Node. */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: Event) => void) | null;
-  onmessage: ((ev: MessageEvent) => void) | null;
-  onclose: ((ev: CloseEvent) => void) | null;
-  onerror: ((ev: Event) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
+  /** Drop the connection with no close handshake (Node's `ws`); a browser socket has none. */
+  terminate?(): void;
 }
 
-/** The worker pool as the client drives it (WorkerPool). */
+/** What a compute pool reports: the page's Web Workers and the headless worker's threads alike. */
+export interface PoolEvents {
+  started(task: PoolTask): void;
+  progress(a: string, p: number): void;
+  done(task: PoolTask, outcome: AttemptOutcome): void;
+  /** Worker or attempt counts changed. */
+  changed(): void;
+}
+
+/** A compute pool as the core drives it. */
 export interface PoolLike {
   readonly running: number;
   readonly queued: number;
@@ -56,41 +64,73 @@ export interface PoolLike {
   resize(n: number): void;
   run(task: PoolTask): void;
   abort(a: string): boolean;
+  /** Take up to `n` leases that have not started (to hand back). */
   takeQueued(n?: number): PoolTask[];
+  /** Drop every lease, running ones included (their work is lost); returns them. */
   reset(): PoolTask[];
 }
 
-/** Where the client reports what the page shows (the store implements it). */
-export interface ClientSink {
+/** Where the core reports what a host shows. */
+export interface VolunteerSink {
   connectionChanged(state: ConnectionState, problem?: string): void;
   attemptStarted(jobName: string): void;
   attemptEnded(outcome: AttemptOutcome): void;
   swarmReported(frame: MessageOf<MasterMessage, 'swarm'>): void;
   workersChanged(alive: number, busy: number): void;
+  /** Joined: the master's name for this connection and the identity it proved. */
+  welcomed?(volunteerId: string, identity: string | undefined): void;
+  /** The master refused this volunteer for good (no retry). */
+  refused?(code: number, reason: string): void;
+  log?(msg: string): void;
 }
 
-export interface ClientDeps {
-  /** The master's WebSocket URL for volunteers. */
+export interface VolunteerCoreDeps {
+  /** The master's volunteer WebSocket URL (see volunteerSocketUrl). */
   url: string;
   connect(url: string): SocketLike;
   createPool(events: PoolEvents): PoolLike;
-  sink: ClientSink;
+  sink: VolunteerSink;
+  /** Checks master frames against MasterMessageSchema (compiled in Node; Value.Check under the page's CSP). */
+  isMasterMessage: Check<MasterMessage>;
+  agent: 'browser' | 'node';
+  ua?: string;
+  /** The identity proved at hello (rule V1); a promise while it is being loaded or made. Absent: anonymous. */
+  identity?: VolunteerIdentity | Promise<VolunteerIdentity>;
+  /**
+   * Leases held per thread. Unset: 2 (one running, one waiting, so no thread idles for a round trip), and 4
+   * while tasks take under SHORT_TASK_MS, where the round trip rather than the compute sets the pace.
+   */
+  prefetch?: number;
   now?: () => number;
   random?: () => number;
   /** Run `fn` soon, after other pending events (batches results). */
   defer?: (fn: () => void) => void;
-  ua?: string;
 }
 
+/** Tasks faster than this get the deeper prefetch. */
+export const SHORT_TASK_MS = 20;
+export const BASE_PREFETCH = 2;
+export const SHORT_PREFETCH = 4;
+/** Progress frames per attempt are at most this frequent. */
+const PROGRESS_EVERY_MS = 500;
+/** A connection with no challenge and welcome this long after opening is abandoned and retried. */
+const WELCOME_TIMEOUT_MS = 15_000;
+/** Close codes after which retrying cannot help. */
+const FATAL: ReadonlySet<number> = new Set([CloseCode.VersionMismatch, CloseCode.Forbidden, CloseCode.Banned, CloseCode.BadIdentity]);
+/** A network out of new identities waits longer between tries (rule V2 refills by the hour). */
+const SLOW_RETRY: ReadonlySet<number> = new Set([CloseCode.TooManyIdentities]);
 const OPEN = 1;
 
-export class VolunteerClient {
+type Welcome = MessageOf<MasterMessage, 'welcome'>;
+type JobFrame = MessageOf<MasterMessage, 'job'>;
+
+export class VolunteerCore {
   private readonly pool: PoolLike;
   private readonly now: () => number;
   private readonly defer: (fn: () => void) => void;
   private ws: SocketLike | null = null;
-  private welcome: MessageOf<MasterMessage, 'welcome'> | null = null;
-  private readonly jobs = new Map<string, MessageOf<MasterMessage, 'job'>>();
+  private welcome: Welcome | null = null;
+  private readonly jobs = new Map<string, JobFrame>();
   /** Credits the master holds for us: granted with `want`, used by each lease it sends. */
   private granted = 0;
   /** Capacity at the last reconcile (0 while not welcomed). */
@@ -99,9 +139,9 @@ export class VolunteerClient {
   private pending: TaskOutcome[] = [];
   private flushQueued = false;
   private readonly progressSent = new Map<string, number>();
-  private heartbeat: ReturnType<typeof setInterval> | null = null;
-  private welcomeTimer: ReturnType<typeof setTimeout> | null = null;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeat: unknown = null;
+  private welcomeTimer: unknown = null;
+  private retryTimer: unknown = null;
   private lastHeard = 0;
   private lastBeat = 0;
   private failures = 0;
@@ -113,10 +153,17 @@ export class VolunteerClient {
   private rejoining = false;
   private hidden = false;
   private pauseWhenHidden = false;
+  /** Smoothed attempt duration (ms), for the adaptive prefetch. */
+  private avgMs = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly deps: ClientDeps) {
+  /** Attempts that ended with an output, over every connection. */
+  completed = 0;
+  /** Connections welcomed so far. */
+  connections = 0;
+
+  constructor(private readonly deps: VolunteerCoreDeps) {
     this.now = deps.now ?? (() => Date.now());
-    this.defer = deps.defer ?? ((fn) => setTimeout(fn, 0));
+    this.defer = deps.defer ?? ((fn) => void setTimeout(fn, 0));
     this.pool = deps.createPool({
       started: (task) => deps.sink.attemptStarted(this.jobs.get(task.job)?.name ?? task.job),
       progress: (a, p) => this.progress(a, p),
@@ -125,7 +172,12 @@ export class VolunteerClient {
     });
   }
 
-  /** Start computing with `threads` workers (connects if needed). */
+  /** True while welcomed by a master. */
+  get online(): boolean {
+    return this.welcome !== null;
+  }
+
+  /** Start computing with `threads` (connects if needed). */
   start(threads: number): void {
     this.running = true;
     this.threads = threads;
@@ -142,7 +194,7 @@ export class VolunteerClient {
     this.deps.sink.connectionChanged(ConnectionState.idle);
   }
 
-  /** The page is going away (pagehide): hand leases back so the master requeues them without a loss. */
+  /** Going away (pagehide, SIGTERM): hand leases back so the master requeues them without counting a loss (L6). */
   leave(reason = 'leaving'): void {
     const dropped = this.pool.reset().map((t) => t.a);
     this.flush();
@@ -159,13 +211,28 @@ export class VolunteerClient {
     this.retryTimer = null;
   }
 
+  /**
+   * Vanish the way a killed process does: the socket is dropped without a close handshake or a release.
+   * For chaos tests.
+   */
+  abandon(): void {
+    this.running = false;
+    const ws = this.ws;
+    this.dropConnection();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.pool.reset();
+    if (ws?.terminate) ws.terminate();
+    else ws?.close(4999, 'abandoned');
+  }
+
   setThreads(threads: number): void {
     this.threads = threads;
     if (!this.running) return;
     this.pool.resize(threads);
     // The protocol has no frame to change the thread count of a connection, and the master caps credits by
     // the count in the hello. Growing past what those credits feed: finish what runs, then rejoin.
-    if (this.welcome && threads > this.helloThreads && threads * PREFETCH > this.welcome.maxCredits) this.rejoining = true;
+    if (this.welcome && threads > this.helloThreads && threads * BASE_PREFETCH > this.welcome.maxCredits) this.rejoining = true;
     this.reconcile();
   }
 
@@ -181,10 +248,11 @@ export class VolunteerClient {
     this.reconcile();
   }
 
-  /** Leases this tab may hold now. */
+  /** Leases this volunteer may hold now. */
   capacity(): number {
     if (!this.welcome || !this.running || this.rejoining || (this.hidden && this.pauseWhenHidden)) return 0;
-    return Math.min(this.threads * PREFETCH, this.welcome.maxCredits);
+    const perThread = this.deps.prefetch ?? (this.avgMs < SHORT_TASK_MS ? SHORT_PREFETCH : BASE_PREFETCH);
+    return Math.min(this.threads * perThread, this.welcome.maxCredits);
   }
 
   private connect(): void {
@@ -197,23 +265,45 @@ export class VolunteerClient {
       return this.onClose(1006, (err as Error).message);
     }
     this.ws = ws;
-    ws.onopen = () => {
-      this.helloThreads = this.threads;
-      this.send({ type: 'hello', v: PROTOCOL_VERSION, threads: this.threads, agent: 'browser', ua: (this.deps.ua ?? '').slice(0, 512), hidden: this.hidden });
-    };
+    // [V1] The master speaks first: its challenge carries the nonce the hello's identity proof signs.
+    ws.onopen = () => undefined;
     ws.onmessage = (ev) => this.onFrame(ev.data);
     ws.onclose = (ev) => this.onClose(ev.code, ev.reason);
-    ws.onerror = () => {}; // a close event always follows; that is where we act
-    this.welcomeTimer = setTimeout(() => this.abandon('no welcome from the master'), WELCOME_TIMEOUT_MS);
+    ws.onerror = () => undefined; // a close event always follows; that is where we act
+    this.welcomeTimer = setTimeout(() => this.giveUp('no welcome from the master'), WELCOME_TIMEOUT_MS);
+  }
+
+  private async hello(ws: SocketLike, nonce: string): Promise<void> {
+    let identity: MessageOf<VolunteerMessage, 'hello'>['identity'];
+    if (this.deps.identity) {
+      try {
+        const id = await this.deps.identity;
+        const [sig, vouch] = await Promise.all([id.sign(nonce), id.vouch?.(nonce)]);
+        identity = vouch === undefined ? { key: id.key, sig } : { key: id.key, sig, vouch };
+      } catch (err) {
+        this.deps.sink.log?.(`identity unavailable, joining anonymously: ${(err as Error).message}`);
+      }
+    }
+    if (ws !== this.ws) return; // closed meanwhile
+    this.helloThreads = this.threads;
+    this.send({
+      type: 'hello',
+      v: PROTOCOL_VERSION,
+      threads: this.threads,
+      agent: this.deps.agent,
+      ua: (this.deps.ua ?? '').slice(0, 512),
+      hidden: this.hidden,
+      ...(identity ? { identity } : {}),
+    });
   }
 
   private onFrame(data: unknown): void {
     this.lastHeard = this.now();
     let msg: MasterMessage;
     try {
-      msg = decodeFrame(String(data), isMasterMessage);
+      msg = decodeFrame(String(data), this.deps.isMasterMessage);
     } catch (err) {
-      if (err instanceof FrameError) return console.warn(`barnraise: ${err.message}`);
+      if (err instanceof FrameError) return this.deps.sink.log?.(`bad frame from the master: ${err.message}`);
       throw err;
     }
     // Timers of a hidden tab may be throttled to once a minute, but frames still arrive: beat from here too.
@@ -223,12 +313,17 @@ export class VolunteerClient {
 
   private onMessage(msg: MasterMessage): void {
     switch (msg.type) {
+      case 'challenge':
+        if (this.ws && !this.welcome) void this.hello(this.ws, msg.nonce);
+        return;
       case 'welcome':
         if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
         this.welcome = msg;
         this.failures = 0;
         this.granted = 0;
+        this.connections++;
         this.startHeartbeat(msg.heartbeatMs);
+        this.deps.sink.welcomed?.(msg.volunteerId, msg.identity);
         this.deps.sink.connectionChanged(ConnectionState.connected);
         return this.reconcile();
       case 'job':
@@ -303,6 +398,8 @@ export class VolunteerClient {
   private done(task: PoolTask, outcome: AttemptOutcome): void {
     this.progressSent.delete(task.a);
     this.pending.push(outcome.ok ? { a: task.a, ok: true, output: outcome.output, ms: outcome.ms } : { a: task.a, ok: false, error: outcome.error, ms: outcome.ms });
+    if (outcome.ok) this.completed++;
+    this.avgMs = this.avgMs === Number.POSITIVE_INFINITY ? outcome.ms : 0.8 * this.avgMs + 0.2 * outcome.ms;
     this.deps.sink.attemptEnded(outcome);
     this.reconcile();
     this.scheduleFlush();
@@ -345,7 +442,7 @@ export class VolunteerClient {
     this.stopTimers();
     this.lastHeard = this.lastBeat = this.now();
     this.heartbeat = setInterval(() => {
-      if (this.now() - this.lastHeard > everyMs * MASTER_SILENT_BEATS) return this.abandon('master silent');
+      if (this.now() - this.lastHeard > everyMs * MASTER_SILENT_BEATS) return this.giveUp('master silent');
       this.beat();
     }, everyMs);
   }
@@ -357,7 +454,7 @@ export class VolunteerClient {
     this.welcomeTimer = null;
   }
 
-  /** Forget the connection and everything tied to it (the master requeues what this tab held). */
+  /** Forget the connection and everything tied to it (the master requeues what this volunteer held). */
   private dropConnection(): void {
     this.stopTimers();
     const ws = this.ws;
@@ -381,7 +478,7 @@ export class VolunteerClient {
   }
 
   /** Give up on a connection that looks dead without waiting for TCP to agree. */
-  private abandon(why: string): void {
+  private giveUp(why: string): void {
     const ws = this.ws;
     this.onClose(4900, why);
     ws?.close();
@@ -394,9 +491,11 @@ export class VolunteerClient {
     if (FATAL.has(code)) {
       this.running = false;
       this.pool.resize(0);
+      this.deps.sink.refused?.(code, reason);
       return this.deps.sink.connectionChanged(ConnectionState.failed, reason || `closed with code ${code}`);
     }
-    const delay = backoffMs(this.failures++, 250, 10_000, this.deps.random);
+    const delay = backoffMs(this.failures++, 250, SLOW_RETRY.has(code) ? 60_000 : 10_000, this.deps.random);
+    this.deps.sink.log?.(`disconnected (${code} ${reason}); retrying in ${Math.round(delay)} ms`);
     this.deps.sink.connectionChanged(ConnectionState.reconnecting, reason || undefined);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }

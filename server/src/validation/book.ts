@@ -1,0 +1,172 @@
+/**
+ * The trust book: every identity the master is using (connected, or voting on an unfinished task), with
+ * its trust, applied through the pure transitions of trust.ts and journaled to the store in the group
+ * commits (rule V13). It also knows which networks are online, for replica placement (rule V6).
+ */
+import type { Clock } from '../scheduler/clock.ts';
+import {
+  banByOperator,
+  contradictFailure,
+  failCheck,
+  loseBootstrap,
+  passCheck,
+  reinstate,
+  TrustState,
+  trustVotes,
+  vouch,
+  type IdentityRecord,
+  type TrustPolicy,
+} from './trust.ts';
+
+export interface TrustJournal {
+  identityChanged(r: IdentityRecord): void;
+}
+
+export interface TrustEvents {
+  /** An identity was banned: its connections must close and its unsettled votes be rolled back (V5). */
+  banned(r: IdentityRecord): void;
+  /** An identity became trusted. */
+  trusted(r: IdentityRecord): void;
+  /** An identity passed a check (provisional results waiting on it may become final, V9). */
+  passed(r: IdentityRecord): void;
+}
+
+export class TrustBook {
+  private readonly records = new Map<string, IdentityRecord>();
+  /** Open connections per identity, per network. */
+  private readonly connections = new Map<string, Map<string, number>>();
+  /** Online connections per network: all identified volunteers, and trusted ones. */
+  private readonly nets = new Map<string, number>();
+  private readonly trustedNets = new Map<string, number>();
+  private trustedIdentities = 0;
+
+  constructor(
+    readonly policy: TrustPolicy,
+    private readonly journal: TrustJournal,
+    private readonly clock: Clock,
+    private readonly events: TrustEvents,
+  ) {}
+
+  get(id: string): IdentityRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Hold a record loaded from the store or just created (created ones are journaled). */
+  hold(r: IdentityRecord, created = false): IdentityRecord {
+    const known = this.records.get(r.id);
+    if (known) return known;
+    this.records.set(r.id, r);
+    if (created) this.journal.identityChanged(r);
+    return r;
+  }
+
+  votes(id: string): number {
+    return trustVotes(this.records.get(id));
+  }
+
+  isTrusted(id: string): boolean {
+    return this.votes(id) > 0;
+  }
+
+  /** Identities with a trust vote that are connected now. */
+  trustedOnline(): number {
+    return this.trustedIdentities;
+  }
+
+  /** Online networks, all and trusted, for placement (rule V6). */
+  onlineNetworks(trustedOnly: boolean): ReadonlyMap<string, number> {
+    return trustedOnly ? this.trustedNets : this.nets;
+  }
+
+  connected(id: string, network: string): void {
+    let per = this.connections.get(id);
+    if (!per) {
+      this.connections.set(id, (per = new Map()));
+      if (this.isTrusted(id)) this.trustedIdentities++;
+    }
+    per.set(network, (per.get(network) ?? 0) + 1);
+    bump(this.nets, network, 1);
+    if (this.isTrusted(id)) bump(this.trustedNets, network, 1);
+  }
+
+  disconnected(id: string, network: string): void {
+    const per = this.connections.get(id);
+    if (!per || !per.has(network)) return;
+    const n = per.get(network)! - 1;
+    if (n > 0) per.set(network, n);
+    else per.delete(network);
+    bump(this.nets, network, -1);
+    if (this.isTrusted(id)) bump(this.trustedNets, network, -1);
+    if (per.size === 0) {
+      this.connections.delete(id);
+      if (this.isTrusted(id)) this.trustedIdentities--;
+    }
+  }
+
+  isOnline(id: string): boolean {
+    return this.connections.has(id);
+  }
+
+  pass(id: string): void {
+    this.apply(id, (r) => passCheck(r, this.policy));
+  }
+
+  fail(id: string, reason: string): void {
+    this.apply(id, (r) => failCheck(r, reason, this.clock.now()));
+  }
+
+  contradicted(id: string): void {
+    this.apply(id, (r) => contradictFailure(r, this.policy, this.clock.now()));
+  }
+
+  lostBootstrap(id: string): void {
+    this.apply(id, loseBootstrap);
+  }
+
+  vouch(id: string): IdentityRecord | undefined {
+    return this.apply(id, vouch);
+  }
+
+  ban(id: string, reason: string): IdentityRecord | undefined {
+    return this.apply(id, (r) => banByOperator(r, reason, this.clock.now()));
+  }
+
+  reinstate(id: string): IdentityRecord | undefined {
+    return this.apply(id, reinstate);
+  }
+
+  /** Forget records no connection uses (the store keeps them); `inUse` says which unsettled votes still need. */
+  sweep(inUse: (id: string) => boolean): void {
+    for (const id of this.records.keys()) if (!this.connections.has(id) && !inUse(id)) this.records.delete(id);
+  }
+
+  private apply(id: string, transition: (r: IdentityRecord) => IdentityRecord): IdentityRecord | undefined {
+    const before = this.records.get(id);
+    if (!before) return undefined;
+    const after = transition(before);
+    if (after === before) return before;
+    const wasTrusted = trustVotes(before) > 0;
+    const isTrusted = trustVotes(after) > 0;
+    this.records.set(id, after);
+    if (wasTrusted !== isTrusted) this.moveTrusted(id, isTrusted);
+    this.journal.identityChanged(after);
+    if (after.checksPassed > before.checksPassed) this.events.passed(after);
+    if (after.state === TrustState.banned && before.state !== TrustState.banned) this.events.banned(after);
+    else if (isTrusted && !wasTrusted) this.events.trusted(after);
+    return after;
+  }
+
+  /** Keep the trusted-network counts right when an online identity gains or loses trust. */
+  private moveTrusted(id: string, nowTrusted: boolean): void {
+    const per = this.connections.get(id);
+    if (!per) return;
+    this.trustedIdentities += nowTrusted ? 1 : -1;
+    for (const [network, n] of per) bump(this.trustedNets, network, nowTrusted ? n : -n);
+  }
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}

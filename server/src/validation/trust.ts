@@ -1,0 +1,97 @@
+/**
+ * Volunteer identities and their trust (SPEC.md rules V3, V5, V11): pure transitions over one record, and
+ * the book that holds the records the master is using, journals every change and tells who was banned.
+ * Trust is earned only by passed blind checks; one failed check bans.
+ */
+
+export const TrustState = { untrusted: 'untrusted', trusted: 'trusted', banned: 'banned' } as const;
+export type TrustState = (typeof TrustState)[keyof typeof TrustState];
+
+/** One identity as the store keeps it. */
+export interface IdentityRecord {
+  id: string;
+  /** Public key (SPKI, base64url): the identity is whoever can sign with its private key. */
+  key: string;
+  /** Network it was created from (rule V2). */
+  network: string;
+  createdAt: number;
+  state: TrustState;
+  /** The operator vouched for it (its own machine): trusted from the start, two votes (rule V7). */
+  vouched: boolean;
+  /** Checks passed in a row since the last reset: trusted at `trustAfter` (V3). */
+  streak: number;
+  checksPassed: number;
+  checksFailed: number;
+  /** Failures contradicted by a final result since its last passed check (V11). */
+  contradicted: number;
+  bannedAt: number | null;
+  banReason: string | null;
+}
+
+export interface TrustPolicy {
+  /** Consecutive passed checks that make an identity trusted (BOINC's adaptive replication uses 10). */
+  trustAfter: number;
+  /** Contradicted failures in a row that ban an identity (it fails what others complete). */
+  maxContradicted: number;
+}
+
+export const DEFAULT_TRUST_POLICY: TrustPolicy = { trustAfter: 10, maxContradicted: 5 };
+
+/** How many trust votes an identity's result carries (V7). */
+export function trustVotes(r: IdentityRecord | undefined): number {
+  if (!r || r.state === TrustState.banned) return 0;
+  if (r.vouched) return 2;
+  return r.state === TrustState.trusted ? 1 : 0;
+}
+
+export function newIdentity(id: string, key: string, network: string, now: number): IdentityRecord {
+  return { id, key, network, createdAt: now, state: TrustState.untrusted, vouched: false, streak: 0, checksPassed: 0, checksFailed: 0, contradicted: 0, bannedAt: null, banReason: null };
+}
+
+/** [V3] A passed blind check: the streak grows; at `trustAfter` in a row the identity is trusted. */
+export function passCheck(r: IdentityRecord, p: TrustPolicy): IdentityRecord {
+  if (r.state === TrustState.banned) return r;
+  const streak = r.streak + 1;
+  const state = r.state === TrustState.untrusted && streak >= p.trustAfter ? TrustState.trusted : r.state;
+  return { ...r, streak, checksPassed: r.checksPassed + 1, contradicted: 0, state };
+}
+
+/** [V5] A failed check (a wrong result against a trusted quorum or a known answer): banned. */
+export function failCheck(r: IdentityRecord, reason: string, now: number): IdentityRecord {
+  if (r.state === TrustState.banned) return r;
+  return { ...r, state: TrustState.banned, streak: 0, checksFailed: r.checksFailed + 1, bannedAt: now, banReason: reason };
+}
+
+/**
+ * [V11] A failure contradicted by a final result: no ban (honest machines time out too), but the streak
+ * starts over and a trusted identity is trusted no more; `maxContradicted` in a row ban it.
+ */
+export function contradictFailure(r: IdentityRecord, p: TrustPolicy, now: number): IdentityRecord {
+  if (r.state === TrustState.banned) return r;
+  const contradicted = r.contradicted + 1;
+  if (contradicted >= p.maxContradicted) {
+    return { ...r, contradicted, streak: 0, state: TrustState.banned, bannedAt: now, banReason: `failed ${contradicted} tasks in a row that others completed` };
+  }
+  const state = r.vouched ? r.state : TrustState.untrusted;
+  return { ...r, contradicted, streak: 0, state };
+}
+
+/** [V10] On the losing side of a bootstrap vote (no trusted evidence either way): the streak starts over. */
+export function loseBootstrap(r: IdentityRecord): IdentityRecord {
+  return r.state === TrustState.untrusted && r.streak > 0 ? { ...r, streak: 0 } : r;
+}
+
+/** The operator vouches for this identity (its own machine): trusted, and a ban is lifted. */
+export function vouch(r: IdentityRecord): IdentityRecord {
+  return { ...r, vouched: true, state: TrustState.trusted, bannedAt: null, banReason: null, contradicted: 0 };
+}
+
+/** The operator bans this identity by hand. */
+export function banByOperator(r: IdentityRecord, reason: string, now: number): IdentityRecord {
+  return { ...r, state: TrustState.banned, vouched: false, bannedAt: now, banReason: reason };
+}
+
+/** The operator gives a banned identity a fresh start: untrusted, with no streak. */
+export function reinstate(r: IdentityRecord): IdentityRecord {
+  return { ...r, state: TrustState.untrusted, vouched: false, streak: 0, contradicted: 0, bannedAt: null, banReason: null };
+}
