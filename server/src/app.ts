@@ -22,7 +22,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { publicRoutes } from './routes/stats.ts';
 import { Access, guardRoutes, markRoutes } from './security/access.ts';
-import { sandboxPolicy, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
+import { sandboxHeader, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
 import { openIdempotencyKeys, type IdempotencyKeys } from './security/idempotency.ts';
 import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
@@ -184,7 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(async (pages) => {
     markRoutes(pages, Access.public);
     if (fs.existsSync(path.join(webRoot, 'index.html'))) {
-      const sandboxCsp = sandboxPolicy(webRoot);
+      const sandboxCsp = sandboxHeader(webRoot);
       await pages.register(fastifyStatic, {
         root: webRoot,
         prefix: '/',

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CloseCode, CloseReason, type JobSummary } from '@barnraise/shared';
+import { createHash } from 'node:crypto';
+import { CloseCode, CloseReason, cspMetaText, cspText, DashboardPolicy, sandboxPolicy, type JobSummary } from '@barnraise/shared';
 import { bearerChecker } from '../src/auth.ts';
 import { Access } from '../src/security/access.ts';
 import { startTestMaster, type TestMaster } from './app-fixture.ts';
@@ -186,11 +187,25 @@ describe('[S4] security headers', () => {
     const res = await m.api.raw('/sandbox.html');
     if (res.status === 404) return; // page not built; the volunteer page test above still ran
     const html = await res.text();
-    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
-    expect(meta).toBeDefined();
+    // The hash of the script actually served, computed here, not the one the build recorded.
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const policy = sandboxPolicy(createHash('sha256').update(script!, 'utf8').digest('base64'));
+    expect(res.headers.get('content-security-policy')).toBe(cspText(policy));
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${cspMetaText(policy)}">`);
+    expect(cspText(policy)).toContain("connect-src 'none'");
+    expect(cspText(policy)).toContain("frame-ancestors 'self'");
+    expect(cspText(policy)).not.toContain("'self' ");
+  });
+
+  it('the dashboard sends its own policy, the one its <meta> carries', async () => {
+    const res = await m.api.raw('/dashboard');
+    if (res.status === 404) return; // not built
     const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toBe(`${meta}; frame-ancestors 'self'`);
-    expect(csp).toContain("connect-src 'none'");
+    expect(csp).toMatch(/^default-src 'self'; .*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+; frame-src 'none'; .*frame-ancestors 'self'$/);
+    expect(csp).toBe(cspText({ ...DashboardPolicy, 'connect-src': [...DashboardPolicy['connect-src']!, `ws://${new URL(m.url).host}`, `wss://${new URL(m.url).host}`] }));
+    const html = await res.text();
+    expect(html.replaceAll('&#39;', "'")).toContain(`content="${cspMetaText(DashboardPolicy)}"`);
   });
 
   it('API answers carry nosniff too', async () => {

@@ -5,3 +5,4 @@ export * from './schemas/rest.ts';
 export * from './runner.ts';
 export * from './reconnect.ts';
 export * from './feed.ts';
+export * from './csp.ts';

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
+  DashboardPolicy,
   DASHBOARD_PATH,
   decodeFrame,
   FeedClientMessageSchema,
@@ -20,6 +21,7 @@ import {
   type JobRow,
 } from '@barnraise/shared';
 import { bearerChecker } from '../auth.ts';
+import { cspHeader } from '../security/headers.ts';
 import { OperatorView } from './operator.ts';
 
 declare module 'fastify' {
@@ -62,10 +64,10 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   // The dashboard page itself (web/dist/dashboard.html) is public: it holds no data; everything it shows
   // comes through the token (this stream and /api).
   const page = path.join(opts.webRoot ?? WEB_ROOT, 'dashboard.html');
-  app.get('/dashboard', { config: { access: 'public' } }, async (_req, reply) => {
+  app.get('/dashboard', { config: { access: 'public' } }, async (req, reply) => {
     const html = await fs.promises.readFile(page).catch(() => null);
     if (!html) return reply.code(404).type('text/plain').send('The dashboard is not built: run pnpm build.');
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', cspHeader(DashboardPolicy, req.raw)).send(html);
   });
 
   const liveRows = () => [...app.scheduler.jobs.values()].map((j) => view.jobRow(j));
