@@ -21,6 +21,7 @@ import {
   type JobRow,
 } from '@barnraise/shared';
 import { bearerChecker } from '../auth.ts';
+import { Tag } from '../docs/tags.ts';
 import { cspHeader } from '../security/headers.ts';
 import { OperatorView } from './operator.ts';
 
@@ -64,7 +65,16 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   // The dashboard page itself (web/dist/dashboard.html) is public: it holds no data; everything it shows
   // comes through the token (this stream and /api).
   const page = path.join(opts.webRoot ?? WEB_ROOT, 'dashboard.html');
-  app.get('/dashboard', { config: { access: 'public' } }, async (req, reply) => {
+  const pageSchema = {
+    operationId: 'getDashboardPage',
+    summary: 'The operator dashboard (HTML; its data comes over the token)',
+    tags: [Tag.pages],
+    response: {
+      200: { description: 'dashboard.html', content: { 'text/html': { schema: { type: 'string' } } } },
+      404: { description: 'The dashboard is not built', content: { 'text/plain': { schema: { type: 'string' } } } },
+    },
+  };
+  app.get('/dashboard', { config: { access: 'public' }, schema: pageSchema }, async (req, reply) => {
     const html = await fs.promises.readFile(page).catch(() => null);
     if (!html) return reply.code(404).type('text/plain').send('The dashboard is not built: run pnpm build.');
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', cspHeader(DashboardPolicy, req.raw)).send(html);
