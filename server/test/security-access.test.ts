@@ -22,8 +22,10 @@ const code = 'export default (n) => n * 2';
 
 /** Routes anyone may reach. Adding one here is a decision about who can see what: say why in the threat model. */
 // /dashboard is the dashboard page's HTML: it holds no data, everything it shows comes over the
-// token-checked /ws/dashboard feed and token-checked /api routes.
-const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard']);
+// token-checked /ws/dashboard feed and token-checked /api routes. /docs is the API reference (swagger-ui
+// and the OpenAPI document): it describes the routes, the same for every master, and holds no data.
+const DOCS_ROUTES = ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/static/index.html', '/docs/static/swagger-initializer.js'];
+const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard', ...DOCS_ROUTES]);
 /** Concrete URL for a route pattern: params and wildcards filled with harmless values. */
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, 'j_nope').replace(/\*$/, 'x');
 
@@ -37,13 +39,15 @@ describe('[S1] every operator route requires the token', () => {
     for (const r of table) {
       if (r.access === Access.public) expect(PUBLIC_ROUTES.has(r.url), `public route ${r.method} ${r.url} is not in the list of public routes`).toBe(true);
       if (r.access === Access.socket) expect(r.url, 'only WebSocket routes authenticate on the socket').toMatch(/^\/ws\//);
+      if (r.access === Access.scrape) expect(r.url, 'the scrape token opens the metrics only').toBe('/metrics');
       if (r.url.startsWith('/ws/')) expect(r.access, `${r.url} must authenticate on its socket`).toBe(Access.socket);
       if (r.url.startsWith('/api/') && !PUBLIC_ROUTES.has(r.url)) expect(r.access, `${r.method} ${r.url}`).toBe(Access.operator);
     }
   });
 
-  it('every operator route answers 401 UNAUTHORIZED to a missing, wrong, malformed or near-miss token', async () => {
-    const routes = m.app.routeTable.filter((r) => r.access === Access.operator);
+  it('every operator route (and the metrics) answers 401 UNAUTHORIZED to a missing, wrong, malformed or near-miss token', async () => {
+    const routes = m.app.routeTable.filter((r) => r.access === Access.operator || r.access === Access.scrape);
+    expect(routes.map((r) => r.url)).toContain('/metrics');
     expect(routes.length).toBeGreaterThanOrEqual(5);
     const attempts: Array<string | undefined> = [undefined, '', 'Bearer', 'Bearer wrong', `Basic ${m.token}`, `Bearer ${m.token}x`, `Bearer ${m.token.slice(0, -1)}`, `Bearer  ${m.token} extra`, m.token];
     for (const r of routes) {

@@ -11,7 +11,7 @@ import { FairQueue } from './queue.ts';
 import { RateMeter } from './rate.ts';
 import { cancel, claim, complete, expire, fail, lose, release, type LeaseCore } from './lease.ts';
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
-import { GroupCommit, type Committed } from '../store/writer.ts';
+import { GroupCommit, type Committed, type WriterMetrics } from '../store/writer.ts';
 import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
 import { largestJsonBound } from '../security/json.ts';
 
@@ -24,6 +24,8 @@ export interface SchedulerOptions {
   graceMs?: number;
   commitIntervalMs?: number;
   onError?(err: unknown): void;
+  /** Told every final task, requeue, attempt end and commit, through the group-commit writer (metrics). */
+  metrics?: WriterMetrics;
 }
 
 /** Why a volunteer left (the event log shows it). */
@@ -75,6 +77,7 @@ export class Scheduler {
       maxBatch: 2000,
       onCommitted: (c) => this.committed(c),
       onError,
+      metrics: opts.metrics,
     });
     this.core = {
       clock: opts.clock,
