@@ -75,7 +75,9 @@ export const DocsPolicy: CspDirectives = {
   'default-src': ["'self'"],
   'script-src': ["'self'"],
   'script-src-attr': ["'none'"],
-  'style-src': ["'self'"],
+  // swagger-ui (swagger-ui-dist 5.34, in @fastify/swagger-ui 6.1) inserts one constant <style> element: it is
+  // allowed by its hash, nothing else inline. A new version that changes it fails e2e/docs.spec.ts.
+  'style-src': ["'self'", "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"],
   'img-src': ["'self'", 'data:'],
   'font-src': ["'self'", 'data:'],
   'connect-src': ["'self'"],
