@@ -1,9 +1,10 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { pagePolicies } from './build/csp.ts';
 import { sandboxPage } from './build/sandbox.ts';
 
 export default defineConfig({
-  plugins: [react(), sandboxPage()],
+  plugins: [react(), pagePolicies(), sandboxPage()],
   build: {
     target: 'es2022',
     // Reported in the README: the page's JavaScript, gzipped, aims at 100 KB or less.

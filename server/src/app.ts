@@ -17,12 +17,15 @@ import type { Config } from './config.ts';
 import { ApiError, ErrorCode } from './errors.ts';
 import { volunteerHub } from './hub/hub.ts';
 import { JobsService } from './jobs/service.ts';
+import { docsUi, openApi } from './docs/openapi.ts';
 import { dashboardFeed } from './feed/feed.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { MasterMetrics } from './metrics/metrics.ts';
+import { metricsRoute } from './metrics/route.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { publicRoutes } from './routes/stats.ts';
 import { Access, guardRoutes, markRoutes } from './security/access.ts';
-import { sandboxPolicy, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
+import { sandboxHeader, securityHeaders, SANDBOX_PAGE } from './security/headers.ts';
 import { openIdempotencyKeys, type IdempotencyKeys } from './security/idempotency.ts';
 import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
@@ -96,13 +99,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // [S1] Default deny: every route needs the operator token unless its context marks it otherwise.
   // Installed before any route, so routes added later by any plugin are guarded too.
-  guardRoutes(app, opts.token);
+  guardRoutes(app, opts.token, config.metricsToken);
   await restRateLimits(app, {
     publicPerMinute: config.rateLimitPerMinute,
     operatorPerMinute: config.operatorRateLimitPerMinute,
     authorized: bearerChecker(opts.token),
   });
   await securityHeaders(app);
+  // Before any route: it describes the routes as they are added (/docs).
+  await openApi(app);
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
 
@@ -125,12 +130,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }),
   );
 
+  const metrics = new MasterMetrics();
   const scheduler = new Scheduler({
     clock,
     store,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     commitIntervalMs: config.commitIntervalMs,
     onError: (err) => app.log.error({ err }, 'store commit failed; retrying'),
+    metrics: metrics.writer,
   });
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
@@ -181,8 +188,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (pub) => {
       markRoutes(pub, Access.public);
       await pub.register(publicRoutes, { title: config.title, description: config.description, joinKeyRequired: config.joinKey !== undefined });
+      await docsUi(pub);
     },
   );
+  metrics.watch(scheduler, store);
+  await app.register(metricsRoute, { metrics });
 
   await app.register(
     async (api) => {
@@ -196,7 +206,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(async (pages) => {
     markRoutes(pages, Access.public);
     if (fs.existsSync(path.join(webRoot, 'index.html'))) {
-      const sandboxCsp = sandboxPolicy(webRoot);
+      const sandboxCsp = sandboxHeader(webRoot);
       await pages.register(fastifyStatic, {
         root: webRoot,
         prefix: '/',
@@ -205,7 +215,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         },
       });
     } else {
-      pages.get('/', async (_req, reply) =>
+      pages.get('/', { schema: { hide: true } }, async (_req, reply) =>
         reply.type('text/html').send(`<!doctype html><title>${escapeHtml(config.title)}</title><h1>${escapeHtml(config.title)}</h1><p>The volunteer page is not built: run <code>pnpm build</code>.</p>`),
       );
     }

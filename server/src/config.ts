@@ -39,6 +39,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** REST requests per minute per address with a valid operator token. */
   operatorRateLimitPerMinute: number;
+  /** A token of its own for Prometheus scrapers: opens GET /metrics and nothing else (the operator token opens it too). */
+  metricsToken: string | undefined;
   /** Log level for pino. */
   logLevel: string;
   /** The validation mode of a job that names none (section V): `none` keeps a private swarm free of its cost. */
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     // ~200 tabs behind one address while a flood from one address is cut off within a second or two.
     rateLimitPerMinute: int(env.BARNRAISE_RATE_LIMIT, 3000, 'BARNRAISE_RATE_LIMIT'),
     operatorRateLimitPerMinute: int(env.BARNRAISE_OPERATOR_RATE_LIMIT, 12_000, 'BARNRAISE_OPERATOR_RATE_LIMIT'),
+    metricsToken: env.BARNRAISE_METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     validation: validationMode(env.BARNRAISE_VALIDATION),
     // A classroom behind one address joins at once: 30 new identities, then 30 an hour (V2).

@@ -1,4 +1,7 @@
 /** Error codes of the REST API, defined once: name, HTTP status and message. Listed in the README. */
+import { Type } from '@sinclair/typebox';
+import { ErrorBodySchema } from '@barnraise/shared';
+
 export const ErrorCode = {
   BAD_REQUEST: { status: 400, message: 'the request is not valid' },
   BAD_CODE: { status: 400, message: 'the job code does not parse as an ES module with a default export' },
@@ -26,4 +29,25 @@ export class ApiError extends Error {
     super(message);
     this.statusCode = ErrorCode[code].status;
   }
+}
+
+/** The error body of a response that can carry any of `codes` (all of one status), described by their messages. */
+export function errorBody<C extends ErrorCode>(codes: readonly C[]) {
+  return Type.Object(
+    { ...ErrorBodySchema.properties, code: Type.Unsafe<C>({ type: 'string', enum: [...codes] }) },
+    { description: codes.map((c) => `\`${c}\`: ${ErrorCode[c].message}`).join('; ') },
+  );
+}
+
+type StatusOf<C extends ErrorCode> = (typeof ErrorCode)[C]['status'];
+
+/**
+ * Response schemas for the error codes a route can answer, grouped by status: for its OpenAPI description
+ * (each status lists its codes) and the reply's serialization. What every route shares (401 from the token
+ * guard, 429 from the rate limiter, ...) is added by docs/openapi.ts, not repeated here.
+ */
+export function errorResponses<C extends ErrorCode>(...codes: C[]): { [S in StatusOf<C>]: ReturnType<typeof errorBody<C>> } {
+  const byStatus = new Map<number, C[]>();
+  for (const code of codes) byStatus.set(ErrorCode[code].status, [...(byStatus.get(ErrorCode[code].status) ?? []), code]);
+  return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorBody(list)])) as { [S in StatusOf<C>]: ReturnType<typeof errorBody<C>> };
 }

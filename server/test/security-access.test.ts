@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CloseCode, CloseReason, type JobSummary } from '@barnraise/shared';
+import { createHash } from 'node:crypto';
+import { CloseCode, CloseReason, cspMetaText, cspText, DashboardPolicy, sandboxPolicy, type JobSummary } from '@barnraise/shared';
 import { bearerChecker } from '../src/auth.ts';
 import { Access } from '../src/security/access.ts';
 import { startTestMaster, type TestMaster } from './app-fixture.ts';
@@ -21,8 +22,10 @@ const code = 'export default (n) => n * 2';
 
 /** Routes anyone may reach. Adding one here is a decision about who can see what: say why in the threat model. */
 // /dashboard is the dashboard page's HTML: it holds no data, everything it shows comes over the
-// token-checked /ws/dashboard feed and token-checked /api routes.
-const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard']);
+// token-checked /ws/dashboard feed and token-checked /api routes. /docs is the API reference (swagger-ui
+// and the OpenAPI document): it describes the routes, the same for every master, and holds no data.
+const DOCS_ROUTES = ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/static/index.html', '/docs/static/swagger-initializer.js'];
+const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard', ...DOCS_ROUTES]);
 /** Concrete URL for a route pattern: params and wildcards filled with harmless values. */
 const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, 'j_nope').replace(/\*$/, 'x');
 
@@ -36,13 +39,15 @@ describe('[S1] every operator route requires the token', () => {
     for (const r of table) {
       if (r.access === Access.public) expect(PUBLIC_ROUTES.has(r.url), `public route ${r.method} ${r.url} is not in the list of public routes`).toBe(true);
       if (r.access === Access.socket) expect(r.url, 'only WebSocket routes authenticate on the socket').toMatch(/^\/ws\//);
+      if (r.access === Access.scrape) expect(r.url, 'the scrape token opens the metrics only').toBe('/metrics');
       if (r.url.startsWith('/ws/')) expect(r.access, `${r.url} must authenticate on its socket`).toBe(Access.socket);
       if (r.url.startsWith('/api/') && !PUBLIC_ROUTES.has(r.url)) expect(r.access, `${r.method} ${r.url}`).toBe(Access.operator);
     }
   });
 
-  it('every operator route answers 401 UNAUTHORIZED to a missing, wrong, malformed or near-miss token', async () => {
-    const routes = m.app.routeTable.filter((r) => r.access === Access.operator);
+  it('every operator route (and the metrics) answers 401 UNAUTHORIZED to a missing, wrong, malformed or near-miss token', async () => {
+    const routes = m.app.routeTable.filter((r) => r.access === Access.operator || r.access === Access.scrape);
+    expect(routes.map((r) => r.url)).toContain('/metrics');
     expect(routes.length).toBeGreaterThanOrEqual(5);
     const attempts: Array<string | undefined> = [undefined, '', 'Bearer', 'Bearer wrong', `Basic ${m.token}`, `Bearer ${m.token}x`, `Bearer ${m.token.slice(0, -1)}`, `Bearer  ${m.token} extra`, m.token];
     for (const r of routes) {
@@ -186,11 +191,25 @@ describe('[S4] security headers', () => {
     const res = await m.api.raw('/sandbox.html');
     if (res.status === 404) return; // page not built; the volunteer page test above still ran
     const html = await res.text();
-    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
-    expect(meta).toBeDefined();
+    // The hash of the script actually served, computed here, not the one the build recorded.
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const policy = sandboxPolicy(createHash('sha256').update(script!, 'utf8').digest('base64'));
+    expect(res.headers.get('content-security-policy')).toBe(cspText(policy));
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${cspMetaText(policy)}">`);
+    expect(cspText(policy)).toContain("connect-src 'none'");
+    expect(cspText(policy)).toContain("frame-ancestors 'self'");
+    expect(cspText(policy)).not.toContain("'self' ");
+  });
+
+  it('the dashboard sends its own policy, the one its <meta> carries', async () => {
+    const res = await m.api.raw('/dashboard');
+    if (res.status === 404) return; // not built
     const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toBe(`${meta}; frame-ancestors 'self'`);
-    expect(csp).toContain("connect-src 'none'");
+    expect(csp).toMatch(/^default-src 'self'; .*connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+; frame-src 'none'; .*frame-ancestors 'self'$/);
+    expect(csp).toBe(cspText({ ...DashboardPolicy, 'connect-src': [...DashboardPolicy['connect-src']!, `ws://${new URL(m.url).host}`, `wss://${new URL(m.url).host}`] }));
+    const html = await res.text();
+    expect(html.replaceAll('&#39;', "'")).toContain(`content="${cspMetaText(DashboardPolicy)}"`);
   });
 
   it('API answers carry nosniff too', async () => {

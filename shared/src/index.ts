@@ -8,3 +8,4 @@ export * from './feed.ts';
 export * from './identity.ts';
 export * from './volunteer/core.ts';
 export * from './volunteer/url.ts';
+export * from './csp.ts';

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { build, type Plugin } from 'vite';
+import { cspMetaText, SANDBOX_HASH_FILE, sandboxPolicy, type SandboxHash } from '@barnraise/shared';
 
 async function bundle(entry: string, define: Record<string, string> = {}): Promise<string> {
   const result = await build({
@@ -30,27 +31,19 @@ async function bundle(entry: string, define: Record<string, string> = {}): Promi
   throw new Error(`sandbox build of ${entry} produced no code`);
 }
 
-/** The CSP of sandbox.html; `scriptHash` is the base64 sha256 of its one inline script. */
-export function sandboxCsp(scriptHash: string): string {
-  return [
-    "default-src 'none'",
-    // blob: for the workers' own script and the job modules they import; nothing from any host.
-    `script-src 'sha256-${scriptHash}' blob: 'wasm-unsafe-eval'`,
-    'worker-src blob:',
-    "connect-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-}
-
-export async function buildSandboxHtml(root: string): Promise<string> {
+/** sandbox.html, and the hash of its inline script that its policy (shared/src/csp.ts) allows. */
+export async function buildSandboxHtml(root: string): Promise<{ html: string; scriptHash: string }> {
   const worker = await bundle(path.join(root, 'src/sandbox/worker.ts'));
   const frame = (await bundle(path.join(root, 'src/sandbox/frame.ts'), { __WORKER_SOURCE__: JSON.stringify(worker) })).replace(/<\/script/gi, '<\\/script');
-  const hash = createHash('sha256').update(frame, 'utf8').digest('base64');
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${sandboxCsp(hash)}"><title>Barnraise compute sandbox</title></head><body><script>${frame}</script></body></html>\n`;
+  const scriptHash = createHash('sha256').update(frame, 'utf8').digest('base64');
+  const csp = cspMetaText(sandboxPolicy(scriptHash));
+  return {
+    html: `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}"><title>Barnraise compute sandbox</title></head><body><script>${frame}</script></body></html>\n`,
+    scriptHash,
+  };
 }
 
-/** Emits sandbox.html next to index.html, and serves it in `vite dev`. */
+/** Emits sandbox.html (and its script's hash, SANDBOX_HASH_FILE) next to index.html, and serves it in `vite dev`. */
 export function sandboxPage(): Plugin {
   let root = process.cwd();
   return {
@@ -59,11 +52,14 @@ export function sandboxPage(): Plugin {
       root = config.root;
     },
     async generateBundle() {
-      this.emitFile({ type: 'asset', fileName: 'sandbox.html', source: await buildSandboxHtml(root) });
+      const { html, scriptHash } = await buildSandboxHtml(root);
+      this.emitFile({ type: 'asset', fileName: 'sandbox.html', source: html });
+      // The master sends the same policy as a header (server/src/security/headers.ts): it needs the hash.
+      this.emitFile({ type: 'asset', fileName: SANDBOX_HASH_FILE, source: `${JSON.stringify({ scriptHash } satisfies SandboxHash)}\n` });
     },
     configureServer(server) {
       server.middlewares.use('/sandbox.html', (_req, res, next) => {
-        buildSandboxHtml(root).then((html) => {
+        buildSandboxHtml(root).then(({ html }) => {
           res.setHeader('content-type', 'text/html; charset=utf-8');
           res.end(html);
         }, next);

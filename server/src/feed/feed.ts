@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
+  DashboardPolicy,
   DASHBOARD_PATH,
   decodeFrame,
   FeedClientMessageSchema,
@@ -20,6 +21,8 @@ import {
   type JobRow,
 } from '@barnraise/shared';
 import { bearerChecker } from '../auth.ts';
+import { Tag } from '../docs/tags.ts';
+import { cspHeader } from '../security/headers.ts';
 import { OperatorView } from './operator.ts';
 
 declare module 'fastify' {
@@ -62,10 +65,19 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   // The dashboard page itself (web/dist/dashboard.html) is public: it holds no data; everything it shows
   // comes through the token (this stream and /api).
   const page = path.join(opts.webRoot ?? WEB_ROOT, 'dashboard.html');
-  app.get('/dashboard', { config: { access: 'public' } }, async (_req, reply) => {
+  const pageSchema = {
+    operationId: 'getDashboardPage',
+    summary: 'The operator dashboard (HTML; its data comes over the token)',
+    tags: [Tag.pages],
+    response: {
+      200: { description: 'dashboard.html', content: { 'text/html': { schema: { type: 'string' } } } },
+      404: { description: 'The dashboard is not built', content: { 'text/plain': { schema: { type: 'string' } } } },
+    },
+  };
+  app.get('/dashboard', { config: { access: 'public' }, schema: pageSchema }, async (req, reply) => {
     const html = await fs.promises.readFile(page).catch(() => null);
     if (!html) return reply.code(404).type('text/plain').send('The dashboard is not built: run pnpm build.');
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', cspHeader(DashboardPolicy, req.raw)).send(html);
   });
 
   const liveRows = () => [...app.scheduler.jobs.values()].map((j) => view.jobRow(j));

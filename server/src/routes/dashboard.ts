@@ -1,7 +1,6 @@
 /** Operator routes behind the dashboard: job detail, a task's attempt history, retry, volunteers, events. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
-  ErrorBodySchema,
   EventListSchema,
   JobDetailSchema,
   JobParamsSchema,
@@ -11,25 +10,45 @@ import {
   TaskParamsSchema,
   VolunteerPageSchema,
 } from '@barnraise/shared';
+import { Tag } from '../docs/tags.ts';
+import { errorResponses } from '../errors.ts';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
+const tags = [Tag.operator];
+const notFound = errorResponses('BAD_REQUEST', 'JOB_NOT_FOUND');
 
 export const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const view = app.operator;
 
-  app.get('/jobs/:id/detail', { schema: { params: JobParamsSchema, response: { 200: JobDetailSchema, ...errors } } }, async (req) => view.detail(req.params.id));
+  const detailSchema = { operationId: 'getJobDetail', summary: 'A job\'s summary, code, first results and first errors', tags, params: JobParamsSchema, response: { 200: JobDetailSchema, ...notFound } };
+  app.get('/jobs/:id/detail', { schema: detailSchema }, async (req) => view.detail(req.params.id));
 
-  app.get('/jobs/:id/tasks/:index', { schema: { params: TaskParamsSchema, response: { 200: TaskDetailSchema, ...errors } } }, async (req) =>
+  const taskSchema = {
+    operationId: 'getTask',
+    summary: 'One task: state, input, output or error, and its attempt history',
+    tags,
+    params: TaskParamsSchema,
+    response: { 200: TaskDetailSchema, ...notFound },
+  };
+  app.get('/jobs/:id/tasks/:index', { schema: taskSchema }, async (req) =>
     view.task(req.params.id, req.params.index),
   );
 
-  app.post('/jobs/:id/retry-failed', { schema: { params: JobParamsSchema, response: { 200: JobSummarySchema, ...errors } } }, async (req) =>
+  const retrySchema = {
+    operationId: 'retryFailedTasks',
+    summary: 'Put a job\'s failed tasks back in the queue',
+    description: 'The job runs again until they are final; a cancelled job is 409.',
+    tags,
+    params: JobParamsSchema,
+    response: { 200: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'JOB_NOT_FOUND', 'JOB_FINISHED') },
+  };
+  app.post('/jobs/:id/retry-failed', { schema: retrySchema }, async (req) =>
     view.retryFailed(req.params.id),
   );
 
-  app.get('/volunteers', { schema: { querystring: PageQuerySchema, response: { 200: VolunteerPageSchema, ...errors } } }, async (req) =>
+  const volunteersSchema = { operationId: 'listVolunteers', summary: 'Connected volunteers, in order of arrival', tags, querystring: PageQuerySchema, response: { 200: VolunteerPageSchema, ...errorResponses('BAD_REQUEST') } };
+  app.get('/volunteers', { schema: volunteersSchema }, async (req) =>
     view.volunteersPage(req.query.offset ?? 0, req.query.limit ?? 50),
   );
 
-  app.get('/events', { schema: { response: { 200: EventListSchema, ...errors } } }, async () => ({ events: view.events.since(0) }));
+  app.get('/events', { schema: { operationId: 'listEvents', summary: 'The bounded event log', tags, response: { 200: EventListSchema } } }, async () => ({ events: view.events.since(0) }));
 };

@@ -1,18 +1,21 @@
 /** Operator REST routes for jobs. Schemas come from shared/; every route here requires the token. */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import {
   CreateJobBodySchema,
   CreateJobHeadersSchema,
-  ErrorBodySchema,
   JobListQuerySchema,
   JobListSchema,
   JobParamsSchema,
   JobSummarySchema,
+  ResultLineSchema,
   ResultsQuerySchema,
 } from '@barnraise/shared';
+import { Tag } from '../docs/tags.ts';
+import { errorResponses } from '../errors.ts';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
+const tags = [Tag.jobs];
 
 export interface JobRoutesOptions {
   /** Largest body of `POST /jobs` (a job carries all its inputs); other routes keep the app's small limit. */
@@ -26,7 +29,16 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     '/jobs',
     {
       bodyLimit: opts.jobBodyLimitBytes,
-      schema: { headers: CreateJobHeadersSchema, body: CreateJobBodySchema, response: { 201: JobSummarySchema, ...errors, 422: ErrorBodySchema } },
+      schema: {
+        operationId: 'createJob',
+        summary: 'Submit a job',
+        description:
+          'Answers 201 once the job and all its inputs are durable. With `Idempotency-Key`, the same key gives back the same job (header `Idempotent-Replayed: true`), also across a crash; the same key with another body is 422.',
+        tags,
+        headers: CreateJobHeadersSchema,
+        body: CreateJobBodySchema,
+        response: { 201: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT', 'IDEMPOTENCY_KEY_REUSED') },
+      },
     },
     async (req, reply) => {
       const created = await jobs.create(req.body, {
@@ -40,19 +52,43 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     },
   );
 
-  app.get('/jobs', { schema: { querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errors } } }, async (req) =>
+  const listSchema = { operationId: 'listJobs', summary: 'List jobs, newest first', tags, querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errorResponses('BAD_REQUEST') } };
+  app.get('/jobs', { schema: listSchema }, async (req) =>
     jobs.list(req.query.limit ?? 50, req.query.cursor),
   );
 
-  app.get('/jobs/:id', { schema: { params: JobParamsSchema, response: { 200: JobSummarySchema, ...errors } } }, async (req) =>
+  const getSchema = { operationId: 'getJob', summary: 'A job\'s summary', tags, params: JobParamsSchema, response: { 200: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'JOB_NOT_FOUND') } };
+  app.get('/jobs/:id', { schema: getSchema }, async (req) =>
     jobs.get(req.params.id),
   );
 
-  app.post('/jobs/:id/cancel', { schema: { params: JobParamsSchema, response: { 200: JobSummarySchema, ...errors } } }, async (req) =>
+  const cancelSchema = {
+    operationId: 'cancelJob',
+    summary: 'Cancel a job',
+    description: 'Nothing more of it is leased; volunteers running its tasks are told to abort. A completed job is 409.',
+    tags,
+    params: JobParamsSchema,
+    response: { 200: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'JOB_NOT_FOUND', 'JOB_FINISHED') },
+  };
+  app.post('/jobs/:id/cancel', { schema: cancelSchema }, async (req) =>
     jobs.cancel(req.params.id),
   );
 
-  app.get('/jobs/:id/results', { schema: { params: JobParamsSchema, querystring: ResultsQuerySchema } }, async (req, reply) => {
+  const resultsSchema = {
+    operationId: 'getJobResults',
+    summary: 'A job\'s results, as NDJSON',
+    description:
+      'One `ResultLine` (JSON) per line, for each final task in index order. With `follow=true` it then streams each task as it becomes final and durable, in the order they finish, and ends when the job ends.',
+    tags,
+    params: JobParamsSchema,
+    querystring: ResultsQuerySchema,
+    response: {
+      // A stream is sent as it is, never serialized by a schema: this one describes each line.
+      200: Type.Unsafe<Readable>({ description: 'application/x-ndjson: one ResultLine per line', content: { 'application/x-ndjson': { schema: ResultLineSchema } } }),
+      ...errorResponses('BAD_REQUEST', 'JOB_NOT_FOUND'),
+    },
+  };
+  app.get('/jobs/:id/results', { schema: resultsSchema }, async (req, reply) => {
     await jobs.get(req.params.id); // 404 before any byte of the stream
     const abort = new AbortController();
     req.raw.on('close', () => abort.abort());

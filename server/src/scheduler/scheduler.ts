@@ -11,7 +11,7 @@ import { FairQueue } from './queue.ts';
 import { RateMeter } from './rate.ts';
 import { cancel, claim, complete, expire, fail, finish, lose, release, settleAttempts, type LeaseCore } from './lease.ts';
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
-import { GroupCommit, type Committed } from '../store/writer.ts';
+import { GroupCommit, type Committed, type WriterMetrics } from '../store/writer.ts';
 import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
 import { largestJsonBound } from '../security/json.ts';
 import { TrustBook } from '../validation/book.ts';
@@ -35,6 +35,8 @@ export interface SchedulerOptions {
   random?: () => number;
   validation?: Partial<ValidationParams>;
   trust?: Partial<TrustPolicy>;
+  /** Told every final task, requeue, attempt end and commit, through the group-commit writer (metrics). */
+  metrics?: WriterMetrics;
 }
 
 /** Why a volunteer left (the event log shows it). */
@@ -93,6 +95,7 @@ export class Scheduler {
       maxBatch: 2000,
       onCommitted: (c) => this.committed(c),
       onError,
+      metrics: opts.metrics,
     });
     this.core = {
       clock: opts.clock,

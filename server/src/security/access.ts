@@ -16,6 +16,8 @@ export const Access = {
   public: 'public',
   /** A WebSocket route that authenticates on the socket (join key, or an auth frame). */
   socket: 'socket',
+  /** GET /metrics: the operator token, or the scrape token when one is set (it opens nothing else). */
+  scrape: 'scrape',
 } as const;
 export type Access = (typeof Access)[keyof typeof Access];
 
@@ -51,10 +53,12 @@ export function markRoutes(context: FastifyInstance, access: Access): void {
 
 /**
  * Install the route table and the token guard on the root instance, before any route is registered.
+ * `scrapeToken` (BARNRAISE_METRICS_TOKEN), when given, opens the Access.scrape routes and nothing else.
  * `draining` is read per request: a POST during shutdown is refused with SHUTTING_DOWN.
  */
-export function guardRoutes(app: FastifyInstance, token: string): void {
+export function guardRoutes(app: FastifyInstance, token: string, scrapeToken?: string): void {
   const authorized = bearerChecker(token);
+  const scraper = scrapeToken ? bearerChecker(scrapeToken) : () => false;
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
@@ -79,8 +83,14 @@ export function guardRoutes(app: FastifyInstance, token: string): void {
   // body is read, so an unauthenticated request never costs a body's worth of memory.
   app.addHook('preParsing', async (req, _reply, payload) => {
     if (req.is404) return payload; // nothing there to protect
-    if (accessOf(req.routeOptions.config) !== Access.operator) return payload;
-    if (!authorized(req.headers.authorization)) throw new ApiError('UNAUTHORIZED');
+    const access = accessOf(req.routeOptions.config);
+    const header = req.headers.authorization;
+    if (access === Access.scrape) {
+      if (authorized(header) || scraper(header)) return payload;
+      throw new ApiError('UNAUTHORIZED');
+    }
+    if (access !== Access.operator) return payload;
+    if (!authorized(header)) throw new ApiError('UNAUTHORIZED');
     if (app.draining && req.method === 'POST') throw new ApiError('SHUTTING_DOWN');
     return payload;
   });

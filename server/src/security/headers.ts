@@ -1,17 +1,16 @@
 /**
- * Security headers on every response (helmet), with a Content-Security-Policy fitted to the volunteer
- * page: its own scripts and styles only, sockets and fetches to this master only, frames only from
- * itself (the compute sandbox), and nobody else may frame it (frame-ancestors, X-Frame-Options), so a
- * hostile site cannot overlay the page's Start button or run a swarm inside its own page.
- *
- * The page and sandbox.html also carry their policies in a <meta> tag (web/); a browser enforces both,
- * so the header can only narrow them, and it adds what a <meta> cannot say (frame-ancestors).
+ * Security headers on every response (helmet). The Content-Security-Policy of each page is defined once, in
+ * shared/src/csp.ts; this file only sends it: the volunteer page's by default (every response, API answers
+ * included), the dashboard's, the sandbox's and the docs' where those pages are served (feed/feed.ts, the
+ * static files in app.ts, docs/openapi.ts). The pages also carry their policy in a `<meta>` written by the
+ * web build from the same definitions; a browser enforces both, and the header adds frame-ancestors.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
+import { cspText, PagePolicy, SANDBOX_HASH_FILE, sandboxPolicy, type CspDirectives, type SandboxHash } from '@barnraise/shared';
 
 /** The compute sandbox page, framed by the volunteer page in `<iframe sandbox="allow-scripts">`. */
 export const SANDBOX_PAGE = 'sandbox.html';
@@ -19,59 +18,52 @@ export const SANDBOX_PAGE = 'sandbox.html';
 // A Host header is the client's to choose; only a plain host[:port] may reach the policy text.
 const PLAIN_HOST = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
-function socketSources(req: IncomingMessage): string {
+/**
+ * `policy` as the header for `req`. Where it lets the page connect to 'self', the master's own ws:// and
+ * wss:// host is named too: CSP3 browsers count same-host sockets as 'self', older ones do not.
+ */
+export function cspHeader(policy: CspDirectives, req: IncomingMessage): string {
+  const connect = policy['connect-src'];
   const host = req.headers.host ?? '';
-  return PLAIN_HOST.test(host) ? `ws://${host} wss://${host}` : "'self'";
+  if (!connect?.includes("'self'") || !PLAIN_HOST.test(host)) return cspText(policy);
+  return cspText({ ...policy, 'connect-src': [...connect, `ws://${host}`, `wss://${host}`] });
 }
 
-/** Register helmet with the page's policy. */
+/** Register helmet, and the volunteer page's policy on every response unless the route sends its own. */
 export async function securityHeaders(app: FastifyInstance): Promise<void> {
   await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        // 'self' covers same-host ws: in CSP3 browsers; the explicit ws(s)://host covers the rest.
-        connectSrc: ["'self'", (req) => socketSources(req as IncomingMessage)],
-        frameSrc: ["'self'"],
-        workerSrc: ["'self'", 'blob:'],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'self'"],
-      },
-    },
+    // Set below: one function (cspHeader) writes every page's policy.
+    contentSecurityPolicy: false,
     // HSTS belongs to whoever terminates TLS in front of the master (it binds every subdomain for a year).
     strictTransportSecurity: false,
     xFrameOptions: { action: 'sameorigin' },
     referrerPolicy: { policy: 'no-referrer' },
   });
+  // On the raw response, as helmet does: a route's own policy, set on the reply, takes precedence.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.raw.setHeader('content-security-policy', cspHeader(PagePolicy, req.raw));
+  });
 }
 
 /**
- * The header policy for sandbox.html: the one its own <meta> declares (an inline script allowed by hash,
- * blob: workers, no network), plus frame-ancestors. The page policy above would forbid its inline script.
- * Re-read when the file changes: a rebuild changes the script's hash, and a stale header would then block
- * the new script (a browser enforces both policies).
+ * The header for sandbox.html: its policy with the hash of its inline script, which the build records
+ * beside it (SANDBOX_HASH_FILE). Re-read when the page changes: a rebuild changes the hash, and a stale
+ * header would block the new script. Without a recorded hash nothing in the frame may run.
  */
-export function sandboxPolicy(webRoot: string): (mtimeMs: number) => string {
+export function sandboxHeader(webRoot: string): (mtimeMs: number) => string {
   let cached: { mtimeMs: number; policy: string } | undefined;
   return (mtimeMs) => {
-    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, policy: readSandboxPolicy(webRoot) };
+    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, policy: cspText(sandboxPolicyOf(webRoot)) };
     return cached.policy;
   };
 }
 
-function readSandboxPolicy(webRoot: string): string {
-  let meta: string | undefined;
+function sandboxPolicyOf(webRoot: string): CspDirectives {
   try {
-    const html = fs.readFileSync(path.join(webRoot, SANDBOX_PAGE), 'utf8');
-    meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/i.exec(html)?.[1];
+    const { scriptHash } = JSON.parse(fs.readFileSync(path.join(webRoot, SANDBOX_HASH_FILE), 'utf8')) as SandboxHash;
+    if (typeof scriptHash === 'string' && /^[A-Za-z0-9+/]+=*$/.test(scriptHash)) return sandboxPolicy(scriptHash);
   } catch {
-    // not built: the file is not served either
+    // a build from before the hash was recorded, or none: refuse everything below
   }
-  return [meta?.replace(/;\s*$/, ''), "frame-ancestors 'self'"].filter(Boolean).join('; ');
+  return { 'default-src': ["'none'"], 'frame-ancestors': ["'self'"] };
 }

@@ -40,6 +40,11 @@ export class ThreadedStore implements Store {
   }
 
   /** The store thread's id (0 never: the work is off the event loop's thread). */
+  /** Calls sent to the store thread and not answered yet (the store's queue, for metrics). */
+  get waitingCalls(): number {
+    return this.waiting.size;
+  }
+
   get threadId(): number {
     return this.worker?.threadId ?? -1;
   }

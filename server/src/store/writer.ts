@@ -31,6 +31,14 @@ export interface WriterOptions {
   maxBatch: number;
   onCommitted(c: Committed): void;
   onError(err: unknown): void;
+  /** Told what the writer is told, as it is told, and how long each commit took (metrics/metrics.ts). */
+  metrics?: WriterMetrics;
+}
+
+/** A listener on the writer for metrics: the journal's calls (each optional) and each commit's duration. */
+export interface WriterMetrics extends Partial<Journal> {
+  /** One batch of `writes` became durable in `ms` (one successful store.commit; failed tries not counted). */
+  committed?(ms: number, writes: number): void;
 }
 
 export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
@@ -54,6 +62,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   ) {}
 
   finished(job: JobState, line: ResultLine, attempt: Attempt | null): void {
+    this.opts.metrics?.finished?.(job, line, attempt);
     const base = { job: job.id, index: line.index, failures: job.failures[line.index]!, losses: job.losses[line.index]! };
     this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output } : { kind: 'failed', ...base, error: line.error });
     this.results.push({ job, line });
@@ -67,6 +76,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   }
 
   requeued(job: JobState, index: number): void {
+    this.opts.metrics?.requeued?.(job, index);
     this.tasks.push({ kind: 'retry', job: job.id, index, failures: job.failures[index]!, losses: job.losses[index]!, error: job.lastError.get(index) ?? null });
     this.jobs.add(job);
     this.schedule();
@@ -78,6 +88,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   }
 
   attemptEnded(a: Attempt, end: AttemptEnd, error: string | null, at: number): void {
+    this.opts.metrics?.attemptEnded?.(a, end, error, at);
     this.attempts.push({ job: a.job.id, index: a.index, attempt: a.id, volunteer: a.volunteer.id, leasedAt: a.leasedAt, endedAt: at, end, error });
     this.schedule();
   }
@@ -178,9 +189,12 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   }
 
   private async write({ batch, committed }: { batch: CommitBatch; committed: Committed }): Promise<void> {
+    let ms = 0;
     for (let delay = 50; ; delay = Math.min(delay * 2, 5000)) {
       try {
+        const started = performance.now();
         await this.store.commit(batch);
+        ms = performance.now() - started;
         break;
       } catch (err) {
         // A failed commit (disk full, locked) is retried: the batch is not acknowledged until it lands.
@@ -189,6 +203,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
       }
     }
     this.commits++;
+    this.opts.metrics?.committed?.(ms, batch.tasks.length + batch.attempts.length + batch.jobs.length);
     this.opts.onCommitted(committed);
   }
 }
