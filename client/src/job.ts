@@ -1,7 +1,7 @@
 /** A handle on one job: its results (in order or as they come), its progress, cancel, retry, wait. */
 import type { JobSummary, ResultLine, TaskDetailReply } from '@barnraise/shared';
 import { JobFinishedError, TaskError } from './errors.ts';
-import { followResults, inIndexOrder } from './follow.ts';
+import { followResults, inIndexOrder, type FollowOptions } from './follow.ts';
 import { sleep, type Http } from './http.ts';
 import { isFinished, progressOf, RateMeter, type Progress } from './progress.ts';
 
@@ -14,7 +14,7 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface ResultsOptions extends CallOptions {
+export interface ResultsOptions extends CallOptions, Pick<FollowOptions, 'idleMs'> {
   /** Keep reading until the job ends (default true), or take only the tasks final now. */
   follow?: boolean;
   /**

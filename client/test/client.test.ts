@@ -111,6 +111,29 @@ describe('@barnraise/client against a real master', () => {
     }
   });
 
+  it('a followed stream whose connection goes silent is read again once the master says tasks ended meanwhile', async () => {
+    const code = `export default async (n) => { if (n >= 100) await new Promise((r) => setTimeout(r, 30)); return n; }`;
+    const job = await br.submit({ code, inputs: range(200) });
+    await waitFor('the first 100 tasks final', async () => (await job.get()).counts.done >= 100);
+    const proxy = await CutProxy.start(master.port);
+    try {
+      const seen: number[] = [];
+      let frozeWhileRunning = false;
+      for await (const r of new Barnraise({ url: proxy.url, token }).job(job.id).asCompleted({ idleMs: 400 })) {
+        seen.push(r.index);
+        if (seen.length === 120) {
+          frozeWhileRunning = (await job.get()).status !== 'completed';
+          proxy.freezeAll();
+        }
+      }
+      expect(frozeWhileRunning).toBe(true);
+      expect(proxy.requests.filter((q) => q.includes('/results')).length).toBeGreaterThanOrEqual(2);
+      expect([...seen].sort((a, b) => a - b)).toEqual(range(200));
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('aborting map cancels the job on the master; so does leaving the loop early', async () => {
     const code = `export default async (n) => { await new Promise((r) => setTimeout(r, 50)); return n; }`;
     const abort = new AbortController();

@@ -11,6 +11,8 @@ export interface ProxiedConnection {
   request: string;
   /** Bytes sent down to the client since that request. */
   bytesDown: number;
+  /** Nothing more goes down, and nothing says so: a connection that died silently. */
+  frozen: boolean;
 }
 
 export class CutProxy {
@@ -40,7 +42,7 @@ export class CutProxy {
 
   private accept(client: net.Socket, targetPort: number): void {
     const upstream = net.connect(targetPort, '127.0.0.1');
-    const conn: ProxiedConnection = { client, upstream, request: '', bytesDown: 0 };
+    const conn: ProxiedConnection = { client, upstream, request: '', bytesDown: 0, frozen: false };
     this.connections.add(conn);
     client.on('data', (chunk: Buffer) => {
       const line = /^(GET|POST|PUT|DELETE|PATCH|HEAD) (\S+) HTTP\/1\.1\r\n/.exec(chunk.subarray(0, 2048).toString('latin1'));
@@ -52,6 +54,7 @@ export class CutProxy {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (conn.frozen) return;
       const cut = this.cutWhen?.(conn, chunk) ?? false;
       if (cut === false) {
         conn.bytesDown += chunk.length;
@@ -81,6 +84,14 @@ export class CutProxy {
     conn.client.resetAndDestroy();
     conn.upstream.destroy();
     this.connections.delete(conn);
+  }
+
+  /** Let every open connection go silent, both ways, without closing it. */
+  freezeAll(): void {
+    for (const conn of this.connections) {
+      conn.frozen = true;
+      conn.client.removeAllListeners('data');
+    }
   }
 
   /** Drop every open connection. */
