@@ -32,7 +32,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const newestJob = async () => (await br.listJobs({ limit: 1 })).jobs[0]!;
 
 describe('@barnraise/client against a real master', () => {
-  it('map yields outputs in input order; asCompleted yields each task once as it ends', async () => {
+  it('[T1][J2] map yields outputs in input order; asCompleted yields each task once as it ends', async () => {
     const outputs: unknown[] = [];
     for await (const out of br.map(slowFirst, range(40))) outputs.push(out);
     expect(outputs).toEqual(range(40).map((n) => n * n));
@@ -51,7 +51,7 @@ describe('@barnraise/client against a real master', () => {
     expect(ordered).toEqual(range(40));
   });
 
-  it('a failed task is a TaskError value with its index, message and attempts; the loop goes on', async () => {
+  it('[T2] a failed task is a TaskError value with its index, message and attempts; the loop goes on', async () => {
     const code = `export default (n) => { if (n % 3 === 0) throw new RangeError('no multiples of 3: ' + n); return -n; }`;
     const got: unknown[] = [];
     for await (const out of br.map(code, range(12), { maxAttempts: 2 })) got.push(out);
@@ -73,7 +73,7 @@ describe('@barnraise/client against a real master', () => {
     }
   });
 
-  it('a followed results stream that drops (mid-line, and again while the job runs) resumes: nothing repeated, nothing missed', async () => {
+  it('[J2] a followed results stream that drops (mid-line, and again while the job runs) resumes: nothing repeated, nothing missed', async () => {
     // Tasks 0-99 end at once, 100-199 take 30 ms each: the stream has a final part and a live tail.
     const code = `export default async (n) => { if (n >= 100) await new Promise((r) => setTimeout(r, 30)); return 'x'.repeat(1000) + n; }`;
     const job = await br.submit({ code, inputs: range(200) });
@@ -111,7 +111,7 @@ describe('@barnraise/client against a real master', () => {
     }
   });
 
-  it('a followed stream whose connection goes silent is read again once the master says tasks ended meanwhile', async () => {
+  it('[J2] a followed stream whose connection goes silent is read again once the master says tasks ended meanwhile', async () => {
     const code = `export default async (n) => { if (n >= 100) await new Promise((r) => setTimeout(r, 30)); return n; }`;
     const job = await br.submit({ code, inputs: range(200) });
     await waitFor('the first 100 tasks final', async () => (await job.get()).counts.done >= 100);
@@ -134,7 +134,7 @@ describe('@barnraise/client against a real master', () => {
     }
   });
 
-  it('aborting map cancels the job on the master; so does leaving the loop early', async () => {
+  it('[J3] aborting map cancels the job on the master; so does leaving the loop early', async () => {
     const code = `export default async (n) => { await new Promise((r) => setTimeout(r, 50)); return n; }`;
     const abort = new AbortController();
     const got: unknown[] = [];
@@ -160,7 +160,7 @@ describe('@barnraise/client against a real master', () => {
     await waitFor('the job left early cancelled', async () => (await rest.job(left.id)).status === 'cancelled');
   });
 
-  it('submit retries with the same Idempotency-Key when the reply is lost: one job, not two', async () => {
+  it('[S5] submit retries with the same Idempotency-Key when the reply is lost: one job, not two', async () => {
     const proxy = await CutProxy.start(master.port);
     try {
       let cut = false;
@@ -181,7 +181,7 @@ describe('@barnraise/client against a real master', () => {
     }
   });
 
-  it('progress reports counts, a rate and time left, and ends when the job does; wait, retry, dispose', async () => {
+  it('[J1][J4] progress reports counts, a rate and time left, and ends when the job does; wait, retry, dispose', async () => {
     const job = await br.submit({ code: `export default async (n) => { await new Promise((r) => setTimeout(r, 20)); if (n === 7) throw new Error('seven'); return n; }`, inputs: range(100), maxAttempts: 1 });
     const reports = [];
     for await (const p of job.progress({ intervalMs: 200 })) reports.push(p);

@@ -113,7 +113,7 @@ describe.skipIf(!hasPython)('barnraise CLI in a pseudo-terminal (needs python3 f
     for (const l of lines) expect(l).toEqual({ index: l.index, status: 'done', output: padded(l.index) });
   });
 
-  it('Ctrl-C cancels the job on the master, says what had finished, and exits 130', async () => {
+  it('[J3] Ctrl-C cancels the job on the master, says what had finished, and exits 130', async () => {
     const run = barnraise(['submit', 'job.ts', '--inputs', inputsFile('in-slow.jsonl', 400, 50)], { pty: true });
     const id = (await waitFor('the job submitted', () => /submitted job (j_[\w-]+)/.exec(run.output())?.[1]))!;
     await waitFor('the bar showing progress', () => /[1-9]\d*\/400 ended/.test(run.output()));
@@ -129,7 +129,7 @@ describe.skipIf(!hasPython)('barnraise CLI in a pseudo-terminal (needs python3 f
 });
 
 describe('barnraise CLI in pipes', () => {
-  it('run: inputs on stdin, results on stdout in input order, plain progress lines, exit 0', async () => {
+  it('[J2] run: inputs on stdin, results on stdout in input order, plain progress lines, exit 0', async () => {
     const stdin = Array.from({ length: 30 }, (_, n) => JSON.stringify({ n, ms: (30 - n) % 7 })).join('\n');
     const { code, stdout, stderr } = await finished(barnraise(['run', 'job.ts'], { stdin }));
     expect(code, stderr).toBe(0);
@@ -138,7 +138,7 @@ describe('barnraise CLI in pipes', () => {
     expect(stderr, 'no terminal escapes in a pipe').not.toContain('\x1b');
   });
 
-  it('exit 1 when some task failed; the failed lines carry their errors; results --failed lists them', async () => {
+  it('[T2] exit 1 when some task failed; the failed lines carry their errors; results --failed lists them', async () => {
     const run = barnraise(['submit', 'job.ts', '--inputs', inputsFile('in-failing.json', 12, 1, [3, 7]), '--attempts', '1', '--out', 'failing.jsonl', '--json']);
     const { code, stdout, stderr } = await finished(run);
     expect(code, stderr).toBe(1);
@@ -150,7 +150,7 @@ describe('barnraise CLI in pipes', () => {
     expect(resultLines(listed.stdout).map((l) => l.index)).toEqual([3, 7]);
   });
 
-  it('--detach prints the id; status, results --follow, jobs, cancel and retry work on it', async () => {
+  it('[J4] --detach prints the id; status, results --follow, jobs, cancel and retry work on it', async () => {
     const detached = await finished(barnraise(['submit', 'job.ts', '--inputs', inputsFile('in-detach.jsonl', 20, 5, [4]), '--attempts', '1', '--detach']));
     expect(detached.code, detached.stderr).toBe(0);
     const id = detached.stdout.trim();

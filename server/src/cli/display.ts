@@ -36,6 +36,8 @@ class BarView implements ProgressView {
       barsize: 24,
       hideCursor: true,
       fps: 5,
+      // Redrawn even when unchanged, so that it comes back below a note at once.
+      forceRedraw: true,
     });
   }
 
@@ -51,9 +53,12 @@ class BarView implements ProgressView {
   }
 
   note(line: string): void {
-    // Clear the bar's line, write the note, let the next redraw put the bar back below it.
-    this.stream.write(`\r\x1b[2K${line}\n`);
-    if (this.started) this.bar.render();
+    if (!this.started) return void this.stream.write(`${line}\n`);
+    // Clear the bar's line, write the note there, and draw the bar again below it. cli-progress saved the
+    // cursor where the bar began and goes back there when it stops: save it again at the bar's new line
+    // (ESC 7), or the last lines would be written over the note.
+    this.stream.write(`\r\x1b[2K${line}\n\x1b7`);
+    this.bar.render();
   }
 
   stop(): void {
