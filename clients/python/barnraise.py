@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import random
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -239,10 +240,22 @@ class Job:
             except (MasterUnreachable, OSError, http.client.HTTPException, ApiError) as err:
                 if isinstance(err, ApiError) and err.status not in _TRANSIENT_STATUS:
                     raise
+                # A read that timed out (the master sends even the headers only with the first line).
+                timed_out = isinstance(err, socket.timeout) or isinstance(err.__cause__, socket.timeout)
+                if timed_out and not progressed and self._silent(count):
+                    continue  # tasks are running and none has ended since: a quiet stream, not a dead one
                 fruitless = 1 if progressed else fruitless + 1
                 if fruitless > _MAX_FRUITLESS:
                     raise err if isinstance(err, BarnraiseError) else MasterUnreachable(f"the results stream of {self.id} keeps breaking ({err})")
                 time.sleep(_backoff(fruitless, 0.1))
+
+    def _silent(self, count: int) -> bool:
+        """True when the master says no more than `count` tasks have ended (False when it cannot be asked)."""
+        try:
+            counts = self.get()["counts"]
+        except BarnraiseError:
+            return False
+        return counts["done"] + counts["failed"] <= count
 
     def results(self, follow: bool = True) -> Iterator[Dict[str, Any]]:
         """Each task's result line once, in index order (a line that comes early waits for those before it)."""

@@ -9,6 +9,7 @@ import unittest
 import urllib.parse
 import uuid
 
+import barnraise
 from barnraise import ApiError, Client, TaskError
 
 CONFIGURED = bool(os.environ.get("BARNRAISE_URL") and os.environ.get("BARNRAISE_TOKEN"))
@@ -126,6 +127,16 @@ class ClientTest(unittest.TestCase):
                 self.assertEqual(line, {"index": line["index"], "status": "done", "output": "x" * 500 + str(line["index"])})
         finally:
             proxy.close()
+
+    def test_a_stream_silent_while_long_tasks_run_is_waited_on_not_given_up(self) -> None:
+        saved = barnraise._STREAM_IDLE_S, barnraise._MAX_FRUITLESS
+        # Reads time out many times while the task runs, far more than the reconnections a dead stream gets.
+        barnraise._STREAM_IDLE_S, barnraise._MAX_FRUITLESS = 0.2, 2
+        try:
+            job = self.client.submit("export default async (n) => { await new Promise((r) => setTimeout(r, 3000)); return n; }", [7])
+            self.assertEqual(list(job.as_completed()), [{"index": 0, "status": "done", "output": 7}])
+        finally:
+            barnraise._STREAM_IDLE_S, barnraise._MAX_FRUITLESS = saved
 
     def test_leaving_a_with_block_cancels_an_unfinished_job(self) -> None:
         with self.client.submit(SLOW, range(200)) as job:
