@@ -1,6 +1,10 @@
-/** The `barnraise` command: `serve` runs the master, `worker` joins one as a headless volunteer. */
+/**
+ * The `barnraise` command: `serve` runs the master, `worker` joins one as a headless volunteer; `submit`, `run`,
+ * `try`, `jobs`, `status`, `results`, `cancel` and `retry` are for the people who submit jobs (cli/).
+ */
 import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerJobCommands } from './cli/index.ts';
 import { loadConfig } from './config.ts';
 import { exitOnSignals, startMaster } from './server.ts';
 import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
@@ -13,6 +17,8 @@ const positiveInt = (value: string) => {
 };
 
 const program = new Command('barnraise').description('Volunteer computing in the browser');
+// A usage mistake exits 2, like any other error of the job commands: 1 means "some task failed" there.
+program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('serve', { isDefault: true })
@@ -67,5 +73,7 @@ program
       process.once(signal, () => void volunteer.stop().then(() => process.exit(0)));
     }
   });
+
+registerJobCommands(program);
 
 await program.parseAsync();

@@ -1,0 +1,166 @@
+/** `Barnraise`: the connection to one master, and the calls that are not about one job handle. */
+import type { CreateJobBody, JobList, JobSummary, Stats } from '@barnraise/shared';
+import { BarnraiseError, JobCancelledError, TaskError } from './errors.ts';
+import { Http } from './http.ts';
+import { Job, type CallOptions, type ResultsOptions } from './job.ts';
+
+export interface BarnraiseOptions {
+  /** The master, e.g. http://127.0.0.1:8080 (default: BARNRAISE_URL, or in a page the page's origin). */
+  url?: string | undefined;
+  /** The operator token (default: BARNRAISE_TOKEN). */
+  token?: string | undefined;
+  /** Further tries of a request that failed for a passing reason (no reply, 429, 502-504); default 3. */
+  retries?: number;
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface SubmitOptions extends CallOptions {
+  /** Sent as Idempotency-Key; default a random UUID, the same for every retry of this submit. */
+  idempotencyKey?: string;
+}
+
+/** Job code: an ES module's source with a default export, or a self-contained function (it is sent as its source). */
+export type JobCode = string | ((input: never, ctx: { index: number; progress(fraction: number): void }) => unknown);
+
+export type MapOptions = Omit<CreateJobBody, 'code' | 'inputs'> & Pick<ResultsOptions, 'signal' | 'attempts'> & Pick<SubmitOptions, 'idempotencyKey'>;
+
+/** Environment variables where there are any (Node, Deno, Bun); nothing in a browser. */
+function env(name: string): string | undefined {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env?.[name] || undefined;
+}
+
+function randomUUID(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  // An insecure browser context (plain http) has no randomUUID: a version 4 UUID by hand.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The module source of job code given as a function. */
+export function moduleOf(code: JobCode): string {
+  return typeof code === 'string' ? code : `export default ${code.toString()};\n`;
+}
+
+export class Barnraise {
+  /** The master's base URL. */
+  readonly url: string;
+  private readonly http: Http;
+
+  constructor(opts: BarnraiseOptions = {}) {
+    const url = opts.url ?? env('BARNRAISE_URL') ?? (globalThis as { location?: { origin?: string } }).location?.origin;
+    if (!url) throw new BarnraiseError('NO_URL', 'no master URL: pass { url } or set BARNRAISE_URL');
+    this.url = url;
+    const fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.http = new Http(url, opts.token ?? env('BARNRAISE_TOKEN'), fetchFn, opts.retries ?? 3);
+  }
+
+  /**
+   * Submit a job; resolves once the master has stored it. Extra fields beyond CreateJobBody (of features
+   * newer than this client) are sent as they are. Aborting rejects at once; a job the master creates
+   * anyway is then cancelled as soon as its reply comes.
+   */
+  async submit<B extends CreateJobBody>(body: B, opts: SubmitOptions = {}): Promise<Job> {
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const headers = { 'idempotency-key': opts.idempotencyKey ?? randomUUID() };
+    // Not aborted by `signal`: once the body is sent the job may exist, and only its reply says which to cancel.
+    const created = this.http.json<JobSummary>('POST', '/api/jobs', { json: body, headers, stopRetries: signal });
+    if (!signal) {
+      const s = await created;
+      return new Job(this.http, s.id, s);
+    }
+    return new Promise<Job>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        created.then((s) => new Job(this.http, s.id, s).cancel()).catch(() => undefined);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      created.then(
+        (s) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(new Job(this.http, s.id, s));
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * Run `code` on every input; yields each output in input order as soon as it and those before it are
+   * there. A failed task yields a TaskError in its place. Aborting `signal`, or leaving the loop early,
+   * cancels the job on the master. Throws JobCancelledError if someone else cancels it.
+   */
+  async *map(code: JobCode, inputs: Iterable<unknown>, opts: MapOptions = {}): AsyncGenerator<unknown> {
+    const { signal, attempts, idempotencyKey, ...jobOpts } = opts;
+    const job = await this.submit({ ...jobOpts, code: moduleOf(code), inputs: Array.from(inputs) }, { signal, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    const onAbort = () => void job.cancel().catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let complete = false;
+    try {
+      let n = 0;
+      for await (const r of job.results({ signal, attempts })) {
+        yield r instanceof TaskError ? r : r.output;
+        n++;
+      }
+      if (n < job.summary!.total) throw new JobCancelledError(job.id);
+      complete = true;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // Left early (break, an error): the work it left is nobody's any more.
+      if (!complete && !signal?.aborted) await job.cancel().catch(() => undefined);
+    }
+  }
+
+  /** A handle on an existing job (no request is made). */
+  job(id: string): Job {
+    return new Job(this.http, id);
+  }
+
+  /** One job's summary. */
+  async getJob(id: string, opts: CallOptions = {}): Promise<JobSummary> {
+    return this.job(id).get(opts);
+  }
+
+  /** A page of jobs, newest first; pass `next` as `cursor` for the next page. */
+  async listJobs(opts: CallOptions & { limit?: number; cursor?: string } = {}): Promise<JobList> {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.cursor !== undefined) q.set('cursor', opts.cursor);
+    const query = q.toString();
+    return this.http.json<JobList>('GET', `/api/jobs${query ? `?${query}` : ''}`, { signal: opts.signal });
+  }
+
+  /** Cancel a job by id. */
+  async cancel(id: string, opts: CallOptions = {}): Promise<JobSummary> {
+    return this.job(id).cancel(opts);
+  }
+
+  /** Queue a job's failed tasks again. */
+  async retryFailed(id: string, opts: CallOptions = {}): Promise<JobSummary> {
+    return this.job(id).retryFailed(opts);
+  }
+
+  /** The swarm: volunteers, threads, tasks per second, queued and leased tasks, active jobs. */
+  async stats(opts: CallOptions = {}): Promise<Stats> {
+    return this.http.json<Stats>('GET', '/api/stats', { signal: opts.signal });
+  }
+
+  /**
+   * Store bytes on the master as an asset (PUT /api/assets/<sha256>); resolves with the hex SHA-256 a job
+   * names it by (`assets: { name: sha256 }`). A master without assets answers NotFoundError.
+   */
+  async uploadAsset(bytes: Uint8Array, opts: CallOptions = {}): Promise<string> {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    const sha256 = Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join('');
+    await this.http.request('PUT', `/api/assets/${sha256}`, { bytes, signal: opts.signal });
+    return sha256;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * `barnraise try JOBFILE --inputs F -n 5`: run the first few inputs here, on the headless worker's own compute
+ * threads (same module loading, same runner, same time limit), before spending anyone's CPU. No master.
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import { JobDefaults, type AttemptOutcome, type ResultLine } from '@barnraise/shared';
+import { ThreadPool } from '../worker/pool.ts';
+import { bundleJob } from './bundle.ts';
+import { action, duration, Exit, positiveInt } from './common.ts';
+import { readInputs } from './inputs.ts';
+
+/** Run `inputs` of `code` locally; resolves with each outcome (and its duration), in input order. */
+export async function tryLocally(code: string, inputs: unknown[], opts: { threads: number; timeoutMs: number }): Promise<Array<ResultLine & { ms: number }>> {
+  const outcomes = new Map<number, AttemptOutcome>();
+  let allDone = () => {};
+  const finished = new Promise<void>((resolve) => (allDone = resolve));
+  const pool = new ThreadPool(Math.min(opts.threads, inputs.length), {
+    started: () => undefined,
+    progress: () => undefined,
+    changed: () => undefined,
+    done: ({ a }, outcome) => {
+      outcomes.set(Number(a), outcome);
+      if (outcomes.size === inputs.length) allDone();
+    },
+  });
+  try {
+    for (const [i, input] of inputs.entries()) pool.run({ a: String(i), job: 'try', code, timeoutMs: opts.timeoutMs, i, input });
+    await finished;
+  } finally {
+    await pool.close();
+  }
+  return inputs.map((_, index) => {
+    const o = outcomes.get(index)!;
+    return o.ok ? { index, status: 'done', output: o.output, ms: o.ms } : { index, status: 'failed', error: o.error, ms: o.ms };
+  });
+}
+
+export function registerTry(program: Command): void {
+  program
+    .command('try <jobfile>')
+    .description('run the first inputs here, on local threads, before submitting (trusted code: no sandbox)')
+    .option('-i, --inputs <file>', 'inputs: a JSON array or JSON Lines (default: stdin)', '-')
+    .option('-n, --count <n>', 'how many of the inputs to run', positiveInt, 5)
+    .option('--timeout <duration>', 'time limit of one attempt (default 60s)', duration)
+    .option('--threads <n>', 'threads to run them on', positiveInt, Math.max(1, Math.min(4, os.availableParallelism())))
+    .action(
+      action(async (jobFile: string, flags: { inputs: string; count: number; timeout?: number; threads: number }) => {
+        const code = await bundleJob(jobFile);
+        const inputs = (await readInputs(flags.inputs)).slice(0, flags.count);
+        const lines = await tryLocally(code, inputs, { threads: flags.threads, timeoutMs: flags.timeout ?? JobDefaults.timeoutMs });
+        for (const { ms, ...line } of lines) {
+          process.stdout.write(`${JSON.stringify(line)}\n`);
+          process.stderr.write(`task ${line.index}: ${line.status} in ${ms.toFixed(1)} ms${line.status === 'failed' ? `: ${line.error}` : ''}\n`);
+        }
+        const failed = lines.filter((l) => l.status === 'failed').length;
+        process.stderr.write(`${lines.length} tasks ran here: ${lines.length - failed} done, ${failed} failed\n`);
+        return failed > 0 ? Exit.someFailed : Exit.ok;
+      }),
+    );
+}
