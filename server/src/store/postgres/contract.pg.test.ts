@@ -5,7 +5,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { jobRecord, storeContract } from '../contract.ts';
 import { PgStore } from './pg-store.ts';
-import { describeWithPg, dropSchemas, PG_TEST_URL, pgAvailable, testSchema } from './testing.ts';
+import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
 
 const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
@@ -16,7 +16,7 @@ async function open(): Promise<PgStore> {
   return PgStore.open({ url: PG_TEST_URL, schema, poolSize: 4 });
 }
 
-if (pgAvailable) storeContract('postgres (schema per test)', open);
+describeWithPg('PostgreSQL', () => storeContract('postgres (schema per test)', open));
 
 describeWithPg('PgStore', () => {
   it('[E1] a commit receipt says which task writes took effect', async () => {

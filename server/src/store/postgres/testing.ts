@@ -31,7 +31,10 @@ export const pgAvailable = problem === null;
  * saying why, or, under CI, fails with that reason (CI has PostgreSQL: a skip there would hide a fault).
  */
 export function describeWithPg(name: string, body: () => void): void {
-  if (pgAvailable) return describe(name, body);
+  if (pgAvailable) {
+    describe(name, body);
+    return;
+  }
   const why = `PostgreSQL not reachable at ${PG_TEST_URL} (${problem})`;
   if (process.env.CI === 'true') {
     describe(name, () => {

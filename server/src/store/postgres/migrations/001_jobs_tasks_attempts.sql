@@ -27,8 +27,9 @@ CREATE INDEX jobs_finished_at ON jobs (finished_at) WHERE status IN ('completed'
 -- first (no alignment padding), JSON as text (see docs/postgres.md: cheaper to ingest than jsonb, and
 -- faithful to the JSON the volunteer sent). No foreign key to jobs: a COPY of a million rows would pay a
 -- lookup per row, and rows are only ever deleted with their job (deleteJobs.ts).
--- fillfactor 90 leaves room on each page for the row's one update (pending -> done, which adds the
--- output), so that update can stay on its page (a HOT update, no new index entry).
+-- Default fillfactor: 90 or 50 (room on each page for the row's one update to stay there, a HOT update)
+-- made no difference to commits measured here (docs/postgres.md); worth another look once a claim
+-- updates each row more than once.
 CREATE TABLE tasks (
   job_seq integer NOT NULL,
   idx integer NOT NULL,
@@ -39,7 +40,7 @@ CREATE TABLE tasks (
   output text,
   error text,
   PRIMARY KEY (job_seq, idx)
-) WITH (fillfactor = 90);
+);
 
 -- One row per ended attempt. The key makes a retried commit's attempt rows harmless (ON CONFLICT DO
 -- NOTHING) and serves a task's history.
@@ -54,3 +55,7 @@ CREATE TABLE attempts (
   error text,
   PRIMARY KEY (job_seq, idx, attempt)
 );
+
+-- The hot tables change fast: vacuum and analyze them sooner than the defaults (20% / 10% of the table).
+ALTER TABLE tasks SET (autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02);
+ALTER TABLE attempts SET (autovacuum_vacuum_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02);
