@@ -24,13 +24,13 @@ describe('foldTaskWrites', () => {
     expect(f.positions.get(taskKey(1, 3))).toEqual([0, 1, 2]);
   });
 
-  it('the last of several retries wins; errors are made storable', () => {
+  it('[T2] the last of several retries wins; errors are made storable', () => {
     const f = fold([retry('b', 1, 1, 'a\0b'), retry('b', 1, 2, null)]);
     expect(f.retry).toEqual([{ jobSeq: 2, index: 1, kind: 'retry', output: null, error: null, failures: 2, losses: 0 }]);
     expect(fold([failed('b', 0, 'x\0')]).failed[0]!.error).toBe('x?');
   });
 
-  it('drops writes of unknown jobs and impossible indexes, and sorts the rest by key', () => {
+  it('[D2] drops writes of unknown jobs and impossible indexes, and sorts the rest by key', () => {
     const f = fold([done('b', 5, 5), done('zzz', 0, 0), done('a', -1, 0), done('a', 2 ** 31, 0), done('a', 1.5, 0), done('a', 9, 9), done('b', 0, 0)]);
     expect(f.done.map((w) => [w.jobSeq, w.index])).toEqual([[1, 9], [2, 0], [2, 5]]);
     expect([...f.positions.values()].flat().sort()).toEqual([0, 5, 6]);

@@ -56,7 +56,7 @@ describeWithPg('PgStore', () => {
     await store.close();
   });
 
-  it('counters move by increments from the rows a commit changed, so two stores committing add up', async () => {
+  it('[D2] counters move by increments from the rows a commit changed, so two stores committing add up', async () => {
     const a = await open();
     const b = await PgStore.open({ url: PG_TEST_URL, schema: a.schema, poolSize: 2 });
     const job = jobRecord({ total: 4 });
@@ -75,7 +75,7 @@ describeWithPg('PgStore', () => {
     await b.close();
   });
 
-  it('[D4] status only moves forward: an older snapshot cannot reopen a finished job', async () => {
+  it('[J1] status only moves forward: an older snapshot cannot reopen a finished job', async () => {
     const store = await open();
     const job = jobRecord({ total: 1 });
     await store.insertJob(job, [0]);
@@ -89,7 +89,7 @@ describeWithPg('PgStore', () => {
     await store.close();
   });
 
-  it('keeps text PostgreSQL refuses (U+0000) and odd ids and cursors from the outside harmless', async () => {
+  it('[S9] keeps text PostgreSQL refuses (U+0000) and odd ids and cursors from the outside harmless', async () => {
     const store = await open();
     const job = jobRecord({ total: 2, name: 'a\u0000b', code: 'export default () => "\u0000"' });
     await store.insertJob(job, ['\u0000', { k: '\\"' }]);

@@ -10,7 +10,7 @@ const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
 
 describeWithPg('PostgreSQL migrations', () => {
-  it('three masters migrating one fresh schema at once: each migration runs exactly once, all three start', async () => {
+  it('[D1] three masters migrating one fresh schema at once: each migration runs exactly once, all three start', async () => {
     const schema = testSchema('migrate');
     schemas.push(schema);
     const pools = [0, 1, 2].map(() => openPool({ url: PG_TEST_URL, schema, poolSize: 1 }));
@@ -30,7 +30,7 @@ describeWithPg('PostgreSQL migrations', () => {
     }
   });
 
-  it('three PgStores opened at once on one fresh schema all work on the same tables', async () => {
+  it('[D1] three PgStores opened at once on one fresh schema all work on the same tables', async () => {
     const schema = testSchema('open3');
     schemas.push(schema);
     const stores = await Promise.all([0, 1, 2].map(() => PgStore.open({ url: PG_TEST_URL, schema, poolSize: 2 })));
@@ -43,7 +43,7 @@ describeWithPg('PostgreSQL migrations', () => {
     }
   });
 
-  it('a migration that fails leaves its version unrecorded and nothing half-made', async () => {
+  it('[D1] a migration that fails leaves its version unrecorded and nothing half-made', async () => {
     const schema = testSchema('migfail');
     schemas.push(schema);
     const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });

@@ -152,7 +152,7 @@ export class PgStore implements Store {
     });
 
     // Only now that it is durable: the next commit's requeue increments count from these values.
-    for (const j of batch.jobs) this.requeuesSeen.set(j.id, j.requeues);
+    for (const j of batch.jobs) if (this.seqs.has(j.id)) this.requeuesSeen.set(j.id, j.requeues);
     const receipt: CommitReceipt = { applied: new Array<boolean>(batch.tasks.length).fill(false) };
     for (const r of applied) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) receipt.applied[i] = true;
     return receipt;
