@@ -160,16 +160,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const retention = setInterval(() => {
     const before = clock.now() - config.retentionDays * 86_400_000;
     void store.deleteFinishedBefore(before).catch((err) => app.log.error({ err }, 'retention purge failed'));
-    try {
-      idempotency.purgeBefore(before);
-    } catch (err) {
-      app.log.error({ err }, 'idempotency key purge failed');
-    }
+    idempotency.purgeBefore(before).catch((err: unknown) => app.log.error({ err }, 'idempotency key purge failed'));
   }, 3_600_000);
   app.addHook('onClose', async () => {
     clearInterval(ticker);
     clearInterval(retention);
-    if (!opts.idempotency) idempotency.close();
+    if (!opts.idempotency) await idempotency.close();
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: Limits.maxFrameBytes } });

@@ -31,7 +31,9 @@ program
   .option('--description <text>', 'shown to volunteers (BARNRAISE_DESCRIPTION)')
   .option('--retention-days <days>', 'keep finished jobs this long (BARNRAISE_RETENTION_DAYS, default 30)', positiveInt)
   .option('--join-key <key>', 'only volunteers whose page URL carries ?key=<key> may join (BARNRAISE_JOIN_KEY)')
-  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string }) => {
+  .option('--database-url <url>', 'keep jobs in PostgreSQL (postgres://...) instead of SQLite in the data dir (BARNRAISE_DATABASE_URL)')
+  .option('--database-schema <name>', 'PostgreSQL schema for the tables (BARNRAISE_DATABASE_SCHEMA, default barnraise)')
+  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string; databaseUrl?: string; databaseSchema?: string }) => {
     const config = loadConfig(process.env, flags);
     const master = await startMaster(config);
     exitOnSignals(master);

@@ -5,6 +5,13 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /**
+   * PostgreSQL to keep jobs, results and idempotency keys in (`postgres://...`); unset: SQLite in dataDir.
+   * The operator token stays in dataDir either way.
+   */
+  databaseUrl: string | undefined;
+  /** Schema in that database holding every table (created when missing). */
+  databaseSchema: string;
   /** Operator token; undefined means "read or generate the one in dataDir". */
   token: string | undefined;
   title: string;
@@ -80,6 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     port: int(env.PORT, 8080, 'PORT'),
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.BARNRAISE_DATA_DIR || './data'),
+    databaseUrl: env.BARNRAISE_DATABASE_URL || undefined,
+    databaseSchema: env.BARNRAISE_DATABASE_SCHEMA || 'barnraise',
     token: env.BARNRAISE_TOKEN || undefined,
     title: env.BARNRAISE_TITLE || 'Barnraise',
     description: env.BARNRAISE_DESCRIPTION || 'Lend this computer\'s spare CPU to a shared computation.',
@@ -109,5 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   merged.dataDir = path.resolve(merged.dataDir);
+  if (merged.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(merged.databaseUrl)) {
+    throw new Error('BARNRAISE_DATABASE_URL (--database-url) must be a postgres:// URL');
+  }
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(merged.databaseSchema)) {
+    throw new Error(`BARNRAISE_DATABASE_SCHEMA (--database-schema) must match [a-z_][a-z0-9_]*, got "${merged.databaseSchema}"`);
+  }
   return merged;
 }

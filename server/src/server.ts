@@ -4,9 +4,25 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { resolveToken } from './auth.ts';
 import type { Config } from './config.ts';
+import type { IdempotencyKeys } from './security/idempotency.ts';
+import { pgIdempotencyKeys } from './store/postgres/idempotency.ts';
+import { PgStore } from './store/postgres/pg-store.ts';
+import type { Store } from './store/store.ts';
 import { ThreadedStore } from './store/threaded.ts';
 
 export const DB_FILE = 'barnraise.db';
+
+let logIdleErrors: (err: Error) => void = (err) => console.error('an idle PostgreSQL connection failed:', err.message);
+
+/**
+ * The store the configuration asks for: PostgreSQL when a database URL is set (idempotency keys there too,
+ * so that masters sharing it share them), else SQLite in the data dir on its own thread.
+ */
+async function openStore(config: Config): Promise<{ store: Store; idempotency?: IdempotencyKeys }> {
+  if (config.databaseUrl === undefined) return { store: await ThreadedStore.open({ file: path.join(config.dataDir, DB_FILE) }) };
+  const store = await PgStore.open({ url: config.databaseUrl, schema: config.databaseSchema, onIdleError: (err) => logIdleErrors(err) });
+  return { store, idempotency: pgIdempotencyKeys(store.pool) };
+}
 
 export interface RunningMaster {
   app: FastifyInstance;
@@ -17,8 +33,9 @@ export interface RunningMaster {
 
 export async function startMaster(config: Config): Promise<RunningMaster> {
   const { token, file, generated } = resolveToken(config.token, config.dataDir);
-  const store = await ThreadedStore.open({ file: path.join(config.dataDir, DB_FILE) });
-  const app = await buildApp({ config, store, token });
+  const { store, idempotency } = await openStore(config);
+  const app = await buildApp({ config, store, token, ...(idempotency ? { idempotency } : {}) });
+  logIdleErrors = (err) => app.log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it');
   if (generated) {
     // Printed once, on the start that created it; later starts only say where it is.
     process.stdout.write(`\nOperator token (saved in ${file}, readable only by you):\n\n  ${token}\n\n`);

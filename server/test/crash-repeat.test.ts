@@ -88,8 +88,8 @@ describe('[S5] Idempotency-Key across a crash', () => {
       // The state a kill -9 between the two durable writes leaves: the key and its job id, no job.
       const body = JSON.stringify({ name: 'half-made', code, inputs: [1, 2] });
       const keys = openIdempotencyKeys(dir);
-      keys.reserve('died-here', { jobId: 'j_reserved0001', bodySha256: createHash('sha256').update(body).digest('hex') }, Date.now());
-      keys.close();
+      await keys.reserve('died-here', { jobId: 'j_reserved0001', bodySha256: createHash('sha256').update(body).digest('hex') }, Date.now());
+      await keys.close();
       const master = await startMaster({ dataDir: dir, token });
       procs.push(master);
       const client = api(master.url, token);

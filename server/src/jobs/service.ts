@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { JobDefaults, Limits, ValidationDefaults, type CreateJobBody, type JobList, type JobSummary, type ResultLine, type ValidationMode } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
-import type { IdempotencyKeys } from '../security/idempotency.ts';
+import type { IdempotencyKeys, KeyRecord } from '../security/idempotency.ts';
 import { jsonSize, sizeProblem, SMALL_JSON_CHARS } from '../security/json.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, Store } from '../store/store.ts';
@@ -62,16 +62,37 @@ export class JobsService {
   }
 
   private async createOnce(key: string, bodySha256: string, body: CreateJobBody, bodyChars?: number): Promise<Created> {
-    const known = this.keys.get(key);
+    let known = await this.keys.get(key);
     if (known) {
-      if (known.bodySha256 !== bodySha256) throw new ApiError('IDEMPOTENCY_KEY_REUSED');
-      if (await this.store.getJob(known.jobId)) return { summary: await this.get(known.jobId), replayed: true };
+      const replay = await this.replay(known, bodySha256);
+      if (replay) return replay;
       // Reserved, but the master died before the job was inserted: insert it now, under the reserved id.
     }
     const inputBytes = this.check(body, bodyChars);
-    const id = known?.jobId ?? newJobId();
-    if (!known) this.keys.reserve(key, { jobId: id, bodySha256 }, this.scheduler.clock.now());
-    return { summary: await this.insert(body, id, inputBytes), replayed: false };
+    if (!known) {
+      const mine = { jobId: newJobId(), bodySha256 };
+      known = await this.keys.reserve(key, mine, this.scheduler.clock.now());
+      if (known.jobId !== mine.jobId) {
+        // Another master (same database) reserved this key at the same moment and won: its job, not a second.
+        const replay = await this.replay(known, bodySha256);
+        if (replay) return replay;
+      }
+    }
+    try {
+      return { summary: await this.insert(body, known.jobId, inputBytes), replayed: false };
+    } catch (err) {
+      // The winner inserted the job under the reserved id while this master tried too: the id is taken.
+      const replay = await this.replay(known, bodySha256).catch(() => undefined);
+      if (replay) return replay;
+      throw err;
+    }
+  }
+
+  /** The job an earlier request with this key made, if it exists; 422 if that request had another body. */
+  private async replay(known: KeyRecord, bodySha256: string): Promise<Created | undefined> {
+    if (known.bodySha256 !== bodySha256) throw new ApiError('IDEMPOTENCY_KEY_REUSED');
+    if (!(await this.store.getJob(known.jobId))) return undefined;
+    return { summary: await this.get(known.jobId), replayed: true };
   }
 
   /**

@@ -7,6 +7,9 @@
  * under that id: a crash between the two leaves a reservation whose retry inserts the job then, and a
  * crash after both finds the job. Either way one key makes at most one job, with no transaction spanning
  * two files.
+ *
+ * The interface is asynchronous so that a database server can hold the keys too (BARNRAISE_DATABASE_URL:
+ * store/postgres/idempotency.ts), where two masters may reserve one key at the same moment.
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -22,12 +25,15 @@ export interface KeyRecord {
 
 /** Durable map from Idempotency-Key to the job it made. */
 export interface IdempotencyKeys {
-  get(key: string): KeyRecord | undefined;
-  /** Durable when it returns. */
-  reserve(key: string, record: KeyRecord, now: number): void;
+  get(key: string): Promise<KeyRecord | undefined>;
+  /**
+   * Reserve `key` for `record` unless it is reserved already; durable when it resolves. Returns what the key
+   * holds now: `record`, or the earlier reservation that won (one winner however many reserve at once).
+   */
+  reserve(key: string, record: KeyRecord, now: number): Promise<KeyRecord>;
   /** Forget keys made before `before` (ms); their jobs are past retention too. */
-  purgeBefore(before: number): number;
-  close(): void;
+  purgeBefore(before: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export function openIdempotencyKeys(dataDir: string): IdempotencyKeys {
@@ -43,20 +49,23 @@ export function openIdempotencyKeys(dataDir: string): IdempotencyKeys {
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID`);
   const get = db.prepare<[string], { job_id: string; body_sha256: string }>('SELECT job_id, body_sha256 FROM idempotency_keys WHERE key = ?');
-  const insert = db.prepare('INSERT INTO idempotency_keys (key, job_id, body_sha256, created_at) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO idempotency_keys (key, job_id, body_sha256, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING');
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  const read = (key: string): KeyRecord | undefined => {
+    const row = get.get(key);
+    return row && { jobId: row.job_id, bodySha256: row.body_sha256 };
+  };
   return {
-    get(key) {
-      const row = get.get(key);
-      return row && { jobId: row.job_id, bodySha256: row.body_sha256 };
+    async get(key) {
+      return read(key);
     },
-    reserve(key, record, now) {
-      insert.run(key, record.jobId, record.bodySha256, now);
+    async reserve(key, record, now) {
+      return insert.run(key, record.jobId, record.bodySha256, now).changes === 1 ? record : read(key)!;
     },
-    purgeBefore(before) {
+    async purgeBefore(before) {
       return purge.run(before).changes;
     },
-    close() {
+    async close() {
       db.close();
     },
   };

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JobRecord, Store } from './store.ts';
+import { validationContract } from './contract-validation.ts';
 
 let n = 0;
 export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
@@ -195,5 +196,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(await store.resetFailed(job.id)).toEqual([]);
       await store.close();
     });
+
+    validationContract(open, jobRecord);
   });
 }

@@ -109,6 +109,15 @@ export interface IdentityPage {
   rows: IdentityRecord[];
 }
 
+/**
+ * What a commit did with its task writes: `applied[i]` tells whether `batch.tasks[i]` took effect. A final
+ * write for a task that is already final is refused (rule E1), and so is a retry that comes after it. A
+ * backend that returns no receipt (SQLite) applies its writes under the same rule without saying which.
+ */
+export interface CommitReceipt {
+  applied: boolean[];
+}
+
 /** Everything known about one task (dashboard job detail). */
 export interface TaskDetail {
   index: number;
@@ -155,8 +164,11 @@ export interface JobPage {
 export interface Store {
   /** Insert a job, all its tasks and its known answers; resolves once durable (rule D1). Ids are unique. */
   insertJob(spec: JobRecord, inputs: readonly unknown[], checks?: readonly StoredCheck[]): Promise<void>;
-  /** Apply one group commit atomically: all of it is durable when this resolves, or none (rule D2). */
-  commit(batch: CommitBatch): Promise<void>;
+  /**
+   * Apply one group commit atomically: all of it is durable when this resolves, or none (rule D2). A
+   * backend may say which task writes took effect.
+   */
+  commit(batch: CommitBatch): Promise<CommitReceipt | void>;
   /** Jobs that are queued or running, each with its unfinished tasks (rule D3). */
   loadUnfinished(): Promise<RecoveredJob[]>;
   getJob(id: string): Promise<JobRecord | undefined>;

@@ -1,0 +1,93 @@
+/**
+ * A group commit's task writes, folded to one effective write per task so that each task appears in one
+ * set-based statement only (an `UPDATE ... FROM unnest(...)` touches a row once, whatever the join holds).
+ *
+ * Applied in order one by one (as SQLite does), a task's writes in one batch behave so: retries overwrite
+ * the counts and error while the task is pending; the first final write makes it final; anything after
+ * that is refused (rule E1). Folding keeps exactly that: the first final write, carrying the error of the
+ * last retry before it (a done write does not set the error itself), or else the last retry.
+ */
+import type { TaskWrite } from '../store.ts';
+
+/** The write that reaches the database for one task. */
+export interface EffectiveWrite {
+  jobSeq: number;
+  index: number;
+  kind: TaskWrite['kind'];
+  /** JSON text of the output (done). */
+  output: string | null;
+  /** The error to store; for a done write, the last preceding retry's error, or null to keep the row's. */
+  error: string | null;
+  failures: number;
+  losses: number;
+}
+
+/** Column arrays for the `unnest(...)` of one statement. */
+export interface WriteColumns {
+  jobSeqs: number[];
+  indexes: number[];
+  outputs: (string | null)[];
+  errors: (string | null)[];
+  failures: number[];
+  losses: number[];
+}
+
+export interface FoldedBatch {
+  done: EffectiveWrite[];
+  failed: EffectiveWrite[];
+  retry: EffectiveWrite[];
+  /**
+   * Receipt bookkeeping: for each task key, the positions in `batch.tasks` that take effect if the task's
+   * effective write does (its writes up to and including the first final one).
+   */
+  positions: Map<string, number[]>;
+}
+
+export const taskKey = (jobSeq: number, index: number): string => `${jobSeq}:${index}`;
+
+/**
+ * Fold `writes` to one write per task. Writes of jobs `seqOf` does not know, and indexes no row can have,
+ * are dropped (refused in the receipt).
+ */
+export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: string) => number | undefined, encode: (error: string) => string): FoldedBatch {
+  const byKey = new Map<string, EffectiveWrite>();
+  const positions = new Map<string, number[]>();
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!;
+    const jobSeq = seqOf(w.job);
+    if (jobSeq === undefined || !Number.isInteger(w.index) || w.index < 0 || w.index > 2_147_483_647) continue;
+    const key = taskKey(jobSeq, w.index);
+    const prior = byKey.get(key);
+    if (prior && prior.kind !== 'retry') continue; // after the first final write: refused (E1)
+    const base = { jobSeq, index: w.index, failures: w.failures, losses: w.losses };
+    let next: EffectiveWrite;
+    if (w.kind === 'done') next = { ...base, kind: 'done', output: JSON.stringify(w.output ?? null), error: prior?.error ?? null };
+    else if (w.kind === 'failed') next = { ...base, kind: 'failed', output: null, error: encode(w.error) };
+    else next = { ...base, kind: 'retry', output: null, error: w.error === null ? null : encode(w.error) };
+    byKey.set(key, next);
+    const list = positions.get(key);
+    if (list) list.push(i);
+    else positions.set(key, [i]);
+  }
+  const folded: FoldedBatch = { done: [], failed: [], retry: [], positions };
+  // Sorted by key: with the nested-loop plans these small batches get, rows are locked in key order, which
+  // makes deadlocks between concurrent commits unlikely (not impossible: a deadlock aborts the commit and the
+  // writer retries it).
+  const sorted = [...byKey.values()].sort((a, b) => a.jobSeq - b.jobSeq || a.index - b.index);
+  for (const w of sorted) folded[w.kind].push(w);
+  return folded;
+}
+
+/** The columns of `writes`, for one statement's parameters. */
+export function columns(writes: readonly EffectiveWrite[]): WriteColumns {
+  const c: WriteColumns = { jobSeqs: [], indexes: [], outputs: [], errors: [], failures: [], losses: [] };
+  for (const w of writes) {
+    c.jobSeqs.push(w.jobSeq);
+    c.indexes.push(w.index);
+    c.outputs.push(w.output);
+    c.errors.push(w.error);
+    c.failures.push(w.failures);
+    c.losses.push(w.losses);
+  }
+  return c;
+}

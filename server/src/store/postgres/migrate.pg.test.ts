@@ -1,0 +1,64 @@
+/** Migrations against a real PostgreSQL: several masters starting at once on one fresh schema. */
+import { afterAll, expect, it } from 'vitest';
+import { jobRecord } from '../contract.ts';
+import { openPool } from './connect.ts';
+import { migrate, migrations } from './migrate.ts';
+import { PgStore } from './pg-store.ts';
+import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
+
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+describeWithPg('PostgreSQL migrations', () => {
+  it('[D1] three masters migrating one fresh schema at once: each migration runs exactly once, all three start', async () => {
+    const schema = testSchema('migrate');
+    schemas.push(schema);
+    const pools = [0, 1, 2].map(() => openPool({ url: PG_TEST_URL, schema, poolSize: 1 }));
+    try {
+      const applied = await Promise.all(pools.map((pool) => migrate(pool, schema)));
+      const versions = migrations().map((m) => m.version);
+      expect(versions.length).toBeGreaterThan(0);
+      // One of them applied every version, the others found them there.
+      expect(applied.map((a) => a.length).sort()).toEqual([0, 0, versions.length]);
+      expect(applied.flat().sort((a, b) => a - b)).toEqual(versions);
+      const { rows } = await pools[0]!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual(versions);
+      // Starting again applies nothing.
+      expect(await migrate(pools[1]!, schema)).toEqual([]);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('[D1] three PgStores opened at once on one fresh schema all work on the same tables', async () => {
+    const schema = testSchema('open3');
+    schemas.push(schema);
+    const stores = await Promise.all([0, 1, 2].map(() => PgStore.open({ url: PG_TEST_URL, schema, poolSize: 2 })));
+    try {
+      const job = jobRecord({ total: 2 });
+      await stores[0]!.insertJob(job, ['a', 'b']);
+      for (const s of stores) expect(await s.getJob(job.id)).toEqual(job);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('[D1] a migration that fails leaves its version unrecorded and nothing half-made', async () => {
+    const schema = testSchema('migfail');
+    schemas.push(schema);
+    const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });
+    try {
+      const bad = [
+        { version: 1, name: '001_ok', sql: 'CREATE TABLE a (x int)' },
+        { version: 2, name: '002_bad', sql: 'CREATE TABLE b (x int); SELECT no_such_column FROM a' },
+      ];
+      await expect(migrate(pool, schema, bad)).rejects.toThrow(/002_bad/);
+      const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations');
+      expect(rows.map((r) => r.version)).toEqual([1]);
+      const tables = await pool.query<{ t: string | null }>("SELECT to_regclass('b')::text AS t");
+      expect(tables.rows[0]!.t).toBeNull();
+    } finally {
+      await pool.end();
+    }
+  });
+});

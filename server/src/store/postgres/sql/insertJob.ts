@@ -1,0 +1,31 @@
+/** Insert a job's row; returns its `seq`, the small key its tasks are stored under. */
+import type { JobRecord } from '../../store.ts';
+import type { Queryable } from '../connect.ts';
+import { pgCode, pgText } from '../rows.ts';
+
+export async function insertJob(db: Queryable, spec: JobRecord): Promise<number> {
+  const { rows } = await db.query<{ seq: number }>({
+    name: 'barnraise.insertJob',
+    text: `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           RETURNING seq`,
+    values: [
+      spec.id,
+      pgText(spec.name),
+      pgCode(spec.code),
+      spec.priority,
+      spec.timeoutMs,
+      spec.maxAttempts,
+      spec.maxLosses,
+      spec.status,
+      spec.total,
+      spec.done,
+      spec.failed,
+      spec.requeues,
+      spec.createdAt,
+      spec.startedAt,
+      spec.finishedAt,
+    ],
+  });
+  return rows[0]!.seq;
+}

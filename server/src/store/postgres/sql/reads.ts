@@ -1,0 +1,100 @@
+/** The store's reads: none of these change anything. */
+import type { Queryable } from '../connect.ts';
+import type { JobRow, PendingRow, ResultRow } from '../rows.ts';
+
+export async function jobById(db: Queryable, id: string): Promise<JobRow | undefined> {
+  const { rows } = await db.query<JobRow>({ name: 'barnraise.jobById', text: 'SELECT * FROM jobs WHERE id = $1', values: [id] });
+  return rows[0];
+}
+
+/** seq of each of `ids` that exists. */
+export async function seqsOf(db: Queryable, ids: string[]): Promise<Array<{ id: string; seq: number }>> {
+  const { rows } = await db.query<{ id: string; seq: number }>({ name: 'barnraise.seqsOf', text: 'SELECT id, seq FROM jobs WHERE id = ANY($1::text[])', values: [ids] });
+  return rows;
+}
+
+/** Newest first; `before` is a seq cursor (exclusive), null for the first page. */
+export async function listJobs(db: Queryable, before: number | null, limit: number): Promise<JobRow[]> {
+  const { rows } =
+    before === null
+      ? await db.query<JobRow>({ name: 'barnraise.listJobs', text: 'SELECT * FROM jobs ORDER BY seq DESC LIMIT $1', values: [limit] })
+      : await db.query<JobRow>({ name: 'barnraise.listJobsBefore', text: 'SELECT * FROM jobs WHERE seq < $1::bigint ORDER BY seq DESC LIMIT $2', values: [before, limit] });
+  return rows;
+}
+
+export async function unfinishedJobs(db: Queryable): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>({ name: 'barnraise.unfinishedJobs', text: "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq" });
+  return rows;
+}
+
+/** Final task counts of a job, from its task rows. */
+export async function countFinal(db: Queryable, jobSeq: number): Promise<{ done: number; failed: number }> {
+  const { rows } = await db.query<{ done: number; failed: number }>({
+    name: 'barnraise.countFinal',
+    text: 'SELECT count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed FROM tasks WHERE job_seq = $1',
+    values: [jobSeq],
+  });
+  return rows[0] ?? { done: 0, failed: 0 };
+}
+
+export async function pendingTasks(db: Queryable, jobSeq: number): Promise<PendingRow[]> {
+  const { rows } = await db.query<PendingRow>({
+    name: 'barnraise.pendingTasks',
+    text: 'SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = $1 AND state = 0 ORDER BY idx',
+    values: [jobSeq],
+  });
+  return rows;
+}
+
+/** [J2] Final tasks after `afterIndex`, in index order (the primary key's order). */
+export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: number, limit: number): Promise<ResultRow[]> {
+  const { rows } = await db.query<ResultRow>({
+    name: 'barnraise.finishedAfter',
+    text: 'SELECT idx, state, output, error FROM tasks WHERE job_seq = $1 AND idx > $2 AND state >= 2 ORDER BY idx LIMIT $3',
+    values: [jobSeq, afterIndex, limit],
+  });
+  return rows;
+}
+
+export async function sampleByState(db: Queryable, jobSeq: number, state: number, limit: number): Promise<ResultRow[]> {
+  const { rows } = await db.query<ResultRow>({
+    name: 'barnraise.sampleByState',
+    text: 'SELECT idx, state, output, error FROM tasks WHERE job_seq = $1 AND state = $2 ORDER BY idx LIMIT $3',
+    values: [jobSeq, state, limit],
+  });
+  return rows;
+}
+
+export interface TaskRow extends ResultRow {
+  input: string;
+  failures: number;
+  losses: number;
+}
+
+export async function taskRow(db: Queryable, jobSeq: number, index: number): Promise<TaskRow | undefined> {
+  const { rows } = await db.query<TaskRow>({
+    name: 'barnraise.taskRow',
+    text: 'SELECT idx, state, input, output, error, failures, losses FROM tasks WHERE job_seq = $1 AND idx = $2',
+    values: [jobSeq, index],
+  });
+  return rows[0];
+}
+
+export interface AttemptRow {
+  attempt: string;
+  volunteer: string;
+  leased_at: string;
+  ended_at: string;
+  outcome: string;
+  error: string | null;
+}
+
+/** A task's ended attempts, oldest first. */
+export async function taskAttempts(db: Queryable, jobSeq: number, index: number): Promise<AttemptRow[]> {
+  const { rows } = await db.query<AttemptRow>({
+    name: 'barnraise.taskAttempts',
+    text: 'SELECT attempt, volunteer, leased_at, ended_at, outcome, error FROM attempts WHERE job_seq = $1 AND idx = $2 ORDER BY ended_at, leased_at, attempt',
+    values: [jobSeq, index],
+  });
+  return rows;
+}
