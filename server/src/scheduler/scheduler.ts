@@ -416,9 +416,17 @@ export class Scheduler {
         if (queued <= 0) break;
       }
       if (leased === 0) break;
+      // A validated job's leases can want more (strict's first replicas): count the work again.
+      if (queued <= 0 && this.validating) queued = this.queue.queued();
     }
     for (const [v, attempts] of batches) this.deliver(v, attempts);
     if (capped && queued > 0) this.schedulePump();
+  }
+
+  /** True while some unfinished job is validated (its leases can want more replicas). */
+  private get validating(): boolean {
+    for (const job of this.jobs.values()) if (job.validation && !job.isFinished()) return true;
+    return false;
   }
 
   /** How many tasks fit in one frame's Limits.maxSendBytes, by the largest input of any job with work. */

@@ -8,7 +8,7 @@ import type { IdentityRecord, JobRecord, ReplicaWrite, Store } from './store.ts'
 const policy = { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } as const;
 
 export function identity(id: string, overrides: Partial<IdentityRecord> = {}): IdentityRecord {
-  return { id, key: `key-of-${id}`, network: '10.0.0.0/24', createdAt: 5, state: 'untrusted', vouched: false, streak: 0, checksPassed: 0, checksFailed: 0, contradicted: 0, bannedAt: null, banReason: null, ...overrides };
+  return { id, key: `key-of-${id}`, network: '10.0.0.0/24', createdAt: 5, state: 'untrusted', vouched: false, streak: 0, trustedChecks: 0, checksPassed: 0, checksFailed: 0, contradicted: 0, bannedAt: null, banReason: null, ...overrides };
 }
 
 function replica(job: string, index: number, attempt: string, who: string, overrides: Partial<ReplicaWrite> = {}): ReplicaWrite {
@@ -69,9 +69,9 @@ export function validationContract(open: () => Promise<Store>, jobRecord: (o?: P
     await store.commit({ tasks: [], jobs: [], attempts: [], identities: [identity('i_a'), identity('i_b', { createdAt: 6 })] });
     await store.commit({ tasks: [], jobs: [], attempts: [], identities: [identity('i_c', { createdAt: 7 })] });
     const banned = identity('i_a', { state: 'banned', streak: 0, checksPassed: 4, checksFailed: 1, bannedAt: 50, banReason: 'wrong result' });
-    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [banned, identity('i_b', { createdAt: 6, state: 'trusted', vouched: true, streak: 10, checksPassed: 10 })] });
+    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [banned, identity('i_b', { createdAt: 6, state: 'trusted', vouched: true, streak: 10, trustedChecks: 2, checksPassed: 10 })] });
     expect(await store.getIdentity('i_a')).toEqual(banned);
-    expect(await store.getIdentity('i_b')).toMatchObject({ state: 'trusted', vouched: true, streak: 10 });
+    expect(await store.getIdentity('i_b')).toMatchObject({ state: 'trusted', vouched: true, streak: 10, trustedChecks: 2 });
     expect(await store.getIdentity('i_missing')).toBeUndefined();
     expect((await store.getIdentities(['i_c', 'i_missing', 'i_a', 'i_c'])).map((r) => r.id).sort()).toEqual(['i_a', 'i_c']);
     const page = await store.listIdentities(0, 2);

@@ -100,6 +100,7 @@ const MIGRATIONS: string[] = [
      state TEXT NOT NULL,
      vouched INTEGER NOT NULL,
      streak INTEGER NOT NULL,
+     trusted_checks INTEGER NOT NULL,
      checks_passed INTEGER NOT NULL,
      checks_failed INTEGER NOT NULL,
      contradicted INTEGER NOT NULL,
@@ -162,6 +163,7 @@ interface IdentityRow {
   state: string;
   vouched: number;
   streak: number;
+  trusted_checks: number;
   checks_passed: number;
   checks_failed: number;
   contradicted: number;
@@ -178,6 +180,7 @@ function toIdentity(r: IdentityRow): IdentityRecord {
     state: r.state as TrustState,
     vouched: r.vouched === 1,
     streak: r.streak,
+    trustedChecks: r.trusted_checks,
     checksPassed: r.checks_passed,
     checksFailed: r.checks_failed,
     contradicted: r.contradicted,
@@ -257,9 +260,9 @@ export class SqliteStore implements Store {
       ),
       setVerdict: db.prepare('UPDATE replicas SET verdict = ? WHERE job_seq = ? AND attempt = ?'),
       upsertIdentity: db.prepare(
-        `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
-         VALUES (@id, @key, @network, @createdAt, @state, @vouched, @streak, @checksPassed, @checksFailed, @contradicted, @bannedAt, @banReason)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, vouched = excluded.vouched, streak = excluded.streak, checks_passed = excluded.checks_passed,
+        `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
+         VALUES (@id, @key, @network, @createdAt, @state, @vouched, @streak, @trustedChecks, @checksPassed, @checksFailed, @contradicted, @bannedAt, @banReason)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, vouched = excluded.vouched, streak = excluded.streak, trusted_checks = excluded.trusted_checks, checks_passed = excluded.checks_passed,
            checks_failed = excluded.checks_failed, contradicted = excluded.contradicted, banned_at = excluded.banned_at, ban_reason = excluded.ban_reason`,
       ),
       getIdentity: db.prepare('SELECT * FROM identities WHERE id = ?'),

@@ -38,7 +38,8 @@ export class TrustBook {
   /** Online connections per network: all identified volunteers, and trusted ones. */
   private readonly nets = new Map<string, number>();
   private readonly trustedNets = new Map<string, number>();
-  private trustedIdentities = 0;
+  /** Connected identities by trust weight (0 untrusted … 3 vouched). */
+  private readonly onlineByWeight = [0, 0, 0, 0];
 
   constructor(
     readonly policy: TrustPolicy,
@@ -61,16 +62,18 @@ export class TrustBook {
   }
 
   votes(id: string): number {
-    return trustVotes(this.records.get(id));
+    return trustVotes(this.records.get(id), this.policy);
   }
 
   isTrusted(id: string): boolean {
     return this.votes(id) > 0;
   }
 
-  /** Identities with a trust vote that are connected now. */
-  trustedOnline(): number {
-    return this.trustedIdentities;
+  /** Connected identities whose trust weighs at least `weight`. */
+  onlineWithWeight(weight: number): number {
+    let n = 0;
+    for (let w = weight; w < this.onlineByWeight.length; w++) n += this.onlineByWeight[w]!;
+    return n;
   }
 
   /** Online networks, all and trusted, for placement (rule V6). */
@@ -82,7 +85,7 @@ export class TrustBook {
     let per = this.connections.get(id);
     if (!per) {
       this.connections.set(id, (per = new Map()));
-      if (this.isTrusted(id)) this.trustedIdentities++;
+      this.onlineByWeight[this.votes(id)]!++;
     }
     per.set(network, (per.get(network) ?? 0) + 1);
     bump(this.nets, network, 1);
@@ -99,7 +102,7 @@ export class TrustBook {
     if (this.isTrusted(id)) bump(this.trustedNets, network, -1);
     if (per.size === 0) {
       this.connections.delete(id);
-      if (this.isTrusted(id)) this.trustedIdentities--;
+      this.onlineByWeight[this.votes(id)]!--;
     }
   }
 
@@ -145,9 +148,15 @@ export class TrustBook {
     if (!before) return undefined;
     const after = transition(before);
     if (after === before) return before;
-    const wasTrusted = trustVotes(before) > 0;
-    const isTrusted = trustVotes(after) > 0;
+    const weightBefore = trustVotes(before, this.policy);
+    const weightAfter = trustVotes(after, this.policy);
+    const wasTrusted = weightBefore > 0;
+    const isTrusted = weightAfter > 0;
     this.records.set(id, after);
+    if (this.connections.has(id) && weightBefore !== weightAfter) {
+      this.onlineByWeight[weightBefore]!--;
+      this.onlineByWeight[weightAfter]!++;
+    }
     if (wasTrusted !== isTrusted) this.moveTrusted(id, isTrusted);
     this.journal.identityChanged(after);
     if (after.checksPassed > before.checksPassed) this.events.passed(after);
@@ -160,7 +169,6 @@ export class TrustBook {
   private moveTrusted(id: string, nowTrusted: boolean): void {
     const per = this.connections.get(id);
     if (!per) return;
-    this.trustedIdentities += nowTrusted ? 1 : -1;
     for (const [network, n] of per) bump(this.trustedNets, network, nowTrusted ? n : -n);
   }
 }

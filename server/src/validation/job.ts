@@ -9,7 +9,7 @@ import { TaskState, type Attempt, type JobState, type VolunteerState } from '../
 import type { TrustBook } from './book.ts';
 import { TrustState } from './trust.ts';
 import { comparator, FAILED_HASH, outputHash, type Comparator } from './compare.ts';
-import { decide, type Decision, type Group, type Vote } from './quorum.ts';
+import { decide, FINAL_TRUST, Weight, type Decision, type Group, type Vote } from './quorum.ts';
 import { ReplicaQueue, type Verdict as ScanVerdict } from './queue.ts';
 
 export interface ValidationPolicy {
@@ -81,7 +81,8 @@ interface TaskVotes {
   flying: Map<string, string>;
   /** Replicas wanted and not yet leased. */
   wanted: number;
-  trustedOnly: boolean;
+  /** The least trust weight the wanted replicas must bring (quorum.ts `need`). */
+  need: number;
   /** Which queue holds this task's entry, if any. */
   queuedIn: ReplicaQueue | null;
   /** adaptive: the spot check drawn for the trusted result that could stand alone (null: not drawn). */
@@ -184,7 +185,8 @@ export class JobValidation {
     const book = this.host.book;
     if (book.get(id)?.state === TrustState.banned) return undefined;
     const trusted = book.isTrusted(id);
-    if (!trusted && this.known.length > 0 && this.host.random() < this.host.params.checkRate) {
+    // [V4] Known answers for those still earning trust or seasoning: a check with no trusted volunteer's time spent.
+    if (book.votes(id) < Weight.seasoned && this.known.length > 0 && this.host.random() < this.host.params.checkRate) {
       const check = this.knownFor(id);
       if (check) return { index: check.index, check };
     }
@@ -207,7 +209,7 @@ export class JobValidation {
     if (fresh !== undefined) {
       const t = this.votesOf(fresh);
       // strict: the first `quorum` replicas go out at once (to distinct identities), like BOINC's target_nresults.
-      if (this.policy.mode === 'strict') this.want(fresh, t, this.policy.quorum - 1, false);
+      if (this.policy.mode === 'strict') this.want(fresh, t, this.policy.quorum - 1, 0);
       return { index: fresh };
     }
     return trusted ? this.tail(v, id) : undefined;
@@ -230,10 +232,10 @@ export class JobValidation {
   private eligible(t: TaskVotes, v: VolunteerState): boolean {
     const id = v.identity!;
     if (t.holders.has(id)) return false;
-    if (t.trustedOnly && !this.host.book.isTrusted(id)) return false;
+    if (t.need > 0 && this.host.book.votes(id) < t.need) return false;
     if (!t.nets.has(v.network)) return true;
     // [V6] A network already holding a replica only when every online network that could take it does.
-    const online = this.host.book.onlineNetworks(t.trustedOnly);
+    const online = this.host.book.onlineNetworks(t.need > 0);
     if (online.size > t.nets.size) return false;
     for (const n of online.keys()) if (!t.nets.has(n)) return false;
     return true;
@@ -266,7 +268,7 @@ export class JobValidation {
       this.provisional.delete(pick);
       this.host.probation.remove(t.provisionalOn!, this, pick);
       t.provisionalOn = null;
-      t.trustedOnly = true;
+      t.need = 1;
       return { index: pick };
     }
     if (!this.host.probation.has(id, this)) return undefined;
@@ -318,13 +320,13 @@ export class JobValidation {
       if (n > 0) t.nets.set(a.volunteer.network, n);
       else t.nets.delete(a.volunteer.network);
     }
-    if (this.job.state[a.index] !== TaskState.done && this.job.state[a.index] !== TaskState.failed) this.want(a.index, t, 1, t.trustedOnly);
+    if (this.job.state[a.index] !== TaskState.done && this.job.state[a.index] !== TaskState.failed) this.want(a.index, t, 1, t.need);
   }
 
   /** [J4] A failed task is retried: it starts over with no votes, like a fresh one. */
   reopened(index: number): void {
     const t = this.votesOf(index);
-    this.want(index, t, this.policy.mode === 'strict' ? this.policy.quorum : 1, false, true);
+    this.want(index, t, this.policy.mode === 'strict' ? this.policy.quorum : 1, 0, true);
   }
 
   /** [T3] The task was lost with its volunteers too often: it fails (final), whatever its votes. */
@@ -412,7 +414,8 @@ export class JobValidation {
       comparator: this.cmp,
       spotCheck: t.spot === true,
       probationOver,
-      trustedOnline: book.trustedOnline() > 0,
+      trustedOnline: book.onlineWithWeight(1) > 0,
+      seasonedOnline: book.onlineWithWeight(2) > 0,
       bootstrapQuorum: host.params.bootstrapQuorum,
       bootstrapNetworks: book.onlineNetworks(false).size,
     };
@@ -458,12 +461,12 @@ export class JobValidation {
         this.host.probation.add(d.on, this, index);
         return;
       case 'more':
-        return this.want(index, t, Math.max(0, d.n - t.flying.size), d.trustedOnly, true);
+        return this.want(index, t, Math.max(0, d.n - t.flying.size), d.need, true);
     }
   }
 
   private settle(index: number, t: TaskVotes, winner: Group): void {
-    if (winner.ok && winner.trust >= 2) this.remember(index, winner, t);
+    if (winner.ok && winner.trust >= FINAL_TRUST && winner.top >= Weight.seasoned) this.remember(index, winner, t);
     const line: ResultLine = winner.ok
       ? { index, status: 'done', output: winner.output }
       : { index, status: 'failed', error: [...winner.votes].reverse().find((v) => this.host.book.isTrusted(v.identity))?.error ?? winner.votes[0]!.error ?? 'failed' };
@@ -497,10 +500,10 @@ export class JobValidation {
     else this.known[Math.floor(this.host.random() * cap)] = entry;
   }
 
-  private want(index: number, t: TaskVotes, n: number, trustedOnly: boolean, replace = false): void {
+  private want(index: number, t: TaskVotes, n: number, need: number, replace = false): void {
     t.wanted = replace ? n : t.wanted + n;
-    const queue = trustedOnly ? this.trustedQueue : this.anyQueue;
-    t.trustedOnly = trustedOnly;
+    const queue = need > 0 ? this.trustedQueue : this.anyQueue;
+    t.need = need;
     if (t.wanted <= 0) {
       t.queuedIn = null;
       return;
@@ -513,7 +516,7 @@ export class JobValidation {
   private votesOf(index: number): TaskVotes {
     let t = this.tasks.get(index);
     if (!t) {
-      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, trustedOnly: false, queuedIn: null, spot: null, provisionalOn: null, passedAt: 0 };
+      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, provisionalOn: null, passedAt: 0 };
       this.tasks.set(index, t);
     }
     return t;

@@ -1,7 +1,8 @@
 /**
- * The quorum rules (SPEC.md V7-V12) as one pure function: given a task's votes and who is trusted, decide
- * whether the task is final, provisionally accepted, needs more replicas (and from whom), or is
- * inconclusive; and who passed or failed a check by it. No clock, no I/O: validation.ts applies the verdict.
+ * The quorum rules (SPEC.md V7-V12) as one pure function: given a task's votes and the weight of each voter's
+ * trust, decide whether the task is final, provisionally accepted, needs more replicas (and of what trust), or
+ * is inconclusive; and who passed a check by it, who is caught, who earned a bootstrap credit. No clock, no
+ * I/O: job.ts applies the verdict.
  */
 import type { Comparator } from './compare.ts';
 
@@ -16,7 +17,7 @@ export interface Vote {
   error: string | null;
   /** Hash of the canonical output; FAILED_HASH for a failure. */
   hash: string;
-  /** This vote already earned its identity a bootstrap check (V10). */
+  /** This vote already earned its identity a bootstrap credit (V10). */
   credited: boolean;
 }
 
@@ -26,26 +27,39 @@ export interface Group {
   hash: string;
   output: unknown;
   votes: Vote[];
-  /** Trust votes of its supporters (V7). */
+  /** Sum of its supporters' trust weights (V7). */
   trust: number;
+  /** The largest trust weight among its supporters. */
+  top: number;
   networks: number;
 }
+
+/** Trust weights (V7): untrusted, trusted, seasoned, vouched. */
+export const Weight = { untrusted: 0, trusted: 1, seasoned: 2, vouched: 3 } as const;
+
+/**
+ * [V9] Trust a final result needs, with a seasoned (or vouched) supporter among it: a seasoned volunteer and
+ * one more trusted, two seasoned, or the operator's vouched machine. Identities trusted only lately do not
+ * settle anything among themselves: sleepers become trusted together, and lie from then on.
+ */
+export const FINAL_TRUST = 3;
 
 export interface QuorumInput {
   mode: 'adaptive' | 'strict';
   quorum: number;
   maxReplicas: number;
   votes: readonly Vote[];
-  /** Trust votes of an identity: 0 untrusted, 1 trusted, 2 vouched (banned identities' votes are not passed in). */
+  /** Trust weight of an identity (banned identities' votes are not passed in). */
   trustOf(identity: string): number;
   comparator: Comparator;
-  /** adaptive: a spot check was drawn for the one trusted result that could stand alone (V9). */
+  /** adaptive: a spot check was drawn for the seasoned result that could stand alone (V9). */
   spotCheck: boolean;
-  /** adaptive: the trusted result standing alone has passed its probation (V9): it is final. */
+  /** adaptive: that result's volunteer has since passed its probation (V9): the result is final. */
   probationOver: boolean;
-  /** Someone with a trust vote is connected, so a replica can be asked of a trusted volunteer. */
+  /** Connected identities with at least this weight exist: a replica of that trust can be asked for. */
   trustedOnline: boolean;
-  /** Agreeing untrusted identities that earn a bootstrap check (V10), and how many networks they must span. */
+  seasonedOnline: boolean;
+  /** Agreeing identities that earn a bootstrap credit (V10), and how many networks they must span. */
   bootstrapQuorum: number;
   bootstrapNetworks: number;
 }
@@ -53,7 +67,8 @@ export interface QuorumInput {
 export type Decision =
   | { kind: 'final'; group: Group; others: Group[] }
   | { kind: 'provisional'; group: Group; on: string }
-  | { kind: 'more'; trustedOnly: boolean; n: number }
+  /** `n` more replicas, from identities of trust weight `need` or more. */
+  | { kind: 'more'; need: number; n: number }
   | { kind: 'inconclusive'; groups: Group[] };
 
 export interface Verdict {
@@ -64,7 +79,7 @@ export interface Verdict {
   caught: string[];
   /** Identities whose failure a final result contradicts (V11). */
   contradicted: string[];
-  /** Votes that earned a bootstrap check now (V10), and identities that lost a bootstrap vote. */
+  /** Votes that earned a bootstrap credit now (V10), and identities that lost a bootstrap vote. */
   credited: Vote[];
   bootstrapLosers: string[];
 }
@@ -75,72 +90,85 @@ export function groupVotes(votes: readonly Vote[], cmp: Comparator, trustOf: (id
   for (const v of votes) {
     const g = groups.find((x) => x.ok === v.ok && (!v.ok || cmp.same(x.output, v.output, x.hash, v.hash)));
     if (g) g.votes.push(v);
-    else groups.push({ ok: v.ok, hash: v.hash, output: v.output, votes: [v], trust: 0, networks: 0 });
+    else groups.push({ ok: v.ok, hash: v.hash, output: v.output, votes: [v], trust: 0, top: 0, networks: 0 });
   }
   for (const g of groups) {
-    g.trust = g.votes.reduce((t, v) => t + trustOf(v.identity), 0);
+    for (const v of g.votes) {
+      const w = trustOf(v.identity);
+      g.trust += w;
+      g.top = Math.max(g.top, w);
+    }
     g.networks = new Set(g.votes.map((v) => v.network)).size;
   }
   // Most trust first, then most supporters.
   return groups.sort((a, b) => b.trust - a.trust || b.votes.length - a.votes.length);
 }
 
-/** A group no honest majority can be framed by: two trust votes, or (strict) a full quorum with one (V5). */
+/** A group that can settle a task and catch those who disagree with it (V5, V8, V9). */
 function trustedQuorum(g: Group, inp: QuorumInput): boolean {
-  return g.trust >= 2 || (inp.mode === 'strict' && g.votes.length >= inp.quorum && g.trust >= 1);
+  if (inp.mode === 'strict') return g.votes.length >= inp.quorum && g.trust >= Weight.trusted;
+  return g.trust >= FINAL_TRUST && g.top >= Weight.seasoned;
 }
 
 export function decide(inp: QuorumInput): Verdict {
   const groups = groupVotes(inp.votes, inp.comparator, inp.trustOf);
-  const verdict: Verdict = { decision: { kind: 'more', trustedOnly: false, n: 1 }, passed: [], caught: [], contradicted: [], credited: [], bootstrapLosers: [] };
+  const verdict: Verdict = { decision: { kind: 'more', need: 0, n: 1 }, passed: [], caught: [], contradicted: [], credited: [], bootstrapLosers: [] };
   const winner = inp.mode === 'strict' ? strictWinner(groups, inp) : adaptiveWinner(groups, inp);
   if (winner) {
     settle(verdict, winner, groups, inp);
     return verdict;
   }
   const best = groups[0];
-  if (inp.mode === 'adaptive' && best && groups.length === 1 && best.ok && best.trust === 1 && !inp.spotCheck) {
-    // [V9] One trusted result, no disagreement: accepted provisionally, final once its volunteer passes probation.
-    const on = best.votes.find((v) => inp.trustOf(v.identity) > 0)!.identity;
-    verdict.decision = inp.probationOver ? { kind: 'final', group: best, others: [] } : { kind: 'provisional', group: best, on };
+  if (inp.mode === 'adaptive' && best && best.ok && groups.length === 1 && best.top >= Weight.seasoned && !inp.spotCheck) {
+    // [V9] A seasoned volunteer's result, no disagreement: accepted provisionally, final once it passes probation.
     if (inp.probationOver) settle(verdict, best, groups, inp);
+    else verdict.decision = { kind: 'provisional', group: best, on: best.votes.find((v) => inp.trustOf(v.identity) >= Weight.seasoned)!.identity };
     return verdict;
   }
-  // [V12] Untrusted failures cost a saboteur nothing, so they do not use up the replicas a task may have.
-  const counted = inp.votes.filter((v) => v.ok || inp.trustOf(v.identity) > 0).length;
-  if (counted >= inp.maxReplicas || inp.votes.length >= inp.maxReplicas * 3) {
+  // [V12] Inconclusive when volunteers whose word settles tasks cannot agree (seasoned ones; trusted ones in
+  // strict). Disagreement of less trusted ones costs a saboteur nothing, so it only makes the task wait for
+  // such replicas (up to a hard cap).
+  const weighty = inp.mode === 'strict' ? Weight.trusted : Weight.seasoned;
+  const trustedGroups = groups.filter((g) => g.top >= weighty).length;
+  if ((trustedGroups >= 2 && inp.votes.length >= inp.maxReplicas) || inp.votes.length >= inp.maxReplicas * 3) {
     verdict.decision = { kind: 'inconclusive', groups };
     return verdict;
   }
-  if (best && !best.ok && groups.length === 1 && !inp.trustedOnline && agreeOnEnoughNetworks(best, inp)) {
+  if (best && !best.ok && groups.length === 1 && !inp.trustedOnline && enough(best.votes.length, best.networks, inp)) {
     // [V11] Nobody trusted online, and every result is a failure from enough identities and networks: the
     // task fails rather than wait for ever (a job whose code always throws, in a new swarm).
     settle(verdict, best, groups, inp);
     return verdict;
   }
   bootstrap(verdict, groups, inp);
-  const anyTrust = groups.some((g) => g.trust > 0);
-  const anyCredited = inp.votes.some((v) => v.credited);
-  // A vote that could settle the task must come from someone trusted; before anyone is, untrusted agreement
-  // still earns bootstrap checks (V10), and once a task has earned one, more untrusted votes add nothing.
-  const wantTrust = anyCredited || verdict.credited.length > 0 || inp.trustedOnline;
-  // strict: untrusted replicas may fill the quorum, but the one that completes it must bring the trust vote.
-  const trustedOnly = inp.mode === 'strict' ? !anyTrust && wantTrust && (best?.votes.length ?? 0) >= inp.quorum - 1 : anyTrust || wantTrust;
-  const n = inp.mode === 'strict' ? Math.max(1, inp.quorum - (best?.votes.length ?? 0)) : 1;
-  verdict.decision = { kind: 'more', trustedOnly, n };
+  verdict.decision = { kind: 'more', need: need(groups, verdict, inp), n: inp.mode === 'strict' ? Math.max(1, inp.quorum - (best?.votes.length ?? 0)) : 1 };
   return verdict;
 }
 
-/** [V9] adaptive: two trust votes, more than any other answer has. */
-function adaptiveWinner(groups: Group[], _inp: QuorumInput): Group | undefined {
+/** The least trust the next replica must bring: what could move the task towards a settled result. */
+function need(groups: Group[], verdict: Verdict, inp: QuorumInput): number {
+  const top = Math.max(0, ...groups.map((g) => g.top));
+  const credited = verdict.credited.length > 0 || inp.votes.some((v) => v.credited);
+  if (inp.mode === 'strict') {
+    // Untrusted replicas may fill the quorum, but the one that completes it must bring the trust vote.
+    const most = Math.max(0, ...groups.map((g) => g.votes.length));
+    return top === 0 && most >= inp.quorum - 1 && (inp.trustedOnline || credited) ? Weight.trusted : Weight.untrusted;
+  }
+  if (top >= Weight.seasoned) return Weight.trusted; // a trusted replica confirms or contradicts it
+  if (top === Weight.trusted) return inp.seasonedOnline || credited ? Weight.seasoned : Weight.trusted;
+  return credited ? Weight.trusted : Weight.untrusted;
+}
+
+/** [V9] adaptive: final trust with a seasoned supporter, more than any other answer has. */
+function adaptiveWinner(groups: Group[], inp: QuorumInput): Group | undefined {
   const [best, second] = groups;
-  return best && best.trust >= 2 && best.trust > (second?.trust ?? 0) ? best : undefined;
+  return best && trustedQuorum(best, inp) && best.trust > (second?.trust ?? 0) ? best : undefined;
 }
 
 /** [V8] strict: `quorum` agreeing identities, at least one trusted, more supporters than any other answer. */
 function strictWinner(groups: Group[], inp: QuorumInput): Group | undefined {
   let best: Group | undefined;
-  for (const g of groups) if (g.votes.length >= inp.quorum && g.trust >= 1 && (!best || g.votes.length > best.votes.length)) best = g;
+  for (const g of groups) if (trustedQuorum(g, inp) && (!best || g.votes.length > best.votes.length)) best = g;
   if (!best) return undefined;
   return groups.every((g) => g === best || g.votes.length < best!.votes.length) ? best : undefined;
 }
@@ -149,9 +177,10 @@ function strictWinner(groups: Group[], inp: QuorumInput): Group | undefined {
 function settle(verdict: Verdict, winner: Group, groups: Group[], inp: QuorumInput): void {
   verdict.decision = { kind: 'final', group: winner, others: groups.filter((g) => g !== winner) };
   for (const v of winner.votes) {
+    const own = inp.trustOf(v.identity);
     // [V4] Only evidence that does not come from the volunteer itself is a check; a bootstrap-credited vote
-    // was counted once already.
-    if (winner.trust - inp.trustOf(v.identity) >= 1 && !(v.credited && inp.trustOf(v.identity) === 0)) verdict.passed.push(v.identity);
+    // of a volunteer not yet seasoned earned its credit once already.
+    if (winner.trust - own >= Weight.trusted && !(v.credited && own <= Weight.trusted)) verdict.passed.push(v.identity);
   }
   const framed = winner.ok && trustedQuorum(winner, inp);
   for (const g of groups) {
@@ -163,18 +192,31 @@ function settle(verdict: Verdict, winner: Group, groups: Group[], inp: QuorumInp
   }
 }
 
-/** [V10] Agreement of `bootstrapQuorum` untrusted identities on enough networks, twice any dissent. */
+/**
+ * [V10] Bootstrap: where no vote of higher trust exists, agreement of `bootstrapQuorum` identities of the top
+ * trust present (untrusted ones becoming trusted, trusted ones becoming seasoned), on enough networks and
+ * twice any dissent of that trust, earns each a credit; dissenters of that trust start their streak over.
+ * The result itself still waits for the trust V8/V9 ask.
+ */
 function bootstrap(verdict: Verdict, groups: Group[], inp: QuorumInput): void {
-  if (groups.some((g) => g.trust > 0) || inp.votes.some((v) => v.credited)) return;
-  const best = [...groups].sort((a, b) => b.votes.length - a.votes.length)[0];
-  if (!best || !best.ok || !agreeOnEnoughNetworks(best, inp)) return;
-  const dissent = inp.votes.length - best.votes.length;
-  if (best.votes.length < 2 * dissent) return;
-  verdict.credited = best.votes.slice();
-  for (const g of groups) if (g !== best) for (const v of g.votes) if (v.ok) verdict.bootstrapLosers.push(v.identity);
+  const top = Math.max(0, ...groups.map((g) => g.top));
+  if (top >= Weight.seasoned || (inp.mode === 'strict' && top > 0)) return;
+  const atTop = (v: Vote) => inp.trustOf(v.identity) === top;
+  const peers = inp.votes.filter(atTop);
+  if (peers.some((v) => v.credited)) return;
+  let best: { g: Group; votes: Vote[] } | undefined;
+  for (const g of groups) {
+    const votes = g.votes.filter(atTop);
+    if (g.ok && (!best || votes.length > best.votes.length)) best = { g, votes };
+  }
+  if (!best) return;
+  const networks = new Set(best.votes.map((v) => v.network)).size;
+  if (!enough(best.votes.length, networks, inp) || best.votes.length < 2 * (peers.length - best.votes.length)) return;
+  verdict.credited = best.votes;
+  for (const g of groups) if (g !== best.g) for (const v of g.votes) if (v.ok && atTop(v)) verdict.bootstrapLosers.push(v.identity);
 }
 
-/** `bootstrapQuorum` identities, on as many networks as the swarm has up to that number (V10). */
-function agreeOnEnoughNetworks(g: Group, inp: QuorumInput): boolean {
-  return g.votes.length >= inp.bootstrapQuorum && g.networks >= Math.min(inp.bootstrapQuorum, inp.bootstrapNetworks);
+/** `bootstrapQuorum` identities, on as many networks as the swarm has, up to that number (V10). */
+function enough(identities: number, networks: number, inp: QuorumInput): boolean {
+  return identities >= inp.bootstrapQuorum && networks >= Math.min(inp.bootstrapQuorum, inp.bootstrapNetworks);
 }

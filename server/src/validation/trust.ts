@@ -20,6 +20,8 @@ export interface IdentityRecord {
   vouched: boolean;
   /** Checks passed in a row since the last reset: trusted at `trustAfter` (V3). */
   streak: number;
+  /** Checks passed since it became trusted: its vote weighs full once `seasoning` (V7). */
+  trustedChecks: number;
   checksPassed: number;
   checksFailed: number;
   /** Failures contradicted by a final result since its last passed check (V11). */
@@ -31,21 +33,30 @@ export interface IdentityRecord {
 export interface TrustPolicy {
   /** Consecutive passed checks that make an identity trusted (BOINC's adaptive replication uses 10). */
   trustAfter: number;
+  /**
+   * Checks a trusted identity passes before its vote weighs 2 rather than 1 (V7). A sleeper (honest until
+   * trusted, then wrong) is caught by these checks before its vote can settle anything with a fellow sleeper.
+   */
+  seasoning: number;
   /** Contradicted failures in a row that ban an identity (it fails what others complete). */
   maxContradicted: number;
 }
 
-export const DEFAULT_TRUST_POLICY: TrustPolicy = { trustAfter: 10, maxContradicted: 5 };
+export const DEFAULT_TRUST_POLICY: TrustPolicy = { trustAfter: 10, seasoning: 5, maxContradicted: 5 };
 
-/** How many trust votes an identity's result carries (V7). */
-export function trustVotes(r: IdentityRecord | undefined): number {
+/**
+ * [V7] How many trust votes an identity's result carries: 0 untrusted (or banned), 1 trusted, 2 trusted and
+ * seasoned, 3 vouched by the operator (its own machine: a result that stands alone).
+ */
+export function trustVotes(r: IdentityRecord | undefined, p: TrustPolicy): number {
   if (!r || r.state === TrustState.banned) return 0;
-  if (r.vouched) return 2;
-  return r.state === TrustState.trusted ? 1 : 0;
+  if (r.vouched) return 3;
+  if (r.state !== TrustState.trusted) return 0;
+  return r.trustedChecks >= p.seasoning ? 2 : 1;
 }
 
 export function newIdentity(id: string, key: string, network: string, now: number): IdentityRecord {
-  return { id, key, network, createdAt: now, state: TrustState.untrusted, vouched: false, streak: 0, checksPassed: 0, checksFailed: 0, contradicted: 0, bannedAt: null, banReason: null };
+  return { id, key, network, createdAt: now, state: TrustState.untrusted, vouched: false, streak: 0, trustedChecks: 0, checksPassed: 0, checksFailed: 0, contradicted: 0, bannedAt: null, banReason: null };
 }
 
 /** [V3] A passed blind check: the streak grows; at `trustAfter` in a row the identity is trusted. */
@@ -53,7 +64,8 @@ export function passCheck(r: IdentityRecord, p: TrustPolicy): IdentityRecord {
   if (r.state === TrustState.banned) return r;
   const streak = r.streak + 1;
   const state = r.state === TrustState.untrusted && streak >= p.trustAfter ? TrustState.trusted : r.state;
-  return { ...r, streak, checksPassed: r.checksPassed + 1, contradicted: 0, state };
+  const trustedChecks = r.state === TrustState.trusted ? r.trustedChecks + 1 : 0;
+  return { ...r, streak, trustedChecks, checksPassed: r.checksPassed + 1, contradicted: 0, state };
 }
 
 /** [V5] A failed check (a wrong result against a trusted quorum or a known answer): banned. */
@@ -73,12 +85,17 @@ export function contradictFailure(r: IdentityRecord, p: TrustPolicy, now: number
     return { ...r, contradicted, streak: 0, state: TrustState.banned, bannedAt: now, banReason: `failed ${contradicted} tasks in a row that others completed` };
   }
   const state = r.vouched ? r.state : TrustState.untrusted;
-  return { ...r, contradicted, streak: 0, state };
+  return { ...r, contradicted, streak: 0, trustedChecks: 0, state };
 }
 
-/** [V10] On the losing side of a bootstrap vote (no trusted evidence either way): the streak starts over. */
+/**
+ * [V10] On the losing side of a bootstrap vote (no evidence of higher trust either way): an untrusted
+ * identity's streak, or a trusted one's seasoning, starts over. Not a ban: the majority may be the wrong one.
+ */
 export function loseBootstrap(r: IdentityRecord): IdentityRecord {
-  return r.state === TrustState.untrusted && r.streak > 0 ? { ...r, streak: 0 } : r;
+  if (r.state === TrustState.untrusted && r.streak > 0) return { ...r, streak: 0 };
+  if (r.state === TrustState.trusted && !r.vouched && r.trustedChecks > 0) return { ...r, trustedChecks: 0 };
+  return r;
 }
 
 /** The operator vouches for this identity (its own machine): trusted, and a ban is lifted. */
@@ -93,5 +110,5 @@ export function banByOperator(r: IdentityRecord, reason: string, now: number): I
 
 /** The operator gives a banned identity a fresh start: untrusted, with no streak. */
 export function reinstate(r: IdentityRecord): IdentityRecord {
-  return { ...r, state: TrustState.untrusted, vouched: false, streak: 0, contradicted: 0, bannedAt: null, banReason: null };
+  return { ...r, state: TrustState.untrusted, vouched: false, streak: 0, trustedChecks: 0, contradicted: 0, bannedAt: null, banReason: null };
 }

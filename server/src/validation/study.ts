@@ -1,0 +1,34 @@
+/** Parameter study of validation in the in-process swarm (see sim.ts): `node --import tsx server/src/validation/study.ts`. */
+import { prngOf } from './random.ts';
+import { Behaviors, score, SimSwarm, type Behavior } from './sim.ts';
+
+const scenarios: Record<string, { bad: Behavior; sybil?: boolean }> = {
+  honest: { bad: Behaviors.honest },
+  colluding: { bad: Behaviors.colluder },
+  'colluding 30%': { bad: Behaviors.partial(0.3) },
+  sleepers: { bad: Behaviors.sleeper },
+  sybils: { bad: Behaviors.colluder, sybil: true },
+  failers: { bad: Behaviors.failer },
+  'low-rate 2%': { bad: Behaviors.partial(0.02) },
+};
+
+const tasks = Number(process.argv[2] ?? 10_000);
+const seeds = Number(process.argv[3] ?? 3);
+const mode = (process.argv[4] ?? 'adaptive') as 'adaptive' | 'strict';
+const only = process.argv[5];
+for (const [name, sc] of Object.entries(scenarios)) {
+  if (only && name !== only) continue;
+  const rows: string[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const random = prngOf(seed);
+    const swarm = new SimSwarm({ random });
+    const job = await swarm.addJob(tasks, mode);
+    for (let k = 0; k < 100; k++) swarm.join(k % 5 === 0 ? sc.bad : Behaviors.honest, { sybil: k % 5 === 0 && (sc.sybil ?? false) });
+    const t0 = Date.now();
+    const lines = await swarm.run(job, 200_000);
+    const s = score(lines, job);
+    rows.push(`seed ${seed}: wrong ${s.wrong}, failed ${s.failed} (inconclusive ${s.inconclusive}), replicas/task ${s.replicasPerTask.toFixed(3)}, bans ${swarm.bans}, finished ${job.isFinished()} ${lines.length}/${tasks}, ${Date.now() - t0} ms`);
+    await swarm.close();
+  }
+  console.log(`${name} (${mode})\n  ${rows.join('\n  ')}`);
+}

@@ -1,0 +1,263 @@
+/**
+ * Result validation through the real scheduler (lease core, quorum, trust book, group commit into SQLite),
+ * with a fake clock and seeded randomness: SPEC.md section V end to end, without sockets.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakePort } from '../testing/doubles.ts';
+import { SqliteStore } from '../store/sqlite.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import { jobRecord } from '../store/contract.ts';
+import { prngOf } from './random.ts';
+import { Behaviors, score, SimSwarm, truth, type Behavior } from './sim.ts';
+import { newIdentity } from './trust.ts';
+
+const swarms: SimSwarm[] = [];
+afterEach(async () => {
+  for (const s of swarms.splice(0)) await s.close();
+});
+
+function swarm(seed = 1, opts: Partial<ConstructorParameters<typeof SimSwarm>[0]> = {}): SimSwarm {
+  const s = new SimSwarm({ random: prngOf(seed), ...opts });
+  swarms.push(s);
+  return s;
+}
+
+/** Which volunteers held a lease of `index` in the frames sent so far. */
+function holders(s: SimSwarm, jobId: string, index: number): string[] {
+  return s.volunteers.filter((v) => v.port.of('tasks').some((f) => f.items.some((t) => t.job === jobId && t.i === index))).map((v) => v.identity);
+}
+
+describe('validation in the scheduler (SPEC.md V)', () => {
+  it('[V1] an anonymous volunteer gets no validated work, and all of a job that needs none', async () => {
+    const s = swarm();
+    const validated = await s.addJob(5, 'adaptive');
+    const port = new FakePort();
+    const anon = s.scheduler.join(port, 1, 'node', 'test');
+    s.scheduler.want(anon, 4);
+    s.scheduler.pump();
+    expect(port.of('tasks')).toHaveLength(0);
+    const plain = await s.addJob(3, 'none');
+    s.scheduler.pump();
+    expect(port.of('tasks').flatMap((f) => f.items).map((t) => t.job)).toEqual([plain.id, plain.id, plain.id]);
+    expect(validated.counts.leased).toBe(0);
+  });
+
+  it('[V6] never two replicas of a task to one identity, even over two connections; distinct networks while another is online', async () => {
+    const s = swarm();
+    const job = await s.addJob(1, 'strict', { quorum: 3 });
+    const a = s.join(Behaviors.honest, { network: 'net-a' });
+    s.join(Behaviors.honest, { network: 'net-a', identity: a.identity }); // the same volunteer in a second tab
+    const a2 = s.join(Behaviors.honest, { network: 'net-a' }); // another identity on the same network
+    const b = s.join(Behaviors.honest, { network: 'net-b' });
+    const c = s.join(Behaviors.honest, { network: 'net-c' });
+    s.scheduler.pump();
+    expect(holders(s, job.id, 0).sort()).toEqual([a.identity, b.identity, c.identity].sort());
+    expect(holders(s, job.id, 0)).not.toContain(a2.identity);
+    // The same identity's second connection got nothing: one replica per identity.
+    expect(s.volunteers.filter((v) => v.identity === a.identity).map((v) => v.port.of('tasks').length).sort()).toEqual([0, 1]);
+  });
+
+  it('[V6] on one network only, replicas go to distinct identities of it', async () => {
+    const s = swarm();
+    const job = await s.addJob(1, 'strict', { quorum: 2 });
+    const [x, y] = [s.join(Behaviors.honest, { network: 'lan' }), s.join(Behaviors.honest, { network: 'lan' })];
+    s.scheduler.pump();
+    expect(holders(s, job.id, 0).sort()).toEqual([x.identity, y.identity].sort());
+  });
+
+  it('[V9] a seasoned result stands provisionally, out of the results stream, until its volunteer passes probation', async () => {
+    const s = swarm(7, { validation: { spotCheck: 0, probation: 2 } });
+    const job = await s.addJob(3, 'adaptive');
+    const alone = s.join(Behaviors.honest, { trust: 'seasoned' });
+    s.round();
+    await s.scheduler.writer.flush();
+    expect(job.validation!.awaiting).toBe(2); // two leases (prefetch), two provisional results
+    expect(await s.store.readResults(job.id, -1, 10)).toEqual([]);
+    // Two checks passed later (its replies to known answers from the operator would do; here, corroborations):
+    const other = s.join(Behaviors.honest, { trust: 'seasoned' });
+    const lines = await s.run(job);
+    expect(lines.map((l) => l.status === 'done' && l.output)).toEqual([0, 1, 4]);
+    expect(s.scheduler.book.get(alone.identity)!.checksPassed).toBeGreaterThanOrEqual(1);
+    expect(s.scheduler.book.get(other.identity)!.checksPassed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('[V5] a caught volunteer is banned, its connections closed with 4032, and its provisional results decided again', async () => {
+    const s = swarm(3, { validation: { spotCheck: 0, probation: 50 } });
+    const job = await s.addJob(40, 'adaptive');
+    let lying = false;
+    const turncoat: Behavior = ({ input }) => ({ ok: true, output: lying ? -1 : truth(input) });
+    const sleeper = s.join(turncoat, { trust: 'seasoned', network: 'net-s' });
+    for (let r = 0; r < 3; r++) s.round();
+    const provisional = job.validation!.awaiting;
+    expect(provisional).toBeGreaterThan(0);
+    lying = true;
+    // Honest seasoned volunteers arrive; the sleeper, now lying, meets one on a replica and is outvoted.
+    for (let k = 0; k < 3; k++) s.join(Behaviors.honest, { trust: 'seasoned' });
+    const events: Array<{ kind: string; rolledBack?: number }> = [];
+    s.scheduler.events.on('activity', (a: { kind: string; rolledBack?: number }) => events.push(a));
+    const lines = await s.run(job);
+    expect(s.scheduler.book.get(sleeper.identity)!.state).toBe('banned');
+    expect(sleeper.port.closed).toEqual({ code: 4032, reason: 'identity banned for wrong results' });
+    const ban = events.find((e) => e.kind === 'identity-banned');
+    expect(ban?.rolledBack).toBeGreaterThan(0);
+    expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
+    expect(lines).toHaveLength(40);
+  });
+
+  it('[V4] the operator\'s known answers catch a liar with no trusted volunteer around, as ordinary-looking tasks', async () => {
+    const s = swarm(2, { validation: { checkRate: 1 } });
+    const job = await s.addJob(10, 'adaptive', { checks: [{ input: 3, output: 9 }, { input: 5, output: 25 }] });
+    const liar = s.join(Behaviors.colluder);
+    const honest = s.join(Behaviors.honest);
+    s.round();
+    expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
+    expect(s.scheduler.book.get(honest.identity)!.checksPassed).toBeGreaterThan(0);
+    // What the liar was leased looked like work of the job: its id, an index in range, an input.
+    const leases = liar.port.of('tasks').flatMap((f) => f.items);
+    for (const t of leases) expect(t).toMatchObject({ job: job.id, i: expect.any(Number) as number });
+    expect(leases.every((t) => t.i >= 0 && t.i < 10)).toBe(true);
+  });
+
+  it('[V11] volunteers failing every task on purpose fail none: failures need trusted votes', async () => {
+    const s = swarm(4);
+    const job = await s.addJob(300, 'adaptive');
+    for (let k = 0; k < 20; k++) s.join(k % 4 === 0 ? Behaviors.failer : Behaviors.honest);
+    const lines = await s.run(job);
+    expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
+    expect(s.bans).toBeGreaterThan(0); // they fail what others complete, in a row: banned (V11)
+  });
+
+  it('[V11] code that always throws fails its tasks once trusted volunteers agree it does', async () => {
+    const s = swarm(5);
+    const job = await s.addJob(4, 'adaptive');
+    for (let k = 0; k < 3; k++) s.join(Behaviors.failer, { trust: 'seasoned' });
+    const lines = await s.run(job);
+    expect(lines.map((l) => l.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+    expect(s.bans).toBe(0);
+  });
+
+  it('[V12] results that seasoned volunteers cannot agree on fail as inconclusive after maxReplicas, naming the disagreement', async () => {
+    const s = swarm(6);
+    const job = await s.addJob(1, 'adaptive', { maxReplicas: 4 });
+    let k = 0;
+    const random: Behavior = () => ({ ok: true, output: k++ });
+    for (let j = 0; j < 5; j++) s.join(random, { trust: 'seasoned' });
+    const [line] = await s.run(job);
+    expect(line).toMatchObject({ index: 0, status: 'failed' });
+    expect((line as { error: string }).error).toMatch(/^inconclusive: 4 results and no agreement \(output [0-9a-f]{16}: 1 result, 2 trusted votes;/);
+    expect(job.validation!.inconclusive).toBe(1);
+  });
+
+  it('[V8] strict: every result has quorum agreeing identities, one of them trusted', async () => {
+    const s = swarm(8);
+    const job = await s.addJob(60, 'strict');
+    s.join(Behaviors.honest, { trust: 'trusted' });
+    for (let k = 0; k < 6; k++) s.join(Behaviors.honest);
+    const lines = await s.run(job);
+    expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
+    for (const i of [0, 17, 59]) {
+      const d = await s.store.taskDetail(job.id, i);
+      const accepted = d!.replicas!.filter((r) => r.verdict === 'accepted');
+      expect(new Set(accepted.map((r) => r.identity)).size).toBeGreaterThanOrEqual(2);
+    }
+    expect(job.validation!.replicas / 60).toBeGreaterThanOrEqual(2);
+  });
+
+  it('[V10] a swarm with nobody trusted and no checks bootstraps its trust, and two colluders cannot validate each other', async () => {
+    const s = swarm(9);
+    const job = await s.addJob(400, 'adaptive');
+    for (let k = 0; k < 12; k++) s.join(k < 2 ? Behaviors.colluder : Behaviors.honest);
+    const lines = await s.run(job);
+    expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
+    expect(s.bans).toBe(2);
+  });
+
+  it('[V13] votes, trust and bans survive a restart: the job resumes and nothing is accepted twice', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-v13-'));
+    const file = path.join(dir, 'db.sqlite');
+    const s = new SimSwarm({ random: prngOf(11) });
+    (s as unknown as { store: SqliteStore }).store.close();
+    // The same sim, on a file: reach in for its pieces.
+    const store = new SqliteStore({ file });
+    const clock = s.clock;
+    const first = new Scheduler({ clock, store, heartbeatTimeoutMs: 3_600_000, commitIntervalMs: 1, random: prngOf(11) });
+    const record = jobRecord({ total: 30, validation: { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } });
+    const inputs = Array.from({ length: 30 }, (_, i) => i);
+    await store.insertJob(record, inputs);
+    const job = first.addJob(record, inputs);
+    const ids = ['i_a', 'i_b', 'i_c', 'i_liar'];
+    const ports = ids.map((id, k) => {
+      const seasoned = { ...newIdentity(id, `k-${id}`, `n${k}`, 0), state: 'trusted' as const, trustedChecks: 100 };
+      const port = new FakePort();
+      const v = first.join(port, 1, 'node', 't', false, first.book.hold(id === 'i_liar' ? seasoned : seasoned, true), `n${k}`);
+      first.want(v, 2);
+      return { id, v, port };
+    });
+    first.pump();
+    // Answer one round: the liar lies; then "crash" (no drain), keeping only what the group commit made durable.
+    for (const { id, v } of ports) {
+      const items = [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: id === 'i_liar' ? -1 : truth(a.index) }));
+      first.results(v, items);
+    }
+    await first.writer.flush();
+    const before = (await store.readResults(job.id, -1, 100)).map((l) => JSON.stringify(l));
+    const liar = await store.getIdentity('i_liar');
+    const replicasBefore = (await store.getJob(job.id))!.replicas;
+    expect(replicasBefore).toBeGreaterThan(0);
+    await store.close();
+
+    const reopened = new SqliteStore({ file });
+    const second = new Scheduler({ clock, store: reopened, heartbeatTimeoutMs: 3_600_000, commitIntervalMs: 1, random: prngOf(12) });
+    const unfinished = await reopened.loadUnfinished();
+    for (const r of await reopened.getIdentities(unfinished.flatMap((j) => (j.votes ?? []).map((v) => v.vote.identity)))) second.book.hold(r);
+    second.recover(unfinished);
+    const resumed = second.jobs.get(job.id)!;
+    expect(resumed.validation!.replicas).toBe(replicasBefore);
+    const honest = ['i_a', 'i_b', 'i_c'].map((id, k) => {
+      const record2 = second.book.get(id) ?? (second.book.hold({ ...newIdentity(id, `k-${id}`, `n${k}`, 0), state: 'trusted', trustedChecks: 100 }));
+      const port = new FakePort();
+      return { v: second.join(port, 1, 'node', 't', false, record2, `n${k}`), port };
+    });
+    for (let r = 0; r < 200 && !resumed.isFinished(); r++) {
+      for (const h of honest) second.want(h.v, 2 - h.v.attempts.size);
+      second.pump();
+      for (const h of honest) second.results(h.v, [...h.v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: truth(a.index) })));
+    }
+    await second.writer.flush();
+    const after = await reopened.readResults(job.id, -1, 100);
+    expect(after).toHaveLength(30);
+    expect(new Set(after.map((l) => l.index)).size).toBe(30);
+    for (const l of after) expect(l).toEqual({ index: l.index, status: 'done', output: truth(l.index) });
+    for (const line of before) expect(after.map((l) => JSON.stringify(l))).toContain(line);
+    if (liar?.state === 'banned') expect((await reopened.getIdentity('i_liar'))!.state).toBe('banned');
+    await reopened.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('validation against the attacks of the benchmark, small and seeded (SPEC.md V5, V9, V10, V11)', () => {
+  const scenarios: Array<[string, Behavior, boolean]> = [
+    ['colluders, always wrong', Behaviors.colluder, false],
+    ['colluders wrong 30% of the time', Behaviors.partial(0.3), false],
+    ['sleepers, honest until trusted', Behaviors.sleeper, false],
+    ['Sybils: banned colluders back as new identities', Behaviors.colluder, true],
+    ['volunteers failing every task on purpose', Behaviors.failer, false],
+  ];
+  for (const [name, bad, sybil] of scenarios) {
+    it(`[V5] ${name}: 20% of 50 volunteers, 2,000 tasks, 3 seeds: no wrong result accepted, no task failed, at most 2 results a task`, async () => {
+      for (const seed of [1, 2, 3]) {
+        const s = swarm(seed);
+        const job = await s.addJob(2000, 'adaptive');
+        for (let k = 0; k < 50; k++) s.join(k % 5 === 0 ? bad : Behaviors.honest, { sybil: sybil && k % 5 === 0 });
+        const lines = await s.run(job);
+        const sc = score(lines, job);
+        expect(lines).toHaveLength(2000);
+        expect(sc, `seed ${seed}`).toMatchObject({ wrong: 0, failed: 0 });
+        expect(sc.replicasPerTask, `seed ${seed}`).toBeLessThanOrEqual(2.5);
+      }
+    });
+  }
+});
