@@ -20,6 +20,7 @@ import { JobsService } from './jobs/service.ts';
 import { docsUi, openApi } from './docs/openapi.ts';
 import { dashboardFeed } from './feed/feed.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { identityRoutes } from './routes/identities.ts';
 import { MasterMetrics } from './metrics/metrics.ts';
 import { metricsRoute } from './metrics/route.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -31,6 +32,7 @@ import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { IdentityDesk } from './validation/desk.ts';
+import { prngOf } from './validation/random.ts';
 import type { Store } from './store/store.ts';
 
 declare module 'fastify' {
@@ -138,6 +140,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     commitIntervalMs: config.commitIntervalMs,
     onError: (err) => app.log.error({ err }, 'store commit failed; retrying'),
     metrics: metrics.writer,
+    ...(config.randomSeed !== undefined ? { random: prngOf(config.randomSeed) } : {}),
   });
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
@@ -194,6 +197,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       await api.register(jobRoutes, { jobBodyLimitBytes: config.bodyLimitBytes });
       await api.register(dashboardRoutes);
+      await api.register(identityRoutes);
     },
     { prefix: '/api' },
   );

@@ -57,6 +57,8 @@ export interface Config {
   newIdentitiesBurst: number;
   /** The operator's vouch key: headless workers given it are trusted from the start (rule V3). */
   vouchKey: string | undefined;
+  /** Seeds validation's random draws (spot checks, known-answer checks), so a benchmark run replays; unset: Math.random. */
+  randomSeed: number | undefined;
 }
 
 export type ConfigOverrides = Partial<Config>;
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     newIdentitiesPerHour: int(env.BARNRAISE_NEW_IDENTITIES_PER_HOUR, 30, 'BARNRAISE_NEW_IDENTITIES_PER_HOUR'),
     newIdentitiesBurst: int(env.BARNRAISE_NEW_IDENTITIES_BURST, 30, 'BARNRAISE_NEW_IDENTITIES_BURST'),
     vouchKey: env.BARNRAISE_VOUCH_KEY || undefined,
+    randomSeed: env.BARNRAISE_RANDOM_SEED ? int(env.BARNRAISE_RANDOM_SEED, 0, 'BARNRAISE_RANDOM_SEED') : undefined,
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   merged.dataDir = path.resolve(merged.dataDir);

@@ -9,6 +9,7 @@ export const ErrorCode = {
   UNAUTHORIZED: { status: 401, message: 'missing or wrong operator token (Authorization: Bearer <token>)' },
   NOT_FOUND: { status: 404, message: 'no such route' },
   JOB_NOT_FOUND: { status: 404, message: 'no job with this id' },
+  IDENTITY_NOT_FOUND: { status: 404, message: 'no volunteer identity with this id' },
   JOB_FINISHED: { status: 409, message: 'the job has already finished' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send JSON (Content-Type: application/json)' },

@@ -31,6 +31,14 @@ export const JobRowSchema = Type.Composite([
 ]);
 export type JobRow = Static<typeof JobRowSchema>;
 
+/**
+ * Trust as the operator sees it (SPEC.md V3, V7): anonymous (no identity: unvalidated work only), untrusted,
+ * trusted (lately: its vote weighs 1), seasoned (weighs 2), vouched (the operator's own machine), banned.
+ */
+export const TrustLabel = { anonymous: 'anonymous', untrusted: 'untrusted', trusted: 'trusted', seasoned: 'seasoned', vouched: 'vouched', banned: 'banned' } as const;
+export type TrustLabel = (typeof TrustLabel)[keyof typeof TrustLabel];
+export const TrustLabelSchema = Type.Union(Object.values(TrustLabel).map((t) => Type.Literal(t)));
+
 export const VolunteerRowSchema = Type.Object({
   id: Type.String(),
   agent: Type.String(),
@@ -43,6 +51,11 @@ export const VolunteerRowSchema = Type.Object({
   heartbeatAgeMs: Type.Number(),
   connectedAt: Type.String(),
   hidden: Type.Boolean(),
+  /** The identity it proved at hello (section V); absent for an anonymous volunteer. */
+  identity: Type.Optional(Type.String()),
+  trust: TrustLabelSchema,
+  /** Blind checks its identity has passed. */
+  checksPassed: Type.Integer(),
 });
 export type VolunteerRow = Static<typeof VolunteerRowSchema>;
 
@@ -117,6 +130,20 @@ export const AttemptRecordSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** One replica of a validated task, or a known-answer check leased as its index (section V). */
+export const ReplicaRowSchema = Type.Object({
+  attempt: Type.String(),
+  identity: Type.String(),
+  kind: Type.Union([Type.Literal('vote'), Type.Literal('check')]),
+  ok: Type.Boolean(),
+  /** Hash of the output's canonical JSON (16 hex digits), or "failed". */
+  hash: Type.String(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  at: Type.Number(),
+  /** pending, credited (a bootstrap credit), accepted, rejected, void (its identity was banned); checks: passed, failed. */
+  verdict: Type.String(),
+});
+
 export const TaskDetailSchema = Type.Object({
   index: Type.Integer(),
   state: Type.Union([Type.Literal('pending'), Type.Literal('done'), Type.Literal('failed')]),
@@ -126,6 +153,8 @@ export const TaskDetailSchema = Type.Object({
   failures: Type.Integer(),
   losses: Type.Integer(),
   attempts: Type.Array(AttemptRecordSchema),
+  /** Validated jobs: every replica and check, with its identity, output hash and verdict. */
+  replicas: Type.Optional(Type.Array(ReplicaRowSchema)),
 });
 export type TaskDetailReply = Static<typeof TaskDetailSchema>;
 
@@ -135,3 +164,25 @@ export const PageQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 export const EventListSchema = Type.Object({ events: Type.Array(EventRowSchema) });
+
+/** One volunteer identity (section V), for the operator. */
+export const IdentityRowSchema = Type.Object({
+  id: Type.String(),
+  trust: TrustLabelSchema,
+  vouched: Type.Boolean(),
+  /** Network it was created from (IPv4 /24, IPv6 /48). */
+  network: Type.String(),
+  streak: Type.Integer(),
+  checksPassed: Type.Integer(),
+  checksFailed: Type.Integer(),
+  createdAt: Type.String(),
+  bannedAt: Type.Union([Type.String(), Type.Null()]),
+  banReason: Type.Union([Type.String(), Type.Null()]),
+  /** Open connections with this identity now. */
+  connections: Type.Integer(),
+});
+export type IdentityRow = Static<typeof IdentityRowSchema>;
+export const IdentityPageSchema = Type.Object({ total: Type.Integer(), offset: Type.Integer(), rows: Type.Array(IdentityRowSchema) });
+export type IdentityPage = Static<typeof IdentityPageSchema>;
+export const IdentityParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const BanBodySchema = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });

@@ -1,11 +1,12 @@
 /** What the operator's dashboard reads: job rows with rates, volunteer pages, job detail, retries. */
-import type { JobRow, JobSummary, ResultLine, VolunteerPage, VolunteerRow } from '@barnraise/shared';
+import type { IdentityPage, IdentityRow, JobRow, JobSummary, ResultLine, VolunteerPage, VolunteerRow } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
 import type { JobsService } from '../jobs/service.ts';
 import { summaryOfState } from '../jobs/summary.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobState, VolunteerState } from '../scheduler/state.ts';
-import type { Store, TaskDetail } from '../store/store.ts';
+import type { IdentityRecord, Store, TaskDetail } from '../store/store.ts';
+import { trustLabel } from '../validation/trust.ts';
 import { agentFamily } from './agent.ts';
 import { EventLog, describe } from './events.ts';
 import { Metrics } from './metrics.ts';
@@ -67,7 +68,79 @@ export class OperatorView {
       heartbeatAgeMs: now - v.lastSeen,
       connectedAt: new Date(v.connectedAt).toISOString(),
       hidden: v.hidden,
+      ...this.trustOf(v.identity),
     };
+  }
+
+  private trustOf(identity: string | null): Pick<VolunteerRow, 'identity' | 'trust' | 'checksPassed'> {
+    if (identity === null) return { trust: 'anonymous', checksPassed: 0 };
+    const book = this.scheduler.book;
+    const r = book.get(identity);
+    return { identity, trust: trustLabel(r, book.policy), checksPassed: r?.checksPassed ?? 0 };
+  }
+
+  private identityRow(r: IdentityRecord): IdentityRow {
+    const book = this.scheduler.book;
+    const live = book.get(r.id) ?? r;
+    let connections = 0;
+    for (const v of this.scheduler.volunteers.values()) if (v.identity === r.id) connections++;
+    return {
+      id: live.id,
+      trust: trustLabel(live, book.policy),
+      vouched: live.vouched,
+      network: live.network,
+      streak: live.streak,
+      checksPassed: live.checksPassed,
+      checksFailed: live.checksFailed,
+      createdAt: new Date(live.createdAt).toISOString(),
+      bannedAt: live.bannedAt === null ? null : new Date(live.bannedAt).toISOString(),
+      banReason: live.banReason,
+      connections,
+    };
+  }
+
+  /** Identities, newest first (section V). */
+  async identitiesPage(offset: number, limit: number): Promise<IdentityPage> {
+    await this.scheduler.writer.flush();
+    const page = await this.store.listIdentities(offset, limit);
+    return { total: page.total, offset, rows: page.rows.map((r) => this.identityRow(r)) };
+  }
+
+  async identity(id: string): Promise<IdentityRow> {
+    return this.identityRow(await this.held(id));
+  }
+
+  /** [V5] The operator bans an identity: its connections close and its unsettled votes are rolled back. */
+  async ban(id: string, reason: string): Promise<IdentityRow> {
+    await this.held(id);
+    this.scheduler.banIdentity(id, `operator: ${reason}`);
+    await this.scheduler.writer.flush();
+    return this.identity(id);
+  }
+
+  /** [V3] The operator vouches for an identity (its own machine): trusted from now on, a ban lifted. */
+  async vouch(id: string): Promise<IdentityRow> {
+    await this.held(id);
+    this.scheduler.book.vouch(id);
+    await this.scheduler.writer.flush();
+    return this.identity(id);
+  }
+
+  /** A banned identity gets a fresh start: untrusted, no streak. */
+  async reinstate(id: string): Promise<IdentityRow> {
+    await this.held(id);
+    this.scheduler.book.reinstate(id);
+    await this.scheduler.writer.flush();
+    return this.identity(id);
+  }
+
+  /** The identity's record, held in the trust book (loaded from the store when it is not). */
+  private async held(id: string): Promise<IdentityRecord> {
+    const known = this.scheduler.book.get(id);
+    if (known) return known;
+    const stored = await this.store.getIdentity(id);
+    if (!stored) throw new ApiError('IDENTITY_NOT_FOUND');
+    return this.scheduler.book.hold(stored);
   }
 
   /** One page of the volunteers table, in order of arrival. */

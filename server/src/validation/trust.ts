@@ -112,3 +112,10 @@ export function banByOperator(r: IdentityRecord, reason: string, now: number): I
 export function reinstate(r: IdentityRecord): IdentityRecord {
   return { ...r, state: TrustState.untrusted, vouched: false, streak: 0, trustedChecks: 0, contradicted: 0, bannedAt: null, banReason: null };
 }
+
+/** What the operator is shown of an identity's trust (shared TrustLabel). */
+export function trustLabel(r: IdentityRecord | undefined, p: TrustPolicy): 'anonymous' | 'untrusted' | 'trusted' | 'seasoned' | 'vouched' | 'banned' {
+  if (!r) return 'anonymous';
+  if (r.state === TrustState.banned) return 'banned';
+  return (['untrusted', 'trusted', 'seasoned', 'vouched'] as const)[trustVotes(r, p)]!;
+}
