@@ -147,7 +147,7 @@ export class Scheduler {
    */
   addJob(spec: JobSpec, inputs: unknown[], maxInputBytes = largestJsonBound(inputs), checks: KnownAnswers = []): JobState {
     const job = new JobState(spec, inputs);
-    job.maxInputBytes = maxInputBytes;
+    job.maxInputBytes = checks.length > 0 ? Math.max(maxInputBytes, largestJsonBound(checks.map((c) => c.input))) : maxInputBytes;
     if (spec.validation) job.validation = new JobValidation(job, spec.validation, this.validationHost, checks);
     this.jobs.set(spec.id, job);
     this.queue.add(job);
@@ -446,7 +446,8 @@ export class Scheduler {
     }
     v.port.send({
       type: 'tasks',
-      items: attempts.map((a) => ({ a: a.id, job: a.job.id, i: a.index, input: a.job.inputs[a.index] ?? null })),
+      // [V4] A known-answer check travels as an ordinary task of its job, with the check's own input.
+      items: attempts.map((a) => ({ a: a.id, job: a.job.id, i: a.index, input: (a.check ? a.check.input : a.job.inputs[a.index]) ?? null })),
     });
   }
 

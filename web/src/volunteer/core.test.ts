@@ -271,4 +271,50 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     socket().onmessage?.({ data: 'not json' } as MessageEvent);
     expect(host.alive[0]!.received).toEqual([]);
   });
+
+  it('[V1] waits for the challenge, then proves its identity by signing the nonce; without one it joins anonymously', async () => {
+    const signed: string[] = [];
+    const identity = { key: 'PUBLIC-KEY', sign: async (nonce: string) => (signed.push(nonce), `sig(${nonce})`) };
+    const host = new FakeHost();
+    const sockets: FakeSocket[] = [];
+    const core = new VolunteerCore({
+      url: 'ws://master/ws/volunteer',
+      connect: (url) => (sockets.push(new FakeSocket(url)), sockets.at(-1)!),
+      createPool: (events) => new WorkerPool(host, events),
+      sink: { connectionChanged: () => {}, attemptStarted: () => {}, attemptEnded: () => {}, swarmReported: () => {}, workersChanged: () => {} },
+      isMasterMessage: (v): v is MasterMessage => Check(MasterMessageSchema, v),
+      agent: 'browser',
+      identity,
+    });
+    core.start(1);
+    sockets[0]!.open(false);
+    expect(sockets[0]!.sent).toEqual([]); // nothing before the master's challenge
+    sockets[0]!.deliver({ type: 'challenge', nonce: 'nonce-0123456789abcdef' });
+    await vi.waitFor(() => expect(sockets[0]!.sent).toHaveLength(1));
+    expect(signed).toEqual(['nonce-0123456789abcdef']);
+    expect(sockets[0]!.sent[0]).toMatchObject({ type: 'hello', identity: { key: 'PUBLIC-KEY', sig: 'sig(nonce-0123456789abcdef)' } });
+
+    const { client, socket } = setup();
+    client.start(1);
+    socket().open();
+    expect(socket().sent[0]).toMatchObject({ type: 'hello' });
+    expect(socket().sent[0]).not.toHaveProperty('identity');
+  });
+
+  it('[V5] gives up for good when its identity is banned; [V2] waits longer when its network is out of new identities', () => {
+    const { join, socket, sockets, states } = setup();
+    join(1);
+    socket().drop(CloseCode.TooManyIdentities, 'too many new identities from this network; retry later');
+    expect(states.at(-1)).toBe('reconnecting');
+    vi.advanceTimersByTime(10_000);
+    // Backoff for 4031 is capped at a minute, not 10 s: with random() = 0.5 the first retry is 125 ms anyway.
+    expect(sockets.length).toBe(2);
+    socket().open();
+    socket().deliver(welcome);
+    socket().drop(CloseCode.Banned, 'identity banned for wrong results');
+    expect(states.at(-1)).toBe('failed');
+    vi.advanceTimersByTime(120_000);
+    expect(sockets.length).toBe(2);
+  });
 });
+
