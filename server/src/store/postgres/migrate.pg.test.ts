@@ -43,6 +43,33 @@ describeWithPg('PostgreSQL migrations', () => {
     }
   });
 
+  it('[D1] a database made before result validation upgrades in place: its jobs read back unvalidated', async () => {
+    const schema = testSchema('upgrade');
+    schemas.push(schema);
+    const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });
+    const job = jobRecord({ total: 1 });
+    try {
+      await migrate(pool, schema, migrations().filter((m) => m.version <= 2));
+      await pool.query(
+        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [job.id, job.name, job.code, job.priority, job.timeoutMs, job.maxAttempts, job.maxLosses, job.status, job.total, job.createdAt],
+      );
+      await pool.query("INSERT INTO tasks (job_seq, idx, input) SELECT seq, 0, '7' FROM jobs");
+    } finally {
+      await pool.end();
+    }
+    const store = await PgStore.open({ url: PG_TEST_URL, schema, poolSize: 2 });
+    try {
+      expect(await store.getJob(job.id)).toEqual(job);
+      const [recovered] = await store.loadUnfinished();
+      expect(recovered).toEqual({ record: job, pending: [{ index: 0, input: 7, failures: 0, losses: 0, error: null }] });
+      expect((await store.taskDetail(job.id, 0))!.replicas).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('[D1] a migration that fails leaves its version unrecorded and nothing half-made', async () => {
     const schema = testSchema('migfail');
     schemas.push(schema);

@@ -5,28 +5,48 @@
  * - a write that ends a task is guarded by `state = 0` in its WHERE clause (rule E1), and `commit`
  *   returns a receipt saying which task writes took effect;
  * - counters change by increments computed in the transaction (`done = done + n`, n counted from the task
- *   rows that statement made final), never by writing absolute values held in memory.
+ *   rows that statement made final), never by writing absolute values held in memory (increments.ts);
+ * - replica rows (section V) are inserted once per attempt: a retried commit adds none.
  * One master per database for now: the claims, fencing by attempt and master liveness of a cluster are
  * not here yet (docs/postgres.md).
  */
 import type pg from 'pg';
 import type { AttemptEnd } from '../../scheduler/lease.ts';
-import type { AttemptRecord, CommitBatch, CommitReceipt, FinishedTask, JobPage, JobRecord, PendingTask, RecoveredJob, Store, TaskDetail } from '../store.ts';
+import type {
+  AttemptRecord,
+  CommitBatch,
+  CommitReceipt,
+  FinishedTask,
+  IdentityPage,
+  IdentityRecord,
+  JobPage,
+  JobRecord,
+  PendingTask,
+  RecoveredJob,
+  StoredCheck,
+  Store,
+  TaskDetail,
+} from '../store.ts';
 import { columns, foldTaskWrites, taskKey } from './batch.ts';
 import { DEFAULT_SCHEMA, inTransaction, openPool, type PgOptions } from './connect.ts';
+import { baselineOf, JobIncrements, type Baseline } from './increments.ts';
 import { migrate } from './migrate.ts';
-import { INT4_MAX, int4, pgText, storableId, TaskRowState, toFinished, toPending, toRecord, type JobRow } from './rows.ts';
+import { INT4_MAX, int4, pgText, storableId, TaskRowState, toFinished, toIdentity, toPending, toRecord, toReplicaRecord, toVote, type JobRow } from './rows.ts';
 import { addJobCounts } from './sql/addJobCounts.ts';
+import { checksOf, insertChecks } from './sql/checks.ts';
 import { completeTasks, type TaskKeyRow } from './sql/completeTasks.ts';
 import { copyTasks } from './sql/copyTasks.ts';
-import { deleteAttemptsOfJobs, deleteFinishedJobs, deleteTasksOfJobs } from './sql/deleteJobs.ts';
+import { deleteAttemptsOfJobs, deleteChecksOfJobs, deleteFinishedJobs, deleteReplicasOfJobs, deleteTasksOfJobs } from './sql/deleteJobs.ts';
 import { failTasks } from './sql/failTasks.ts';
+import { identitiesByIds, listIdentities, upsertIdentities } from './sql/identities.ts';
 import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
 import { insertJob } from './sql/insertJob.ts';
 import * as read from './sql/reads.ts';
+import { insertReplicas, setVerdicts, taskReplicas, unsettledVotes } from './sql/replicas.ts';
 import { reopenJob, resetFailedTasks } from './sql/resetFailed.ts';
 import { retryTasks } from './sql/retryTasks.ts';
 import { setJobStatus } from './sql/setJobStatus.ts';
+import { identityColumns, replicaColumns, verdictColumns } from './validation-batch.ts';
 
 /** Inserts of at least this many tasks refresh the table's statistics. */
 const ANALYZE_AFTER = 10_000;
@@ -40,10 +60,10 @@ export class PgStore implements Store {
   /** job id -> seq (task rows are keyed by the small seq). Seqs are never reused, so a stale entry finds nothing. */
   private readonly seqs = new Map<string, number>();
   /**
-   * job id -> the `requeues` value this store last wrote or read for it. JobProgress carries the count in
-   * memory; the difference since the last commit is what is added in SQL (see commit).
+   * job id -> the counters without task rows (requeues, replicas, inconclusive) as this store last wrote or
+   * read them. JobProgress carries them as counted in memory; the difference is added in SQL (increments.ts).
    */
-  private readonly requeuesSeen = new Map<string, number>();
+  private readonly baselines = new Map<string, Baseline>();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -79,14 +99,16 @@ export class PgStore implements Store {
     for (const { id, seq } of await read.seqsOf(this.pool, missing)) this.seqs.set(id, seq);
   }
 
-  async insertJob(spec: JobRecord, inputs: readonly unknown[]): Promise<void> {
+  async insertJob(spec: JobRecord, inputs: readonly unknown[], checks: readonly StoredCheck[] = []): Promise<void> {
     const seq = await inTransaction(this.pool, async (client) => {
       const seq = await insertJob(client, spec);
       await copyTasks(client, seq, inputs);
+      if (checks.length > 0) await insertChecks(client, seq, checks);
       return seq;
     });
     this.seqs.set(spec.id, seq);
-    this.requeuesSeen.set(spec.id, spec.requeues);
+    // The row's replicas and inconclusive start at 0, whatever the spec says (as in SQLite).
+    this.baselines.set(spec.id, { requeues: spec.requeues, replicas: 0, inconclusive: 0 });
     // Fresh statistics after a large insert: without them the planner takes a new table of a million rows
     // for a few hundred and joins a commit's 2,000 writes by hashing the whole table (87 ms a commit)
     // instead of looking each up by key (13 ms). In the background: the job is durable already.
@@ -94,56 +116,64 @@ export class PgStore implements Store {
   }
 
   /**
-   * One transaction: the task writes (folded to one per task, see batch.ts), the counters they imply,
-   * the jobs' status and timestamps, the attempt rows.
+   * One transaction: the task writes (folded to one per task, see batch.ts), the replica rows and their
+   * verdicts, the identities, the counters all that implies (increments.ts), the jobs' status and
+   * timestamps, the attempt rows.
    *
    * Where the interface gives absolute values and how they are handled:
-   * - `done`/`failed` of JobProgress are ignored: the increments come from the rows that completeTasks and
-   *   failTasks changed (RETURNING), so a refused write counts nothing and two masters' commits add up;
-   * - `requeues` has no task row to count (a release requeues without changing one), so the increment is
-   *   the difference between the value given and the one this store last wrote or read for that job;
-   * - status and timestamps are absolute by nature: setJobStatus only lets them move forward.
+   * - the counters of JobProgress become increments (increments.ts): `done`/`failed` from the task rows
+   *   changed, `replicas` from the replica rows inserted, `requeues`/`inconclusive` from the value given
+   *   less the one this store last wrote or read;
+   * - status and timestamps are absolute by nature: setJobStatus only lets them move forward;
+   * - identities are written as given (the master's trust book is authoritative; see upsertIdentities).
    */
   async commit(batch: CommitBatch): Promise<CommitReceipt> {
-    await this.learnSeqs([...batch.tasks.map((w) => w.job), ...batch.jobs.map((j) => j.id), ...batch.attempts.map((a) => a.job)]);
+    const replicaWrites = batch.replicas ?? [];
+    const verdictWrites = batch.verdicts ?? [];
+    await this.learnSeqs([
+      ...batch.tasks.map((w) => w.job),
+      ...batch.jobs.map((j) => j.id),
+      ...batch.attempts.map((a) => a.job),
+      ...replicaWrites.map((r) => r.job),
+      ...verdictWrites.map((v) => v.job),
+    ]);
     const seqOf = (id: string) => this.seqs.get(id);
     const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
-    const requeued = new Map<string, number>();
-    for (const j of batch.jobs) {
-      const seen = this.requeuesSeen.get(j.id);
-      requeued.set(j.id, seen === undefined ? 0 : j.requeues - seen);
-    }
-    const unseen = batch.jobs.filter((j) => !this.requeuesSeen.has(j.id) && this.seqs.has(j.id)).map((j) => j.id);
+    const replicas = replicaColumns(replicaWrites, seqOf);
+    const verdicts = verdictColumns(verdictWrites, seqOf);
+    const identities = identityColumns(batch.identities ?? []);
+    const jobs = batch.jobs.filter((j) => this.seqs.has(j.id));
 
     const applied = await inTransaction(this.pool, async (client) => {
-      // A job this store never inserted nor loaded (another process made it): its baseline is its row now.
-      for (const id of unseen) {
-        const row = await read.jobById(client, id);
-        const given = batch.jobs.find((j) => j.id === id)!.requeues;
-        if (row) requeued.set(id, Math.max(0, given - Number(row.requeues)));
-      }
       const changed: { done: TaskKeyRow[]; failed: TaskKeyRow[]; retry: TaskKeyRow[] } = { done: [], failed: [], retry: [] };
       if (folded.done.length > 0) changed.done = await completeTasks(client, columns(folded.done));
       if (folded.failed.length > 0) changed.failed = await failTasks(client, columns(folded.failed));
       if (folded.retry.length > 0) changed.retry = await retryTasks(client, columns(folded.retry));
+      const inserted = new Map<number, number>();
+      if (replicas.columns.jobSeqs.length > 0) {
+        for (const r of await insertReplicas(client, replicas.columns)) inserted.set(r.job_seq, (inserted.get(r.job_seq) ?? 0) + 1);
+      }
+      // After the inserts: a verdict may settle a replica of this same batch.
+      if (verdicts.jobSeqs.length > 0) await setVerdicts(client, verdicts);
+      if (identities.ids.length > 0) await upsertIdentities(client, identities);
 
-      const counts = new Map<number, { done: number; failed: number; requeues: number }>();
-      const countOf = (seq: number) => {
-        let c = counts.get(seq);
-        if (!c) counts.set(seq, (c = { done: 0, failed: 0, requeues: 0 }));
-        return c;
-      };
-      for (const r of changed.done) countOf(r.job_seq).done++;
-      for (const r of changed.failed) countOf(r.job_seq).failed++;
-      for (const [id, n] of requeued) {
-        const seq = seqOf(id);
-        if (seq !== undefined && n !== 0) countOf(seq).requeues += n;
+      const inc = new JobIncrements();
+      for (const r of changed.done) inc.add(r.job_seq, 'done', 1);
+      for (const r of changed.failed) inc.add(r.job_seq, 'failed', 1);
+      for (const j of jobs) {
+        const seq = seqOf(j.id)!;
+        let base = this.baselines.get(j.id);
+        const fromRow = base === undefined;
+        if (base === undefined) {
+          // A job this store never inserted nor loaded (another process made it): its baseline is its row now.
+          const row = await read.jobById(client, j.id);
+          if (!row) continue;
+          base = baselineOf(toRecord(row));
+        }
+        inc.addProgress(seq, baselineOf(j), base, { inserted: inserted.get(seq) ?? 0, sent: replicas.sent.get(seq) ?? 0 }, fromRow);
       }
-      if (counts.size > 0) {
-        const seqs = [...counts.keys()].sort((a, b) => a - b);
-        await addJobCounts(client, { seqs, done: seqs.map((s) => counts.get(s)!.done), failed: seqs.map((s) => counts.get(s)!.failed), requeues: seqs.map((s) => counts.get(s)!.requeues) });
-      }
-      const jobs = batch.jobs.filter((j) => this.seqs.has(j.id));
+      const counts = inc.columns();
+      if (counts) await addJobCounts(client, counts);
       if (jobs.length > 0) {
         await setJobStatus(client, { ids: jobs.map((j) => j.id), statuses: jobs.map((j) => j.status), startedAt: jobs.map((j) => j.startedAt), finishedAt: jobs.map((j) => j.finishedAt) });
       }
@@ -151,8 +181,8 @@ export class PgStore implements Store {
       return [...changed.done, ...changed.failed, ...changed.retry];
     });
 
-    // Only now that it is durable: the next commit's requeue increments count from these values.
-    for (const j of batch.jobs) if (this.seqs.has(j.id)) this.requeuesSeen.set(j.id, j.requeues);
+    // Only now that it is durable: the next commit's increments count from these values.
+    for (const j of jobs) this.baselines.set(j.id, baselineOf(j));
     const receipt: CommitReceipt = { applied: new Array<boolean>(batch.tasks.length).fill(false) };
     for (const r of applied) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) receipt.applied[i] = true;
     return receipt;
@@ -192,8 +222,15 @@ export class PgStore implements Store {
     // the rows, so the two agree, but the rows are the truth.
     const [counts, pending] = await Promise.all([read.countFinal(this.pool, row.seq), read.pendingTasks(this.pool, row.seq)]);
     const record = { ...toRecord(row), done: counts.done, failed: counts.failed };
-    this.requeuesSeen.set(row.id, record.requeues);
-    return { record, pending: pending.map(toPending) };
+    this.baselines.set(row.id, baselineOf(record));
+    if (!record.validation) return { record, pending: pending.map(toPending) };
+    const [votes, checks] = await Promise.all([unsettledVotes(this.pool, row.seq), checksOf(this.pool, row.seq)]);
+    return {
+      record,
+      pending: pending.map(toPending),
+      votes: votes.map(toVote),
+      checks: checks.map((c): StoredCheck => ({ input: JSON.parse(c.input) as unknown, output: JSON.parse(c.output) as unknown, ...(c.idx === null ? {} : { index: c.idx }) })),
+    };
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -226,7 +263,11 @@ export class PgStore implements Store {
   async taskDetail(jobId: string, index: number): Promise<TaskDetail | undefined> {
     const seq = await this.seqOf(jobId);
     if (seq === undefined || !int4(index)) return undefined;
-    const [t, attemptRows] = await Promise.all([read.taskRow(this.pool, seq, index), read.taskAttempts(this.pool, seq, index)]);
+    const [t, attemptRows, replicaRows] = await Promise.all([
+      read.taskRow(this.pool, seq, index),
+      read.taskAttempts(this.pool, seq, index),
+      taskReplicas(this.pool, seq, index),
+    ]);
     if (!t) return undefined;
     const attempts = attemptRows.map(
       (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: Number(a.leased_at), endedAt: Number(a.ended_at), end: a.outcome as AttemptEnd, error: a.error }),
@@ -241,7 +282,24 @@ export class PgStore implements Store {
       failures: t.failures,
       losses: t.losses,
       attempts,
+      replicas: replicaRows.map(toReplicaRecord),
     };
+  }
+
+  async getIdentity(id: string): Promise<IdentityRecord | undefined> {
+    return (await this.getIdentities([id]))[0];
+  }
+
+  async getIdentities(ids: readonly string[]): Promise<IdentityRecord[]> {
+    const wanted = [...new Set(ids)].filter(storableId);
+    return wanted.length === 0 ? [] : (await identitiesByIds(this.pool, wanted)).map(toIdentity);
+  }
+
+  async listIdentities(offset: number, limit: number): Promise<IdentityPage> {
+    // PostgreSQL refuses a negative or fractional LIMIT and OFFSET: read them as the nearest whole count.
+    const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.trunc(n)) : 0);
+    const { total, rows } = await listIdentities(this.pool, count(offset), count(limit));
+    return { total, offset, rows: rows.map(toIdentity) };
   }
 
   async resetFailed(jobId: string): Promise<PendingTask[]> {
@@ -262,12 +320,14 @@ export class PgStore implements Store {
         const seqs = jobs.map((j) => j.seq);
         await deleteTasksOfJobs(client, seqs);
         await deleteAttemptsOfJobs(client, seqs);
+        await deleteReplicasOfJobs(client, seqs);
+        await deleteChecksOfJobs(client, seqs);
       }
       return jobs;
     });
     for (const { id } of gone) {
       this.seqs.delete(id);
-      this.requeuesSeen.delete(id);
+      this.baselines.delete(id);
     }
     return gone.length;
   }

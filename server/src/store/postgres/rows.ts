@@ -1,6 +1,7 @@
 /** Rows as PostgreSQL returns them, their conversion to the Store's records, and text PostgreSQL accepts. */
 import type { JobStatus } from '@barnraise/shared';
-import type { FinishedTask, JobRecord, PendingTask } from '../store.ts';
+import type { FinishedTask, IdentityRecord, JobRecord, PendingTask, ReplicaKind, ReplicaRecord, ReplicaVerdict, Vote } from '../store.ts';
+import type { TrustState } from '../../validation/trust.ts';
 
 /** Task states in the `tasks.state` column: the scheduler's TaskState values. */
 export const TaskRowState = { pending: 0, done: 2, failed: 3 } as const;
@@ -25,6 +26,10 @@ export interface JobRow {
   created_at: string | number;
   started_at: string | number | null;
   finished_at: string | number | null;
+  /** The validation policy as JSON text; null for a job without validation. */
+  validation: string | null;
+  replicas: string | number;
+  inconclusive: number;
 }
 
 // bigint columns arrive as strings (node-pg keeps 64-bit integers exact); times in ms fit a double.
@@ -48,7 +53,78 @@ export function toRecord(r: JobRow): JobRecord {
     createdAt: num(r.created_at),
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
+    // As SQLite: the policy and its counters only on a validated job's record.
+    ...(r.validation === null
+      ? {}
+      : { validation: JSON.parse(r.validation) as JobRecord['validation'], replicas: num(r.replicas), inconclusive: r.inconclusive }),
   };
+}
+
+export interface IdentityRow {
+  id: string;
+  key: string;
+  network: string;
+  created_at: string | number;
+  state: string;
+  vouched: boolean;
+  streak: number;
+  checks_passed: number;
+  checks_failed: number;
+  contradicted: number;
+  banned_at: string | number | null;
+  ban_reason: string | null;
+}
+
+export function toIdentity(r: IdentityRow): IdentityRecord {
+  return {
+    id: r.id,
+    key: r.key,
+    network: r.network,
+    createdAt: num(r.created_at),
+    state: r.state as TrustState,
+    vouched: r.vouched,
+    streak: r.streak,
+    checksPassed: r.checks_passed,
+    checksFailed: r.checks_failed,
+    contradicted: r.contradicted,
+    bannedAt: numOrNull(r.banned_at),
+    banReason: r.ban_reason,
+  };
+}
+
+export interface ReplicaRow {
+  idx: number;
+  attempt: string;
+  identity: string;
+  network: string;
+  kind: string;
+  ok: boolean;
+  hash: string;
+  output: string | null;
+  error: string | null;
+  at: string | number;
+  verdict: string;
+}
+
+/** An unsettled vote as recovery gives it back to its task (rule V13). */
+export function toVote(r: ReplicaRow): { index: number; vote: Vote } {
+  return {
+    index: r.idx,
+    vote: {
+      attempt: r.attempt,
+      identity: r.identity,
+      network: r.network,
+      ok: r.ok,
+      output: r.ok ? (JSON.parse(r.output ?? 'null') as unknown) : null,
+      error: r.error,
+      hash: r.hash,
+      credited: r.verdict === 'credited',
+    },
+  };
+}
+
+export function toReplicaRecord(r: ReplicaRow): ReplicaRecord {
+  return { attempt: r.attempt, identity: r.identity, kind: r.kind as ReplicaKind, ok: r.ok, hash: r.hash, error: r.error, at: num(r.at), verdict: r.verdict as ReplicaVerdict };
 }
 
 export interface ResultRow {

@@ -10,15 +10,18 @@ export interface JobCounts {
   done: number[];
   failed: number[];
   requeues: number[];
+  replicas: number[];
+  inconclusive: number[];
 }
 
 export async function addJobCounts(db: Queryable, c: JobCounts): Promise<void> {
   await db.query({
     name: 'barnraise.addJobCounts',
     text: `UPDATE jobs AS j
-           SET done = j.done + c.done, failed = j.failed + c.failed, requeues = j.requeues + c.requeues
-           FROM unnest($1::int[], $2::int[], $3::int[], $4::bigint[]) AS c(seq, done, failed, requeues)
+           SET done = j.done + c.done, failed = j.failed + c.failed, requeues = j.requeues + c.requeues,
+               replicas = j.replicas + c.replicas, inconclusive = j.inconclusive + c.inconclusive
+           FROM unnest($1::int[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::int[]) AS c(seq, done, failed, requeues, replicas, inconclusive)
            WHERE j.seq = c.seq`,
-    values: [c.seqs, c.done, c.failed, c.requeues],
+    values: [c.seqs, c.done, c.failed, c.requeues, c.replicas, c.inconclusive],
   });
 }

@@ -1,5 +1,6 @@
 /**
- * [D4] Retention: finished jobs older than a cutoff go, with their tasks and attempts. Plain DELETEs leave
+ * [D4] Retention: finished jobs older than a cutoff go, with their tasks, attempts, replicas and
+ * known answers. Plain DELETEs leave
  * dead rows for autovacuum; a table partitioned by job (DROP instead of DELETE) is for later.
  */
 import type { Queryable } from '../connect.ts';
@@ -22,4 +23,14 @@ export async function deleteTasksOfJobs(db: Queryable, seqs: number[]): Promise<
 /** Delete every attempt row of the jobs `seqs`. */
 export async function deleteAttemptsOfJobs(db: Queryable, seqs: number[]): Promise<void> {
   await db.query({ name: 'barnraise.deleteAttemptsOfJobs', text: 'DELETE FROM attempts WHERE job_seq = ANY($1::int[])', values: [seqs] });
+}
+
+/** Delete every replica row of the jobs `seqs`. */
+export async function deleteReplicasOfJobs(db: Queryable, seqs: number[]): Promise<void> {
+  await db.query({ name: 'barnraise.deleteReplicasOfJobs', text: 'DELETE FROM replicas WHERE job_seq = ANY($1::int[])', values: [seqs] });
+}
+
+/** Delete the known answers of the jobs `seqs`. */
+export async function deleteChecksOfJobs(db: Queryable, seqs: number[]): Promise<void> {
+  await db.query({ name: 'barnraise.deleteChecksOfJobs', text: 'DELETE FROM checks WHERE job_seq = ANY($1::int[])', values: [seqs] });
 }

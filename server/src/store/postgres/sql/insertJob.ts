@@ -1,4 +1,4 @@
-/** Insert a job's row; returns its `seq`, the small key its tasks are stored under. */
+/** Insert a job's row (counters as given, `replicas`/`inconclusive` from 0 as SQLite does); returns its `seq`, the small key its tasks are stored under. */
 import type { JobRecord } from '../../store.ts';
 import type { Queryable } from '../connect.ts';
 import { pgCode, pgText } from '../rows.ts';
@@ -6,8 +6,8 @@ import { pgCode, pgText } from '../rows.ts';
 export async function insertJob(db: Queryable, spec: JobRecord): Promise<number> {
   const { rows } = await db.query<{ seq: number }>({
     name: 'barnraise.insertJob',
-    text: `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    text: `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
            RETURNING seq`,
     values: [
       spec.id,
@@ -25,6 +25,7 @@ export async function insertJob(db: Queryable, spec: JobRecord): Promise<number>
       spec.createdAt,
       spec.startedAt,
       spec.finishedAt,
+      spec.validation ? JSON.stringify(spec.validation) : null,
     ],
   });
   return rows[0]!.seq;
