@@ -68,6 +68,7 @@ export interface IdentityRow {
   state: string;
   vouched: boolean;
   streak: number;
+  trusted_checks: number;
   checks_passed: number;
   checks_failed: number;
   contradicted: number;
@@ -84,6 +85,7 @@ export function toIdentity(r: IdentityRow): IdentityRecord {
     state: r.state as TrustState,
     vouched: r.vouched,
     streak: r.streak,
+    trustedChecks: r.trusted_checks,
     checksPassed: r.checks_passed,
     checksFailed: r.checks_failed,
     contradicted: r.contradicted,

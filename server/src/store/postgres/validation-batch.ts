@@ -68,6 +68,7 @@ export function identityColumns(records: readonly IdentityRecord[]): IdentityCol
     states: [],
     vouched: [],
     streaks: [],
+    trustedChecks: [],
     checksPassed: [],
     checksFailed: [],
     contradicted: [],
@@ -82,6 +83,7 @@ export function identityColumns(records: readonly IdentityRecord[]): IdentityCol
     c.states.push(r.state);
     c.vouched.push(r.vouched);
     c.streaks.push(r.streak);
+    c.trustedChecks.push(r.trustedChecks);
     c.checksPassed.push(r.checksPassed);
     c.checksFailed.push(r.checksFailed);
     c.contradicted.push(r.contradicted);

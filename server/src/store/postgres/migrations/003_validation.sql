@@ -36,6 +36,7 @@ CREATE TABLE identities (
   state text NOT NULL,
   vouched boolean NOT NULL,
   streak integer NOT NULL,
+  trusted_checks integer NOT NULL,
   checks_passed integer NOT NULL,
   checks_failed integer NOT NULL,
   contradicted integer NOT NULL,

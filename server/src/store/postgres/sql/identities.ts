@@ -10,6 +10,7 @@ export interface IdentityColumns {
   states: string[];
   vouched: boolean[];
   streaks: number[];
+  trustedChecks: number[];
   checksPassed: number[];
   checksFailed: number[];
   contradicted: number[];
@@ -29,19 +30,19 @@ export interface IdentityColumns {
 export async function upsertIdentities(db: Queryable, c: IdentityColumns): Promise<void> {
   await db.query({
     name: 'barnraise.upsertIdentities',
-    text: `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
-           SELECT id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::int[], $8::int[], $9::int[], $10::int[], $11::bigint[], $12::text[])
-             WITH ORDINALITY AS i(id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason, n)
+    text: `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
+           SELECT id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::bigint[], $13::text[])
+             WITH ORDINALITY AS i(id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason, n)
            ORDER BY n
-           ON CONFLICT (id) DO UPDATE SET state = excluded.state, vouched = excluded.vouched, streak = excluded.streak,
+           ON CONFLICT (id) DO UPDATE SET state = excluded.state, vouched = excluded.vouched, streak = excluded.streak, trusted_checks = excluded.trusted_checks,
              checks_passed = excluded.checks_passed, checks_failed = excluded.checks_failed, contradicted = excluded.contradicted,
              banned_at = excluded.banned_at, ban_reason = excluded.ban_reason`,
-    values: [c.ids, c.keys, c.networks, c.createdAt, c.states, c.vouched, c.streaks, c.checksPassed, c.checksFailed, c.contradicted, c.bannedAt, c.banReasons],
+    values: [c.ids, c.keys, c.networks, c.createdAt, c.states, c.vouched, c.streaks, c.trustedChecks, c.checksPassed, c.checksFailed, c.contradicted, c.bannedAt, c.banReasons],
   });
 }
 
-const COLUMNS = 'id, key, network, created_at, state, vouched, streak, checks_passed, checks_failed, contradicted, banned_at, ban_reason';
+const COLUMNS = 'id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason';
 
 /** The identities of `ids` that exist, in no particular order. */
 export async function identitiesByIds(db: Queryable, ids: string[]): Promise<IdentityRow[]> {
