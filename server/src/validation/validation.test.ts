@@ -261,3 +261,18 @@ describe('validation against the attacks of the benchmark, small and seeded (SPE
     });
   }
 });
+
+describe('the end of a validated job (SPEC.md V14)', () => {
+  it('[V14] provisional results waiting on probation are corroborated by idle trusted volunteers, and the job finishes', async () => {
+    const s = swarm(13, { validation: { spotCheck: 0, probation: 1000 } });
+    const job = await s.addJob(30, 'adaptive');
+    const a = s.join(Behaviors.honest, { trust: 'seasoned' });
+    const b = s.join(Behaviors.honest, { trust: 'seasoned' });
+    const lines = await s.run(job, 500);
+    expect(lines).toHaveLength(30);
+    expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
+    // No probation could end (1,000 checks): every task was settled by a second seasoned volunteer's replica.
+    expect(job.validation!.replicas).toBe(60);
+    for (const v of [a, b]) expect(s.scheduler.book.get(v.identity)!.checksPassed).toBeGreaterThan(10);
+  });
+});
