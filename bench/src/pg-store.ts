@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PgStore } from '../../server/src/store/postgres/pg-store.ts';
-import { SqliteStore } from '../../server/src/store/sqlite.ts';
+import { SqliteStore } from '../../server/src/store/sqlite/store.ts';
 import type { CommitBatch, JobRecord, Store } from '../../server/src/store/store.ts';
 
 const URL = process.argv[2] ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -10,7 +10,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Limits } from '@barnraise/shared';
 import { bearerChecker } from './auth.ts';
 import type { Config } from './config.ts';
@@ -32,6 +32,8 @@ import { restRateLimits } from './security/rate-limit.ts';
 import { systemClock, type Clock } from './scheduler/clock.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { IdentityDesk } from './validation/desk.ts';
+import { Liveness } from './cluster/liveness.ts';
+import { JobSync } from './cluster/sync.ts';
 import { prngOf } from './validation/random.ts';
 import type { Store } from './store/store.ts';
 
@@ -39,6 +41,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     scheduler: Scheduler;
     jobs: JobsService;
+    /** Reads the store's active jobs into this master (K7). */
+    sync: JobSync;
+    /** This master's beat into the store (K2). */
+    liveness: Liveness;
+    /** Where the other masters reach this one; set when it listens. */
+    advertiseUrl: string;
     store: Store;
     /** True once shutdown began: no new volunteers, no new jobs. */
     draining: boolean;
@@ -133,15 +141,44 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   const metrics = new MasterMetrics();
-  const scheduler = new Scheduler({
+  const master = `m_${randomBytes(6).toString('base64url')}`;
+  // The scheduler, the beat and the sync refer to one another; `late` breaks the cycle.
+  const late: { scheduler?: Scheduler; sync?: JobSync } = {};
+  const liveness = new Liveness({
+    store,
+    master,
+    url: () => app.advertiseUrl,
+    beatMs: config.beatMs,
+    ttlMs: config.claimTtlMs,
+    stats: () => {
+      const s = late.scheduler!.stats();
+      return { volunteers: s.volunteers, threads: s.threads, tasksPerSecond: s.tasksPerSecond, tasksDone: s.tasksDone, leased: s.leased };
+    },
+    onLost: () => {
+      app.log.error({ master }, 'lost the store: leasing and acknowledging nothing until it is back');
+      late.scheduler!.abandon('master lost its database');
+    },
+    onRegained: () => {
+      app.log.info({ master }, 'the store is back');
+      void late.sync!.tick();
+    },
+    onError: (err) => app.log.warn({ err }, 'beat failed'),
+  });
+  const scheduler = (late.scheduler = new Scheduler({
     clock,
     store,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     commitIntervalMs: config.commitIntervalMs,
     onError: (err) => app.log.error({ err }, 'store commit failed; retrying'),
     metrics: metrics.writer,
+    owner: () => liveness.owner(),
+    live: () => liveness.alive(),
     ...(config.randomSeed !== undefined ? { random: prngOf(config.randomSeed) } : {}),
-  });
+  }));
+  const sync = (late.sync = new JobSync(scheduler, store, { everyMs: config.syncMs, live: () => liveness.alive(), onError: (err) => app.log.warn({ err }, 'job sync failed') }));
+  app.decorate('sync', sync);
+  app.decorate('liveness', liveness);
+  app.decorate('advertiseUrl', config.advertiseUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`);
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
   const idempotency = opts.idempotency ?? openIdempotencyKeys(config.dataDir);
@@ -154,11 +191,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     vouchKey: config.vouchKey,
     now: () => clock.now(),
   });
-  const unfinished = await store.loadUnfinished();
-  // [V13] The identities named by unsettled votes, so their trust decides the votes again.
-  const voters = unfinished.flatMap((j) => (j.votes ?? []).map((v) => v.vote.identity));
-  for (const r of await store.getIdentities(voters)) scheduler.book.hold(r);
-  scheduler.recover(unfinished);
+  // [D3][K2] One master on SQLite: whatever a master before this one claimed is free at once. Several on
+  // PostgreSQL: a dead one's claims are freed when its beat has lapsed (the sweep).
+  await store.sweep(config.databaseUrl === undefined ? 0 : config.claimTtlMs);
+  await liveness.beat();
+  await sync.tick();
+  liveness.start();
+  sync.start();
   const ticker = setInterval(() => scheduler.tick(), Math.min(500, Math.max(50, config.heartbeatMs / 4)));
   const retention = setInterval(() => {
     const before = clock.now() - config.retentionDays * 86_400_000;
@@ -166,6 +205,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     idempotency.purgeBefore(before).catch((err: unknown) => app.log.error({ err }, 'idempotency key purge failed'));
   }, 3_600_000);
   app.addHook('onClose', async () => {
+    liveness.stop();
+    sync.stop();
     clearInterval(ticker);
     clearInterval(retention);
     if (!opts.idempotency) await idempotency.close();

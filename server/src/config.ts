@@ -57,6 +57,13 @@ export interface Config {
   newIdentitiesBurst: number;
   /** The operator's vouch key: headless workers given it are trusted from the start (rule V3). */
   vouchKey: string | undefined;
+  /** [K2] How often this master beats into the store, and how long a silent master lives on (its claims held). */
+  beatMs: number;
+  claimTtlMs: number;
+  /** [K7] How often this master reads the store's active jobs (new, cancelled or finished on other masters). */
+  syncMs: number;
+  /** Where the other masters of a cluster reach this one (its own REST API); default: http://<host>:<port>. */
+  advertiseUrl: string | undefined;
   /** Seeds validation's random draws (spot checks, known-answer checks), so a benchmark run replays; unset: Math.random. */
   randomSeed: number | undefined;
 }
@@ -117,6 +124,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     newIdentitiesPerHour: int(env.BARNRAISE_NEW_IDENTITIES_PER_HOUR, 30, 'BARNRAISE_NEW_IDENTITIES_PER_HOUR'),
     newIdentitiesBurst: int(env.BARNRAISE_NEW_IDENTITIES_BURST, 30, 'BARNRAISE_NEW_IDENTITIES_BURST'),
     vouchKey: env.BARNRAISE_VOUCH_KEY || undefined,
+    beatMs: int(env.BARNRAISE_BEAT_MS, 1000, 'BARNRAISE_BEAT_MS'),
+    claimTtlMs: int(env.BARNRAISE_CLAIM_TTL_MS, 5000, 'BARNRAISE_CLAIM_TTL_MS'),
+    syncMs: int(env.BARNRAISE_SYNC_MS, 1000, 'BARNRAISE_SYNC_MS'),
+    advertiseUrl: env.BARNRAISE_ADVERTISE_URL || undefined,
     randomSeed: env.BARNRAISE_RANDOM_SEED ? int(env.BARNRAISE_RANDOM_SEED, 0, 'BARNRAISE_RANDOM_SEED') : undefined,
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };

@@ -57,7 +57,7 @@ interface Client {
 const signature = (r: JobRow) => `${r.status}|${r.counts.queued}|${r.counts.leased}|${r.counts.done}|${r.counts.failed}|${r.requeues}|${r.tasksPerSecond}`;
 
 export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) => {
-  const view = new OperatorView(app.scheduler, app.store, app.jobs);
+  const view = new OperatorView(app.scheduler, app.store, app.jobs, () => app.sync.tick());
   app.decorate('operator', view);
   const authorized = bearerChecker(opts.token);
   const clients = new Set<Client>();

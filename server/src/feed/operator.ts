@@ -30,6 +30,8 @@ export class OperatorView {
     private readonly scheduler: Scheduler,
     private readonly store: Store,
     private readonly jobs: JobsService,
+    /** Bring jobs of the store into this master now (the job sync), when one it does not hold changes. */
+    private readonly sync?: () => Promise<void>,
   ) {
     scheduler.events.on('activity', (a) => this.events.add(describe(a, scheduler.clock.now())));
   }
@@ -177,9 +179,10 @@ export class OperatorView {
     const summary = await this.jobs.get(id);
     if (summary.status === 'cancelled') throw new ApiError('JOB_FINISHED', 'a cancelled job cannot be retried');
     const reset = await this.store.resetFailed(id);
-    if (reset.length > 0) {
-      const reloaded = this.scheduler.jobs.has(id) ? undefined : await this.store.loadJob(id);
-      this.scheduler.reopen(id, reset, reloaded);
+    if (reset > 0) {
+      // Live here: its reset tasks may be claimed again now. Finished and gone from memory: the next sync brings it back (K7).
+      if (this.scheduler.jobs.has(id)) this.scheduler.reopen(id);
+      else await this.sync?.();
     }
     return this.jobs.get(id);
   }

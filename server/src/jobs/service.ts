@@ -1,6 +1,6 @@
 /** The jobs service: what the REST routes (and later the SDK) do with jobs, over the scheduler and store. */
 import { randomBytes } from 'node:crypto';
-import { JobDefaults, Limits, ValidationDefaults, type CreateJobBody, type JobList, type JobSummary, type ResultLine, type ValidationMode } from '@barnraise/shared';
+import { JobDefaults, Limits, ValidationDefaults, type CreateJobBody, type JobList, type JobSummary, type ValidationMode } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
 import type { IdempotencyKeys, KeyRecord } from '../security/idempotency.ts';
 import { jsonSize, sizeProblem, SMALL_JSON_CHARS } from '../security/json.ts';
@@ -8,7 +8,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobRecord, Store } from '../store/store.ts';
 import type { ValidationPolicy } from '../validation/job.ts';
 import { checkJobCode } from './code.ts';
-import { summaryOfRecord, summaryOfState } from './summary.ts';
+import { summaryOf } from './summary.ts';
 
 const RESULTS_PAGE = 1000;
 
@@ -159,77 +159,63 @@ export class JobsService {
     };
     const checks = body.checks ?? [];
     await this.store.insertJob(record, body.inputs, checks);
-    return summaryOfState(this.scheduler.addJob(record, body.inputs, inputBytes, checks));
+    // Its tasks come to this master (and any other) in claims (K1).
+    return summaryOf(record, this.scheduler.addJob(record, inputBytes, checks));
   }
 
+  /** [K7] The job as the store has it (the same on every master), with what this master leases of it. */
   async get(id: string): Promise<JobSummary> {
-    const live = this.scheduler.jobs.get(id);
-    if (live) {
-      // A job reads as finished only once its last results are durable, so that a client that sees
-      // "completed" and then reads the results gets all of them.
-      if (live.isFinished()) await this.scheduler.writer.flush();
-      return summaryOfState(live);
-    }
     const record = await this.store.getJob(id);
     if (!record) throw new ApiError('JOB_NOT_FOUND');
-    return summaryOfRecord(record);
+    return summaryOf(record, this.scheduler.jobs.get(id));
   }
 
   async list(limit: number, cursor?: string): Promise<JobList> {
     const page = await this.store.listJobs(limit, cursor);
-    const jobs = page.jobs.map((r) => {
-      const live = this.scheduler.jobs.get(r.id);
-      return live ? summaryOfState(live) : summaryOfRecord(r);
-    });
+    const jobs = page.jobs.map((r) => summaryOf(r, this.scheduler.jobs.get(r.id)));
     return page.next === undefined ? { jobs } : { jobs, next: page.next };
   }
 
-  /** [J3] Cancel; idempotent for a cancelled job, 409 for a completed one. */
+  /** [J3] Cancel, on any master: idempotent for a cancelled job, 409 for a completed one. The others learn it at their next sync. */
   async cancel(id: string): Promise<JobSummary> {
-    const summary = await this.get(id);
-    if (summary.status === 'completed') throw new ApiError('JOB_FINISHED');
-    if (this.scheduler.cancel(id)) await this.scheduler.writer.flush();
+    const after = await this.store.cancelJob(id, this.scheduler.clock.now());
+    if (!after) throw new ApiError('JOB_NOT_FOUND');
+    if (after.status === 'completed') throw new ApiError('JOB_FINISHED');
+    this.scheduler.cancel(id);
     return this.get(id);
   }
 
   /**
-   * The results stream as chunks of NDJSON: every final task in index order; with `follow`, then each
-   * task as it becomes final (durable), until the job ends or `signal` aborts.
+   * The results stream as chunks of NDJSON: every final task in index order; with `follow`, then each task
+   * as it becomes final (durable), in commit order, until the job ends or `signal` aborts. [K6] It reads the
+   * store, so it follows a job whatever master runs it; local commits wake it, a poll backs them up.
    */
   async *results(id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<string> {
-    const summary = await this.get(id);
-    const live = follow ? this.scheduler.jobs.get(id) : undefined;
+    const record = await this.store.getJob(id);
+    if (!record) throw new ApiError('JOB_NOT_FOUND');
+    const live = follow && (record.status === 'queued' || record.status === 'running');
     const events = this.scheduler.events;
-    const buffered: ResultLine[] = [];
-    let ended = !live;
     let wake: (() => void) | null = null;
+    let shutdown = false;
     const poke = () => {
       const w = wake;
       wake = null;
       w?.();
     };
-    const onResult = (line: ResultLine) => {
-      buffered.push(line);
+    const onShutdown = () => {
+      shutdown = true;
       poke();
     };
-    const onEnded = () => {
-      ended = true;
-      poke();
-    };
-    const onAbort = () => {
-      ended = true;
-      buffered.length = 0;
-      poke();
-    };
-    // Subscribe before reading the store, so nothing falls between the snapshot and the live tail.
     if (live) {
-      events.on(`result:${id}`, onResult);
-      events.once(`ended:${id}`, onEnded);
-      events.once('shutdown', onEnded);
-      signal.addEventListener('abort', onAbort, { once: true });
+      events.on(`committed:${id}`, poke);
+      events.on(`ended:${id}`, poke);
+      events.once('shutdown', onShutdown);
+      signal.addEventListener('abort', poke, { once: true });
     }
     try {
-      const seen = live ? new Uint8Array(summary.total) : null;
+      // Where the tail starts: everything final before this is in the snapshot (and maybe some after).
+      let fin = record.fin ?? 0;
+      const seen = live ? new Uint8Array(record.total) : null;
       for (let after = -1; ; ) {
         const rows = await this.store.readResults(id, after, RESULTS_PAGE);
         if (rows.length === 0 || signal.aborted) break;
@@ -238,25 +224,44 @@ export class JobsService {
         after = rows[rows.length - 1]!.index;
       }
       if (!seen) return;
+      let lastStatusCheck = 0;
       for (;;) {
+        if (signal.aborted) return;
+        const rows = await this.store.resultsSince(id, fin, RESULTS_PAGE);
         let chunk = '';
-        for (const line of buffered.splice(0)) {
+        for (const { fin: f, ...line } of rows) {
+          fin = f;
           if (seen[line.index]) continue;
           seen[line.index] = 1;
           chunk += `${JSON.stringify(line)}\n`;
         }
         if (chunk) yield chunk;
-        if (ended && buffered.length === 0) return;
-        if (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        if (rows.length === RESULTS_PAGE) continue;
+        if (shutdown) return;
+        // Ended when the store says so and nothing numbered after our place is left (checked now and then).
+        const now = Date.now();
+        if (now - lastStatusCheck >= FOLLOW_POLL_MS || !this.scheduler.jobs.has(id)) {
+          lastStatusCheck = now;
+          const current = await this.store.getJob(id);
+          if (!current || ((current.status === 'completed' || current.status === 'cancelled') && (current.fin ?? 0) <= fin)) return;
+          if ((current.fin ?? 0) > fin) continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(poke, FOLLOW_POLL_MS).unref();
+        });
       }
     } finally {
-      events.off(`result:${id}`, onResult);
-      events.off(`ended:${id}`, onEnded);
-      events.off('shutdown', onEnded);
-      signal.removeEventListener('abort', onAbort);
+      events.off(`committed:${id}`, poke);
+      events.off(`ended:${id}`, poke);
+      events.off('shutdown', onShutdown);
+      signal.removeEventListener('abort', poke);
     }
   }
 }
+
+/** How often a follower looks at the store for results committed by other masters (K6). */
+const FOLLOW_POLL_MS = 250;
 
 function newJobId(): string {
   return `j_${randomBytes(8).toString('base64url')}`;

@@ -1,51 +1,20 @@
-/** Job summaries for the REST API, from live scheduler state or from a stored row. */
+/** Job summaries for the REST API: the store's row (the same on every master, K7) and what this master holds of it. */
 import type { JobSummary } from '@barnraise/shared';
 import type { JobState } from '../scheduler/state.ts';
 import type { JobRecord } from '../store/store.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function summaryOfState(job: JobState): JobSummary {
-  const s = job.spec;
-  return {
-    id: s.id,
-    name: s.name,
-    status: job.status,
-    priority: s.priority,
-    total: s.total,
-    counts: { ...job.counts },
-    requeues: job.requeues,
-    timeoutMs: s.timeoutMs,
-    maxAttempts: s.maxAttempts,
-    ...(s.validation && job.validation
-      ? {
-          validation: {
-            mode: s.validation.mode,
-            quorum: s.validation.quorum,
-            maxReplicas: s.validation.maxReplicas,
-            validated: job.counts.done + job.counts.failed - job.validation.inconclusive,
-            awaiting: job.validation.awaiting,
-            inconclusive: job.validation.inconclusive,
-            replicas: job.validation.replicas,
-          },
-        }
-      : {}),
-    createdAt: new Date(s.createdAt).toISOString(),
-    startedAt: iso(job.startedAt),
-    finishedAt: iso(job.finishedAt),
-  };
-}
-
-export function summaryOfRecord(r: JobRecord): JobSummary {
+export function summaryOf(r: JobRecord, live?: JobState): JobSummary {
   const finished = r.done + r.failed;
+  const leased = live && !live.isFinished() ? live.counts.leased : 0;
   return {
     id: r.id,
     name: r.name,
     status: r.status,
     priority: r.priority,
     total: r.total,
-    // A stored row is not running: every unfinished task is queued (or was dropped by cancel).
-    counts: { queued: r.total - finished, leased: 0, done: r.done, failed: r.failed },
+    counts: { queued: Math.max(0, r.total - finished - leased), leased, done: r.done, failed: r.failed },
     requeues: r.requeues,
     timeoutMs: r.timeoutMs,
     maxAttempts: r.maxAttempts,
@@ -56,7 +25,7 @@ export function summaryOfRecord(r: JobRecord): JobSummary {
             quorum: r.validation.quorum,
             maxReplicas: r.validation.maxReplicas,
             validated: finished - (r.inconclusive ?? 0),
-            awaiting: 0,
+            awaiting: live?.validation?.awaiting ?? 0,
             inconclusive: r.inconclusive ?? 0,
             replicas: r.replicas ?? 0,
           },
@@ -66,4 +35,20 @@ export function summaryOfRecord(r: JobRecord): JobSummary {
     startedAt: iso(r.startedAt),
     finishedAt: iso(r.finishedAt),
   };
+}
+
+/** A live job's summary from memory: the spec, the store's counters as last synced, this master's leases. */
+export function summaryOfState(job: JobState): JobSummary {
+  const d = job.durable;
+  const record: JobRecord = {
+    ...job.spec,
+    status: job.status,
+    done: d?.done ?? job.counts.done,
+    failed: d?.failed ?? job.counts.failed,
+    requeues: d?.requeues ?? job.requeues,
+    startedAt: d?.startedAt ?? job.startedAt,
+    finishedAt: d?.finishedAt ?? job.finishedAt,
+    ...(job.spec.validation ? { replicas: d?.replicas ?? 0, inconclusive: d?.inconclusive ?? 0 } : {}),
+  };
+  return summaryOf(record, job);
 }

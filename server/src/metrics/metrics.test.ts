@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, FakePort } from '../testing/doubles.ts';
 import { jobRecord } from '../store/contract.ts';
-import { SqliteStore } from '../store/sqlite.ts';
+import { SqliteStore } from '../store/sqlite/store.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { MasterMetrics } from './metrics.ts';
 

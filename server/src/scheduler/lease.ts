@@ -114,21 +114,15 @@ function endAttempt(core: LeaseCore, a: Attempt, end: AttemptEnd, error: string 
   core.journal.attemptEnded(a, end, error, core.clock.now());
 }
 
-/** [E1] The task's one final state; the job completes with its last task. */
+/**
+ * [E1] The task's one final state here: its write goes to the store, whose receipt says whether it took
+ * effect (K4) and whether the job is complete (K5). The job's durable counts move with that receipt.
+ */
 export function finish(core: LeaseCore, job: JobState, line: ResultLine, attempt: Attempt | null): void {
   const i = line.index;
   job.state[i] = line.status === 'done' ? TaskState.done : TaskState.failed;
   job.inputs[i] = undefined;
-  if (line.status === 'done') job.counts.done++;
-  else job.counts.failed++;
   core.journal.finished(job, line, attempt);
-  if (job.counts.done + job.counts.failed === job.spec.total && job.status !== 'cancelled') {
-    job.status = 'completed';
-    job.finishedAt = core.clock.now();
-    core.queue.remove(job);
-    job.validation?.close();
-    core.journal.touched(job);
-  }
 }
 
 function requeue(core: LeaseCore, job: JobState, index: number): void {
@@ -230,17 +224,11 @@ export function release(core: LeaseCore, v: VolunteerState, ids: readonly string
 export function cancel(core: LeaseCore, job: JobState): Attempt[] {
   if (job.isFinished()) return [];
   const live = [...core.attempts.values()].filter((a) => a.job === job);
-  for (const a of live) {
-    endAttempt(core, a, AttemptEnd.cancelled);
-    if (job.validation) continue;
-    job.state[a.index] = TaskState.queued;
-    job.counts.queued++;
-  }
-  if (job.validation) {
-    job.counts.queued = job.spec.total - job.counts.done - job.counts.failed;
-    job.counts.leased = 0;
-    job.validation.close();
-  }
+  for (const a of live) endAttempt(core, a, AttemptEnd.cancelled);
+  // Nothing of a cancelled job is this master's any more: its claims went with the cancel (J3, K1).
+  job.counts.queued = 0;
+  job.counts.leased = 0;
+  job.validation?.close();
   job.status = 'cancelled';
   job.finishedAt = core.clock.now();
   core.queue.remove(job);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, Limits } from '@barnraise/shared';
 import { FakeClock, FakePort } from '../testing/doubles.ts';
 import { jobRecord } from '../store/contract.ts';
-import { SqliteStore } from '../store/sqlite.ts';
+import { SqliteStore } from '../store/sqlite/store.ts';
 import type { JobRecord } from '../store/store.ts';
 import { Scheduler } from './scheduler.ts';
 

@@ -12,11 +12,11 @@ import { RateMeter } from './rate.ts';
 import { cancel, claim, complete, expire, fail, finish, lose, release, settleAttempts, type LeaseCore } from './lease.ts';
 import { JobState, TaskState, VolunteerState, type Agent, type Attempt, type JobSpec, type VolunteerPort } from './state.ts';
 import { GroupCommit, type Committed, type WriterMetrics } from '../store/writer.ts';
-import type { PendingTask, RecoveredJob, Store } from '../store/store.ts';
+import type { ClaimedTask, JobCounters, Owner, Store } from '../store/store.ts';
+import { Supply } from './supply.ts';
 import { largestJsonBound } from '../security/json.ts';
 import { TrustBook } from '../validation/book.ts';
 import { DEFAULT_VALIDATION_PARAMS, JobValidation, Probation, type ValidationHost, type ValidationParams } from '../validation/job.ts';
-import type { Vote } from '../validation/quorum.ts';
 import { DEFAULT_TRUST_POLICY, type IdentityRecord, type TrustPolicy } from '../validation/trust.ts';
 
 /** Known answers from the operator (`checks` of a job). */
@@ -33,6 +33,10 @@ export interface SchedulerOptions {
   onError?(err: unknown): void;
   /** Randomness of validation's spot checks and known-answer checks (seeded in tests and benchmarks). */
   random?: () => number;
+  /** This master and the generation of its liveness (K2-K4); a fixed one by default (a single master). */
+  owner?: () => Owner;
+  /** False while the master has lost the store (K3): no claims are made. */
+  live?: () => boolean;
   validation?: Partial<ValidationParams>;
   trust?: Partial<TrustPolicy>;
   /** Told every final task, requeue, attempt end and commit, through the group-commit writer (metrics). */
@@ -87,15 +91,36 @@ export class Scheduler {
   readonly book: TrustBook;
   private readonly probation = new Probation();
   private readonly validationHost: ValidationHost;
+  /** Claims of tasks from the store (K1). */
+  readonly supply: Supply;
+  /** This master as the store knows it (K2). */
+  readonly owner: () => Owner;
+  private readonly onError: (err: unknown) => void;
 
   constructor(private readonly opts: SchedulerOptions) {
-    const onError = opts.onError ?? ((err) => console.error(err));
+    const onError = (this.onError = opts.onError ?? ((err) => console.error(err)));
+    const fixed: Owner = { master: `m_${this.bootId}`, gen: 1 };
+    this.owner = opts.owner ?? (() => fixed);
     this.writer = new GroupCommit(opts.store, {
       intervalMs: opts.commitIntervalMs ?? 10,
       maxBatch: 2000,
+      owner: this.owner,
       onCommitted: (c) => this.committed(c),
       onError,
       metrics: opts.metrics,
+      now: () => opts.clock.now(),
+    });
+    this.supply = new Supply({
+      store: opts.store,
+      owner: this.owner,
+      live: opts.live ?? (() => true),
+      prepare: async (tasks) => {
+        const missing = new Set<string>();
+        for (const t of tasks) for (const v of t.votes ?? []) if (!this.book.get(v.identity)) missing.add(v.identity);
+        if (missing.size > 0) for (const r of await opts.store.getIdentities([...missing])) this.book.hold(r);
+      },
+      onClaimed: (job, tasks) => this.claimed(job, tasks),
+      onError,
     });
     this.core = {
       clock: opts.clock,
@@ -142,93 +167,73 @@ export class Scheduler {
   }
 
   /**
-   * Add a job that is already durable (rule D1). `maxInputBytes` bounds its inputs' JSON sizes when the
-   * caller measured them; otherwise they are measured here.
+   * Make a durable job (rule D1) known to this master: its tasks come from the store in claims (K1).
+   * `maxInputBytes` bounds its inputs' JSON sizes when the caller measured them; claims measure the rest.
    */
-  addJob(spec: JobSpec, inputs: unknown[], maxInputBytes = largestJsonBound(inputs), checks: KnownAnswers = []): JobState {
-    const job = new JobState(spec, inputs);
+  addJob(spec: JobSpec, maxInputBytes = 0, checks: KnownAnswers = [], durable?: JobCounters): JobState {
+    const known = this.jobs.get(spec.id);
+    if (known) return known;
+    const job = new JobState(spec);
     job.maxInputBytes = checks.length > 0 ? Math.max(maxInputBytes, largestJsonBound(checks.map((c) => c.input))) : maxInputBytes;
     if (spec.validation) job.validation = new JobValidation(job, spec.validation, this.validationHost, checks);
+    if (durable) {
+      job.sync(durable);
+      job.status = durable.status;
+    }
     this.jobs.set(spec.id, job);
     this.queue.add(job);
-    this.activity({ kind: 'job-created', job: spec.id, name: spec.name, total: spec.total });
+    if (!durable) this.activity({ kind: 'job-created', job: spec.id, name: spec.name, total: spec.total });
     this.schedulePump();
     return job;
   }
 
-  /**
-   * [J4] Put a job's failed tasks back in the queue. `reset` are the tasks the store has just reset; the
-   * job is either live (running) or was loaded again from the store (`reloaded`).
-   */
-  reopen(jobId: string, reset: readonly PendingTask[], reloaded: RecoveredJob | undefined): void {
-    const live = this.jobs.get(jobId);
-    if (!live) {
-      if (reloaded) this.recover([reloaded]);
+  /** [K1] Claimed tasks arrive: fresh ones join the job's buffer; validated ones with votes are decided again (V13). */
+  private claimed(job: JobState, tasks: ClaimedTask[]): void {
+    if (!this.jobs.has(job.id) || job.isFinished()) {
+      void this.opts.store.releaseTasks(job.id, this.owner(), tasks.map((t) => t.index)).catch(this.onError);
       return;
     }
-    for (const t of reset) {
-      if (live.state[t.index] !== TaskState.failed) continue;
-      live.state[t.index] = TaskState.queued;
-      live.inputs[t.index] = t.input;
-      live.failures[t.index] = 0;
-      live.lastError.delete(t.index);
-      live.counts.failed--;
-      live.counts.queued++;
-      if (live.validation) live.validation.reopened(t.index);
-      else live.retry.push(t.index);
+    for (const t of job.claimed(tasks)) {
+      if (!t.votes?.length || !job.validation) continue;
+      const votes = t.votes.filter((v) => this.book.get(v.identity)?.state !== 'banned');
+      job.validation.restore(t.index, votes);
     }
-    this.writer.touched(live);
     this.schedulePump();
   }
 
-  /**
-   * [D3] Rebuild unfinished jobs after a restart: every task not final is queued again. [V13] A validated
-   * task's durable votes are decided again (the identities they name must be in the trust book).
-   */
-  recover(recovered: RecoveredJob[]): void {
-    for (const { record, pending, votes, checks } of recovered) {
-      const job = new JobState(record, new Array(record.total));
-      if (record.validation) {
-        job.validation = new JobValidation(job, record.validation, this.validationHost, checks ?? []);
-        job.validation.replicas = record.replicas ?? 0;
-        job.validation.inconclusive = record.inconclusive ?? 0;
-      }
-      // Tasks not listed as pending are final; which final state is only needed in the counts.
-      job.state.fill(TaskState.done);
-      for (const t of pending) {
-        job.state[t.index] = TaskState.queued;
-        job.inputs[t.index] = t.input;
-        job.failures[t.index] = t.failures;
-        job.losses[t.index] = t.losses;
-        if (t.error !== null) job.lastError.set(t.index, t.error);
-      }
-      job.maxInputBytes = largestJsonBound(job.inputs);
-      job.counts.queued = pending.length;
-      job.counts.done = record.done;
-      job.counts.failed = record.failed;
-      job.requeues = record.requeues;
-      job.status = record.status;
-      job.startedAt = record.startedAt;
-      this.jobs.set(job.id, job);
-      if (job.validation && pending.length > 0) {
-        // Fresh tasks are those with no votes: the cursor starts at the first; voted ones are decided now.
-        const byIndex = new Map<number, Vote[]>();
-        for (const v of votes ?? []) {
-          const list = byIndex.get(v.index) ?? [];
-          list.push(v.vote);
-          byIndex.set(v.index, list);
-        }
-        for (const [index, list] of byIndex) if (job.state[index] === TaskState.queued) job.validation.restore(index, list);
-      }
-      if (pending.length > 0) this.queue.add(job);
-      else {
-        // Crashed between the last result and the job row update: finish it now.
-        job.status = 'completed';
-        job.finishedAt = this.clock.now();
-        this.writer.touched(job);
-      }
-    }
+  /** [K7] The store's row of a job this master knows (a sync): its durable totals and status. */
+  synced(c: JobCounters): void {
+    const job = this.jobs.get(c.id);
+    if (!job) return;
+    job.sync(c);
+    // Tasks the store holds that nobody here has: worth claiming again (released by a master that died, retried).
+    if (c.total - c.done - c.failed > job.counts.queued + job.counts.leased) job.claimable = true;
+    if (c.status === 'cancelled' && !job.isFinished()) this.cancel(c.id);
+    else if (c.status === 'completed' && !job.isFinished()) this.ended(job, c);
+    else this.schedulePump();
+  }
+
+  /** [J4] Failed tasks were reset in the store: this master may claim them again. */
+  reopen(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    job.claimable = true;
+    if (job.status === 'queued' || job.status === 'completed') job.status = 'running';
     this.schedulePump();
+  }
+
+  /** The store says the job is over (a receipt or a sync): it leaves memory; its history lives on disk (D4). */
+  private ended(job: JobState, c: JobCounters): void {
+    if (!this.jobs.has(job.id)) return;
+    const live = [...this.core.attempts.values()].filter((a) => a.job === job);
+    if (live.length > 0) this.abort(settleAttempts(this.core, live.map((a) => a.id)), 'job finished');
+    job.status = c.status;
+    job.finishedAt = c.finishedAt;
+    job.validation?.close();
+    this.queue.remove(job);
+    this.jobs.delete(job.id);
+    this.events.emit(`ended:${job.id}`);
+    this.activity({ kind: 'job-finished', job: job.id, name: job.spec.name, status: c.status });
   }
 
   /** A volunteer joins; `identity` is the one it proved at hello (held in the trust book from here on). */
@@ -364,7 +369,9 @@ export class Scheduler {
       this.schedulePump();
     }
     if (this.backlogged) this.schedulePump();
-    const cutoff = this.clock.now() - this.opts.heartbeatTimeoutMs;
+    const now = this.clock.now();
+    for (const job of this.jobs.values()) this.supply.releaseIdle(job, now);
+    const cutoff = now - this.opts.heartbeatTimeoutMs;
     for (const v of [...this.volunteers.values()]) {
       if (v.lastSeen <= cutoff) {
         this.leave(v, 'heartbeat');
@@ -390,6 +397,7 @@ export class Scheduler {
    * is served again next turn; one held back by its backlog, at the next tick after it drains.
    */
   pump(): void {
+    this.replenish();
     let queued = this.queue.queued();
     if (queued === 0 || this.hungry.size === 0) return;
     const perFrame = this.tasksPerFrame();
@@ -423,6 +431,15 @@ export class Scheduler {
     if (capped && queued > 0) this.schedulePump();
   }
 
+  /** [K1] Keep each job's buffer of claimed tasks up with what the volunteers waiting here will want. */
+  private replenish(): void {
+    if (this.hungry.size === 0) return;
+    let demand = 0;
+    for (const v of this.hungry) demand += v.credits;
+    const now = this.clock.now();
+    for (const job of this.jobs.values()) this.supply.want(job, demand, now);
+  }
+
   /** True while some unfinished job is validated (its leases can want more replicas). */
   private get validating(): boolean {
     for (const job of this.jobs.values()) if (job.validation && !job.isFinished()) return true;
@@ -437,7 +454,9 @@ export class Scheduler {
   }
 
   private deliver(v: VolunteerState, attempts: Attempt[]): void {
+    const now = this.clock.now();
     for (const a of attempts) {
+      this.supply.leased(a.job, now);
       if (v.jobsSent.has(a.job.id)) continue;
       // [C1] The code travels once per job per connection, before the job's first task.
       v.jobsSent.add(a.job.id);
@@ -451,20 +470,24 @@ export class Scheduler {
     });
   }
 
+  /** [K4][K5] A commit landed: acknowledge what took effect, show it to followers, and learn the jobs' durable state. */
   private committed(c: Committed): void {
     for (const [v, ids] of c.acks) if (this.volunteers.has(v.id)) v.port.send({ type: 'ack', attempts: ids });
+    const touched = new Set<string>();
     for (const { job, line } of c.results) {
+      touched.add(job.id);
       this.events.emit(`result:${job.id}`, line satisfies ResultLine);
       if (line.status === 'failed') this.activity({ kind: 'task-failed', job: job.id, index: line.index, error: line.error });
     }
-    for (const { job, finished } of c.jobs) {
-      // As written, not as now: a job that finished after this batch was taken ends with the next one.
-      if (!finished || !this.jobs.has(job.id)) continue;
-      // Finished and durable: history lives on disk from here on, not in memory.
-      this.jobs.delete(job.id);
-      this.events.emit(`ended:${job.id}`);
-      this.activity({ kind: 'job-finished', job: job.id, name: job.spec.name, status: job.status });
+    for (const r of c.receipt.identities) this.book.refresh(r);
+    for (const counters of c.receipt.jobs) {
+      const job = this.jobs.get(counters.id);
+      if (!job) continue;
+      job.sync(counters);
+      if (counters.status === 'completed' || counters.status === 'cancelled') this.ended(job, counters);
     }
+    // Followers anywhere read the store from where they are (K6): tell the local ones there is more.
+    for (const id of touched) this.events.emit(`committed:${id}`);
   }
 
   stats(): SwarmStats {
@@ -492,7 +515,30 @@ export class Scheduler {
       v.port.close(CloseCode.ShuttingDown, CloseReason.ShuttingDown);
     }
     await this.writer.flush();
+    await this.supply.idle();
+    // [K1] What this master claimed is free for the others at once, not after its beat lapses.
+    await this.opts.store.releaseClaims(this.owner().master).catch(this.onError);
     // Only now: a follower's stream ends after the last outcomes it was waiting for became durable and reached it.
     this.events.emit('shutdown');
+  }
+
+  /**
+   * [K3] This master lost the store (its beat lapsed): its claims are void, so nothing more is leased or
+   * acknowledged from them. Live attempts are stopped; the jobs leave memory until the store is back and the
+   * sync brings them again. Volunteers stay connected.
+   */
+  abandon(reason: string): void {
+    this.abort(settleAttempts(this.core, [...this.core.attempts.keys()]), reason);
+    for (const job of [...this.jobs.values()]) {
+      job.validation?.close();
+      this.queue.remove(job);
+      this.jobs.delete(job.id);
+    }
+  }
+
+  /** Resolves once claims under way have landed and everything pending is durable (tests). */
+  async settle(): Promise<void> {
+    await this.supply.idle();
+    await this.writer.flush();
   }
 }

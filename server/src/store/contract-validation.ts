@@ -4,6 +4,8 @@
  */
 import { expect, it } from 'vitest';
 import type { IdentityRecord, JobRecord, ReplicaWrite, Store } from './store.ts';
+import { DEFAULT_TRUST_POLICY } from '../validation/trust.ts';
+import { done, owner } from './contract.ts';
 
 const policy = { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } as const;
 
@@ -16,24 +18,25 @@ function replica(job: string, index: number, attempt: string, who: string, overr
 }
 
 export function validationContract(open: () => Promise<Store>, jobRecord: (o?: Partial<JobRecord>) => JobRecord): void {
-  it('[V13] a validated job keeps its policy, its known answers and its counters', async () => {
+  it('[V13] a validated job keeps its policy, its known answers and its counters (by increments)', async () => {
     const store = await open();
     const job = jobRecord({ total: 2, validation: policy });
     await store.insertJob(job, ['a', 'b'], [{ input: 'k', output: 'K', index: 1 }, { input: { x: 1 }, output: [2] }]);
-    expect(await store.getJob(job.id)).toMatchObject({ validation: policy });
-    await store.commit({ tasks: [], attempts: [], jobs: [{ id: job.id, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null, replicas: 7, inconclusive: 1 }] });
-    expect(await store.getJob(job.id)).toMatchObject({ replicas: 7, inconclusive: 1 });
-    const [recovered] = await store.loadUnfinished();
-    expect(recovered!.checks).toEqual([{ input: 'k', output: 'K', index: 1 }, { input: { x: 1 }, output: [2] }]);
-    expect(recovered!.record.validation).toEqual(policy);
+    expect(await store.getJob(job.id)).toMatchObject({ validation: policy, replicas: 0, inconclusive: 0 });
+    await store.commit({ tasks: [], attempts: [], jobs: [{ id: job.id, replicas: 7, inconclusive: 1, requeues: 0 }] });
+    await store.commit({ tasks: [], attempts: [], jobs: [{ id: job.id, replicas: 2, inconclusive: 0, requeues: 0 }] });
+    expect(await store.getJob(job.id)).toMatchObject({ replicas: 9, inconclusive: 1 });
+    expect(await store.jobChecks(job.id)).toEqual([{ input: 'k', output: 'K', index: 1 }, { input: { x: 1 }, output: [2] }]);
     await store.close();
   });
 
-  it('[V13] votes are durable with their batch; only unsettled ones come back with their job, credited ones marked', async () => {
+  it('[V13][K4] votes are durable with their batch if their writer holds the task; a claim brings a task\'s unsettled votes', async () => {
     const store = await open();
     const job = jobRecord({ total: 3, validation: policy });
     await store.insertJob(job, [0, 1, 2]);
-    await store.commit({
+    await store.claimTasks(job.id, owner('m1'), 3);
+    const receipt = await store.commit({
+      owner: owner('m1'),
       tasks: [],
       jobs: [],
       attempts: [],
@@ -48,31 +51,52 @@ export function validationContract(open: () => Promise<Store>, jobRecord: (o?: P
         { job: job.id, index: 0, attempt: 'a.1', verdict: 'credited' },
       ],
     });
+    expect(receipt.votes).toEqual([true, true, true, true]);
+    // Another master's votes on tasks it does not hold take no effect (a check is about an identity: it does).
+    const stranger = await store.commit({ owner: owner('m2'), tasks: [], jobs: [], attempts: [], replicas: [replica(job.id, 0, 'b.1', 'i_three'), replica(job.id, 0, 'b.2', 'i_three', { kind: 'check', verdict: 'failed' })] });
+    expect(stranger.votes).toEqual([false, true]);
     // The same batch again (a retried commit) changes nothing.
-    await store.commit({ tasks: [], jobs: [], attempts: [], replicas: [replica(job.id, 0, 'a.1', 'i_one', { hash: 'other' })] });
-    const [recovered] = await store.loadUnfinished();
-    expect(recovered!.votes).toEqual([
-      { index: 0, vote: { attempt: 'a.1', identity: 'i_one', network: '10.0.0.0/24', ok: true, output: { v: 0 }, error: null, hash: 'h0', credited: true } },
-      { index: 0, vote: { attempt: 'a.2', identity: 'i_two', network: '10.0.0.0/24', ok: false, output: null, error: 'boom', hash: 'failed', credited: false } },
+    await store.commit({ owner: owner('m1'), tasks: [], jobs: [], attempts: [], replicas: [replica(job.id, 0, 'a.1', 'i_one', { hash: 'other' })] });
+    await store.releaseClaims('m1');
+    const claimed = await store.claimTasks(job.id, owner('m3'), 3);
+    expect(claimed.find((t) => t.index === 0)!.votes).toEqual([
+      { attempt: 'a.1', identity: 'i_one', network: '10.0.0.0/24', ok: true, output: { v: 0 }, error: null, hash: 'h0', credited: true },
+      { attempt: 'a.2', identity: 'i_two', network: '10.0.0.0/24', ok: false, output: null, error: 'boom', hash: 'failed', credited: false },
     ]);
+    expect(claimed.find((t) => t.index === 1)!.votes).toEqual([]);
     const detail = await store.taskDetail(job.id, 0);
     expect(detail!.replicas!.map((r) => [r.attempt, r.identity, r.kind, r.ok, r.hash, r.verdict])).toEqual([
       ['a.1', 'i_one', 'vote', true, 'h0', 'credited'],
       ['a.2', 'i_two', 'vote', false, 'failed', 'pending'],
+      ['b.2', 'i_three', 'check', true, 'h0', 'failed'],
     ]);
     expect((await store.taskDetail(job.id, 2))!.replicas!.map((r) => [r.kind, r.verdict])).toEqual([['check', 'passed']]);
     await store.close();
   });
 
-  it('[V3][V5] identities are created and changed in commits, read one, several or by page (newest first)', async () => {
+  it('[V3][V5][K5] identities change by events applied to the stored record; read one, several or by page (newest first)', async () => {
     const store = await open();
-    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [identity('i_a'), identity('i_b', { createdAt: 6 })] });
-    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [identity('i_c', { createdAt: 7 })] });
-    const banned = identity('i_a', { state: 'banned', streak: 0, checksPassed: 4, checksFailed: 1, bannedAt: 50, banReason: 'wrong result' });
-    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [banned, identity('i_b', { createdAt: 6, state: 'trusted', vouched: true, streak: 10, trustedChecks: 2, checksPassed: 10 })] });
-    expect(await store.getIdentity('i_a')).toEqual(banned);
-    expect(await store.getIdentity('i_b')).toMatchObject({ state: 'trusted', vouched: true, streak: 10, trustedChecks: 2 });
-    expect(await store.getIdentity('i_missing')).toBeUndefined();
+    const p = { ...DEFAULT_TRUST_POLICY, trustAfter: 2 };
+    const create = (r: IdentityRecord) => ({ id: r.id, event: 'create' as const, record: r });
+    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [create(identity('i_a')), create(identity('i_b', { createdAt: 6 }))] });
+    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [create(identity('i_c', { createdAt: 7 }))] });
+    // Two masters' passes compose (each applied to the record as stored), and a create never overwrites.
+    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [{ id: 'i_b', event: 'pass', at: 8, policy: p }] });
+    const receipt = await store.commit({
+      tasks: [],
+      jobs: [],
+      attempts: [],
+      identities: [{ id: 'i_b', event: 'pass', at: 9, policy: p }, create(identity('i_b')), { id: 'i_a', event: 'fail', at: 50, reason: 'wrong result' }],
+    });
+    expect(receipt.identities.map((r) => [r.id, r.state, r.checksPassed])).toEqual([
+      ['i_b', 'trusted', 2],
+      ['i_a', 'banned', 0],
+    ]);
+    expect(await store.getIdentity('i_a')).toEqual({ ...identity('i_a'), state: 'banned', checksFailed: 1, bannedAt: 50, banReason: 'wrong result' });
+    expect(await store.getIdentity('i_b')).toMatchObject({ state: 'trusted', streak: 2, createdAt: 6 });
+    await store.commit({ tasks: [], jobs: [], attempts: [], identities: [{ id: 'i_b', event: 'vouch', at: 60 }, { id: 'i_nobody', event: 'pass', at: 61, policy: p }] });
+    expect(await store.getIdentity('i_b')).toMatchObject({ state: 'trusted', vouched: true });
+    expect(await store.getIdentity('i_nobody')).toBeUndefined();
     expect((await store.getIdentities(['i_c', 'i_missing', 'i_a', 'i_c'])).map((r) => r.id).sort()).toEqual(['i_a', 'i_c']);
     const page = await store.listIdentities(0, 2);
     expect(page.total).toBe(3);
@@ -85,14 +109,11 @@ export function validationContract(open: () => Promise<Store>, jobRecord: (o?: P
     const store = await open();
     const job = jobRecord({ total: 1, validation: policy });
     await store.insertJob(job, [0], [{ input: 1, output: 2 }]);
-    await store.commit({
-      tasks: [{ kind: 'done', job: job.id, index: 0, output: 1, failures: 0, losses: 0 }],
-      jobs: [{ id: job.id, status: 'completed', done: 1, failed: 0, requeues: 0, startedAt: 1, finishedAt: 10 }],
-      attempts: [],
-      replicas: [replica(job.id, 0, 'r.1', 'i_one', { verdict: 'accepted' })],
-    });
+    await store.claimTasks(job.id, owner('m'), 1);
+    await store.commit({ owner: owner('m'), at: 10, tasks: [done(job.id, 0, 1)], jobs: [], attempts: [], replicas: [replica(job.id, 0, 'r.1', 'i_one', { verdict: 'accepted' })] });
     expect(await store.deleteFinishedBefore(20)).toBe(1);
     expect(await store.taskDetail(job.id, 0)).toBeUndefined();
+    expect(await store.jobChecks(job.id)).toEqual([]);
     await store.close();
   });
 }

@@ -1,10 +1,11 @@
 /**
- * The Store contract: one suite every backend must pass (SPEC.md D rules). A backend's test file calls
+ * The Store contract: one suite every backend must pass (SPEC.md D, E, K rules). A backend's test file calls
  * `storeContract(name, open)` where `open` gives a fresh, empty store.
  */
 import { describe, expect, it } from 'vitest';
-import type { JobRecord, Store } from './store.ts';
+import type { JobRecord, Owner, Store, TaskWrite } from './store.ts';
 import { validationContract } from './contract-validation.ts';
+import { clusterContract } from './contract-cluster.ts';
 
 let n = 0;
 export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
@@ -29,52 +30,74 @@ export function jobRecord(overrides: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
+/** A job record as the store gives it back: with its place in the commit order (K6). */
+export const stored = (j: JobRecord, extra: Partial<JobRecord> = {}) => ({ ...j, fin: 0, ...extra });
+
+export const done = (job: string, index: number, output: unknown = index): TaskWrite => ({ kind: 'done', job, index, output, failures: 0, losses: 0 });
+export const failed = (job: string, index: number, error = 'boom'): TaskWrite => ({ kind: 'failed', job, index, error, failures: 3, losses: 0 });
+export const owner = (master: string, gen = 1): Owner => ({ master, gen });
+
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
-    it('[D1] an inserted job reads back whole, with its tasks pending', async () => {
+    it('[D1] an inserted job reads back whole, with its tasks pending and claimable', async () => {
       const store = await open();
       const job = jobRecord({ total: 3 });
       await store.insertJob(job, [{ a: 1 }, 'two', null]);
-      expect(await store.getJob(job.id)).toEqual(job);
-      const [recovered] = await store.loadUnfinished();
-      expect(recovered!.record.id).toBe(job.id);
-      expect(recovered!.pending.map((t) => [t.index, t.input])).toEqual([[0, { a: 1 }], [1, 'two'], [2, null]]);
+      expect(await store.getJob(job.id)).toEqual(stored(job));
+      const claimed = await store.claimTasks(job.id, owner('m1'), 10);
+      expect(claimed.map((t) => [t.index, t.input, t.failures, t.losses, t.error])).toEqual([
+        [0, { a: 1 }, 0, 0, null],
+        [1, 'two', 0, 0, null],
+        [2, null, 0, 0, null],
+      ]);
       expect(await store.getJob('missing')).toBeUndefined();
       await store.close();
     });
 
-    it('[D2] a commit applies task results and job progress together', async () => {
+    it('[D2][K5] a commit applies task results and job counters together; the counters move by increments', async () => {
       const store = await open();
       const job = jobRecord({ total: 3 });
       await store.insertJob(job, [1, 2, 3]);
-      await store.commit({
-        tasks: [
-          { kind: 'done', job: job.id, index: 2, output: { y: 3 }, failures: 0, losses: 0 },
-          { kind: 'failed', job: job.id, index: 0, error: 'boom', failures: 3, losses: 0 },
-          { kind: 'retry', job: job.id, index: 1, failures: 1, losses: 2, error: 'first try' },
-        ],
-        jobs: [{ id: job.id, status: 'running', done: 1, failed: 1, requeues: 3, startedAt: 5, finishedAt: null }],
+      const receipt = await store.commit({
+        at: 40,
+        tasks: [done(job.id, 2, { y: 3 }), failed(job.id, 0), { kind: 'retry', job: job.id, index: 1, failures: 1, losses: 2, error: 'first try' }],
+        jobs: [{ id: job.id, requeues: 3, replicas: 0, inconclusive: 0, startedAt: 5 }],
         attempts: [],
       });
+      expect(receipt.applied).toEqual([true, true, true]);
+      expect(receipt.jobs).toMatchObject([{ id: job.id, status: 'running', done: 1, failed: 1, requeues: 3, startedAt: 5, fin: 2 }]);
       expect(await store.readResults(job.id, -1, 10)).toEqual([
         { index: 0, status: 'failed', error: 'boom' },
         { index: 2, status: 'done', output: { y: 3 } },
       ]);
-      expect(await store.getJob(job.id)).toMatchObject({ status: 'running', done: 1, failed: 1, requeues: 3, startedAt: 5 });
-      const [recovered] = await store.loadUnfinished();
-      expect(recovered!.pending).toEqual([{ index: 1, input: 2, failures: 1, losses: 2, error: 'first try' }]);
-      expect(recovered!.record).toMatchObject({ done: 1, failed: 1 });
+      await store.commit({ tasks: [], jobs: [{ id: job.id, requeues: 2, replicas: 0, inconclusive: 0 }], attempts: [] });
+      expect(await store.getJob(job.id)).toMatchObject({ status: 'running', done: 1, failed: 1, requeues: 5, startedAt: 5 });
+      const [left] = await store.claimTasks(job.id, owner('m1'), 10);
+      expect(left).toEqual({ index: 1, input: 2, failures: 1, losses: 2, error: 'first try' });
       await store.close();
     });
 
-    it('[E1] a second final write for a task never overwrites the first', async () => {
+    it('[E1][K4] a second final write for a task never overwrites the first, and the receipt says it did not take effect', async () => {
       const store = await open();
       const job = jobRecord({ total: 1 });
       await store.insertJob(job, [1]);
-      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'first', failures: 0, losses: 0 }], jobs: [], attempts: [] });
-      await store.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 'second', failures: 0, losses: 0 }], jobs: [], attempts: [] });
-      await store.commit({ tasks: [{ kind: 'failed', job: job.id, index: 0, error: 'x', failures: 1, losses: 0 }], jobs: [], attempts: [] });
+      expect((await store.commit({ tasks: [done(job.id, 0, 'first')], jobs: [], attempts: [] })).applied).toEqual([true]);
+      expect((await store.commit({ tasks: [done(job.id, 0, 'second')], jobs: [], attempts: [] })).applied).toEqual([false]);
+      expect((await store.commit({ tasks: [failed(job.id, 0, 'x')], jobs: [], attempts: [] })).applied).toEqual([false]);
       expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'done', output: 'first' }]);
+      expect(await store.getJob(job.id)).toMatchObject({ done: 1, failed: 0 });
+      await store.close();
+    });
+
+    it('[K5] a job completes in the commit of its last final task, with the batch time as its end', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 2 });
+      await store.insertJob(job, [1, 2]);
+      const first = await store.commit({ at: 10, tasks: [done(job.id, 0)], jobs: [], attempts: [] });
+      expect(first.jobs).toMatchObject([{ status: 'running', done: 1, finishedAt: null }]);
+      const last = await store.commit({ at: 20, tasks: [failed(job.id, 1)], jobs: [], attempts: [] });
+      expect(last.jobs).toMatchObject([{ status: 'completed', done: 1, failed: 1, finishedAt: 20 }]);
+      expect(await store.activeJobs()).toEqual([]);
       await store.close();
     });
 
@@ -82,12 +105,28 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const store = await open();
       const job = jobRecord({ total: 5 });
       await store.insertJob(job, [0, 1, 2, 3, 4]);
-      const done = (index: number) => ({ kind: 'done' as const, job: job.id, index, output: index * 10, failures: 0, losses: 0 });
-      await store.commit({ tasks: [done(4), done(0), done(3), done(1)], jobs: [], attempts: [] });
+      await store.commit({ tasks: [done(job.id, 4, 40), done(job.id, 0, 0), done(job.id, 3, 30), done(job.id, 1, 10)], jobs: [], attempts: [] });
       expect((await store.readResults(job.id, -1, 2)).map((r) => r.index)).toEqual([0, 1]);
       expect((await store.readResults(job.id, 1, 2)).map((r) => r.index)).toEqual([3, 4]);
       expect(await store.readResults(job.id, 4, 2)).toEqual([]);
       expect(await store.readResults('missing', -1, 2)).toEqual([]);
+      await store.close();
+    });
+
+    it('[K6] final tasks are numbered in commit order; a follower reads on from any number', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 4 });
+      await store.insertJob(job, [0, 1, 2, 3]);
+      await store.commit({ tasks: [done(job.id, 3, 'c'), done(job.id, 1, 'a')], jobs: [], attempts: [] });
+      await store.commit({ tasks: [failed(job.id, 0, 'z')], jobs: [], attempts: [] });
+      expect(await store.resultsSince(job.id, 0, 10)).toEqual([
+        { index: 3, status: 'done', output: 'c', fin: 1 },
+        { index: 1, status: 'done', output: 'a', fin: 2 },
+        { index: 0, status: 'failed', error: 'z', fin: 3 },
+      ]);
+      expect((await store.resultsSince(job.id, 2, 10)).map((r) => r.index)).toEqual([0]);
+      expect(await store.resultsSince(job.id, 3, 10)).toEqual([]);
+      expect((await store.getJob(job.id))!.fin).toBe(3);
       await store.close();
     });
 
@@ -104,39 +143,31 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
-    it('[D3] only queued and running jobs are recovered', async () => {
+    it('[D3][J3] only queued and running jobs are active; a cancel ends a job (a finished one stays as it is)', async () => {
       const store = await open();
-      const running = jobRecord();
-      const completed = jobRecord();
-      const cancelled = jobRecord();
-      for (const j of [running, completed, cancelled]) await store.insertJob(j, [1, 2, 3]);
-      await store.commit({
-        tasks: [],
-        jobs: [
-          { id: running.id, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null },
-          { id: completed.id, status: 'completed', done: 3, failed: 0, requeues: 0, startedAt: 1, finishedAt: 2 },
-          { id: cancelled.id, status: 'cancelled', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: 2 },
-        ],
-        attempts: [],
-      });
-      expect((await store.loadUnfinished()).map((r) => r.record.id)).toEqual([running.id]);
+      const [queued, running, completed, cancelled] = [jobRecord({ total: 1 }), jobRecord({ total: 2 }), jobRecord({ total: 1 }), jobRecord()];
+      for (const j of [queued, running, completed, cancelled]) await store.insertJob(j, Array.from({ length: j.total }, (_, i) => i));
+      await store.commit({ tasks: [done(running.id, 0), done(completed.id, 0)], jobs: [], attempts: [] });
+      expect(await store.cancelJob(cancelled.id, 77)).toMatchObject({ status: 'cancelled', finishedAt: 77 });
+      expect(await store.cancelJob(completed.id, 78)).toMatchObject({ status: 'completed' });
+      expect(await store.cancelJob('missing', 79)).toBeUndefined();
+      const active = await store.activeJobs();
+      expect(active.map((r) => [r.id, r.status])).toEqual([
+        [queued.id, 'queued'],
+        [running.id, 'running'],
+      ]);
+      expect(active[0]).not.toHaveProperty('code');
       await store.close();
     });
 
     it('[D4] retention deletes finished jobs older than the cutoff, with their tasks', async () => {
       const store = await open();
-      const old = jobRecord();
+      const old = jobRecord({ total: 1 });
       const recent = jobRecord();
       const active = jobRecord();
-      for (const j of [old, recent, active]) await store.insertJob(j, [1, 2, 3]);
-      await store.commit({
-        tasks: [],
-        jobs: [
-          { id: old.id, status: 'completed', done: 3, failed: 0, requeues: 0, startedAt: 1, finishedAt: 100 },
-          { id: recent.id, status: 'cancelled', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: 500 },
-        ],
-        attempts: [],
-      });
+      for (const j of [old, recent, active]) await store.insertJob(j, Array.from({ length: j.total }, (_, i) => i));
+      await store.commit({ at: 100, tasks: [done(old.id, 0)], jobs: [], attempts: [] });
+      await store.cancelJob(recent.id, 500);
       expect(await store.deleteFinishedBefore(200)).toBe(1);
       expect(await store.getJob(old.id)).toBeUndefined();
       expect(await store.readResults(old.id, -1, 10)).toEqual([]);
@@ -175,28 +206,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
-    it('resets failed tasks and reopens their job', async () => {
+    it('[J4] resets failed tasks (claimable again) and reopens their job', async () => {
       const store = await open();
       const job = jobRecord({ total: 3 });
       await store.insertJob(job, [1, 2, 3]);
-      await store.commit({
-        tasks: [
-          { kind: 'done', job: job.id, index: 0, output: 1, failures: 0, losses: 0 },
-          { kind: 'failed', job: job.id, index: 1, error: 'x', failures: 3, losses: 0 },
-          { kind: 'failed', job: job.id, index: 2, error: 'y', failures: 3, losses: 0 },
-        ],
-        jobs: [{ id: job.id, status: 'completed', done: 1, failed: 2, requeues: 4, startedAt: 1, finishedAt: 9 }],
-        attempts: [],
-      });
-      expect(await store.loadJob(job.id)).toBeUndefined();
-      expect((await store.resetFailed(job.id)).map((t) => [t.index, t.input, t.failures])).toEqual([[1, 2, 0], [2, 3, 0]]);
+      await store.claimTasks(job.id, owner('m1'), 3);
+      await store.commit({ owner: owner('m1'), tasks: [done(job.id, 0, 1), failed(job.id, 1, 'x'), failed(job.id, 2, 'y')], jobs: [], attempts: [] });
+      expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', failed: 2 });
+      expect(await store.resetFailed(job.id)).toBe(2);
       expect(await store.getJob(job.id)).toMatchObject({ status: 'running', failed: 0, finishedAt: null });
-      const again = await store.loadJob(job.id);
-      expect(again!.pending.map((t) => [t.index, t.input, t.failures])).toEqual([[1, 2, 0], [2, 3, 0]]);
-      expect(await store.resetFailed(job.id)).toEqual([]);
+      expect((await store.claimTasks(job.id, owner('m2'), 10)).map((t) => [t.index, t.input, t.failures])).toEqual([
+        [1, 2, 0],
+        [2, 3, 0],
+      ]);
+      expect(await store.resetFailed(job.id)).toBe(0);
       await store.close();
     });
 
+    clusterContract(open, jobRecord);
     validationContract(open, jobRecord);
   });
 }

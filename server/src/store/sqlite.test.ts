@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobRecord, storeContract } from './contract.ts';
-import { SqliteStore } from './sqlite.ts';
+import { SqliteStore } from './sqlite/store.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-sqlite-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -20,8 +20,7 @@ describe('SqliteStore', () => {
     await first.commit({ tasks: [{ kind: 'done', job: job.id, index: 1, output: 'B', failures: 0, losses: 1 }], jobs: [], attempts: [] });
     await first.close();
     const second = new SqliteStore({ file });
-    const [recovered] = await second.loadUnfinished();
-    expect(recovered!.pending.map((t) => t.index)).toEqual([0]);
+    expect((await second.claimTasks(job.id, { master: 'm', gen: 1 }, 10)).map((t) => t.index)).toEqual([0]);
     expect(await second.readResults(job.id, -1, 10)).toEqual([{ index: 1, status: 'done', output: 'B' }]);
     await second.close();
   });

@@ -4,7 +4,7 @@
  * event loop, which goes on leasing and reading frames while the disk syncs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteStore, type SqliteOptions } from './sqlite.ts';
+import { SqliteStore, type SqliteOptions } from './sqlite/store.ts';
 import { toWire, type StoreCall, type StoreReply } from './thread-messages.ts';
 
 const port = parentPort!;

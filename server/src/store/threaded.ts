@@ -7,7 +7,7 @@
  * (rule D2) holds as before.
  */
 import { Worker } from 'node:worker_threads';
-import type { SqliteOptions } from './sqlite.ts';
+import type { SqliteOptions } from './sqlite/store.ts';
 import type { Store } from './store.ts';
 import { fromWire, type StoreCall, type StoreMethod, type StoreReply } from './thread-messages.ts';
 
@@ -112,17 +112,26 @@ export class ThreadedStore implements Store {
   commit(...args: Args<'commit'>) {
     return this.call('commit', args);
   }
-  loadUnfinished(...args: Args<'loadUnfinished'>) {
-    return this.call('loadUnfinished', args);
-  }
   getJob(...args: Args<'getJob'>) {
     return this.call('getJob', args);
   }
   listJobs(...args: Args<'listJobs'>) {
     return this.call('listJobs', args);
   }
+  activeJobs(...args: Args<'activeJobs'>) {
+    return this.call('activeJobs', args);
+  }
+  jobChecks(...args: Args<'jobChecks'>) {
+    return this.call('jobChecks', args);
+  }
+  cancelJob(...args: Args<'cancelJob'>) {
+    return this.call('cancelJob', args);
+  }
   readResults(...args: Args<'readResults'>) {
     return this.call('readResults', args);
+  }
+  resultsSince(...args: Args<'resultsSince'>) {
+    return this.call('resultsSince', args);
   }
   sampleResults(...args: Args<'sampleResults'>) {
     return this.call('sampleResults', args);
@@ -130,11 +139,29 @@ export class ThreadedStore implements Store {
   taskDetail(...args: Args<'taskDetail'>) {
     return this.call('taskDetail', args);
   }
-  loadJob(...args: Args<'loadJob'>) {
-    return this.call('loadJob', args);
-  }
   resetFailed(...args: Args<'resetFailed'>) {
     return this.call('resetFailed', args);
+  }
+  claimTasks(...args: Args<'claimTasks'>) {
+    return this.call('claimTasks', args);
+  }
+  releaseTasks(...args: Args<'releaseTasks'>) {
+    return this.call('releaseTasks', args);
+  }
+  releaseClaims(...args: Args<'releaseClaims'>) {
+    return this.call('releaseClaims', args);
+  }
+  beat(...args: Args<'beat'>) {
+    return this.call('beat', args);
+  }
+  sweep(...args: Args<'sweep'>) {
+    return this.call('sweep', args);
+  }
+  liveMasters(...args: Args<'liveMasters'>) {
+    return this.call('liveMasters', args);
+  }
+  eventsSince(...args: Args<'eventsSince'>) {
+    return this.call('eventsSince', args);
   }
   deleteFinishedBefore(...args: Args<'deleteFinishedBefore'>) {
     return this.call('deleteFinishedBefore', args);

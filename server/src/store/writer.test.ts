@@ -3,7 +3,7 @@ import { FakePort, makeJob } from '../testing/doubles.ts';
 import { VolunteerState, type Attempt } from '../scheduler/state.ts';
 import type { CommitBatch, Store } from './store.ts';
 import { GroupCommit, type Committed } from './writer.ts';
-import { SqliteStore } from './sqlite.ts';
+import { SqliteStore } from './sqlite/store.ts';
 
 /** A real in-memory SQLite store whose commits are counted and can be held back. */
 class CountingStore extends SqliteStore {

@@ -1,38 +1,39 @@
 /**
  * Group commit: the scheduler's changes collect here and reach the store in one transaction every
- * `intervalMs` (or sooner when a batch fills), never one transaction per task message (rule D2).
- * Only after a batch is durable are its results acknowledged to volunteers and shown to readers.
+ * `intervalMs` (or sooner when a batch fills), never one transaction per task message (rule D2). Each batch
+ * is fenced by the master's claims (K4); the store's receipt says which writes took effect, and only those
+ * are acknowledged to volunteers and shown to readers. Job counters travel as increments (K5).
  */
 import type { ResultLine } from '@barnraise/shared';
 import type { AttemptEnd, Journal } from '../scheduler/lease.ts';
 import type { Attempt, JobState, VolunteerState } from '../scheduler/state.ts';
-import type { AttemptWrite, CommitBatch, ReplicaWrite, Store, TaskWrite, VerdictWrite } from './store.ts';
+import type { AttemptWrite, ClusterEvent, CommitBatch, CommitReceipt, IdentityEvent, JobDelta, Owner, ReplicaWrite, Store, TaskWrite, VerdictWrite } from './store.ts';
 import type { TrustJournal } from '../validation/book.ts';
 import type { ReplicaKind, ReplicaVerdict, ValidationJournal } from '../validation/job.ts';
 import type { Vote } from '../validation/quorum.ts';
-import type { IdentityRecord } from '../validation/trust.ts';
 
-/** What became durable in one commit. */
+/** What became durable in one commit, as the receipt says (K4). */
 export interface Committed {
-  /** Attempt ids per volunteer whose results are now durable. */
+  /** Attempt ids per volunteer whose outcomes took effect and are now durable. */
   acks: Map<VolunteerState, string[]>;
+  /** Final results that took effect, for followers. */
   results: Array<{ job: JobState; line: ResultLine }>;
-  /**
-   * Jobs whose row was written, and whether the row written was final. A job can finish in memory while an
-   * earlier batch (written when it was still running) commits; only the batch that wrote its final row
-   * makes the end durable (rule D4).
-   */
-  jobs: Array<{ job: JobState; finished: boolean }>;
+  /** Final writes the store refused: the task was not this master's any more (or already final). */
+  refused: Array<{ job: JobState; index: number }>;
+  receipt: CommitReceipt;
 }
 
 export interface WriterOptions {
   intervalMs: number;
   /** Flush at once when this many task writes are pending. */
   maxBatch: number;
+  /** Who writes (K4); absent: unfenced (a store nobody else writes to, in tests). */
+  owner?: () => Owner;
   onCommitted(c: Committed): void;
   onError(err: unknown): void;
   /** Told what the writer is told, as it is told, and how long each commit took (metrics/metrics.ts). */
   metrics?: WriterMetrics;
+  now?: () => number;
 }
 
 /** A listener on the writer for metrics: the journal's calls (each optional) and each commit's duration. */
@@ -41,16 +42,26 @@ export interface WriterMetrics extends Partial<Journal> {
   committed?(ms: number, writes: number): void;
 }
 
+/** A job's local counters as last sent: the next batch sends what moved since (K5). */
+interface Sent {
+  requeues: number;
+  replicas: number;
+  inconclusive: number;
+  started: boolean;
+}
+
 export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   private tasks: TaskWrite[] = [];
+  /** Per task write: the attempt to acknowledge and the result to show if it takes effect. */
+  private taskSources: Array<{ attempt: Attempt | null; line: ResultLine | null; job: JobState }> = [];
   private attempts: AttemptWrite[] = [];
   private replicas: ReplicaWrite[] = [];
+  private replicaAttempts: Attempt[] = [];
   private verdicts: VerdictWrite[] = [];
-  /** The latest record of each identity changed since the last batch. */
-  private identities = new Map<string, IdentityRecord>();
+  private identities: IdentityEvent[] = [];
+  private events: ClusterEvent[] = [];
   private jobs = new Set<JobState>();
-  private acks = new Map<VolunteerState, string[]>();
-  private results: Array<{ job: JobState; line: ResultLine }> = [];
+  private readonly sent = new WeakMap<JobState, Sent>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   /** Transactions committed so far (observability and tests of batching). */
@@ -65,12 +76,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
     this.opts.metrics?.finished?.(job, line, attempt);
     const base = { job: job.id, index: line.index, failures: job.failures[line.index]!, losses: job.losses[line.index]! };
     this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output } : { kind: 'failed', ...base, error: line.error });
-    this.results.push({ job, line });
-    if (attempt) {
-      const list = this.acks.get(attempt.volunteer);
-      if (list) list.push(attempt.id);
-      else this.acks.set(attempt.volunteer, [attempt.id]);
-    }
+    this.taskSources.push({ attempt, line, job });
     this.jobs.add(job);
     this.schedule();
   }
@@ -78,6 +84,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   requeued(job: JobState, index: number): void {
     this.opts.metrics?.requeued?.(job, index);
     this.tasks.push({ kind: 'retry', job: job.id, index, failures: job.failures[index]!, losses: job.losses[index]!, error: job.lastError.get(index) ?? null });
+    this.taskSources.push({ attempt: null, line: null, job });
     this.jobs.add(job);
     this.schedule();
   }
@@ -109,9 +116,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
       at: a.leasedAt,
       verdict,
     });
-    const list = this.acks.get(a.volunteer);
-    if (list) list.push(a.id);
-    else this.acks.set(a.volunteer, [a.id]);
+    this.replicaAttempts.push(a);
     this.jobs.add(job);
     this.schedule();
   }
@@ -121,14 +126,20 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
     this.schedule();
   }
 
-  identityChanged(r: IdentityRecord): void {
-    this.identities.set(r.id, r);
+  identityEvent(e: IdentityEvent): void {
+    this.identities.push(e);
+    this.schedule();
+  }
+
+  /** [K7] A line for the cluster's event log. */
+  event(e: ClusterEvent): void {
+    this.events.push(e);
     this.schedule();
   }
 
   /** Pending writes not yet handed to the store. */
   get pending(): number {
-    return this.tasks.length + this.jobs.size + this.attempts.length + this.replicas.length + this.verdicts.length + this.identities.size;
+    return this.tasks.length + this.jobs.size + this.attempts.length + this.replicas.length + this.verdicts.length + this.identities.length + this.events.length;
   }
 
   private schedule(): void {
@@ -147,63 +158,85 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
     }
     while (this.running) await this.running;
     if (this.pending === 0) return;
-    const batch = this.take();
-    this.running = this.write(batch).finally(() => {
+    const taken = this.take();
+    this.running = this.write(taken).finally(() => {
       this.running = null;
       if (this.pending > 0) this.schedule();
     });
     await this.running;
   }
 
-  private take(): { batch: CommitBatch; committed: Committed } {
-    const jobs = [...this.jobs];
+  /** [K5] What moved in a job's local counters since the last batch. */
+  private delta(job: JobState): JobDelta {
+    const last = this.sent.get(job) ?? { requeues: 0, replicas: 0, inconclusive: 0, started: false };
+    const now: Sent = { requeues: job.requeues, replicas: job.validation?.replicas ?? 0, inconclusive: job.validation?.inconclusive ?? 0, started: job.startedAt !== null };
+    this.sent.set(job, now);
+    const d: JobDelta = { id: job.id, requeues: now.requeues - last.requeues, replicas: now.replicas - last.replicas, inconclusive: now.inconclusive - last.inconclusive };
+    if (now.started && !last.started) d.startedAt = job.startedAt!;
+    return d;
+  }
+
+  private take() {
+    const owner = this.opts.owner?.();
     const batch: CommitBatch = {
+      ...(owner ? { owner } : {}),
+      at: (this.opts.now ?? Date.now)(),
       tasks: this.tasks,
       attempts: this.attempts,
       replicas: this.replicas,
       verdicts: this.verdicts,
-      identities: [...this.identities.values()],
-      // Snapshot now: every change counted in memory so far is in this batch or an earlier one.
-      jobs: jobs.map((j) => ({
-        id: j.id,
-        status: j.status,
-        done: j.counts.done,
-        failed: j.counts.failed,
-        requeues: j.requeues,
-        startedAt: j.startedAt,
-        finishedAt: j.finishedAt,
-        replicas: j.validation?.replicas ?? 0,
-        inconclusive: j.validation?.inconclusive ?? 0,
-      })),
+      identities: this.identities,
+      events: this.events,
+      jobs: [...this.jobs].map((j) => this.delta(j)),
     };
-    const committed: Committed = { acks: this.acks, results: this.results, jobs: jobs.map((job) => ({ job, finished: job.isFinished() })) };
+    const taken = { batch, taskSources: this.taskSources, replicaAttempts: this.replicaAttempts };
     this.tasks = [];
+    this.taskSources = [];
     this.attempts = [];
     this.replicas = [];
+    this.replicaAttempts = [];
     this.verdicts = [];
-    this.identities = new Map();
+    this.identities = [];
+    this.events = [];
     this.jobs = new Set();
-    this.acks = new Map();
-    this.results = [];
-    return { batch, committed };
+    return taken;
   }
 
-  private async write({ batch, committed }: { batch: CommitBatch; committed: Committed }): Promise<void> {
+  private async write({ batch, taskSources, replicaAttempts }: ReturnType<GroupCommit['take']>): Promise<void> {
     let ms = 0;
+    let receipt: CommitReceipt;
     for (let delay = 50; ; delay = Math.min(delay * 2, 5000)) {
       try {
         const started = performance.now();
-        await this.store.commit(batch);
+        receipt = await this.store.commit(batch);
         ms = performance.now() - started;
         break;
       } catch (err) {
-        // A failed commit (disk full, locked) is retried: the batch is not acknowledged until it lands.
+        // A failed commit (disk full, database down) is retried: the batch is not acknowledged until it lands.
         this.opts.onError(err);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
     this.commits++;
     this.opts.metrics?.committed?.(ms, batch.tasks.length + batch.attempts.length + batch.jobs.length);
-    this.opts.onCommitted(committed);
+    const acks = new Map<VolunteerState, string[]>();
+    const ack = (a: Attempt) => {
+      const list = acks.get(a.volunteer);
+      if (list) list.push(a.id);
+      else acks.set(a.volunteer, [a.id]);
+    };
+    const results: Committed['results'] = [];
+    const refused: Committed['refused'] = [];
+    taskSources.forEach((src, i) => {
+      if (!src.line) return;
+      if (receipt.applied[i]) {
+        results.push({ job: src.job, line: src.line });
+        if (src.attempt) ack(src.attempt);
+      } else refused.push({ job: src.job, index: src.line.index });
+    });
+    replicaAttempts.forEach((a, i) => {
+      if (receipt.votes[i]) ack(a);
+    });
+    this.opts.onCommitted({ acks, results, refused, receipt });
   }
 }

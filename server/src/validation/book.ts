@@ -4,22 +4,11 @@
  * commits (rule V13). It also knows which networks are online, for replica placement (rule V6).
  */
 import type { Clock } from '../scheduler/clock.ts';
-import {
-  banByOperator,
-  contradictFailure,
-  failCheck,
-  loseBootstrap,
-  passCheck,
-  reinstate,
-  TrustState,
-  trustVotes,
-  vouch,
-  type IdentityRecord,
-  type TrustPolicy,
-} from './trust.ts';
+import { applyTrustEvent, TrustState, trustVotes, type IdentityRecord, type TrustEvent, type TrustPolicy } from './trust.ts';
 
+/** Where changes of trust go to become durable: as events, applied again to the stored record (K5). */
 export interface TrustJournal {
-  identityChanged(r: IdentityRecord): void;
+  identityEvent(e: TrustEvent): void;
 }
 
 export interface TrustEvents {
@@ -57,8 +46,18 @@ export class TrustBook {
     const known = this.records.get(r.id);
     if (known) return known;
     this.records.set(r.id, r);
-    if (created) this.journal.identityChanged(r);
+    if (created) this.journal.identityEvent({ id: r.id, event: 'create', record: r });
     return r;
+  }
+
+  /**
+   * The store's record is the truth (another master may have changed it): take it, and act on a change of
+   * trust it brings (a ban from elsewhere closes this master's connections of it too).
+   */
+  refresh(stored: IdentityRecord): void {
+    const before = this.records.get(stored.id);
+    if (!before) return;
+    this.changed(before, stored);
   }
 
   votes(id: string): number {
@@ -111,31 +110,36 @@ export class TrustBook {
   }
 
   pass(id: string): void {
-    this.apply(id, (r) => passCheck(r, this.policy));
+    this.apply({ id, event: 'pass', at: this.clock.now(), policy: this.policy });
   }
 
   fail(id: string, reason: string): void {
-    this.apply(id, (r) => failCheck(r, reason, this.clock.now()));
+    this.apply({ id, event: 'fail', at: this.clock.now(), reason });
   }
 
   contradicted(id: string): void {
-    this.apply(id, (r) => contradictFailure(r, this.policy, this.clock.now()));
+    this.apply({ id, event: 'contradicted', at: this.clock.now(), policy: this.policy });
   }
 
   lostBootstrap(id: string): void {
-    this.apply(id, loseBootstrap);
+    this.apply({ id, event: 'lostBootstrap', at: this.clock.now() });
   }
 
   vouch(id: string): IdentityRecord | undefined {
-    return this.apply(id, vouch);
+    return this.apply({ id, event: 'vouch', at: this.clock.now() });
   }
 
   ban(id: string, reason: string): IdentityRecord | undefined {
-    return this.apply(id, (r) => banByOperator(r, reason, this.clock.now()));
+    return this.apply({ id, event: 'ban', at: this.clock.now(), reason });
   }
 
   reinstate(id: string): IdentityRecord | undefined {
-    return this.apply(id, reinstate);
+    return this.apply({ id, event: 'reinstate', at: this.clock.now() });
+  }
+
+  /** Identities connected here now. */
+  online(): IterableIterator<string> {
+    return this.connections.keys();
   }
 
   /** Forget records no connection uses (the store keeps them); `inUse` says which unsettled votes still need. */
@@ -143,11 +147,19 @@ export class TrustBook {
     for (const id of this.records.keys()) if (!this.connections.has(id) && !inUse(id)) this.records.delete(id);
   }
 
-  private apply(id: string, transition: (r: IdentityRecord) => IdentityRecord): IdentityRecord | undefined {
-    const before = this.records.get(id);
+  /** Apply a change in memory now and journal it, so the store applies the same to its record (K5). */
+  private apply(e: TrustEvent): IdentityRecord | undefined {
+    const before = this.records.get(e.id);
     if (!before) return undefined;
-    const after = transition(before);
+    const after = applyTrustEvent(before, e)!;
     if (after === before) return before;
+    this.journal.identityEvent(e);
+    this.changed(before, after);
+    return after;
+  }
+
+  private changed(before: IdentityRecord, after: IdentityRecord): void {
+    const id = after.id;
     const weightBefore = trustVotes(before, this.policy);
     const weightAfter = trustVotes(after, this.policy);
     const wasTrusted = weightBefore > 0;
@@ -158,11 +170,9 @@ export class TrustBook {
       this.onlineByWeight[weightAfter]!++;
     }
     if (wasTrusted !== isTrusted) this.moveTrusted(id, isTrusted);
-    this.journal.identityChanged(after);
     if (after.checksPassed > before.checksPassed) this.events.passed(after);
     if (after.state === TrustState.banned && before.state !== TrustState.banned) this.events.banned(after);
     else if (isTrusted && !wasTrusted) this.events.trusted(after);
-    return after;
   }
 
   /** Keep the trusted-network counts right when an online identity gains or loses trust. */

@@ -173,7 +173,7 @@ export class JobValidation {
 
   /** A bound on the work this job has for someone (fresh tasks, wanted replicas, the provisional tail). */
   workCount(): number {
-    return this.job.spec.total - this.job.cursorConsumed() + this.anyQueue.length + this.trustedQueue.length + (this.provisional.size > 0 ? 1 : 0);
+    return this.job.freshLeft() + this.anyQueue.length + this.trustedQueue.length + (this.provisional.size > 0 ? 1 : 0);
   }
 
   // ------------------------------------------------------------------ leasing

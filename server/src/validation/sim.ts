@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ResultLine, TaskOutcome, ValidationMode } from '@barnraise/shared';
 import { jobRecord } from '../store/contract.ts';
-import { SqliteStore } from '../store/sqlite.ts';
+import { SqliteStore } from '../store/sqlite/store.ts';
 import { FakeClock, FakePort } from '../testing/doubles.ts';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.ts';
 import type { JobState, VolunteerState } from '../scheduler/state.ts';

@@ -119,3 +119,35 @@ export function trustLabel(r: IdentityRecord | undefined, p: TrustPolicy): 'anon
   if (r.state === TrustState.banned) return 'banned';
   return (['untrusted', 'trusted', 'seasoned', 'vouched'] as const)[trustVotes(r, p)]!;
 }
+
+/** A change of trust as it is journaled (store.ts IdentityEvent), applied to the record as stored. */
+export type TrustEvent =
+  | { id: string; event: 'create'; record: IdentityRecord }
+  | { id: string; event: 'pass' | 'contradicted'; at: number; policy: TrustPolicy }
+  | { id: string; event: 'lostBootstrap' | 'vouch' | 'reinstate'; at: number }
+  | { id: string; event: 'fail' | 'ban'; at: number; reason: string };
+
+/**
+ * [K5] Apply a journaled change to the record the store holds: the same transitions the master ran in
+ * memory, so changes from several masters to one identity compose. A create never overwrites a record.
+ */
+export function applyTrustEvent(r: IdentityRecord | undefined, e: TrustEvent): IdentityRecord | undefined {
+  if (e.event === 'create') return r ?? e.record;
+  if (!r) return undefined;
+  switch (e.event) {
+    case 'pass':
+      return passCheck(r, e.policy);
+    case 'contradicted':
+      return contradictFailure(r, e.policy, e.at);
+    case 'lostBootstrap':
+      return loseBootstrap(r);
+    case 'vouch':
+      return vouch(r);
+    case 'reinstate':
+      return reinstate(r);
+    case 'fail':
+      return failCheck(r, e.reason, e.at);
+    case 'ban':
+      return banByOperator(r, e.reason, e.at);
+  }
+}

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakePort } from '../testing/doubles.ts';
-import { SqliteStore } from '../store/sqlite.ts';
+import { SqliteStore } from '../store/sqlite/store.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { jobRecord } from '../store/contract.ts';
 import { prngOf } from './random.ts';

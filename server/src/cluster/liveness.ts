@@ -1,0 +1,89 @@
+/**
+ * Master liveness (SPEC.md K2, K3): a master beats into the store every `beatMs`; one silent for `ttlMs` (on
+ * the store's clock) is dead, and any master's sweep releases its claims. A master that cannot beat for
+ * `ttlMs - margin` on its own clock assumes the others will soon take its claims: it stops leasing and
+ * acknowledging from them (a new generation fences every write of the old one, K4), and when it beats again
+ * it releases whatever the old generations still held.
+ */
+import type { MasterStats, Owner, Store } from '../store/store.ts';
+
+export interface LivenessOptions {
+  store: Store;
+  master: string;
+  /** Where other masters reach this one (known once it listens). */
+  url: () => string;
+  beatMs: number;
+  ttlMs: number;
+  stats: () => MasterStats;
+  /** Lost the store: the claims of the current generation are void. */
+  onLost(): void;
+  /** Beating again, under a new generation, with the old claims released. */
+  onRegained(): void;
+  onError(err: unknown): void;
+  /** A monotonic clock (ms). */
+  now?: () => number;
+}
+
+export class Liveness {
+  private gen = 1;
+  private lastOk: number;
+  private lost = false;
+  private timer: NodeJS.Timeout | null = null;
+  private beating = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LivenessOptions) {
+    this.now = opts.now ?? (() => performance.now());
+    this.lastOk = this.now();
+  }
+
+  /** Who this master is to the store now. */
+  owner(): Owner {
+    return { master: this.opts.master, gen: this.gen };
+  }
+
+  /** False from the moment this master must assume its claims are gone until it beats again (K3). */
+  alive(): boolean {
+    return !this.lost;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.beat(), this.opts.beatMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One beat (and a sweep of the dead). Also checks, whatever the store does, whether this master lost it. */
+  async beat(): Promise<void> {
+    this.checkLost();
+    if (this.beating) return; // a beat still hanging on a store that does not answer
+    this.beating = true;
+    try {
+      await this.opts.store.beat(this.owner(), this.opts.url(), this.opts.stats());
+      this.lastOk = this.now();
+      if (this.lost) {
+        await this.opts.store.releaseClaims(this.opts.master, this.gen);
+        this.lost = false;
+        this.opts.onRegained();
+      }
+      await this.opts.store.sweep(this.opts.ttlMs);
+    } catch (err) {
+      this.opts.onError(err);
+      this.checkLost();
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private checkLost(): void {
+    // A margin of two beats: this master gives its claims up before the others may take them.
+    if (this.lost || this.now() - this.lastOk <= this.opts.ttlMs - 2 * this.opts.beatMs) return;
+    this.lost = true;
+    this.gen++;
+    this.opts.onLost();
+  }
+}

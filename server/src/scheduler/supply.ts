@@ -1,0 +1,92 @@
+/**
+ * Claims (SPEC.md K1): a master leases from memory, over tasks it claimed from the store in batches, so the
+ * fast path costs no database round trip per task. A job's batch follows demand (the credits of volunteers
+ * waiting here), and a buffer nobody here leases from is given back for other masters to take.
+ */
+import type { Owner, Store } from '../store/store.ts';
+import { largestJsonBound } from '../security/json.ts';
+import type { JobState } from './state.ts';
+
+/** Claim at least this many at a time (a round trip costs more than a few tasks), at most this many. */
+const MIN_BATCH = 32;
+const MAX_BATCH = 2000;
+/** A buffer no lease has drawn from for this long is given back (K1): another master's volunteers may be waiting. */
+export const IDLE_RELEASE_MS = 5000;
+
+export interface SupplyOptions {
+  store: Store;
+  owner: () => Owner;
+  /** Claims may be made (false while the master has lost the store, K3). */
+  live: () => boolean;
+  /** Before claimed tasks are taken: load what they need (the trust of the identities their votes name). */
+  prepare(tasks: Awaited<ReturnType<Store['claimTasks']>>): Promise<void>;
+  /** Tasks arrived: the scheduler takes them and dispatches. */
+  onClaimed(job: JobState, tasks: Awaited<ReturnType<Store['claimTasks']>>): void;
+  onError(err: unknown): void;
+}
+
+export class Supply {
+  private readonly inFlight = new Set<Promise<void>>();
+  /** When each job last had a lease drawn from its buffer here. */
+  private readonly drawn = new WeakMap<JobState, number>();
+
+  constructor(private readonly opts: SupplyOptions) {}
+
+  /** [K1] Ask the store for more of `job` when its buffer is below what `demand` credits will want soon. */
+  want(job: JobState, demand: number, now: number): void {
+    if (job.claiming || !job.claimable || job.isFinished() || demand <= 0 || !this.opts.live()) return;
+    const target = Math.min(MAX_BATCH, Math.max(MIN_BATCH, 2 * demand));
+    const buffered = job.workCount();
+    if (buffered * 2 >= target) return;
+    const n = target - buffered;
+    const owner = this.opts.owner();
+    job.claiming = true;
+    if (!this.drawn.has(job)) this.drawn.set(job, now);
+    const p = this.opts.store.claimTasks(job.id, owner, n).then(async (tasks) => {
+      await this.opts.prepare(tasks);
+      return tasks;
+    }).then(
+      (tasks) => {
+        job.claiming = false;
+        if (tasks.length < n) job.claimable = false;
+        // Claims made under an older generation are void (K3): the store releases them when the master is back.
+        if (owner.gen !== this.opts.owner().gen || job.isFinished()) return;
+        if (tasks.length > 0) job.maxInputBytes = Math.max(job.maxInputBytes, largestJsonBound(tasks.map((t) => t.input)));
+        this.opts.onClaimed(job, tasks);
+      },
+      (err: unknown) => {
+        job.claiming = false;
+        this.opts.onError(err);
+      },
+    );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** A lease was drawn from `job`'s buffer. */
+  leased(job: JobState, now: number): void {
+    this.drawn.set(job, now);
+  }
+
+  /** [K1] Give back the buffer of a job no lease has drawn from lately, so other masters may take it. */
+  releaseIdle(job: JobState, now: number): void {
+    const last = this.drawn.get(job) ?? now;
+    if (now - last < IDLE_RELEASE_MS || job.claiming) return;
+    const idle = job.buffered();
+    if (idle.length === 0) return;
+    job.drop(idle);
+    job.claimable = true;
+    this.drawn.set(job, now);
+    const p = this.opts.store.releaseTasks(job.id, this.opts.owner(), idle).then(
+      () => undefined,
+      (err: unknown) => this.opts.onError(err),
+    );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Resolves once every claim and release under way has landed (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * SQLite backend (better-sqlite3, WAL). Writes come in group commits from the writer, so the per-transaction
+ * fsync (synchronous=FULL: a power cut cannot lose an acknowledged result) is paid once per batch, not once
+ * per task. It keeps the same claims, fences and beats as the PostgreSQL backend (SPEC.md K), so one master
+ * runs the same way on either; several masters need PostgreSQL (one SQLite file is one machine's).
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AttemptEnd } from '../../scheduler/lease.ts';
+import type {
+  AttemptRecord,
+  ClaimedTask,
+  ClusterEvent,
+  CommitBatch,
+  CommitReceipt,
+  FinishedTask,
+  FinishedTaskAt,
+  IdentityPage,
+  IdentityRecord,
+  JobCounters,
+  JobPage,
+  JobRecord,
+  MasterRow,
+  MasterStats,
+  Owner,
+  StoredCheck,
+  Store,
+  TaskDetail,
+} from '../store.ts';
+import { applyCommit } from './commit.ts';
+import { MIGRATIONS } from './schema.ts';
+import { DONE, FAILED, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplica, toVote, type IdentityRow, type JobRow, type MasterDbRow, type ReplicaRow, type ResultRow } from './rows.ts';
+import { prepare, type Statements } from './statements.ts';
+
+/** Lines of the cluster event log kept. */
+const EVENTS_KEPT = 5000;
+
+export interface SqliteOptions {
+  /** Database file; ':memory:' for tests that need no durability. */
+  file: string;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  /** job id -> seq, to keep task keys small. Bounded by the jobs on disk. */
+  private readonly seqs = new Map<string, number>();
+  private readonly s: Statements;
+
+  constructor(opts: SqliteOptions) {
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    this.db = new Database(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.s = prepare(this.db);
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private seq(jobId: string): number | undefined {
+    let seq = this.seqs.get(jobId);
+    if (seq === undefined) {
+      seq = (this.s.seqOf.get(jobId) as { seq: number } | undefined)?.seq;
+      if (seq !== undefined) this.seqs.set(jobId, seq);
+    }
+    return seq;
+  }
+
+  async insertJob(spec: JobRecord, inputs: readonly unknown[], checks: readonly StoredCheck[] = []): Promise<void> {
+    this.db.transaction(() => {
+      const { lastInsertRowid } = this.s.insertJob.run({ ...spec, validation: spec.validation ? JSON.stringify(spec.validation) : null });
+      const seq = Number(lastInsertRowid);
+      const insert = this.s.insertTask;
+      for (let i = 0; i < inputs.length; i++) insert.run(seq, i, JSON.stringify(inputs[i] ?? null));
+      checks.forEach((c, k) => this.s.insertCheck.run(seq, k, c.index ?? null, JSON.stringify(c.input ?? null), JSON.stringify(c.output ?? null)));
+      this.seqs.set(spec.id, seq);
+    })();
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitReceipt> {
+    return this.db.transaction(() => applyCommit(this.s, (id) => this.seq(id), batch))();
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const row = this.s.getJob.get(id) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  async listJobs(limit: number, cursor?: string): Promise<JobPage> {
+    const before = cursor === undefined ? undefined : Number.parseInt(cursor, 10);
+    const rows = (before === undefined || !Number.isFinite(before) ? this.s.listFirst.all(limit + 1) : this.s.listAfter.all(before, limit + 1)) as JobRow[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { jobs: page.map(toRecord), ...(rows.length > limit && last ? { next: String(last.seq) } : {}) };
+  }
+
+  async activeJobs(): Promise<JobCounters[]> {
+    return (this.s.activeJobs.all() as JobRow[]).map(toCounters);
+  }
+
+  async jobChecks(jobId: string): Promise<StoredCheck[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return (this.s.checks.all(seq) as Array<{ idx: number | null; input: string; output: string }>).map(
+      (c): StoredCheck => ({ input: JSON.parse(c.input) as unknown, output: JSON.parse(c.output) as unknown, ...(c.idx === null ? {} : { index: c.idx }) }),
+    );
+  }
+
+  async cancelJob(jobId: string, at: number): Promise<JobCounters | undefined> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return undefined;
+    return this.db.transaction(() => {
+      if (this.s.cancelJob.run(at, seq).changes > 0) this.s.releaseJob.run(seq);
+      return toCounters(this.s.jobBySeq.get(seq) as JobRow);
+    })();
+  }
+
+  async readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return (this.s.results.all(seq, afterIndex, limit) as ResultRow[]).map(toFinished);
+  }
+
+  async resultsSince(jobId: string, afterFin: number, limit: number): Promise<FinishedTaskAt[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return (this.s.resultsSince.all(seq, afterFin, limit) as ResultRow[]).map((r) => ({ ...toFinished(r), fin: r.fin! }));
+  }
+
+  async sampleResults(jobId: string, status: 'done' | 'failed', limit: number): Promise<FinishedTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return [];
+    return (this.s.sample.all(seq, status === 'done' ? DONE : FAILED, limit) as ResultRow[]).map(toFinished);
+  }
+
+  async taskDetail(jobId: string, index: number): Promise<TaskDetail | undefined> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return undefined;
+    const t = this.s.task.get(seq, index) as
+      | { idx: number; state: number; input: string; output: string | null; error: string | null; failures: number; losses: number }
+      | undefined;
+    if (!t) return undefined;
+    const attempts = (this.s.taskAttempts.all(seq, index) as Array<{ attempt: string; volunteer: string; leased_at: number; ended_at: number; outcome: string; error: string | null }>).map(
+      (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: a.leased_at, endedAt: a.ended_at, end: a.outcome as AttemptEnd, error: a.error }),
+    );
+    const state = t.state === DONE ? 'done' : t.state === FAILED ? 'failed' : 'pending';
+    return {
+      index: t.idx,
+      state,
+      input: JSON.parse(t.input) as unknown,
+      ...(state === 'done' ? { output: JSON.parse(t.output ?? 'null') as unknown } : {}),
+      ...(t.error !== null ? { error: t.error } : {}),
+      failures: t.failures,
+      losses: t.losses,
+      attempts,
+      replicas: (this.s.taskReplicas.all(seq, index) as ReplicaRow[]).map(toReplica),
+    };
+  }
+
+  async resetFailed(jobId: string): Promise<number> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return 0;
+    return this.db.transaction(() => {
+      const n = (this.s.failedCount.get(seq) as { n: number }).n;
+      if (n === 0) return 0;
+      this.s.resetFailed.run(seq);
+      this.s.reopenJob.run(n, seq);
+      return n;
+    })();
+  }
+
+  async claimTasks(jobId: string, owner: Owner, n: number): Promise<ClaimedTask[]> {
+    const seq = this.seq(jobId);
+    if (seq === undefined || n <= 0) return [];
+    const row = this.s.jobBySeq.get(seq) as JobRow | undefined;
+    // Only a job still to be done has tasks to claim (a cancelled one keeps its pending tasks, unclaimed).
+    if (!row || (row.status !== 'queued' && row.status !== 'running')) return [];
+    const validated = row.validation != null;
+    return this.db.transaction(() => {
+      const rows = this.s.claim.all({ seq, owner: owner.master, gen: owner.gen, n }) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>;
+      rows.sort((a, b) => a.idx - b.idx);
+      return rows.map((r): ClaimedTask => {
+        const task: ClaimedTask = { index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error };
+        if (validated) task.votes = (this.s.unsettledVotesOf.all(seq, r.idx) as ReplicaRow[]).map(toVote);
+        return task;
+      });
+    })();
+  }
+
+  async releaseTasks(jobId: string, owner: Owner, indices: readonly number[]): Promise<number> {
+    const seq = this.seq(jobId);
+    if (seq === undefined) return 0;
+    return this.db.transaction(() => indices.reduce((n, index) => n + this.s.releaseTask.run({ seq, index, owner: owner.master, gen: owner.gen }).changes, 0))();
+  }
+
+  async releaseClaims(master: string, beforeGen?: number): Promise<number> {
+    return (beforeGen === undefined ? this.s.releaseMaster.run(master) : this.s.releaseMasterBefore.run(master, beforeGen)).changes;
+  }
+
+  async beat(owner: Owner, url: string, stats: MasterStats): Promise<number> {
+    const at = Date.now();
+    this.s.beat.run({ id: owner.master, gen: owner.gen, url, at, stats: JSON.stringify(stats) });
+    return at;
+  }
+
+  async sweep(ttlMs: number): Promise<string[]> {
+    const silent = (this.s.silentMasters.all(Date.now() - ttlMs) as Array<{ id: string }>).map((r) => r.id);
+    this.db.transaction(() => {
+      for (const id of silent) {
+        this.s.releaseMaster.run(id);
+        this.s.deleteMaster.run(id);
+      }
+      this.s.trimEvents.run(EVENTS_KEPT);
+    })();
+    return silent;
+  }
+
+  async liveMasters(ttlMs: number): Promise<MasterRow[]> {
+    return (this.s.liveMasters.all(Date.now() - ttlMs) as MasterDbRow[]).map(toMaster);
+  }
+
+  async eventsSince(afterSeq: number, limit: number): Promise<Array<ClusterEvent & { seq: number }>> {
+    return (this.s.eventsSince.all(afterSeq, limit) as Array<ClusterEvent & { seq: number; job: string | null; volunteer: string | null; identity: string | null }>).map(
+      ({ job, volunteer, identity, ...rest }) => ({ ...rest, ...(job === null ? {} : { job }), ...(volunteer === null ? {} : { volunteer }), ...(identity === null ? {} : { identity }) }),
+    );
+  }
+
+  async getIdentity(id: string): Promise<IdentityRecord | undefined> {
+    const row = this.s.getIdentity.get(id) as IdentityRow | undefined;
+    return row && toIdentity(row);
+  }
+
+  async getIdentities(ids: readonly string[]): Promise<IdentityRecord[]> {
+    const out: IdentityRecord[] = [];
+    for (const id of new Set(ids)) {
+      const row = this.s.getIdentity.get(id) as IdentityRow | undefined;
+      if (row) out.push(toIdentity(row));
+    }
+    return out;
+  }
+
+  async listIdentities(offset: number, limit: number): Promise<IdentityPage> {
+    const total = (this.s.countIdentities.get() as { n: number }).n;
+    return { total, offset, rows: (this.s.listIdentities.all(limit, offset) as IdentityRow[]).map(toIdentity) };
+  }
+
+  async deleteFinishedBefore(before: number): Promise<number> {
+    const old = this.s.oldJobs.all(before) as Array<{ seq: number; id: string }>;
+    this.db.transaction(() => {
+      for (const { seq, id } of old) {
+        this.s.deleteTasks.run(seq);
+        this.s.deleteAttempts.run(seq);
+        this.s.deleteReplicas.run(seq);
+        this.s.deleteChecks.run(seq);
+        this.s.deleteJob.run(seq);
+        this.seqs.delete(id);
+      }
+    })();
+    return old.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
