@@ -49,6 +49,7 @@ export async function startMaster(config: Config): Promise<RunningMaster> {
     (stopping ??= (async () => {
       app.draining = true;
       await app.scheduler.drain();
+      await app.jobs.followersEnded(5000);
       await app.close();
       await store.close();
     })());

@@ -33,6 +33,7 @@ export async function startTestMaster(overrides: ConfigOverrides = {}): Promise<
     async close() {
       app.draining = true;
       await app.scheduler.drain();
+      await app.jobs.followersEnded(5000);
       await app.close();
       await store.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface Created {
 export class JobsService {
   /** Creations in flight by Idempotency-Key: a concurrent duplicate waits for the first. */
   private readonly creating = new Map<string, Promise<Created>>();
+  /** Followed results streams open now, each resolving when it ends. */
+  private readonly following = new Set<Promise<void>>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -176,6 +178,14 @@ export class JobsService {
     return page.next === undefined ? { jobs } : { jobs, next: page.next };
   }
 
+  /**
+   * [S11] Resolves once every followed stream open now has ended (a drain tells them to), or after `ms`: the
+   * server closes only then, so a stream's last lines are written before its connection goes.
+   */
+  async followersEnded(ms: number): Promise<void> {
+    await Promise.race([Promise.all([...this.following]), new Promise((r) => setTimeout(r, ms).unref())]);
+  }
+
   /** [J3] Cancel, on any master: idempotent for a cancelled job, 409 for a completed one. The others learn it at their next sync. */
   async cancel(id: string): Promise<JobSummary> {
     const after = await this.store.cancelJob(id, this.scheduler.clock.now());
@@ -206,7 +216,10 @@ export class JobsService {
       shutdown = true;
       poke();
     };
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
     if (live) {
+      this.following.add(done);
       events.on(`committed:${id}`, poke);
       events.on(`ended:${id}`, poke);
       events.once('shutdown', onShutdown);
@@ -252,6 +265,8 @@ export class JobsService {
         });
       }
     } finally {
+      ended();
+      this.following.delete(done);
       events.off(`committed:${id}`, poke);
       events.off(`ended:${id}`, poke);
       events.off('shutdown', onShutdown);

@@ -24,7 +24,7 @@ async function setup(total: number, maxAttempts = 3) {
   const record = jobRecord({ createdAt: clock.now(), total, maxAttempts, timeoutMs: 1000 });
   const inputs = Array.from({ length: total }, (_, i) => i);
   await store.insertJob(record, inputs);
-  scheduler.addJob(record, inputs);
+  scheduler.addJob(record);
   const join = (threads = 1) => scheduler.join(new FakePort(), threads, 'node', 'test');
   /** Current value of a series, by name and labels. */
   const value = async (name: string, labels: Record<string, string> = {}) => {
@@ -42,6 +42,8 @@ describe('[O2] metrics', () => {
     const { clock, scheduler, join, value } = await setup(8);
     const v = join(2);
     scheduler.want(v, 8);
+    scheduler.pump();
+    await scheduler.settle();
     scheduler.pump();
     expect(await value('barnraise_leases')).toBe(8);
     const [a, b, c, d] = leases(scheduler, v);
@@ -62,6 +64,8 @@ describe('[O2] metrics', () => {
     const w = join(1);
     scheduler.want(w, 3);
     scheduler.pump();
+    await scheduler.settle();
+    scheduler.pump();
     expect(leases(scheduler, w)).toHaveLength(3);
     scheduler.leave(w);
     expect(await value('barnraise_tasks_requeued_total', { reason: 'lost' })).toBe(3);
@@ -76,12 +80,16 @@ describe('[O2] metrics', () => {
     for (let round = 0; round < 2; round++) {
       scheduler.want(v, 1);
       scheduler.pump();
+      await scheduler.settle();
+      scheduler.pump();
       const [a] = leases(scheduler, v);
       scheduler.results(v, [{ a: a!, ok: false, error: 'always' }]);
     }
     expect(await value('barnraise_tasks_failed_total')).toBe(1);
     expect(await value('barnraise_tasks_requeued_total', { reason: 'failed' })).toBe(1);
     scheduler.want(v, 1);
+    scheduler.pump();
+    await scheduler.settle();
     scheduler.pump();
     scheduler.cancel([...scheduler.jobs.keys()][0]!);
     const requeued = await Promise.all(['failed', 'expired', 'lost', 'released'].map((reason) => value('barnraise_tasks_requeued_total', { reason })));
@@ -96,6 +104,8 @@ describe('[O2] metrics', () => {
     expect(await value('barnraise_tasks_queued')).toBe(4);
     expect(await value('barnraise_jobs_active')).toBe(1);
     scheduler.want(v, 4);
+    scheduler.pump();
+    await scheduler.settle();
     scheduler.pump();
     const ids = leases(scheduler, v);
     scheduler.results(v, ids.map((a) => ({ a, ok: true, output: 0 })));

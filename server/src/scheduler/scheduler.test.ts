@@ -14,6 +14,13 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
 });
 
+/** Let claims land (K1), then dispatch: what one synchronous pump did when every task was in memory. */
+async function dispatch(s: Scheduler): Promise<void> {
+  s.pump();
+  await s.supply.idle();
+  s.pump();
+}
+
 function setup(heartbeatTimeoutMs = 4000) {
   const clock = new FakeClock();
   const store = new SqliteStore({ file: ':memory:' });
@@ -24,7 +31,7 @@ function setup(heartbeatTimeoutMs = 4000) {
     const record = jobRecord({ createdAt: clock.now(), ...overrides });
     const inputs = Array.from({ length: record.total }, (_, i) => i);
     await store.insertJob(record, inputs);
-    return scheduler.addJob(record, inputs);
+    return scheduler.addJob(record);
   };
   const join = (threads = 1) => {
     const port = new FakePort();
@@ -39,10 +46,10 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     await add({ total: 50 });
     const { port, v } = join(2);
     scheduler.want(v, 3);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(port.of('tasks').flatMap((m) => m.items)).toHaveLength(3);
     scheduler.want(v, 100);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(port.of('tasks').flatMap((m) => m.items)).toHaveLength(8);
   });
 
@@ -52,7 +59,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     scheduler.want(v, 4);
     scheduler.pause(v);
     await add({ total: 10 });
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(port.of('tasks')).toHaveLength(0);
   });
 
@@ -61,10 +68,10 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const job = await add({ total: 6 });
     const { port, v } = join(1);
     scheduler.want(v, 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     const first = port.of('tasks')[0]!.items;
     scheduler.results(v, first.map((t) => ({ a: t.a, ok: true as const, output: 1 })), 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(port.sent.map((m) => m.type)).toEqual(['job', 'tasks', 'tasks']);
     expect(port.of('job')[0]).toMatchObject({ id: job.id, code: job.spec.code });
   });
@@ -75,7 +82,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const quiet = join(1);
     const chatty = join(1);
     scheduler.want(quiet.v, 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(job.counts.leased).toBe(2);
     clock.advance(3000);
     scheduler.seen(chatty.v);
@@ -92,7 +99,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const job = await add({ total: 1, timeoutMs: 1000 });
     const slow = join(1);
     scheduler.want(slow.v, 1);
-    scheduler.pump();
+    await dispatch(scheduler);
     const [lease] = slow.port.of('tasks')[0]!.items;
     clock.advance(1100);
     scheduler.tick();
@@ -100,7 +107,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(job.failures[0]).toBe(1);
     const fast = join(1);
     scheduler.want(fast.v, 1);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(fast.port.of('tasks')[0]!.items[0]).toMatchObject({ i: 0 });
   });
 
@@ -109,7 +116,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const job = await add({ total: 2 });
     const { port, v } = join(1);
     scheduler.want(v, 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     const items = port.of('tasks')[0]!.items;
     const ended = new Promise((r) => scheduler.events.once(`ended:${job.id}`, r));
     scheduler.results(v, items.map((t) => ({ a: t.a, ok: true as const, output: `out${t.i}` })));
@@ -125,7 +132,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     // A slow disk, made deterministic: commits wait on a gate the test opens.
     class SlowStore extends SqliteStore {
       gate: Promise<void> | null = null;
-      override async commit(batch: Parameters<SqliteStore['commit']>[0]): Promise<void> {
+      override async commit(batch: Parameters<SqliteStore['commit']>[0]): ReturnType<SqliteStore['commit']> {
         if (this.gate) await this.gate;
         return super.commit(batch);
       }
@@ -136,11 +143,11 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     schedulers.push(scheduler);
     const record = jobRecord({ total: 2 });
     await store.insertJob(record, [0, 1]);
-    const job = scheduler.addJob(record, [0, 1]);
+    const job = scheduler.addJob(record);
     const port = new FakePort();
     const v = scheduler.join(port, 1, 'node', 'test');
     scheduler.want(v, 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     const [a, b] = port.of('tasks')[0]!.items;
     let open!: () => void;
     store.gate = new Promise((r) => (open = r));
@@ -150,7 +157,8 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     scheduler.results(v, [{ a: a!.a, ok: true, output: 'first' }]);
     const first = scheduler.writer.flush(); // takes a batch that has the job still running
     scheduler.results(v, [{ a: b!.a, ok: true, output: 'last' }]);
-    expect(job.isFinished()).toBe(true);
+    // [K5] Every task is final here, but the job completes with the commit of its last one.
+    expect(job.isFinished()).toBe(false);
     store.gate = null;
     open();
     await first;
@@ -171,7 +179,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     slow.port.unsent = Limits.maxSendBytes; // stopped reading: 4 MiB wait unsent
     scheduler.want(slow.v, 8);
     scheduler.want(fast.v, 4);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(slow.port.of('tasks')).toHaveLength(0);
     expect(fast.port.of('tasks')[0]!.items).toHaveLength(4);
     slow.port.unsent = 0;
@@ -186,10 +194,10 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const record = jobRecord({ total: 10, createdAt: clock.now() });
     const inputs = Array.from({ length: 10 }, (_, i) => `${i}${big}`);
     await store.insertJob(record, inputs);
-    scheduler.addJob(record, inputs, Buffer.byteLength(JSON.stringify(inputs[0])));
+    scheduler.addJob(record, Buffer.byteLength(JSON.stringify(inputs[0])));
     const { port, v } = join(8); // may hold 32 leases
     scheduler.want(v, 10);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(port.of('tasks').map((f) => f.items.length)).toEqual([4]);
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
@@ -205,12 +213,15 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(job.status).toBe('queued');
     const { port, v } = join(1);
     scheduler.want(v, 2);
-    scheduler.pump();
+    await dispatch(scheduler);
     expect(job.status).toBe('running');
     const [a, b] = port.of('tasks')[0]!.items;
     scheduler.results(v, [{ a: a!.a, ok: true, output: 1 }]);
     expect(job.status).toBe('running');
     scheduler.results(v, [{ a: b!.a, ok: false, error: 'bad' }]);
+    // [K5] Completed in the commit of its last final task: the store says so.
+    expect(job.status).toBe('running');
+    await scheduler.writer.flush();
     expect(job.status).toBe('completed');
     expect(job.counts).toMatchObject({ done: 1, failed: 1 });
   });
@@ -220,7 +231,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const job = await first.add({ total: 3, maxAttempts: 2 });
     const { port, v } = first.join(1);
     first.scheduler.want(v, 3);
-    first.scheduler.pump();
+    await dispatch(first.scheduler);
     const [a, b] = port.of('tasks')[0]!.items;
     first.scheduler.results(v, [{ a: a!.a, ok: true, output: 'A' }, { a: b!.a, ok: false, error: 'once' }]);
     await first.scheduler.writer.flush();
@@ -228,15 +239,16 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const clock = new FakeClock();
     const second = new Scheduler({ clock, store: first.store, heartbeatTimeoutMs: 1e9, commitIntervalMs: 1 });
     schedulers.push(second);
-    second.recover(await first.store.loadUnfinished());
-    const again = second.jobs.get(job.id)!;
-    expect(again.counts).toMatchObject({ queued: 2, leased: 0, done: 1 });
-    expect(again.failures[1]).toBe(1);
+    await first.store.sweep(0); // [K2] the dead master never beats again: its claims are free
+    const [counters] = await first.store.activeJobs();
+    const again = second.addJob((await first.store.getJob(job.id))!, 0, [], counters);
+    expect(again.counts).toMatchObject({ queued: 0, leased: 0, done: 1 });
     const port2 = new FakePort();
     const v2 = second.join(port2, 1, 'node', '');
     second.want(v2, 4);
-    second.pump();
+    await dispatch(second);
     expect(port2.of('tasks')[0]!.items.map((t) => t.i).sort()).toEqual([1, 2]);
+    expect(again.failures[1]).toBe(1);
     // A late result for an attempt of the dead master is refused, whatever connection sends it.
     expect(second.results(v2, [{ a: b!.a, ok: true, output: 'late' }])).toBe(1);
   });

@@ -175,6 +175,7 @@ export class Scheduler {
     if (known) return known;
     const job = new JobState(spec);
     job.maxInputBytes = checks.length > 0 ? Math.max(maxInputBytes, largestJsonBound(checks.map((c) => c.input))) : maxInputBytes;
+    job.measureClaims = maxInputBytes === 0;
     if (spec.validation) job.validation = new JobValidation(job, spec.validation, this.validationHost, checks);
     if (durable) {
       job.sync(durable);
@@ -494,13 +495,18 @@ export class Scheduler {
     let threads = 0;
     for (const v of this.volunteers.values()) threads += v.threads;
     let leased = 0;
-    for (const job of this.jobs.values()) leased += job.counts.leased;
+    let unfinished = 0;
+    for (const job of this.jobs.values()) {
+      leased += job.counts.leased;
+      if (!job.isFinished()) unfinished += job.spec.total - job.counts.done - job.counts.failed;
+    }
     return {
       volunteers: this.volunteers.size,
       threads,
       tasksPerSecond: this.rate.perSecond(),
       tasksDone: this.tasksDone,
-      queued: this.queue.queued(),
+      // Tasks no volunteer holds: here or waiting in the store for a claim (K1).
+      queued: Math.max(0, unfinished - leased),
       leased,
       activeJobs: this.queue.size,
     };

@@ -68,6 +68,8 @@ export class JobState {
   claiming = false;
   /** An upper bound on any input's JSON size in bytes: how many of its tasks fit in one frame (rule S15). */
   maxInputBytes = 0;
+  /** The inputs were not measured at submission here: claims measure them as they come. */
+  measureClaims = false;
   /** Votes, replicas and checks of a validated job (section V). */
   validation: JobValidation | null = null;
 

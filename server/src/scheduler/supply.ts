@@ -51,7 +51,8 @@ export class Supply {
         if (tasks.length < n) job.claimable = false;
         // Claims made under an older generation are void (K3): the store releases them when the master is back.
         if (owner.gen !== this.opts.owner().gen || job.isFinished()) return;
-        if (tasks.length > 0) job.maxInputBytes = Math.max(job.maxInputBytes, largestJsonBound(tasks.map((t) => t.input)));
+        // A job submitted here was measured whole at submission; one from another master is measured as it comes (S15).
+        if (tasks.length > 0 && job.measureClaims) job.maxInputBytes = Math.max(job.maxInputBytes, largestJsonBound(tasks.map((t) => t.input)));
         this.opts.onClaimed(job, tasks);
       },
       (err: unknown) => {

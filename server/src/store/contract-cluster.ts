@@ -81,6 +81,12 @@ export function clusterContract(open: () => Promise<Store>, jobRecord: (o?: Part
     // The dead master's two claims are free; the live one's is not.
     expect((await store.claimTasks(job.id, owner('new'), 10)).map((t) => t.index)).toEqual([0, 1, 3]);
     expect(await store.sweep(60_000)).toEqual([]);
+    // Claims of a master that never beat (it died before its first) are as free after a sweep.
+    const other = jobRecord({ total: 2 });
+    await store.insertJob(other, [0, 1]);
+    await store.claimTasks(other.id, owner('ghost'), 2);
+    await store.sweep(60_000);
+    expect((await store.claimTasks(other.id, owner('new'), 10)).map((t) => t.index)).toEqual([0, 1]);
     await store.close();
   });
 

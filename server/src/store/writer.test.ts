@@ -9,7 +9,7 @@ import { SqliteStore } from './sqlite/store.ts';
 class CountingStore extends SqliteStore {
   batches: CommitBatch[] = [];
   gate: Promise<void> = Promise.resolve();
-  override async commit(batch: CommitBatch): Promise<void> {
+  override async commit(batch: CommitBatch): ReturnType<SqliteStore['commit']> {
     await this.gate;
     this.batches.push(batch);
     return super.commit(batch);
@@ -37,7 +37,7 @@ describe('group commit (SPEC.md D2)', () => {
   it('[D2] many results become one transaction, acknowledged only after it lands', async () => {
     const { store, writer, committed } = setup();
     const job = makeJob({ total: 100 });
-    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, Array.from({ length: job.spec.total }, (_, i) => i));
     const v = new VolunteerState('v1', new FakePort(), 1, 'node', '', 0);
     let release!: () => void;
     store.gate = new Promise((r) => (release = r));
@@ -60,7 +60,7 @@ describe('group commit (SPEC.md D2)', () => {
   it('[D2] a full batch is written without waiting for the interval', async () => {
     const { store, writer } = setup(10);
     const job = makeJob({ total: 25 });
-    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, Array.from({ length: job.spec.total }, (_, i) => i));
     for (let i = 0; i < 25; i++) writer.requeued(job, i);
     await writer.flush();
     expect(store.batches.length).toBeGreaterThanOrEqual(2);
@@ -71,7 +71,7 @@ describe('group commit (SPEC.md D2)', () => {
     const store = new SqliteStore({ file: ':memory:' });
     stores.push(store);
     const job = makeJob({ total: 1 });
-    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, job.inputs);
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, Array.from({ length: job.spec.total }, (_, i) => i));
     let failures = 1;
     const flaky: Store = Object.create(store, {
       commit: { value: async (b: CommitBatch) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : store.commit(b)) },

@@ -82,9 +82,12 @@ export function leaseCore(clock: FakeClock, ...jobs: JobState[]): LeaseCore & { 
   return { clock, journal: new RecordingJournal(), queue, attempts: new Map(), graceMs: 100, newAttemptId: () => `a${n++}` };
 }
 
+/** A job whose every task this master has claimed (K1), input i being i. */
 export function makeJob(overrides: Partial<JobSpec> = {}): JobState {
   const spec = jobSpec(overrides);
-  return new JobState(spec, Array.from({ length: spec.total }, (_, i) => i));
+  const job = new JobState(spec);
+  job.claimed(Array.from({ length: spec.total }, (_, index) => ({ index, input: index, failures: 0, losses: 0, error: null })));
+  return job;
 }
 
 export function volunteer(threads = 1, credits = 0, now = 1_000_000): VolunteerState & { port: FakePort } {

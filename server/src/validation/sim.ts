@@ -86,7 +86,16 @@ export class SimSwarm {
     const record = jobRecord({ total, createdAt: this.clock.now(), timeoutMs: 60_000, maxAttempts: 3, ...(validation ? { validation } : {}) });
     const inputs = Array.from({ length: total }, (_, i) => i);
     await this.store.insertJob(record, inputs, opts.checks ?? []);
-    return this.scheduler.addJob(record, inputs, undefined, opts.checks ?? []);
+    return this.scheduler.addJob(record, 0, opts.checks ?? []);
+  }
+
+  /** Let claims land and dispatch (K1), then make everything pending durable and learn what the store says. */
+  async settle(): Promise<void> {
+    for (let k = 0; k < 3; k++) {
+      this.scheduler.pump();
+      await this.scheduler.settle();
+    }
+    this.scheduler.pump();
   }
 
   /**
@@ -108,9 +117,9 @@ export class SimSwarm {
     return sim;
   }
 
-  /** One round: lease to everyone with credits, then every volunteer answers what it holds. */
-  round(): number {
-    this.scheduler.pump();
+  /** One round: claims and leases to everyone with credits, then every volunteer answers what it holds. */
+  async round(): Promise<number> {
+    await this.settle();
     let answered = 0;
     for (const sim of [...this.volunteers]) {
       if (!this.scheduler.volunteers.has(sim.v.id)) continue;
@@ -128,6 +137,7 @@ export class SimSwarm {
     }
     this.replaceBanned();
     this.clock.advance(10);
+    await this.scheduler.writer.flush();
     return answered;
   }
 
@@ -144,7 +154,7 @@ export class SimSwarm {
   /** Rounds until `job` is finished (or `maxRounds`); then its results, read back from the store. */
   async run(job: JobState, maxRounds = 100_000): Promise<ResultLine[]> {
     for (let r = 0; r < maxRounds && !job.isFinished(); r++) {
-      const answered = this.round();
+      const answered = await this.round();
       if (answered === 0 && r % 50 === 49) this.scheduler.tick();
     }
     await this.scheduler.writer.flush();

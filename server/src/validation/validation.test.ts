@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakePort } from '../testing/doubles.ts';
+import { FakeClock, FakePort } from '../testing/doubles.ts';
 import { SqliteStore } from '../store/sqlite/store.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { jobRecord } from '../store/contract.ts';
@@ -37,10 +37,10 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const port = new FakePort();
     const anon = s.scheduler.join(port, 1, 'node', 'test');
     s.scheduler.want(anon, 4);
-    s.scheduler.pump();
+    await s.settle();
     expect(port.of('tasks')).toHaveLength(0);
     const plain = await s.addJob(3, 'none');
-    s.scheduler.pump();
+    await s.settle();
     expect(port.of('tasks').flatMap((f) => f.items).map((t) => t.job)).toEqual([plain.id, plain.id, plain.id]);
     expect(validated.counts.leased).toBe(0);
   });
@@ -53,7 +53,7 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const a2 = s.join(Behaviors.honest, { network: 'net-a' }); // another identity on the same network
     const b = s.join(Behaviors.honest, { network: 'net-b' });
     const c = s.join(Behaviors.honest, { network: 'net-c' });
-    s.scheduler.pump();
+    await s.settle();
     expect(holders(s, job.id, 0).sort()).toEqual([a.identity, b.identity, c.identity].sort());
     expect(holders(s, job.id, 0)).not.toContain(a2.identity);
     // The same identity's second connection got nothing: one replica per identity.
@@ -64,7 +64,7 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const s = swarm();
     const job = await s.addJob(1, 'strict', { quorum: 2 });
     const [x, y] = [s.join(Behaviors.honest, { network: 'lan' }), s.join(Behaviors.honest, { network: 'lan' })];
-    s.scheduler.pump();
+    await s.settle();
     expect(holders(s, job.id, 0).sort()).toEqual([x.identity, y.identity].sort());
   });
 
@@ -72,7 +72,7 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const s = swarm(7, { validation: { spotCheck: 0, probation: 2 } });
     const job = await s.addJob(3, 'adaptive');
     const alone = s.join(Behaviors.honest, { trust: 'seasoned' });
-    s.round();
+    await s.round();
     await s.scheduler.writer.flush();
     expect(job.validation!.awaiting).toBe(2); // two leases (prefetch), two provisional results
     expect(await s.store.readResults(job.id, -1, 10)).toEqual([]);
@@ -90,7 +90,7 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     let lying = false;
     const turncoat: Behavior = ({ input }) => ({ ok: true, output: lying ? -1 : truth(input) });
     const sleeper = s.join(turncoat, { trust: 'seasoned', network: 'net-s' });
-    for (let r = 0; r < 3; r++) s.round();
+    for (let r = 0; r < 3; r++) await s.round();
     const provisional = job.validation!.awaiting;
     expect(provisional).toBeGreaterThan(0);
     lying = true;
@@ -112,7 +112,7 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const job = await s.addJob(10, 'adaptive', { checks: [{ input: 3, output: 9 }, { input: 5, output: 25 }] });
     const liar = s.join(Behaviors.colluder);
     const honest = s.join(Behaviors.honest);
-    s.round();
+    await s.round();
     expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
     expect(s.scheduler.book.get(honest.identity)!.checksPassed).toBeGreaterThan(0);
     // What the liar was leased looked like work of the job: its id, an index in range, an input.
@@ -178,31 +178,30 @@ describe('validation in the scheduler (SPEC.md V)', () => {
   it('[V13] votes, trust and bans survive a restart: the job resumes and nothing is accepted twice', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-v13-'));
     const file = path.join(dir, 'db.sqlite');
-    const s = new SimSwarm({ random: prngOf(11) });
-    (s as unknown as { store: SqliteStore }).store.close();
-    // The same sim, on a file: reach in for its pieces.
     const store = new SqliteStore({ file });
-    const clock = s.clock;
+    const clock = new FakeClock();
     const first = new Scheduler({ clock, store, heartbeatTimeoutMs: 3_600_000, commitIntervalMs: 1, random: prngOf(11) });
     const record = jobRecord({ total: 30, validation: { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } });
     const inputs = Array.from({ length: 30 }, (_, i) => i);
     await store.insertJob(record, inputs);
-    const job = first.addJob(record, inputs);
+    const job = first.addJob(record);
     const ids = ['i_a', 'i_b', 'i_c', 'i_liar'];
     const ports = ids.map((id, k) => {
       const seasoned = { ...newIdentity(id, `k-${id}`, `n${k}`, 0), state: 'trusted' as const, trustedChecks: 100 };
       const port = new FakePort();
-      const v = first.join(port, 1, 'node', 't', false, first.book.hold(id === 'i_liar' ? seasoned : seasoned, true), `n${k}`);
+      const v = first.join(port, 1, 'node', 't', false, first.book.hold(seasoned, true), `n${k}`);
       first.want(v, 2);
       return { id, v, port };
     });
+    first.pump();
+    await first.settle();
     first.pump();
     // Answer one round: the liar lies; then "crash" (no drain), keeping only what the group commit made durable.
     for (const { id, v } of ports) {
       const items = [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: id === 'i_liar' ? -1 : truth(a.index) }));
       first.results(v, items);
     }
-    await first.writer.flush();
+    await first.settle();
     const before = (await store.readResults(job.id, -1, 100)).map((l) => JSON.stringify(l));
     const liar = await store.getIdentity('i_liar');
     const replicasBefore = (await store.getJob(job.id))!.replicas;
@@ -211,22 +210,23 @@ describe('validation in the scheduler (SPEC.md V)', () => {
 
     const reopened = new SqliteStore({ file });
     const second = new Scheduler({ clock, store: reopened, heartbeatTimeoutMs: 3_600_000, commitIntervalMs: 1, random: prngOf(12) });
-    const unfinished = await reopened.loadUnfinished();
-    for (const r of await reopened.getIdentities(unfinished.flatMap((j) => (j.votes ?? []).map((v) => v.vote.identity)))) second.book.hold(r);
-    second.recover(unfinished);
-    const resumed = second.jobs.get(job.id)!;
-    expect(resumed.validation!.replicas).toBe(replicasBefore);
+    await reopened.sweep(0); // [D3] the first master's claims are free
+    const [counters] = await reopened.activeJobs();
+    const resumed = second.addJob((await reopened.getJob(job.id))!, 0, [], counters);
     const honest = ['i_a', 'i_b', 'i_c'].map((id, k) => {
-      const record2 = second.book.get(id) ?? (second.book.hold({ ...newIdentity(id, `k-${id}`, `n${k}`, 0), state: 'trusted', trustedChecks: 100 }));
+      const record2 = second.book.hold({ ...newIdentity(id, `k-${id}`, `n${k}`, 0), state: 'trusted', trustedChecks: 100 });
       const port = new FakePort();
       return { v: second.join(port, 1, 'node', 't', false, record2, `n${k}`), port };
     });
     for (let r = 0; r < 200 && !resumed.isFinished(); r++) {
       for (const h of honest) second.want(h.v, 2 - h.v.attempts.size);
       second.pump();
+      await second.settle();
+      second.pump();
       for (const h of honest) second.results(h.v, [...h.v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: truth(a.index) })));
+      await second.settle();
     }
-    await second.writer.flush();
+    expect((await reopened.getJob(job.id))!.replicas).toBeGreaterThan(replicasBefore!);
     const after = await reopened.readResults(job.id, -1, 100);
     expect(after).toHaveLength(30);
     expect(new Set(after.map((l) => l.index)).size).toBe(30);

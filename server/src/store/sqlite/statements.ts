@@ -55,6 +55,8 @@ export function prepare(db: Database.Database) {
        ON CONFLICT(id) DO UPDATE SET gen = excluded.gen, url = excluded.url, beat_at = excluded.beat_at, stats = excluded.stats`,
     ),
     silentMasters: db.prepare('SELECT id FROM masters WHERE beat_at < ?'),
+    /** Claims whose owner has no beat at all (it died before its first, or long ago): as dead as a silent one. */
+    releaseOrphans: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE owner IS NOT NULL AND owner NOT IN (SELECT id FROM masters)'),
     deleteMaster: db.prepare('DELETE FROM masters WHERE id = ?'),
     liveMasters: db.prepare('SELECT * FROM masters WHERE beat_at >= ? ORDER BY started_at, id'),
 

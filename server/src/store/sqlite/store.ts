@@ -216,10 +216,8 @@ export class SqliteStore implements Store {
   async sweep(ttlMs: number): Promise<string[]> {
     const silent = (this.s.silentMasters.all(Date.now() - ttlMs) as Array<{ id: string }>).map((r) => r.id);
     this.db.transaction(() => {
-      for (const id of silent) {
-        this.s.releaseMaster.run(id);
-        this.s.deleteMaster.run(id);
-      }
+      for (const id of silent) this.s.deleteMaster.run(id);
+      this.s.releaseOrphans.run();
       this.s.trimEvents.run(EVENTS_KEPT);
     })();
     return silent;
