@@ -100,4 +100,60 @@ test.describe('operator dashboard', () => {
       { index: 1, status: 'done', output: 6 },
     ]);
   });
+
+  test('[V5] [V3] the operator bans, reinstates and vouches for an identity from the Identities section', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    const worker = HeadlessWorker.start(master, 1);
+    workers.push(worker);
+    await expect(dash.volunteersOnline).toHaveText('1', { timeout: 30_000 });
+    const id = worker.identityId();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect(dash.identityTrust(id)).toHaveText('untrusted');
+
+    await test.step('a ban asks for confirmation, then refuses the worker for good', async () => {
+      await page.getByRole('button', { name: `Ban ${id}` }).click();
+      expect((await api.identity(id)).trust, 'nothing happens before the confirmation').toBe('untrusted');
+      await page.getByLabel(`Reason for banning ${id}`).fill('seen cheating elsewhere');
+      await page.getByRole('button', { name: `Confirm ban of ${id}` }).click();
+      await expect(dash.identityTrust(id)).toHaveText('banned');
+      await expect(page.getByTestId(`identities.row.${id}`)).toContainText('seen cheating elsewhere');
+      await expect(dash.events.locator('.event.identity-banned')).toContainText('seen cheating elsewhere');
+      await expect.poll(() => worker.exitCode, { timeout: 15_000, message: `the banned worker exits: ${worker.errorOutput()}` }).toBe(2);
+      await expect(dash.volunteersOnline).toHaveText('0');
+      expect(await api.identity(id)).toMatchObject({ trust: 'banned', banReason: expect.stringContaining('seen cheating elsewhere'), connections: 0 });
+    });
+
+    await test.step('reinstated it starts over untrusted; vouched for it is trusted from then on', async () => {
+      await page.getByRole('button', { name: `Reinstate ${id}` }).click();
+      await expect(dash.identityTrust(id)).toHaveText('untrusted');
+      expect((await api.identity(id)).banReason).toBeNull();
+      await page.getByRole('button', { name: `Vouch for ${id}` }).click();
+      await expect(dash.identityTrust(id)).toHaveText('vouched');
+      await expect(page.getByRole('button', { name: `Vouch for ${id}` })).toHaveCount(0);
+      expect(await api.identity(id)).toMatchObject({ trust: 'vouched', vouched: true });
+    });
+
+    await test.step('the same identity joins again, and the volunteers table shows it vouched', async () => {
+      const again = HeadlessWorker.start(master, { threads: 1, identity: worker.identityFile });
+      workers.push(again);
+      await expect(dash.volunteerTrust(id)).toHaveText('vouched', { timeout: 30_000 });
+    });
+  });
+
+  test('[V8] a job submitted from the dashboard with strict validation shows its validation counts', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    await page.getByLabel('Name').fill('checked');
+    await page.getByLabel('Inputs (a JSON array: one task per element)').fill('[1, 2, 3]');
+    await page.getByLabel('Result validation').selectOption('strict');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect(page.getByTestId('detail.validation')).toContainText('strict (quorum 2');
+    await expect(page.getByTestId('detail.validated')).toHaveText('0');
+    await expect(page.getByTestId('detail.awaiting')).toHaveText('0');
+    const list = (await (await fetch(`${master.url}/api/jobs`, { headers: { authorization: `Bearer ${master.token}` } })).json()) as { jobs: Array<{ id: string }> };
+    const job = await api.job(list.jobs[0]!.id);
+    expect(job.validation).toMatchObject({ mode: 'strict', quorum: 2, validated: 0, awaiting: 0, inconclusive: 0, replicas: 0 });
+    await expect(page.getByTestId(`jobs.validation.${job.id}`)).toContainText('strict: 0 validated, 0 awaiting, 0 inconclusive');
+  });
 });

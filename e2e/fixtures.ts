@@ -3,7 +3,7 @@
  * reading results, and the VolunteerPage page object (locators by role or dotted data-testid).
  */
 import { test as base, expect, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from '@playwright/test';
-import type { CreateJobBody, JobSummary, ResultLine, Site, Stats, VolunteerMessage } from '@barnraise/shared';
+import type { CreateJobBody, IdentityPage, IdentityRow, JobSummary, ResultLine, Site, Stats, TaskDetailReply, VolunteerMessage } from '@barnraise/shared';
 import { UnmanagedChromium } from './chromium.ts';
 import { MasterProcess, type MasterOptions } from './master.ts';
 
@@ -31,6 +31,19 @@ export class Api {
 
   job(id: string): Promise<JobSummary> {
     return this.call('GET', `/api/jobs/${id}`);
+  }
+
+  /** One task's detail: attempts and, for a validated job, its replicas. */
+  task(id: string, index: number): Promise<TaskDetailReply> {
+    return this.call('GET', `/api/jobs/${id}/tasks/${index}`);
+  }
+
+  identities(offset = 0, limit = 200): Promise<IdentityPage> {
+    return this.call('GET', `/api/identities?offset=${offset}&limit=${limit}`);
+  }
+
+  identity(id: string): Promise<IdentityRow> {
+    return this.call('GET', `/api/identities/${encodeURIComponent(id)}`);
   }
 
   stats(): Promise<Stats> {

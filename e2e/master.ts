@@ -17,6 +17,8 @@ export interface MasterOptions {
   description?: string;
   /** A private swarm: only sockets with `?key=<joinKey>` may join. */
   joinKey?: string;
+  /** More of the master's environment, e.g. BARNRAISE_VOUCH_KEY or BARNRAISE_NEW_IDENTITIES_BURST. */
+  env?: Record<string, string>;
 }
 
 /** If this test process exits without tearing down (a timed-out worker), do not leave the child running. */
@@ -72,6 +74,7 @@ export class MasterProcess {
     if (this.opts.title) env.BARNRAISE_TITLE = this.opts.title;
     if (this.opts.description) env.BARNRAISE_DESCRIPTION = this.opts.description;
     if (this.opts.joinKey) env.BARNRAISE_JOIN_KEY = this.opts.joinKey;
+    Object.assign(env, this.opts.env);
     const args = ['--import', 'tsx', 'server/src/cli.ts', 'serve', '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--token', this.token];
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

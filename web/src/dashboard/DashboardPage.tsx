@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { operatorApi } from './api.ts';
 import { EventLog } from './EventLog.tsx';
+import { IdentitiesTable } from './IdentitiesTable.tsx';
 import { connectFeed, type FeedConnection } from './feed-client.ts';
 import { JobDetail } from './JobDetail.tsx';
 import { JobsTable } from './JobsTable.tsx';
@@ -43,6 +44,7 @@ function Dashboard({ token }: { token: string }) {
             <JobDetail />
             <JobsTable />
             <VolunteersTable />
+            <IdentitiesTable />
           </div>
           <div>
             <JoinCard />

@@ -4,10 +4,12 @@ import { ApiRequestError } from './api.ts';
 import { JobProgress } from './JobsTable.tsx';
 import { useServices } from './services.ts';
 import { selectJobs, selectSelectedJob, useDashboard } from './store.ts';
+import { TaskHistory } from './TaskHistory.tsx';
+import { ValidationRows } from './Validation.tsx';
 
 const show = (v: unknown) => JSON.stringify(v);
 
-/** The selected job: summary, counts, samples, errors, a task's attempt history, its code, controls. */
+/** The selected job: summary, counts, validation, samples, errors, a task's attempt history, its code, controls. */
 export function JobDetail() {
   const id = useDashboard(selectSelectedJob);
   const row = useDashboard((s) => (id ? selectJobs(s)[id] : undefined));
@@ -62,6 +64,7 @@ export function JobDetail() {
         <dd>
           {row.timeoutMs} ms per attempt, {row.maxAttempts} attempts, priority {row.priority}
         </dd>
+        <ValidationRows job={row} />
       </dl>
       <div className="row">
         <button className="stop" disabled={!running} onClick={act(() => api.cancel(id))}>
@@ -90,23 +93,7 @@ export function JobDetail() {
               Show
             </button>
           </div>
-          {task && (
-            <div data-testid="detail.task">
-              <p>
-                Task {task.index}: {task.state}, input <code>{show(task.input)}</code>
-                {task.state === 'done' && <> → <code>{show(task.output)}</code></>}
-                {task.error && <> ({task.error})</>}
-              </p>
-              <ol className="small-list">
-                {task.attempts.map((a) => (
-                  <li key={a.attempt}>
-                    {a.end} on {a.volunteer} after {Math.max(0, a.endedAt - a.leasedAt)} ms{a.error ? `: ${a.error}` : ''}
-                  </li>
-                ))}
-                {task.attempts.length === 0 && <li className="muted">No attempt has ended yet.</li>}
-              </ol>
-            </div>
-          )}
+          {task && <TaskHistory task={task} />}
           <h3>Code</h3>
           <pre className="code" data-testid="detail.code">{detail.code}</pre>
         </>

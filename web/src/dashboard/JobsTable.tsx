@@ -4,6 +4,7 @@ import { formatCount, formatDuration, formatRate } from '../ui/format.ts';
 import { rowOf } from './api.ts';
 import { useServices } from './services.ts';
 import { percentDone, selectJobs, selectJobsPage, sortedJobs, useDashboard } from './store.ts';
+import { ValidationCell } from './Validation.tsx';
 
 const PAGE = 10;
 
@@ -51,6 +52,7 @@ export function JobsTable() {
               <th>Requeued</th>
               <th>Tasks/s</th>
               <th>Time left</th>
+              <th>Validation</th>
             </tr>
           </thead>
           <tbody>
@@ -70,11 +72,12 @@ export function JobsTable() {
                 <td>{formatCount(j.requeues)}</td>
                 <td>{formatRate(j.tasksPerSecond)}</td>
                 <td>{j.etaSeconds === null ? '–' : formatDuration(j.etaSeconds * 1000)}</td>
+                <ValidationCell job={j} />
               </tr>
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={8} className="muted">
+                <td colSpan={9} className="muted">
                   No jobs yet. Submit one below or with POST /api/jobs.
                 </td>
               </tr>

@@ -2,6 +2,7 @@ import { useState, type ChangeEvent, type FormEvent } from 'react';
 import { ApiRequestError } from './api.ts';
 import { useServices } from './services.ts';
 import { useDashboard } from './store.ts';
+import { validationField, type ValidationChoice } from './trust.ts';
 import { checkCode, checkInputs, checkPositive } from './validate.ts';
 
 const EXAMPLE = 'export default (n, ctx) => {\n  ctx.progress(1);\n  return n * n;\n}\n';
@@ -16,6 +17,7 @@ export function SubmitJob() {
   const [code, setCode] = useState(EXAMPLE);
   const [inputs, setInputs] = useState('[1, 2, 3, 4, 5]');
   const [timeout, setTimeoutMs] = useState('');
+  const [validation, setValidation] = useState<ValidationChoice>('');
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -37,7 +39,7 @@ export function SubmitJob() {
     if (!c.ok || !i.ok || !t.ok) return;
     setBusy(true);
     try {
-      const job = await api.createJob({ code: c.value, inputs: i.value, ...(name.trim() ? { name: name.trim() } : {}), ...(t.value ? { timeoutMs: t.value } : {}) });
+      const job = await api.createJob({ code: c.value, inputs: i.value, ...(name.trim() ? { name: name.trim() } : {}), ...(t.value ? { timeoutMs: t.value } : {}), ...validationField(validation) });
       select(job.id);
     } catch (err) {
       const message = err instanceof ApiRequestError ? err.message : String(err);
@@ -64,6 +66,13 @@ export function SubmitJob() {
         <label htmlFor="job-timeout">Time limit per attempt (ms)</label>
         <input id="job-timeout" inputMode="numeric" value={timeout} onChange={(e) => setTimeoutMs(e.target.value)} placeholder="60000" aria-invalid={!!errors.timeout} />
         <p className="problem">{errors.timeout}</p>
+        <label htmlFor="job-validation">Result validation</label>
+        <select id="job-validation" value={validation} onChange={(e) => setValidation(e.target.value as ValidationChoice)}>
+          <option value="">the master's default</option>
+          <option value="none">none: one result from anyone is final</option>
+          <option value="adaptive">adaptive: trusted volunteers' results are spot-checked</option>
+          <option value="strict">strict: agreeing results from distinct identities, one trusted</option>
+        </select>
         {errors.server && (
           <p role="alert" className="problem">
             {errors.server}

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { formatCount, formatDuration, formatRate } from '../ui/format.ts';
 import { useServices } from './services.ts';
 import { selectVolunteers, selectVolunteersPage, useDashboard } from './store.ts';
+import { IdentityId, TrustBadge } from './Trust.tsx';
 
 export const VOLUNTEERS_PAGE = 25;
 
@@ -27,6 +28,9 @@ export function VolunteersTable() {
           <thead>
             <tr>
               <th>Id</th>
+              <th>Identity</th>
+              <th>Trust</th>
+              <th>Checks</th>
               <th>Browser</th>
               <th>OS</th>
               <th>Threads</th>
@@ -39,8 +43,15 @@ export function VolunteersTable() {
           </thead>
           <tbody>
             {page.rows.map((v) => (
-              <tr key={v.id}>
+              <tr key={v.id} data-testid={`volunteers.row.${v.id}`}>
                 <td className="mono">{v.id}</td>
+                <td>
+                  <IdentityId id={v.identity} testId={`volunteers.identity.${v.id}`} />
+                </td>
+                <td>
+                  <TrustBadge trust={v.trust} testId={`volunteers.trust.${v.id}`} />
+                </td>
+                <td title="blind checks its identity passed">{formatCount(v.checksPassed)}</td>
                 <td>{v.browser}</td>
                 <td>{v.os}</td>
                 <td>{v.threads}</td>

@@ -1,5 +1,5 @@
 /** The operator REST calls the dashboard makes; errors carry the master's message for inline display. */
-import type { CreateJobBody, JobDetail, JobList, JobRow, JobSummary, TaskDetailReply } from '@barnraise/shared';
+import type { CreateJobBody, IdentityPage, IdentityRow, JobDetail, JobList, JobRow, JobSummary, TaskDetailReply } from '@barnraise/shared';
 
 export class ApiRequestError extends Error {
   readonly code = 'api_error' as const;
@@ -28,6 +28,10 @@ export function operatorApi(token: string) {
     task: (id: string, index: number) => call<TaskDetailReply>(`/api/jobs/${encodeURIComponent(id)}/tasks/${index}`),
     cancel: (id: string) => call<JobSummary>(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
     retryFailed: (id: string) => call<JobSummary>(`/api/jobs/${encodeURIComponent(id)}/retry-failed`, { method: 'POST' }),
+    identities: (offset: number, limit: number) => call<IdentityPage>(`/api/identities?offset=${offset}&limit=${limit}`),
+    ban: (id: string, reason?: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/ban`, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }),
+    vouch: (id: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/vouch`, { method: 'POST' }),
+    reinstate: (id: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/reinstate`, { method: 'POST' }),
   };
 }
 export type OperatorApi = ReturnType<typeof operatorApi>;

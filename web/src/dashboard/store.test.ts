@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FeedServerMessage, JobRow } from '@barnraise/shared';
-import { mergeFrame, percentDone, sortedJobs, type FeedSlice } from './store.ts';
+import { mergeFrame, percentDone, selectIdentityEventSeq, sortedJobs, type DashboardState, type FeedSlice } from './store.ts';
 
 const row = (id: string, done: number, createdAt = '2026-01-01T00:00:00.000Z'): JobRow => ({
   id,
@@ -37,5 +37,15 @@ describe('dashboard store', () => {
     const jobs = { a: row('a', 0, '2026-01-01T00:00:00.000Z'), b: row('b', 0, '2026-01-02T00:00:00.000Z') };
     expect(sortedJobs(jobs).map((j) => j.id)).toEqual(['b', 'a']);
     expect(percentDone(row('a', 3))).toBe(30);
+  });
+  it('a ban arriving in a delta moves the identities table\'s refetch key; other events do not', () => {
+    const snap: FeedServerMessage = { type: 'snapshot', t: 1, swarm, history: [], jobs: [], events: [{ seq: 1, t: 1, kind: 'volunteer-joined', text: 'joined' }], volunteers: page };
+    const s1 = { ...empty, ...mergeFrame(empty, snap) } as FeedSlice;
+    expect(selectIdentityEventSeq(s1 as DashboardState)).toBe(0);
+    const ban = { seq: 2, t: 2, kind: 'identity-banned', identity: 'i_liar', text: 'identity i_liar banned: wrong result' };
+    const s2 = { ...s1, ...mergeFrame(s1, { type: 'delta', t: 2, swarm, points: [], jobs: [], events: [ban], volunteers: page }) } as FeedSlice;
+    expect(selectIdentityEventSeq(s2 as DashboardState)).toBe(2);
+    const s3 = { ...s2, ...mergeFrame(s2, { type: 'delta', t: 3, swarm, points: [], jobs: [], events: [{ seq: 3, t: 3, kind: 'volunteer-left', text: 'left' }], volunteers: page }) } as FeedSlice;
+    expect(selectIdentityEventSeq(s3 as DashboardState)).toBe(2);
   });
 });

@@ -6,6 +6,7 @@
 import { create, type StateCreator } from 'zustand';
 import type { EventRow, FeedServerMessage, JobRow, Stats, VolunteerPage } from '@barnraise/shared';
 import { HISTORY_SECONDS } from '@barnraise/shared';
+import { lastIdentityEvent } from './trust.ts';
 
 export const TOKEN_KEY = 'barnraise.operatorToken';
 /** The event log keeps this many lines in the page (the master keeps its own bounded ring). */
@@ -40,9 +41,11 @@ export interface ViewSlice {
   selectedJob: string | null;
   jobsPage: number;
   volunteersPage: number;
+  identitiesPage: number;
   selectJob(id: string | null): void;
   setJobsPage(page: number): void;
   setVolunteersPage(page: number): void;
+  setIdentitiesPage(page: number): void;
 }
 
 export type DashboardState = AuthSlice & FeedSlice & ViewSlice;
@@ -103,9 +106,11 @@ const viewSlice: Slice<ViewSlice> = (set) => ({
   selectedJob: null,
   jobsPage: 0,
   volunteersPage: 0,
+  identitiesPage: 0,
   selectJob: (selectedJob) => set({ selectedJob }),
   setJobsPage: (jobsPage) => set({ jobsPage: Math.max(0, jobsPage) }),
   setVolunteersPage: (volunteersPage) => set({ volunteersPage: Math.max(0, volunteersPage) }),
+  setIdentitiesPage: (identitiesPage) => set({ identitiesPage: Math.max(0, identitiesPage) }),
 });
 
 export const useDashboard = create<DashboardState>()((...a) => ({ ...authSlice(...a), ...feedSlice(...a), ...viewSlice(...a) }));
@@ -124,6 +129,9 @@ export const selectVolunteers = (s: DashboardState) => s.volunteers;
 export const selectSelectedJob = (s: DashboardState) => s.selectedJob;
 export const selectJobsPage = (s: DashboardState) => s.jobsPage;
 export const selectVolunteersPage = (s: DashboardState) => s.volunteersPage;
+export const selectIdentitiesPage = (s: DashboardState) => s.identitiesPage;
+/** Moves when a ban or a trust earned reaches the event log: the identities table refetches then. */
+export const selectIdentityEventSeq = (s: DashboardState) => lastIdentityEvent(s.events);
 
 /** Jobs newest first (ids are random, creation time orders them). */
 export function sortedJobs(jobs: Record<string, JobRow>): JobRow[] {
