@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Limits } from '@barnraise/shared';
 import { bearerChecker } from './auth.ts';
 import type { Config } from './config.ts';
-import { ApiError, ErrorCode } from './errors.ts';
+import { ApiError, ErrorCode, isDiskFull } from './errors.ts';
 import { volunteerHub } from './hub/hub.ts';
 import { JobsService } from './jobs/service.ts';
 import { docsUi, openApi } from './docs/openapi.ts';
@@ -34,6 +34,7 @@ import { Scheduler } from './scheduler/scheduler.ts';
 import { IdentityDesk } from './validation/desk.ts';
 import { Liveness } from './cluster/liveness.ts';
 import { JobSync } from './cluster/sync.ts';
+import { ClusterView } from './cluster/view.ts';
 import { prngOf } from './validation/random.ts';
 import type { Store } from './store/store.ts';
 
@@ -47,6 +48,8 @@ declare module 'fastify' {
     liveness: Liveness;
     /** Where the other masters reach this one; set when it listens. */
     advertiseUrl: string;
+    /** The other live masters (K7). */
+    cluster: ClusterView;
     store: Store;
     /** True once shutdown began: no new volunteers, no new jobs. */
     draining: boolean;
@@ -125,9 +128,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (err.validation) {
       return reply.code(400).send({ statusCode: 400, code: 'BAD_REQUEST', error: 'Bad Request', message: err.message });
     }
+    // A full disk refuses what would be kept with a clear answer, not a crash; nothing of it was kept.
+    if (isDiskFull(err)) err = new ApiError('STORE_FULL');
     const status = err.statusCode ?? 500;
-    if (err instanceof ApiError && status === 503) {
-      return reply.code(503).send({ statusCode: 503, code: err.code, error: httpError(503), message: err.message });
+    // Our own 5xx answers (shutting down, store full) say what they are; any other 5xx hides its details.
+    if (err instanceof ApiError && status >= 500) {
+      return reply.code(status).send({ statusCode: status, code: err.code, error: httpError(status), message: err.message });
     }
     if (status >= 500) {
       req.log.error({ err, url: req.url, method: req.method }, 'request failed');
@@ -159,11 +165,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       late.scheduler!.abandon('master lost its database');
     },
     onRegained: () => {
-      app.log.info({ master }, 'the store is back');
+      app.log.warn({ master }, 'the store is back');
       void late.sync!.tick();
     },
     onError: (err) => app.log.warn({ err }, 'beat failed'),
+    afterBeat: () => cluster.refresh(),
   });
+  const cluster = new ClusterView({ store, self: () => master, ttlMs: config.claimTtlMs, token: opts.token, onError: (err) => app.log.debug({ err }, 'a master did not answer') });
+  app.decorate('cluster', cluster);
   const scheduler = (late.scheduler = new Scheduler({
     clock,
     store,
@@ -268,7 +277,7 @@ const CODE_OF_STATUS: Record<number, ErrorCode> = { 404: 'NOT_FOUND', 413: 'PAYL
 
 function httpError(status: number): string {
   return (
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable' } as Record<number, string>
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable', 507: 'Insufficient Storage' } as Record<number, string>
   )[status] ?? 'Error';
 }
 

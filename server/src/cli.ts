@@ -42,7 +42,7 @@ program
 program
   .command('worker')
   .description('join a master as a headless volunteer running tasks on worker_threads (trusted code only)')
-  .requiredOption('-u, --url <url>', 'the master, e.g. http://127.0.0.1:8080')
+  .requiredOption('-u, --url <url...>', 'the master, e.g. http://127.0.0.1:8080; several masters of a cluster: the next is tried when one fails')
   .option('-n, --threads <n>', 'compute threads', positiveInt, Math.max(1, os.availableParallelism() - 1))
   .option('--prefetch <n>', 'leases held per thread (default: 2, up to 4 while tasks are short)', positiveInt)
   .option('-q, --quiet', 'log nothing')
@@ -50,7 +50,7 @@ program
   .option('--identity <file>', `the volunteer identity's key file, created when missing (default ${defaultIdentityFile()})`)
   .option('--no-identity', 'join anonymously: only jobs that need no validation are given to this worker')
   .option('--vouch-key <key>', "the operator's vouch key (BARNRAISE_VOUCH_KEY): this worker is trusted from the start")
-  .action((flags: { url: string; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string }) => {
+  .action((flags: { url: string[]; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string }) => {
     const vouchKey = flags.vouchKey ?? (process.env.BARNRAISE_VOUCH_KEY || undefined);
     const identityFile = typeof flags.identity === 'string' ? flags.identity : defaultIdentityFile();
     const identity = flags.identity === false ? undefined : fileIdentity(identityFile, vouchKey);

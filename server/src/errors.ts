@@ -17,6 +17,7 @@ export const ErrorCode = {
   RATE_LIMITED: { status: 429, message: 'too many requests from this address; retry later' },
   INTERNAL: { status: 500, message: 'internal error' },
   SHUTTING_DOWN: { status: 503, message: 'the master is shutting down' },
+  STORE_FULL: { status: 507, message: 'the store is full (no disk space left): the job was not accepted; retry once space is freed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 export type ErrorCode = keyof typeof ErrorCode;
 
@@ -51,4 +52,10 @@ export function errorResponses<C extends ErrorCode>(...codes: C[]): { [S in Stat
   const byStatus = new Map<number, C[]>();
   for (const code of codes) byStatus.set(ErrorCode[code].status, [...(byStatus.get(ErrorCode[code].status) ?? []), code]);
   return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorBody(list)])) as { [S in StatusOf<C>]: ReturnType<typeof errorBody<C>> };
+}
+
+/** SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100): the store has no room left (answered 507 STORE_FULL). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === '53100' || (err instanceof Error && /database or disk is full|no space left/i.test(err.message));
 }

@@ -164,6 +164,8 @@ export const PageQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 export const EventListSchema = Type.Object({ events: Type.Array(EventRowSchema) });
+/** The volunteers table: of the whole cluster, or (`local`) only of the master asked (how masters read each other's). */
+export const VolunteersQuerySchema = Type.Composite([PageQuerySchema, Type.Object({ local: Type.Optional(Type.Boolean({ default: false })) })]);
 
 /** One volunteer identity (section V), for the operator. */
 export const IdentityRowSchema = Type.Object({

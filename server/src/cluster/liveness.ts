@@ -20,6 +20,8 @@ export interface LivenessOptions {
   /** Beating again, under a new generation, with the old claims released. */
   onRegained(): void;
   onError(err: unknown): void;
+  /** After each good beat (reading the other masters). */
+  afterBeat?(): Promise<void>;
   /** A monotonic clock (ms). */
   now?: () => number;
 }
@@ -71,6 +73,7 @@ export class Liveness {
         this.opts.onRegained();
       }
       await this.opts.store.sweep(this.opts.ttlMs);
+      await this.opts.afterBeat?.();
     } catch (err) {
       this.opts.onError(err);
       this.checkLost();

@@ -8,8 +8,10 @@ export class EventLog {
 
   constructor(private readonly capacity = 500) {}
 
-  add(row: Omit<EventRow, 'seq'>): EventRow {
-    const full = { ...row, seq: ++this.seq };
+  /** Keep a row; it carries its seq from the cluster's log (K7), or gets the next one here. */
+  add(row: Omit<EventRow, 'seq'> & { seq?: number }): EventRow {
+    const full = { ...row, seq: row.seq ?? this.seq + 1 };
+    this.seq = Math.max(this.seq, full.seq);
     this.ring.push(full);
     if (this.ring.length > this.capacity) this.ring.shift();
     return full;

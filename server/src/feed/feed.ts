@@ -57,7 +57,7 @@ interface Client {
 const signature = (r: JobRow) => `${r.status}|${r.counts.queued}|${r.counts.leased}|${r.counts.done}|${r.counts.failed}|${r.requeues}|${r.tasksPerSecond}`;
 
 export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) => {
-  const view = new OperatorView(app.scheduler, app.store, app.jobs, () => app.sync.tick());
+  const view = new OperatorView(app.scheduler, app.store, app.jobs, app.cluster, () => app.liveness.owner().master, () => app.sync.tick());
   app.decorate('operator', view);
   const authorized = bearerChecker(opts.token);
   const clients = new Set<Client>();
@@ -118,7 +118,7 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
         c.send({
           type: 'snapshot',
           t: app.scheduler.clock.now(),
-          swarm: app.scheduler.stats(),
+          swarm: app.cluster.stats(app.scheduler.stats()),
           history: [...view.metrics.history],
           jobs,
           events: view.events.since(0),
@@ -152,7 +152,7 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
     return {
       type: 'delta',
       t: app.scheduler.clock.now(),
-      swarm: app.scheduler.stats(),
+      swarm: app.cluster.stats(app.scheduler.stats()),
       points: c.points.splice(0),
       jobs,
       events,
@@ -176,7 +176,13 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
     for (const c of clients) c.points.push(point);
   }, 1000);
   const framer = setInterval(() => {
-    for (const c of clients) c.send(delta(c));
+    // [K7] The cluster's event log is read on every frame, dashboards or not: other masters' bans act here too.
+    void view.pullEvents().then(
+      () => {
+        for (const c of clients) c.send(delta(c));
+      },
+      (err: unknown) => app.log.warn({ err }, 'event log unavailable'),
+    );
   }, opts.frameMs ?? 500);
   app.addHook('onClose', async () => {
     clearInterval(sampler);

@@ -7,6 +7,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobState, VolunteerState } from '../scheduler/state.ts';
 import type { IdentityRecord, Store, TaskDetail } from '../store/store.ts';
 import { trustLabel } from '../validation/trust.ts';
+import type { ClusterView } from '../cluster/view.ts';
 import { agentFamily } from './agent.ts';
 import { EventLog, describe } from './events.ts';
 import { Metrics } from './metrics.ts';
@@ -26,14 +27,48 @@ export class OperatorView {
   readonly metrics = new Metrics();
   private readonly families = new WeakMap<VolunteerState, { browser: string; os: string }>();
 
+  /** The cluster's event log, read up to this seq (K7). */
+  private readSeq = 0;
+  private pulling: Promise<void> | null = null;
+
   constructor(
     private readonly scheduler: Scheduler,
     private readonly store: Store,
     private readonly jobs: JobsService,
+    private readonly cluster: ClusterView,
+    /** This master's id, on its lines of the cluster's event log. */
+    private readonly master: () => string,
     /** Bring jobs of the store into this master now (the job sync), when one it does not hold changes. */
     private readonly sync?: () => Promise<void>,
   ) {
-    scheduler.events.on('activity', (a) => this.events.add(describe(a, scheduler.clock.now())));
+    // [K7] What happens here goes to the cluster's log (with the group commits); every master reads it back.
+    scheduler.events.on('activity', (a) => scheduler.writer.event({ ...describe(a, scheduler.clock.now()), master: this.master() }));
+  }
+
+  /**
+   * [K7] Read the cluster's event log on from where this master is: for the dashboard, and to act at once on
+   * what other masters did (a ban closes this master's connections of the identity; a cancel stops its leases).
+   */
+  pullEvents(): Promise<void> {
+    this.pulling ??= (async () => {
+      for (let k = 0; k < 10; k++) {
+        const rows = await this.store.eventsSince(this.readSeq, 500);
+        for (const { master, ...row } of rows) {
+          this.readSeq = row.seq;
+          this.events.add(row);
+          if (master !== this.master()) await this.remote(row);
+        }
+        if (rows.length < 500) return;
+      }
+    })().finally(() => (this.pulling = null));
+    return this.pulling;
+  }
+
+  private async remote(row: { kind: string; identity?: string; job?: string }): Promise<void> {
+    if (row.kind === 'identity-banned' && row.identity && this.scheduler.book.get(row.identity)) {
+      const stored = await this.store.getIdentity(row.identity);
+      if (stored) this.scheduler.book.refresh(stored);
+    }
   }
 
   /** Called once a second. */
@@ -145,8 +180,8 @@ export class OperatorView {
     return this.scheduler.book.hold(stored);
   }
 
-  /** One page of the volunteers table, in order of arrival. */
-  volunteersPage(offset: number, limit: number): VolunteerPage {
+  /** One page of this master's volunteers, in order of arrival. */
+  localVolunteers(offset: number, limit: number): VolunteerPage {
     const rows: VolunteerRow[] = [];
     let i = 0;
     for (const v of this.scheduler.volunteers.values()) {
@@ -155,6 +190,13 @@ export class OperatorView {
       rows.push(this.volunteerRow(v));
     }
     return { total: this.scheduler.volunteers.size, offset, rows };
+  }
+
+  /** [K7] One page of the cluster's volunteers: this master's, then the others' (read from them). */
+  volunteersPage(offset: number, limit: number): VolunteerPage {
+    const local = this.localVolunteers(0, offset + limit).rows;
+    void this.cluster.fetch(this.scheduler.volunteers.size, offset, limit);
+    return this.cluster.page(local, offset, limit);
   }
 
   async detail(id: string): Promise<JobDetail> {

@@ -10,6 +10,7 @@ import { AddressAdmission } from '../security/buckets.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { IdentityDesk } from '../validation/desk.ts';
 import { networkOf } from '../validation/network.ts';
+import type { ClusterView } from '../cluster/view.ts';
 import { startSession } from './session.ts';
 
 export interface HubOptions {
@@ -38,8 +39,8 @@ export function swarmInterval(heartbeatMs: number): number {
 }
 
 /** The swarm totals every volunteer sees (public: no inputs, no code, no addresses). */
-export function swarmFrame(scheduler: Scheduler): Extract<MasterMessage, { type: 'swarm' }> {
-  const s = scheduler.stats();
+export function swarmFrame(scheduler: Scheduler, cluster?: ClusterView): Extract<MasterMessage, { type: 'swarm' }> {
+  const s = cluster ? cluster.stats(scheduler.stats()) : scheduler.stats();
   const jobs = [...scheduler.jobs.values()]
     .filter((j) => !j.isFinished())
     .slice(0, 10)
@@ -79,7 +80,7 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
         title: opts.title,
         heartbeatMs: opts.heartbeatMs,
         helloTimeoutMs: Math.max(10_000, opts.heartbeatMs * 5),
-        swarm: () => swarmFrame(scheduler),
+        swarm: () => swarmFrame(scheduler, app.cluster),
         desk: opts.desk,
         network: networkOf(address),
         log: app.log,
@@ -94,7 +95,7 @@ export const volunteerHub: FastifyPluginAsync<HubOptions> = async (app, opts) =>
   const swarm = setInterval(() => {
     if (scheduler.volunteers.size === 0) return;
     // Encoded once for everyone, not once per volunteer.
-    const encoded = Buffer.from(JSON.stringify(swarmFrame(scheduler)));
+    const encoded = Buffer.from(JSON.stringify(swarmFrame(scheduler, app.cluster)));
     for (const v of scheduler.volunteers.values()) v.port.sendEncoded(encoded);
   }, opts.swarmEveryMs ?? swarmInterval(opts.heartbeatMs));
   app.addHook('onClose', async () => {

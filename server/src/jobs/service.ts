@@ -281,3 +281,4 @@ const FOLLOW_POLL_MS = 250;
 function newJobId(): string {
   return `j_${randomBytes(8).toString('base64url')}`;
 }
+

@@ -6,6 +6,7 @@ import {
   JobParamsSchema,
   JobSummarySchema,
   PageQuerySchema,
+  VolunteersQuerySchema,
   TaskDetailSchema,
   TaskParamsSchema,
   VolunteerPageSchema,
@@ -45,10 +46,15 @@ export const dashboardRoutes: FastifyPluginAsyncTypebox = async (app) => {
     view.retryFailed(req.params.id),
   );
 
-  const volunteersSchema = { operationId: 'listVolunteers', summary: 'Connected volunteers, in order of arrival', tags, querystring: PageQuerySchema, response: { 200: VolunteerPageSchema, ...errorResponses('BAD_REQUEST') } };
+  const volunteersSchema = { operationId: 'listVolunteers', summary: 'Connected volunteers of the cluster (this master\'s first), in order of arrival', tags, querystring: VolunteersQuerySchema, response: { 200: VolunteerPageSchema, ...errorResponses('BAD_REQUEST') } };
   app.get('/volunteers', { schema: volunteersSchema }, async (req) =>
-    view.volunteersPage(req.query.offset ?? 0, req.query.limit ?? 50),
+    req.query.local ? view.localVolunteers(req.query.offset ?? 0, req.query.limit ?? 50) : view.volunteersPage(req.query.offset ?? 0, req.query.limit ?? 50),
   );
 
-  app.get('/events', { schema: { operationId: 'listEvents', summary: 'The bounded event log', tags, response: { 200: EventListSchema } } }, async () => ({ events: view.events.since(0) }));
+  app.get('/events', { schema: { operationId: 'listEvents', summary: 'The bounded event log of the cluster', tags, response: { 200: EventListSchema } } }, async () => {
+    // Whatever happened up to this request is in the log's answer (K7): this master's lines are committed first.
+    await app.scheduler.writer.flush();
+    await view.pullEvents();
+    return { events: view.events.since(0) };
+  });
 };

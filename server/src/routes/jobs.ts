@@ -37,7 +37,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         tags,
         headers: CreateJobHeadersSchema,
         body: CreateJobBodySchema,
-        response: { 201: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT', 'IDEMPOTENCY_KEY_REUSED') },
+        response: { 201: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT', 'IDEMPOTENCY_KEY_REUSED', 'STORE_FULL') },
       },
     },
     async (req, reply) => {

@@ -90,6 +90,8 @@ export class Scheduler {
   /** Identities and their trust (section V). */
   readonly book: TrustBook;
   private readonly probation = new Probation();
+  /** Identities whose last connection left, and when (V14: results waiting on them are given up after a while). */
+  private readonly offline = new Map<string, number>();
   private readonly validationHost: ValidationHost;
   /** Claims of tasks from the store (K1). */
   readonly supply: Supply;
@@ -244,6 +246,7 @@ export class Scheduler {
     if (identity) {
       this.book.hold(identity);
       this.book.connected(identity.id, network);
+      this.offline.delete(identity.id);
     }
     this.volunteers.set(v.id, v);
     this.activity({ kind: 'volunteer-joined', volunteer: v.id, agent, threads });
@@ -259,7 +262,10 @@ export class Scheduler {
   leave(v: VolunteerState, reason: LeaveReason = 'closed'): void {
     if (!this.volunteers.delete(v.id)) return;
     this.hungry.delete(v);
-    if (v.identity) this.book.disconnected(v.identity, v.network);
+    if (v.identity) {
+      this.book.disconnected(v.identity, v.network);
+      if (!this.book.isOnline(v.identity)) this.offline.set(v.identity, this.clock.now());
+    }
     const lost = lose(this.core, v);
     this.activity({ kind: 'volunteer-left', volunteer: v.id, reason, requeued: lost.length });
     this.schedulePump();
@@ -372,6 +378,13 @@ export class Scheduler {
     if (this.backlogged) this.schedulePump();
     const now = this.clock.now();
     for (const job of this.jobs.values()) this.supply.releaseIdle(job, now);
+    // [V14] A volunteer gone for a while will pass no more checks: results waiting on it get more replicas.
+    const givenUp = now - Math.max(10_000, 2 * this.opts.heartbeatTimeoutMs);
+    for (const [id, since] of this.offline) {
+      if (since > givenUp) continue;
+      this.offline.delete(id);
+      for (const job of this.jobs.values()) job.validation?.abandon(id);
+    }
     const cutoff = now - this.opts.heartbeatTimeoutMs;
     for (const v of [...this.volunteers.values()]) {
       if (v.lastSeen <= cutoff) {

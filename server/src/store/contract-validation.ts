@@ -60,8 +60,8 @@ export function validationContract(open: () => Promise<Store>, jobRecord: (o?: P
     await store.releaseClaims('m1');
     const claimed = await store.claimTasks(job.id, owner('m3'), 3);
     expect(claimed.find((t) => t.index === 0)!.votes).toEqual([
-      { attempt: 'a.1', identity: 'i_one', network: '10.0.0.0/24', ok: true, output: { v: 0 }, error: null, hash: 'h0', credited: true },
-      { attempt: 'a.2', identity: 'i_two', network: '10.0.0.0/24', ok: false, output: null, error: 'boom', hash: 'failed', credited: false },
+      { attempt: 'a.1', identity: 'i_one', network: '10.0.0.0/24', ok: true, output: { v: 0 }, error: null, hash: 'h0', credit: 'trust' },
+      { attempt: 'a.2', identity: 'i_two', network: '10.0.0.0/24', ok: false, output: null, error: 'boom', hash: 'failed', credit: null },
     ]);
     expect(claimed.find((t) => t.index === 1)!.votes).toEqual([]);
     const detail = await store.taskDetail(job.id, 0);

@@ -9,8 +9,11 @@ import { TaskState, type Attempt, type JobState, type VolunteerState } from '../
 import type { TrustBook } from './book.ts';
 import { TrustState } from './trust.ts';
 import { comparator, FAILED_HASH, outputHash, type Comparator } from './compare.ts';
-import { decide, FINAL_TRUST, Weight, type Decision, type Group, type Vote } from './quorum.ts';
+import { decide, FINAL_TRUST, Weight, type Group, type Verdict, type Vote } from './quorum.ts';
+import { Probation } from './probation.ts';
 import { ReplicaQueue, type Verdict as ScanVerdict } from './queue.ts';
+
+export { Probation };
 
 export interface ValidationPolicy {
   mode: 'adaptive' | 'strict';
@@ -47,7 +50,7 @@ export interface KnownAnswerEntry {
 
 /** How a replica or check is written down (rule V13). */
 export type ReplicaKind = 'vote' | 'check';
-export type ReplicaVerdict = 'pending' | 'accepted' | 'rejected' | 'void' | 'credited' | 'passed' | 'failed';
+export type ReplicaVerdict = 'pending' | 'accepted' | 'rejected' | 'void' | 'credited' | 'seasoning' | 'passed' | 'failed';
 
 export interface ValidationJournal {
   replica(job: JobState, index: number, a: Attempt, vote: Vote, kind: ReplicaKind, verdict: ReplicaVerdict): void;
@@ -87,48 +90,18 @@ interface TaskVotes {
   queuedIn: ReplicaQueue | null;
   /** adaptive: the spot check drawn for the trusted result that could stand alone (null: not drawn). */
   spot: boolean | null;
-  /** adaptive: provisionally accepted on this identity (V9), with its checks passed at that moment. */
-  provisionalOn: string | null;
-  passedAt: number;
-}
-
-/** Provisional results by the identity they stand on, so its passed checks can make them final (V9). */
-export class Probation {
-  private readonly byIdentity = new Map<string, Map<JobValidation, Set<number>>>();
-
-  add(identity: string, job: JobValidation, index: number): void {
-    let jobs = this.byIdentity.get(identity);
-    if (!jobs) this.byIdentity.set(identity, (jobs = new Map()));
-    let set = jobs.get(job);
-    if (!set) jobs.set(job, (set = new Set()));
-    set.add(index);
-  }
-
-  remove(identity: string, job: JobValidation, index: number): void {
-    const jobs = this.byIdentity.get(identity);
-    const set = jobs?.get(job);
-    if (!set) return;
-    set.delete(index);
-    if (set.size === 0) jobs!.delete(job);
-    if (jobs!.size === 0) this.byIdentity.delete(identity);
-  }
-
-  /** Provisional results standing on `identity`: [job, indices]. */
-  of(identity: string): Array<[JobValidation, number[]]> {
-    const jobs = this.byIdentity.get(identity);
-    return jobs ? [...jobs].map(([job, set]) => [job, [...set]]) : [];
-  }
-
-  has(identity: string, job: JobValidation): boolean {
-    return this.byIdentity.get(identity)?.has(job) ?? false;
-  }
-
-  forget(job: JobValidation): void {
-    for (const [id, jobs] of this.byIdentity) {
-      jobs.delete(job);
-      if (jobs.size === 0) this.byIdentity.delete(id);
-    }
-  }
+  /**
+   * [V9] The decision waiting for probation: the trusted supporters it waits on, each with the checks it had
+   * passed when the wait began; and the verdict to carry out (bans, contradicted failures) once it is over.
+   */
+  waiting: Map<string, number> | null;
+  held: Verdict | null;
+  /** Votes that have had their check passed by this task (a re-decision passes nobody twice). */
+  passed: Set<string>;
+  /** Votes that no longer count: their volunteer left before its probation ended (V14). */
+  stale: Set<string>;
+  /** A tail corroboration was leased for it (V14): once is enough. */
+  corroborated: boolean;
 }
 
 /** What `take` gives a volunteer: a replica of a task, or a known answer (a check that looks like one). */
@@ -142,13 +115,17 @@ export class JobValidation {
   private readonly tasks = new Map<number, TaskVotes>();
   private readonly anyQueue = new ReplicaQueue();
   private readonly trustedQueue = new ReplicaQueue();
-  /** Provisional tasks, for the end of the job when they wait only for their volunteers' checks (V14). */
-  private readonly provisional = new Set<number>();
+  /** Tasks waiting for probation, for the end of the job when nothing else is left (V14). */
+  private readonly waiting = new Set<number>();
+  /** Some vote of this job was a successful result (V11). */
+  private anySuccess = false;
   private readonly known: KnownAnswerEntry[] = [];
   /** Unsettled votes per identity: where a ban must roll back (V5). */
   private readonly byIdentity = new Map<string, Set<number>>();
   /** Results received (replicas and checks): the cost of validation. */
   replicas = 0;
+  /** Leases given, by what they were for: where the cost of validation goes (BENCHMARKS.md). */
+  readonly leases = { fresh: 0, replica: 0, check: 0, tailCheck: 0, corroboration: 0 };
   inconclusive = 0;
 
   constructor(
@@ -173,7 +150,7 @@ export class JobValidation {
 
   /** A bound on the work this job has for someone (fresh tasks, wanted replicas, the provisional tail). */
   workCount(): number {
-    return this.job.freshLeft() + this.anyQueue.length + this.trustedQueue.length + (this.provisional.size > 0 ? 1 : 0);
+    return this.job.freshLeft() + this.anyQueue.length + this.trustedQueue.length + (this.waiting.size > 0 ? 1 : 0);
   }
 
   // ------------------------------------------------------------------ leasing
@@ -188,7 +165,7 @@ export class JobValidation {
     // [V4] Known answers for those still earning trust or seasoning: a check with no trusted volunteer's time spent.
     if (book.votes(id) < Weight.seasoned && this.known.length > 0 && this.host.random() < this.host.params.checkRate) {
       const check = this.knownFor(id);
-      if (check) return { index: check.index, check };
+      if (check) return this.count('check', { index: check.index, check });
     }
     const judge = (queue: ReplicaQueue) => (i: number): ScanVerdict => {
       const t = this.tasks.get(i);
@@ -203,16 +180,23 @@ export class JobValidation {
       const t = this.tasks.get(index)!;
       t.wanted--;
       if (t.wanted === 0) t.queuedIn = null;
-      return { index };
+      return this.count('replica', { index });
     }
     const fresh = this.job.nextFresh();
     if (fresh !== undefined) {
       const t = this.votesOf(fresh);
       // strict: the first `quorum` replicas go out at once (to distinct identities), like BOINC's target_nresults.
       if (this.policy.mode === 'strict') this.want(fresh, t, this.policy.quorum - 1, 0);
-      return { index: fresh };
+      return this.count('fresh', { index: fresh });
     }
-    return trusted ? this.tail(v, id) : undefined;
+    // The end of the job: nothing left to claim from the store either (K1), only results waiting here.
+    const ending = !this.job.claimable && !this.job.claiming;
+    return trusted && ending ? this.tail(v, id) : undefined;
+  }
+
+  private count(kind: keyof JobValidation['leases'], take: Take): Take {
+    this.leases[kind]++;
+    return take;
   }
 
   /** Record that attempt `a` (made from what `take` gave) is in flight. */
@@ -251,29 +235,44 @@ export class JobValidation {
   }
 
   /**
-   * [V14] Nothing else to do for trusted `v`: corroborate a provisional result of another identity (a final
-   * result, and a check passed for both), those of identities gone first; or, with only its own provisional
-   * results left, take a known answer, so its probation can end.
+   * [V14] Nothing else to do for trusted `v`. If results here wait on its probation it needs checks: a known
+   * answer it has not seen. Otherwise, or without one, it corroborates a waiting result it has not held (a
+   * check of that result's supporters, and of `v` by them; each result is corroborated once). When it waits
+   * and nothing is left to check it with, the swarm is too small to check it further: its probation here is
+   * waived, and what waited on it stands.
    */
   private tail(v: VolunteerState, id: string): Take | undefined {
-    let pick: number | undefined;
-    for (const i of this.provisional) {
+    const waits = this.host.probation.has(id, this);
+    if (waits) {
+      const check = this.knownFor(id);
+      if (check) return this.count('tailCheck', { index: check.index, check });
+    }
+    for (const i of this.waiting) {
       const t = this.tasks.get(i);
-      if (!t || t.provisionalOn === null || t.provisionalOn === id || !this.eligible(t, v)) continue;
-      pick = i;
-      if (!this.host.book.isOnline(t.provisionalOn)) break;
+      if (!t || t.corroborated || t.waiting?.has(id) || !this.eligible({ ...t, need: Weight.trusted }, v)) continue;
+      // A result whose volunteers can still take known answers ends its wait that way, at a check each; a
+      // corroboration is spent only where one of them has none left.
+      if (!waits && [...t.waiting!.keys()].every((w) => this.knownFor(w) !== undefined)) continue;
+      t.corroborated = true;
+      return this.count('corroboration', { index: i });
     }
-    if (pick !== undefined) {
-      const t = this.tasks.get(pick)!;
-      this.provisional.delete(pick);
-      this.host.probation.remove(t.provisionalOn!, this, pick);
-      t.provisionalOn = null;
-      t.need = 1;
-      return { index: pick };
+    if (waits) this.waive(id);
+    return undefined;
+  }
+
+  /** [V14] End `identity`'s probation on this job's waiting results: nobody is left to check it with. */
+  private waive(identity: string): void {
+    for (const [job, indices] of this.host.probation.of(identity)) {
+      if (job !== this) continue;
+      for (const i of indices) {
+        const t = this.tasks.get(i);
+        // Someone else may still corroborate it: wait for that first.
+        if (!t || t.flying.size > 0 || (!t.corroborated && this.host.book.onlineWithWeight(Weight.trusted) > t.holders.size)) continue;
+        if (!t.waiting?.delete(identity)) continue;
+        this.host.probation.remove(identity, this, i);
+        if (t.waiting.size === 0) this.settleHeld(i, t);
+      }
     }
-    if (!this.host.probation.has(id, this)) return undefined;
-    const check = this.knownFor(id);
-    return check ? { index: check.index, check } : undefined;
   }
 
   // ------------------------------------------------------------------ outcomes
@@ -282,8 +281,9 @@ export class JobValidation {
   outcome(a: Attempt, ok: boolean, output: unknown, error: string | null): void {
     const v = a.volunteer;
     const id = v.identity!;
-    const vote: Vote = { attempt: a.id, identity: id, network: v.network, ok, output: ok ? output : null, error, hash: ok ? outputHash(output) : FAILED_HASH, credited: false };
+    const vote: Vote = { attempt: a.id, identity: id, network: v.network, ok, output: ok ? output : null, error, hash: ok ? outputHash(output) : FAILED_HASH, credit: null };
     this.replicas++;
+    if (ok) this.anySuccess = true;
     if (a.check) return this.checkAnswered(a, a.check, vote);
     const t = this.tasks.get(a.index);
     if (!t || !t.flying.delete(a.id)) return; // the task became final meanwhile
@@ -339,22 +339,32 @@ export class JobValidation {
 
   /** [V5] `identity` was banned: its unsettled votes no longer count; what they carried is decided again. */
   rollback(identity: string): number {
-    const indices = this.byIdentity.get(identity);
-    this.byIdentity.delete(identity);
+    return this.drop(identity, 'void');
+  }
+
+  /**
+   * [V14] `identity` left and did not come back: results waiting on its probation cannot get its checks, so
+   * its votes there stop counting and those tasks get more replicas. Returns how many were affected.
+   */
+  abandon(identity: string): number {
+    return this.drop(identity, 'stale');
+  }
+
+  private drop(identity: string, why: 'void' | 'stale'): number {
+    const indices = why === 'void' ? this.byIdentity.get(identity) : new Set(this.host.probation.of(identity).find(([job]) => job === this)?.[1] ?? []);
+    if (why === 'void') this.byIdentity.delete(identity);
     let rolledBack = 0;
-    for (const i of indices ?? []) {
+    for (const i of [...(indices ?? [])]) {
       const t = this.tasks.get(i);
       if (!t) continue;
       const vote = t.votes.find((x) => x.identity === identity);
       if (!vote) continue;
-      t.votes = t.votes.filter((x) => x !== vote);
-      this.host.journal.verdict(this.job, i, vote.attempt, 'void');
-      if (t.provisionalOn === identity) {
-        rolledBack++;
-        t.provisionalOn = null;
-        this.provisional.delete(i);
-        this.host.probation.remove(identity, this, i);
-      }
+      if (why === 'void') {
+        t.votes = t.votes.filter((x) => x !== vote);
+        this.host.journal.verdict(this.job, i, vote.attempt, 'void');
+      } else t.stale.add(identity);
+      if (t.waiting?.has(identity)) rolledBack++;
+      this.unwait(i, t);
       t.spot = null;
       t.wanted = 0;
       this.evaluate(i, t);
@@ -362,13 +372,16 @@ export class JobValidation {
     return rolledBack;
   }
 
-  /** [V9] `identity` passed another check: provisional results on it that served their probation are final. */
+  /** [V9] `identity` passed another check: results whose probation it ends are decided again (and settle). */
   probationCheck(identity: string, indices: number[]): void {
     const passed = this.host.book.get(identity)?.checksPassed ?? 0;
     for (const i of indices) {
       const t = this.tasks.get(i);
-      if (!t || t.provisionalOn !== identity || passed - t.passedAt < this.host.params.probation) continue;
-      this.evaluate(i, t, true);
+      const since = t?.waiting?.get(identity);
+      if (!t || since === undefined || passed - since < this.host.params.probation) continue;
+      t.waiting!.delete(identity);
+      this.host.probation.remove(identity, this, i);
+      if (t.waiting!.size === 0) this.settleHeld(i, t);
     }
   }
 
@@ -384,10 +397,10 @@ export class JobValidation {
     this.evaluate(index, t);
   }
 
-  /** The task's state as the dashboard shows it: votes, and whether it stands provisionally. */
-  snapshot(index: number): { votes: readonly Vote[]; provisionalOn: string | null } | undefined {
+  /** The task's state as the dashboard shows it: votes, and whom its settling waits on. */
+  snapshot(index: number): { votes: readonly Vote[]; waitingOn: string[] } | undefined {
     const t = this.tasks.get(index);
-    return t && { votes: t.votes, provisionalOn: t.provisionalOn };
+    return t && { votes: t.votes, waitingOn: [...(t.waiting?.keys() ?? [])] };
   }
 
   /** Identities with unsettled votes here (the trust book keeps their records). */
@@ -402,22 +415,22 @@ export class JobValidation {
 
   // ------------------------------------------------------------------ deciding
 
-  private evaluate(index: number, t: TaskVotes, probationOver = false): void {
+  private evaluate(index: number, t: TaskVotes): void {
     const host = this.host;
     const book = host.book;
     const input = {
       mode: this.policy.mode,
       quorum: this.policy.quorum,
       maxReplicas: this.policy.maxReplicas,
-      votes: t.votes,
+      votes: t.stale.size > 0 ? t.votes.filter((v) => !t.stale.has(v.identity)) : t.votes,
       trustOf: (id: string) => book.votes(id),
       comparator: this.cmp,
       spotCheck: t.spot === true,
-      probationOver,
       trustedOnline: book.onlineWithWeight(1) > 0,
       seasonedOnline: book.onlineWithWeight(2) > 0,
       bootstrapQuorum: host.params.bootstrapQuorum,
       bootstrapNetworks: book.onlineNetworks(false).size,
+      jobHasSuccess: this.anySuccess,
     };
     let verdict = decide(input);
     if (verdict.decision.kind === 'provisional' && t.spot === null) {
@@ -426,51 +439,97 @@ export class JobValidation {
       if (t.spot) verdict = decide({ ...input, spotCheck: true });
     }
     for (const v of verdict.credited) {
-      v.credited = true;
-      host.journal.verdict(this.job, index, v.attempt, 'credited');
+      v.credit = verdict.creditLevel;
+      host.journal.verdict(this.job, index, v.attempt, verdict.creditLevel === 'trust' ? 'credited' : 'seasoning');
       book.pass(v.identity);
     }
     for (const id of verdict.bootstrapLosers) book.lostBootstrap(id);
-    this.apply(index, t, verdict.decision);
-    // Trust moves last: a ban rolls back other tasks, and may come back to this one only once it is settled.
-    for (const id of verdict.passed) book.pass(id);
-    for (const id of verdict.contradicted) book.contradicted(id);
-    for (const id of verdict.caught) book.fail(id, `result disagrees with a trusted quorum (task ${index} of ${this.job.id})`);
+    this.apply(index, t, verdict);
   }
 
-  private apply(index: number, t: TaskVotes, d: Decision): void {
-    if (t.provisionalOn !== null && (d.kind !== 'provisional' || d.on !== t.provisionalOn)) {
-      this.host.probation.remove(t.provisionalOn, this, index);
-      this.provisional.delete(index);
-      t.provisionalOn = null;
-    }
+  private apply(index: number, t: TaskVotes, verdict: Verdict): void {
+    const d = verdict.decision;
+    if (d.kind !== 'final' && d.kind !== 'provisional') this.unwait(index, t);
     switch (d.kind) {
       case 'final':
-        return this.settle(index, t, d.group);
+      case 'provisional':
+        return this.hold(index, t, verdict);
       case 'inconclusive': {
         this.inconclusive++;
         const error = `inconclusive: ${t.votes.length} results and no agreement (${describeGroups(d.groups)})`;
         return this.end(index, t, { index, status: 'failed', error });
       }
-      case 'provisional':
-        t.wanted = 0;
-        if (t.provisionalOn === d.on) return;
-        t.provisionalOn = d.on;
-        t.passedAt = this.host.book.get(d.on)?.checksPassed ?? 0;
-        this.provisional.add(index);
-        this.host.probation.add(d.on, this, index);
-        return;
       case 'more':
         return this.want(index, t, Math.max(0, d.n - t.flying.size), d.need, true);
     }
   }
 
-  private settle(index: number, t: TaskVotes, winner: Group): void {
+  /**
+   * [V9] A decision is carried out only once every trusted supporter of it (the operator's vouched machines
+   * excepted) has passed `probation` more checks since it began to wait: sleepers that agree on a wrong
+   * answer, and seasoned colluders, are caught by their next checks first. Checks passed by the decision
+   * count now (they are how probations end); bans and contradictions wait for the decision to stand.
+   */
+  private hold(index: number, t: TaskVotes, verdict: Verdict): void {
+    const group = verdict.decision.kind === 'final' || verdict.decision.kind === 'provisional' ? verdict.decision.group : null;
+    if (!group) return;
+    t.wanted = 0;
+    t.queuedIn = null;
+    for (const id of verdict.passed) {
+      if (t.passed.has(id)) continue;
+      t.passed.add(id);
+      this.host.book.pass(id);
+    }
+    const book = this.host.book;
+    if (group.top >= Weight.vouched || this.policy.mode === 'strict') {
+      // strict promises a quorum with one trusted vote, no more (V8); the operator's machine is its own proof.
+      this.unwait(index, t);
+      return this.settle(index, t, verdict);
+    }
+    const supporters = group.votes.map((v) => v.identity).filter((id) => book.votes(id) >= Weight.trusted);
+    const waiting = t.waiting ?? new Map<string, number>();
+    for (const id of [...waiting.keys()]) if (!supporters.includes(id)) this.host.probation.remove(id, this, index);
+    // Who the wait is on is fixed when it begins: a volunteer that corroborates later is evidence, not a new
+    // wait (else every check of a waiting result would make it wait longer).
+    const on = t.waiting ? supporters.filter((id) => waiting.has(id)) : supporters;
+    const next = new Map<string, number>();
+    for (const id of on) {
+      const since = waiting.get(id) ?? book.get(id)?.checksPassed ?? 0;
+      if ((book.get(id)?.checksPassed ?? 0) - since >= this.host.params.probation) continue;
+      next.set(id, since);
+      this.host.probation.add(id, this, index);
+    }
+    t.held = verdict;
+    if (next.size === 0) return this.settleHeld(index, t);
+    t.waiting = next;
+    this.waiting.add(index);
+  }
+
+  private unwait(index: number, t: TaskVotes): void {
+    for (const id of t.waiting?.keys() ?? []) this.host.probation.remove(id, this, index);
+    t.waiting = null;
+    t.held = null;
+    this.waiting.delete(index);
+  }
+
+  private settleHeld(index: number, t: TaskVotes): void {
+    const verdict = t.held;
+    this.unwait(index, t);
+    if (verdict) this.settle(index, t, verdict);
+  }
+
+  private settle(index: number, t: TaskVotes, verdict: Verdict): void {
+    const d = verdict.decision;
+    if (d.kind !== 'final' && d.kind !== 'provisional') return;
+    const winner = d.group;
     if (winner.ok && winner.trust >= FINAL_TRUST && winner.top >= Weight.seasoned) this.remember(index, winner, t);
     const line: ResultLine = winner.ok
       ? { index, status: 'done', output: winner.output }
       : { index, status: 'failed', error: [...winner.votes].reverse().find((v) => this.host.book.isTrusted(v.identity))?.error ?? winner.votes[0]!.error ?? 'failed' };
     this.end(index, t, line, winner);
+    // Trust moves last: a ban rolls back other tasks, and may come back to this one only once it is settled.
+    for (const id of verdict.contradicted) this.host.book.contradicted(id);
+    for (const id of verdict.caught) this.host.book.fail(id, `result disagrees with a trusted quorum (task ${index} of ${this.job.id})`);
   }
 
   /**
@@ -478,6 +537,7 @@ export class JobValidation {
    * restart only unsettled votes count), out of every queue and index, its stray attempts stopped.
    */
   private end(index: number, t: TaskVotes, line: ResultLine, winner?: Group): void {
+    this.unwait(index, t);
     this.tasks.delete(index);
     for (const v of t.votes) {
       this.unnoteVote(v.identity, index);
@@ -516,7 +576,7 @@ export class JobValidation {
   private votesOf(index: number): TaskVotes {
     let t = this.tasks.get(index);
     if (!t) {
-      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, provisionalOn: null, passedAt: 0 };
+      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, held: null, passed: new Set(), stale: new Set(), corroborated: false };
       this.tasks.set(index, t);
     }
     return t;

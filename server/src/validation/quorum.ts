@@ -17,9 +17,11 @@ export interface Vote {
   error: string | null;
   /** Hash of the canonical output; FAILED_HASH for a failure. */
   hash: string;
-  /** This vote already earned its identity a bootstrap credit (V10). */
-  credited: boolean;
+  /** The bootstrap credit this vote earned its identity (V10): toward trust, or toward seasoning; one at most. */
+  credit: Credit;
 }
+
+export type Credit = 'trust' | 'seasoning' | null;
 
 /** Votes for one answer (or for "failed"). */
 export interface Group {
@@ -54,14 +56,14 @@ export interface QuorumInput {
   comparator: Comparator;
   /** adaptive: a spot check was drawn for the seasoned result that could stand alone (V9). */
   spotCheck: boolean;
-  /** adaptive: that result's volunteer has since passed its probation (V9): the result is final. */
-  probationOver: boolean;
   /** Connected identities with at least this weight exist: a replica of that trust can be asked for. */
   trustedOnline: boolean;
   seasonedOnline: boolean;
   /** Agreeing identities that earn a bootstrap credit (V10), and how many networks they must span. */
   bootstrapQuorum: number;
   bootstrapNetworks: number;
+  /** Some task of the job has a successful result: its code works, so failures alone prove nothing (V11). */
+  jobHasSuccess: boolean;
 }
 
 export type Decision =
@@ -79,8 +81,9 @@ export interface Verdict {
   caught: string[];
   /** Identities whose failure a final result contradicts (V11). */
   contradicted: string[];
-  /** Votes that earned a bootstrap credit now (V10), and identities that lost a bootstrap vote. */
+  /** Votes that earned a bootstrap credit now (V10), at which level, and identities that lost a bootstrap vote. */
   credited: Vote[];
+  creditLevel: Exclude<Credit, null>;
   bootstrapLosers: string[];
 }
 
@@ -112,7 +115,7 @@ function trustedQuorum(g: Group, inp: QuorumInput): boolean {
 
 export function decide(inp: QuorumInput): Verdict {
   const groups = groupVotes(inp.votes, inp.comparator, inp.trustOf);
-  const verdict: Verdict = { decision: { kind: 'more', need: 0, n: 1 }, passed: [], caught: [], contradicted: [], credited: [], bootstrapLosers: [] };
+  const verdict: Verdict = { decision: { kind: 'more', need: 0, n: 1 }, passed: [], caught: [], contradicted: [], credited: [], creditLevel: 'trust', bootstrapLosers: [] };
   const winner = inp.mode === 'strict' ? strictWinner(groups, inp) : adaptiveWinner(groups, inp);
   if (winner) {
     settle(verdict, winner, groups, inp);
@@ -120,9 +123,8 @@ export function decide(inp: QuorumInput): Verdict {
   }
   const best = groups[0];
   if (inp.mode === 'adaptive' && best && best.ok && groups.length === 1 && best.top >= Weight.seasoned && !inp.spotCheck) {
-    // [V9] A seasoned volunteer's result, no disagreement: accepted provisionally, final once it passes probation.
-    if (inp.probationOver) settle(verdict, best, groups, inp);
-    else verdict.decision = { kind: 'provisional', group: best, on: best.votes.find((v) => inp.trustOf(v.identity) >= Weight.seasoned)!.identity };
+    // [V9] A seasoned volunteer's result, no disagreement: accepted provisionally (its probation is job.ts's).
+    verdict.decision = { kind: 'provisional', group: best, on: best.votes.find((v) => inp.trustOf(v.identity) >= Weight.seasoned)!.identity };
     return verdict;
   }
   // [V12] Inconclusive when volunteers whose word settles tasks cannot agree (seasoned ones; trusted ones in
@@ -134,9 +136,10 @@ export function decide(inp: QuorumInput): Verdict {
     verdict.decision = { kind: 'inconclusive', groups };
     return verdict;
   }
-  if (best && !best.ok && groups.length === 1 && !inp.trustedOnline && enough(best.votes.length, best.networks, inp)) {
-    // [V11] Nobody trusted online, and every result is a failure from enough identities and networks: the
-    // task fails rather than wait for ever (a job whose code always throws, in a new swarm).
+  if (best && !best.ok && groups.length === 1 && !inp.trustedOnline && !inp.jobHasSuccess && enough(best.votes.length, best.networks, inp)) {
+    // [V11] Nobody trusted online, no task of the job ever succeeded, and every result of this one is a failure
+    // from enough identities and networks: a job whose code always throws, in a new swarm, fails rather than
+    // wait for ever. Where other tasks succeed, failures on purpose cannot fail a task this way.
     settle(verdict, best, groups, inp);
     return verdict;
   }
@@ -148,15 +151,18 @@ export function decide(inp: QuorumInput): Verdict {
 /** The least trust the next replica must bring: what could move the task towards a settled result. */
 function need(groups: Group[], verdict: Verdict, inp: QuorumInput): number {
   const top = Math.max(0, ...groups.map((g) => g.top));
-  const credited = verdict.credited.length > 0 || inp.votes.some((v) => v.credited);
+  const creditedAt = (level: Credit) => (verdict.credited.length > 0 && verdict.creditLevel === level) || inp.votes.some((v) => v.credit === level);
+  const credited = creditedAt('trust') || creditedAt('seasoning');
   if (inp.mode === 'strict') {
     // Untrusted replicas may fill the quorum, but the one that completes it must bring the trust vote.
     const most = Math.max(0, ...groups.map((g) => g.votes.length));
     return top === 0 && most >= inp.quorum - 1 && (inp.trustedOnline || credited) ? Weight.trusted : Weight.untrusted;
   }
   if (top >= Weight.seasoned) return Weight.trusted; // a trusted replica confirms or contradicts it
-  if (top === Weight.trusted) return inp.seasonedOnline || credited ? Weight.seasoned : Weight.trusted;
-  return credited ? Weight.trusted : Weight.untrusted;
+  // Trusted votes settle nothing among themselves: a seasoned one, unless none exists yet and the trusted
+  // still bootstrap their seasoning on this task.
+  if (top === Weight.trusted) return inp.seasonedOnline || creditedAt('seasoning') ? Weight.seasoned : Weight.trusted;
+  return creditedAt('trust') ? Weight.trusted : Weight.untrusted;
 }
 
 /** [V9] adaptive: final trust with a seasoned supporter, more than any other answer has. */
@@ -180,7 +186,7 @@ function settle(verdict: Verdict, winner: Group, groups: Group[], inp: QuorumInp
     const own = inp.trustOf(v.identity);
     // [V4] Only evidence that does not come from the volunteer itself is a check; a bootstrap-credited vote
     // of a volunteer not yet seasoned earned its credit once already.
-    if (winner.trust - own >= Weight.trusted && !(v.credited && own <= Weight.trusted)) verdict.passed.push(v.identity);
+    if (winner.trust - own >= Weight.trusted && !(v.credit !== null && own <= Weight.trusted)) verdict.passed.push(v.identity);
   }
   const framed = winner.ok && trustedQuorum(winner, inp);
   for (const g of groups) {
@@ -201,9 +207,11 @@ function settle(verdict: Verdict, winner: Group, groups: Group[], inp: QuorumInp
 function bootstrap(verdict: Verdict, groups: Group[], inp: QuorumInput): void {
   const top = Math.max(0, ...groups.map((g) => g.top));
   if (top >= Weight.seasoned || (inp.mode === 'strict' && top > 0)) return;
+  const level: Exclude<Credit, null> = top === Weight.untrusted ? 'trust' : 'seasoning';
   const atTop = (v: Vote) => inp.trustOf(v.identity) === top;
   const peers = inp.votes.filter(atTop);
-  if (peers.some((v) => v.credited)) return;
+  // One credit per task per level; a vote credited once (at either level) earns nothing more.
+  if (inp.votes.some((v) => v.credit === level)) return;
   let best: { g: Group; votes: Vote[] } | undefined;
   for (const g of groups) {
     const votes = g.votes.filter(atTop);
@@ -212,7 +220,8 @@ function bootstrap(verdict: Verdict, groups: Group[], inp: QuorumInput): void {
   if (!best) return;
   const networks = new Set(best.votes.map((v) => v.network)).size;
   if (!enough(best.votes.length, networks, inp) || best.votes.length < 2 * (peers.length - best.votes.length)) return;
-  verdict.credited = best.votes;
+  verdict.credited = best.votes.filter((v) => v.credit === null);
+  verdict.creditLevel = level;
   for (const g of groups) if (g !== best.g) for (const v of g.votes) if (v.ok && atTop(v)) verdict.bootstrapLosers.push(v.identity);
 }
 

@@ -14,8 +14,11 @@ import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.ts';
 import type { JobState, VolunteerState } from '../scheduler/state.ts';
 import { newIdentity, TrustState } from './trust.ts';
 
-/** What a volunteer does with one lease; `trusted` is what it could learn (its trust is on the dashboard). */
-export type Behavior = (lease: { job: string; index: number; input: unknown; trusted: boolean; random: () => number }) => { ok: true; output: unknown } | { ok: false; error: string };
+/**
+ * What a volunteer does with one lease. `trusted` and `seasoned` tell it its trust at once: more than a real
+ * volunteer learns (only the operator sees trust), so the sleepers here are the strongest kind.
+ */
+export type Behavior = (lease: { job: string; index: number; input: unknown; trusted: boolean; seasoned: boolean; random: () => number }) => { ok: true; output: unknown } | { ok: false; error: string };
 
 /** The right answer of the sim's job: n → n². */
 export const truth = (input: unknown) => (input as number) * (input as number);
@@ -33,6 +36,8 @@ export const Behaviors = {
   partial: (rate: number): Behavior => ({ input }) => ({ ok: true, output: liesOn(input, rate) ? wrong(input) : truth(input) }),
   /** Honest until trusted, then wrong (with its fellow sleepers). */
   sleeper: (({ input, trusted }) => ({ ok: true, output: trusted ? wrong(input) : truth(input) })) as Behavior,
+  /** Honest until its vote weighs most (seasoned), then wrong with its fellows: a patient sleeper. */
+  patientSleeper: (({ input, seasoned }) => ({ ok: true, output: seasoned ? wrong(input) : truth(input) })) as Behavior,
   failer: (() => ({ ok: false, error: 'failed on purpose' })) as Behavior,
 } as const;
 
@@ -125,15 +130,19 @@ export class SimSwarm {
       if (!this.scheduler.volunteers.has(sim.v.id)) continue;
       const items: TaskOutcome[] = [];
       const trusted = this.scheduler.book.isTrusted(sim.identity);
+      const seasoned = this.scheduler.book.votes(sim.identity) >= 2;
       for (const a of sim.v.attempts.values()) {
         if (sim.answered.has(a.id)) continue;
         sim.answered.add(a.id);
         const input = a.check ? a.check.input : a.job.inputs[a.index];
-        const out = sim.behavior({ job: a.job.id, index: a.index, input, trusted, random: this.opts.random });
+        const out = sim.behavior({ job: a.job.id, index: a.index, input, trusted, seasoned, random: this.opts.random });
         items.push(out.ok ? { a: a.id, ok: true, output: out.output } : { a: a.id, ok: false, error: out.error });
       }
       if (items.length > 0) this.scheduler.results(sim.v, items, items.length);
       answered += items.length;
+      // Leases the master aborted (their task settled elsewhere) come back as credits, as a real volunteer asks.
+      const missing = this.credits - sim.v.credits - sim.v.attempts.size;
+      if (missing > 0 && this.scheduler.volunteers.has(sim.v.id)) this.scheduler.want(sim.v, missing);
     }
     this.replaceBanned();
     this.clock.advance(10);

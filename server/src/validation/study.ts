@@ -7,6 +7,7 @@ const scenarios: Record<string, { bad: Behavior; sybil?: boolean }> = {
   colluding: { bad: Behaviors.colluder },
   'colluding 30%': { bad: Behaviors.partial(0.3) },
   sleepers: { bad: Behaviors.sleeper },
+  'patient sleepers': { bad: Behaviors.patientSleeper },
   sybils: { bad: Behaviors.colluder, sybil: true },
   failers: { bad: Behaviors.failer },
   'low-rate 2%': { bad: Behaviors.partial(0.02) },

@@ -84,23 +84,22 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(s.scheduler.book.get(other.identity)!.checksPassed).toBeGreaterThanOrEqual(1);
   });
 
-  it('[V5] a caught volunteer is banned, its connections closed with 4032, and its provisional results decided again', async () => {
-    const s = swarm(3, { validation: { spotCheck: 0, probation: 50 } });
+  it('[V5][V9] a caught volunteer is banned, its connections closed with 4032, and its results waiting on probation decided again', async () => {
+    const s = swarm(3, { validation: { spotCheck: 0, probation: 2 } });
     const job = await s.addJob(40, 'adaptive');
-    let lying = false;
-    const turncoat: Behavior = ({ input }) => ({ ok: true, output: lying ? -1 : truth(input) });
-    const sleeper = s.join(turncoat, { trust: 'seasoned', network: 'net-s' });
+    // A seasoned volunteer turned liar: alone, its wrong results stand provisionally, waiting on its probation.
+    const liar = s.join(Behaviors.colluder, { trust: 'seasoned', network: 'net-s' });
     for (let r = 0; r < 3; r++) await s.round();
-    const provisional = job.validation!.awaiting;
-    expect(provisional).toBeGreaterThan(0);
-    lying = true;
-    // Honest seasoned volunteers arrive; the sleeper, now lying, meets one on a replica and is outvoted.
+    expect(job.validation!.awaiting).toBeGreaterThan(0);
+    await s.scheduler.writer.flush();
+    expect(await s.store.readResults(job.id, -1, 100)).toEqual([]);
+    // Honest seasoned volunteers arrive; the liar meets them on replicas and checks, and is outvoted.
     for (let k = 0; k < 3; k++) s.join(Behaviors.honest, { trust: 'seasoned' });
     const events: Array<{ kind: string; rolledBack?: number }> = [];
     s.scheduler.events.on('activity', (a: { kind: string; rolledBack?: number }) => events.push(a));
     const lines = await s.run(job);
-    expect(s.scheduler.book.get(sleeper.identity)!.state).toBe('banned');
-    expect(sleeper.port.closed).toEqual({ code: 4032, reason: 'identity banned for wrong results' });
+    expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
+    expect(liar.port.closed).toEqual({ code: 4032, reason: 'identity banned for wrong results' });
     const ban = events.find((e) => e.kind === 'identity-banned');
     expect(ban?.rolledBack).toBeGreaterThan(0);
     expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
@@ -263,7 +262,7 @@ describe('validation against the attacks of the benchmark, small and seeded (SPE
 });
 
 describe('the end of a validated job (SPEC.md V14)', () => {
-  it('[V14] provisional results waiting on probation are corroborated by idle trusted volunteers, and the job finishes', async () => {
+  it('[V14] results waiting on probation at the end are corroborated by idle trusted volunteers, or their probation is waived in a swarm too small to check them', async () => {
     const s = swarm(13, { validation: { spotCheck: 0, probation: 1000 } });
     const job = await s.addJob(30, 'adaptive');
     const a = s.join(Behaviors.honest, { trust: 'seasoned' });
@@ -271,8 +270,9 @@ describe('the end of a validated job (SPEC.md V14)', () => {
     const lines = await s.run(job, 500);
     expect(lines).toHaveLength(30);
     expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
-    // No probation could end (1,000 checks): every task was settled by a second seasoned volunteer's replica.
-    expect(job.validation!.replicas).toBe(60);
-    for (const v of [a, b]) expect(s.scheduler.book.get(v.identity)!.checksPassed).toBeGreaterThan(10);
+    // No probation could end by checks (1,000 of them): results were corroborated, then the rest waived.
+    expect(job.validation!.replicas).toBeGreaterThan(30);
+    expect(job.validation!.replicas).toBeLessThanOrEqual(60);
+    for (const v of [a, b]) expect(s.scheduler.book.get(v.identity)!.checksPassed).toBeGreaterThan(0);
   });
 });

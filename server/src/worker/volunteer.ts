@@ -11,8 +11,8 @@ import { ThreadPool } from './pool.ts';
 export { volunteerSocketUrl };
 
 export interface HeadlessOptions {
-  /** The master's http(s) URL. */
-  url: string;
+  /** The master's http(s) URL, or several masters' of one cluster (the next is tried when one fails). */
+  url: string | readonly string[];
   threads: number;
   /** Leases held per thread; unset: adaptive (2, and 4 while tasks are short). */
   prefetch?: number;
@@ -42,7 +42,7 @@ export class HeadlessVolunteer {
     const log = opts.log;
     let pool: ThreadPool | undefined;
     this.core = new VolunteerCore({
-      url: volunteerSocketUrl(opts.url, opts.joinKey),
+      url: (typeof opts.url === 'string' ? [opts.url] : opts.url).map((u) => volunteerSocketUrl(u, opts.joinKey)),
       connect: (url) => new WebSocket(url, opts.localAddress ? { localAddress: opts.localAddress } : {}) as unknown as SocketLike,
       createPool: (events) => (pool = new ThreadPool(opts.threads, events)),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),

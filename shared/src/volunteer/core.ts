@@ -85,8 +85,11 @@ export interface VolunteerSink {
 }
 
 export interface VolunteerCoreDeps {
-  /** The master's volunteer WebSocket URL (see volunteerSocketUrl). */
-  url: string;
+  /**
+   * The master's volunteer WebSocket URL (see volunteerSocketUrl), or several masters' of one cluster: a
+   * connection that fails or drops moves to the next (K7).
+   */
+  url: string | readonly string[];
   connect(url: string): SocketLike;
   createPool(events: PoolEvents): PoolLike;
   sink: VolunteerSink;
@@ -145,6 +148,8 @@ export class VolunteerCore {
   private lastHeard = 0;
   private lastBeat = 0;
   private failures = 0;
+  /** Which of the URLs the next connection goes to. */
+  private next = 0;
   private running = false;
   private threads = 1;
   /** Threads announced in this connection's hello: the master sizes its credit cap and deadlines on it. */
@@ -258,9 +263,11 @@ export class VolunteerCore {
   private connect(): void {
     this.retryTimer = null;
     this.deps.sink.connectionChanged(this.failures === 0 ? ConnectionState.connecting : ConnectionState.reconnecting);
+    const urls = typeof this.deps.url === 'string' ? [this.deps.url] : this.deps.url;
+    const url = urls[this.next % urls.length]!;
     let ws: SocketLike;
     try {
-      ws = this.deps.connect(this.deps.url);
+      ws = this.deps.connect(url);
     } catch (err) {
       return this.onClose(1006, (err as Error).message);
     }
@@ -494,7 +501,10 @@ export class VolunteerCore {
       this.deps.sink.refused?.(code, reason);
       return this.deps.sink.connectionChanged(ConnectionState.failed, reason || `closed with code ${code}`);
     }
-    const delay = backoffMs(this.failures++, 250, SLOW_RETRY.has(code) ? 60_000 : 10_000, this.deps.random);
+    // Another master of the cluster first (the next URL), and back off only once each has been tried.
+    const urls = typeof this.deps.url === 'string' ? 1 : this.deps.url.length;
+    this.next++;
+    const delay = this.next % urls !== 0 && !SLOW_RETRY.has(code) ? 0 : backoffMs(this.failures++, 250, SLOW_RETRY.has(code) ? 60_000 : 10_000, this.deps.random);
     this.deps.sink.log?.(`disconnected (${code} ${reason}); retrying in ${Math.round(delay)} ms`);
     this.deps.sink.connectionChanged(ConnectionState.reconnecting, reason || undefined);
     this.retryTimer = setTimeout(() => this.connect(), delay);

@@ -1,0 +1,46 @@
+/**
+ * Probation (SPEC.md V9): results settled by a group of trusted volunteers, or standing on one seasoned
+ * volunteer, wait here on each of those volunteers until it has passed `probation` more checks; a ban of
+ * one of them first sends the result back for validation. Indexed by identity, so a passed check finds the
+ * results it may make final.
+ */
+import type { JobValidation } from './job.ts';
+
+export class Probation {
+  private readonly byIdentity = new Map<string, Map<JobValidation, Set<number>>>();
+
+  add(identity: string, job: JobValidation, index: number): void {
+    let jobs = this.byIdentity.get(identity);
+    if (!jobs) this.byIdentity.set(identity, (jobs = new Map()));
+    let set = jobs.get(job);
+    if (!set) jobs.set(job, (set = new Set()));
+    set.add(index);
+  }
+
+  remove(identity: string, job: JobValidation, index: number): void {
+    const jobs = this.byIdentity.get(identity);
+    const set = jobs?.get(job);
+    if (!set) return;
+    set.delete(index);
+    if (set.size === 0) jobs!.delete(job);
+    if (jobs!.size === 0) this.byIdentity.delete(identity);
+  }
+
+  /** Results waiting on `identity`: [job, indices]. */
+  of(identity: string): Array<[JobValidation, number[]]> {
+    const jobs = this.byIdentity.get(identity);
+    return jobs ? [...jobs].map(([job, set]) => [job, [...set]]) : [];
+  }
+
+  /** True when results of `job` wait on `identity`. */
+  has(identity: string, job: JobValidation): boolean {
+    return this.byIdentity.get(identity)?.has(job) ?? false;
+  }
+
+  forget(job: JobValidation): void {
+    for (const [id, jobs] of this.byIdentity) {
+      jobs.delete(job);
+      if (jobs.size === 0) this.byIdentity.delete(id);
+    }
+  }
+}
