@@ -1,0 +1,320 @@
+/**
+ * 6. Result validation (issue 10): a real master and 100 volunteers on real WebSockets in one client
+ * process (clients/validation-swarm.ts), each with its own identity and its own loopback /24, a fifth of
+ * them adversarial (colluders, sleepers, Sybils, failers, low-rate cheaters). A job of n → n² in mode
+ * adaptive, 10 seeds per scenario (the seed picks the adversaries and seeds the master's draws); every
+ * result of the stream is checked against n². Beside it in the same run: the same job in mode none on the
+ * honest swarm, and 100,000 tasks with every volunteer honest. No anchor by default (nobody vouched, no
+ * known answers: trust bootstraps, rule V10); a second variant gives the swarm one vouched machine.
+ */
+import { randomBytes } from 'node:crypto';
+import { Api, range } from './lib/api.ts';
+import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
+import { Master } from './lib/master.ts';
+import { ClientProcess } from './lib/proc.ts';
+import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
+import { aggregate, assignRoles, Role, SCENARIOS, scoreResults, type Aggregate, type Scenario, type SeedRun } from './lib/validation-scenarios.ts';
+import type { SwarmStats } from './clients/validation-swarm.ts';
+
+const VOLUNTEERS = 100;
+const BAD_FRACTION = 0.2;
+const SQUARE = 'export default (n) => n * n';
+/**
+ * New identities per /24 per hour, and the burst: the master's default (30, 30). Each volunteer has a /24
+ * of its own, so the honest swarm needs one each; a Sybil can come back as a new identity at once up to
+ * 29 times, then once every 2 minutes. Tighter limits only make Sybils weaker.
+ */
+const IDENTITY_LIMIT = { perHour: 30, burst: 30 };
+/** Goals of issue 10. */
+const GOAL_REPLICAS_ATTACK = 2.0;
+const GOAL_REPLICAS_HONEST = 1.3;
+
+interface Plan {
+  tasks: number;
+  seeds: number;
+  /** Seeds of the honest swarm's runs (mode none and adaptive). */
+  baseSeeds: number;
+  /** Seeds of the vouched variant (0: not run). */
+  vouchedSeeds: number;
+  bigTasks: number;
+  scenarios: readonly Scenario[];
+  /** One run's bound: a job not completed by then is reported, not waited for. */
+  runLimitMs: number;
+  /** Seeds of the honest swarm whose volunteers compute from the input the lease carries, null or not. */
+  asIsSeeds: number;
+  asIsLimitMs: number;
+}
+
+const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 300_000, asIsSeeds: 3, asIsLimitMs: 60_000 };
+const QUICK: Plan = {
+  tasks: 2_000,
+  seeds: 2,
+  baseSeeds: 1,
+  vouchedSeeds: 0,
+  bigTasks: 0,
+  scenarios: SCENARIOS.filter((s) => ['colluding', 'sybils'].includes(s.key)),
+  runLimitMs: 30_000,
+  asIsSeeds: 0,
+  asIsLimitMs: 0,
+};
+
+interface RunSpec {
+  label: string;
+  tasks: number;
+  mode: 'none' | 'adaptive' | 'strict';
+  roles: Role[];
+  sybil: boolean;
+  seed: number;
+  vouched: boolean;
+  /** Volunteers compute n from the lease's index when its input is null (see ASIS below). */
+  inputFromIndex: boolean;
+}
+
+interface RunOutcome extends SeedRun {
+  label: string;
+  finished: boolean;
+  counts: { done: number; failed: number; queued: number; leased: number };
+  inconclusive: number;
+  swarm: SwarmStats;
+  /** Why identities were banned (task numbers and ids left out), and how many. */
+  banReasons: Record<string, number>;
+}
+
+async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, limitMs: number): Promise<RunOutcome> {
+  const vouchKey = spec.vouched ? randomBytes(16).toString('hex') : undefined;
+  const master = await Master.start({
+    env: {
+      BARNRAISE_RANDOM_SEED: String(spec.seed),
+      BARNRAISE_NEW_IDENTITIES_PER_HOUR: String(IDENTITY_LIMIT.perHour),
+      BARNRAISE_NEW_IDENTITIES_BURST: String(IDENTITY_LIMIT.burst),
+      ...(vouchKey ? { BARNRAISE_VOUCH_KEY: vouchKey } : {}),
+    },
+  });
+  const api = new Api(master.url, master.token);
+  let joined = false;
+  try {
+    const vouched = vouchKey ? spec.roles.indexOf(Role.honest) : undefined;
+    swarm.send({ type: 'join', url: master.url, token: master.token, roles: spec.roles, sybil: spec.sybil, inputFromIndex: spec.inputFromIndex, ...(vouchKey ? { vouchKey, vouched } : {}) });
+    await swarm.next('joined', 60_000);
+    joined = true;
+    const body = JSON.stringify({ name: spec.label, code: SQUARE, inputs: range(spec.tasks), validation: { mode: spec.mode } });
+    const t0 = performance.now();
+    const job = await api.createJobRaw(body);
+    let finished = true;
+    let final = job;
+    let at = 0;
+    try {
+      ({ at, job: final } = await api.waitCompleted(job.id, limitMs, 50));
+    } catch {
+      finished = false;
+      at = performance.now();
+      final = await api.job(job.id);
+    }
+    const ms = at - t0;
+    const score = scoreResults(await api.results(job.id), spec.tasks);
+    const bannedRows = (await api.identities()).filter((r) => r.trust === 'banned');
+    const banned = bannedRows.length;
+    const banReasons: Record<string, number> = {};
+    for (const r of bannedRows) {
+      const why = (r.banReason ?? '').replace(/\(task \d+ of \S+\)/, '(task …)');
+      banReasons[why] = (banReasons[why] ?? 0) + 1;
+    }
+    swarm.send({ type: 'leave' });
+    joined = false;
+    const { stats } = await swarm.next<{ type: string; stats: SwarmStats }>('left', 30_000);
+    const replicas = final.validation?.replicas ?? final.counts.done + final.counts.failed;
+    const out: RunOutcome = {
+      label: spec.label,
+      seed: spec.seed,
+      finished,
+      score,
+      replicasPerTask: replicas / spec.tasks,
+      bans: banned,
+      honestBanned: stats.bannedByRole[Role.honest] ?? 0,
+      ms,
+      counts: final.counts,
+      inconclusive: final.validation?.inconclusive ?? 0,
+      swarm: stats,
+      banReasons,
+    };
+    const problems = [!finished && 'NOT FINISHED', score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
+      .filter(Boolean)
+      .join('; ');
+    ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned})${problems ? ` — ${problems}` : ''}`);
+    return out;
+  } finally {
+    if (joined) {
+      swarm.send({ type: 'leave' });
+      await swarm.next('left', 30_000).catch(() => undefined);
+    }
+    await master.dispose();
+  }
+}
+
+const honestSwarm = () => Array.from({ length: VOLUNTEERS }, () => Role.honest);
+
+async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenario, seeds: number, plan: Plan, vouched: boolean): Promise<RunOutcome[]> {
+  const runs: RunOutcome[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const roles = assignRoles(VOLUNTEERS, BAD_FRACTION, seed, sc.bad);
+    runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched, inputFromIndex: true }, plan.runLimitMs));
+  }
+  return runs;
+}
+
+const lowRate = (sc: Scenario) => sc.bad === Role.partial2;
+
+function scenarioRows(sc: Scenario, a: Aggregate, runs: RunOutcome[], noneMs: number, tasks: number, suffix = ''): Row[] {
+  const unfinished = runs.filter((r) => !r.finished).map((r) => r.seed);
+  const wrongSeeds = runs.filter((r) => r.score.wrong > 0).map((r) => `${r.seed}: ${r.score.wrong}`);
+  const failedSeeds = runs.filter((r) => r.score.failed > 0).map((r) => `${r.seed}: ${r.score.failed}`);
+  const ok = unfinished.length === 0 && a.broken === 0;
+  const name = `${sc.name}${suffix}`;
+  return [
+    {
+      bench: 'validation',
+      figure: `${name}: wrong accepted / tasks failed (${a.seeds} seeds × ${fmt(tasks)})`,
+      value: `${fmt(a.wrong)} / ${fmt(a.failed)}`,
+      beside: [
+        wrongSeeds.length ? `wrong by seed ${wrongSeeds.join(', ')}` : '',
+        failedSeeds.length ? `failed by seed ${failedSeeds.join(', ')}` : '',
+        unfinished.length ? `NOT FINISHED: seeds ${unfinished.join(', ')}` : '',
+        a.broken ? `E1 broken: ${a.broken}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || 'every seed: 0 / 0',
+      target: lowRate(sc) ? '— (sampling; reported)' : '0 / 0 in every seed',
+      verdict: !ok ? Verdict.miss : lowRate(sc) ? (a.failed === 0 ? Verdict.info : Verdict.miss) : a.wrong === 0 && a.failed === 0 ? Verdict.pass : Verdict.miss,
+    },
+    {
+      bench: 'validation',
+      figure: `${name}: replicas per task, mean (max)`,
+      value: `${fmt(a.replicas.mean, 2)} (${fmt(a.replicas.max, 2)})`,
+      beside: `bans ${fmt(a.bans.mean, 1)} per seed (${a.bans.min}–${a.bans.max}), honest banned ${a.honestBanned}; finish ${fmt(a.ms.mean / 1000, 1)} s (max ${fmt(a.ms.max / 1000, 1)}), mode none ${fmt(noneMs / 1000, 1)} s`,
+      target: `<= ${fmt(GOAL_REPLICAS_ATTACK, 1)}`,
+      verdict: verdict(a.replicas.max, { atMost: GOAL_REPLICAS_ATTACK }),
+    },
+  ];
+}
+
+export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
+  const plan = ctx.quick ? QUICK : FULL;
+  const swarm = new ClientProcess('validation-swarm.ts', []);
+  try {
+    await swarm.next('started', 30_000);
+    // The honest swarm: mode none (the baseline's time), then adaptive, on the same seeds.
+    const none: RunOutcome[] = [];
+    const honest: RunOutcome[] = [];
+    for (let seed = 1; seed <= plan.baseSeeds; seed++) {
+      none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
+      honest.push(await runOnce(ctx, swarm, { label: 'honest, adaptive', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
+    }
+    const noneMs = aggregate(none).ms.mean;
+    const scenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
+    for (const sc of plan.scenarios) {
+      const runs = await scenarioRuns(ctx, swarm, sc, plan.seeds, plan, false);
+      scenarios[sc.key] = { aggregate: aggregate(runs), runs };
+    }
+    const vouchedScenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
+    if (plan.vouchedSeeds > 0) {
+      for (const sc of plan.scenarios) {
+        const runs = await scenarioRuns(ctx, swarm, sc, plan.vouchedSeeds, plan, true);
+        vouchedScenarios[sc.key] = { aggregate: aggregate(runs), runs };
+      }
+    }
+    const big = plan.bigTasks
+      ? await runOnce(ctx, swarm, { label: 'honest, adaptive, big', tasks: plan.bigTasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed: 1, vouched: false, inputFromIndex: true }, plan.runLimitMs * 4)
+      : null;
+
+    // As is: volunteers compute from the input the lease carries, as real job code does. A check the master
+    // re-issues from a task already final is leased with input null (scheduler.ts sends job.inputs[index],
+    // freed once the task is final), so honest volunteers answer 0 and are banned for it.
+    const asIs: RunOutcome[] = [];
+    for (let seed = 1; seed <= plan.asIsSeeds; seed++) {
+      asIs.push(await runOnce(ctx, swarm, { label: 'honest, adaptive, as is', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: false }, plan.asIsLimitMs));
+    }
+
+    const matrix = [...honest, ...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
+    const nullLeases = matrix.reduce((n, r) => n + r.swarm.nullInputs, 0);
+    const nullRuns = matrix.filter((r) => r.swarm.nullInputs > 0).length;
+    const h = aggregate(honest);
+    const rows: Row[] = [
+      {
+        bench: 'validation',
+        figure: 'leases that arrived with input null (every input is a number)',
+        value: fmt(nullLeases),
+        beside: `${nullRuns} of ${matrix.length} validated runs; volunteers below compute n from the lease's index then (index = input here), as a master that sends a check's input would have them`,
+        target: '0',
+        verdict: nullLeases === 0 ? Verdict.pass : Verdict.miss,
+      },
+      ...(asIs.length
+        ? [
+            {
+              bench: 'validation',
+              figure: `honest swarm as is (n from the lease's input), ${fmt(plan.tasks)} tasks`,
+              value: `honest banned ${asIs.map((r) => r.honestBanned).join(', ')} of ${VOLUNTEERS}`,
+              beside: `seeds 1–${asIs.length}: finished ${asIs.filter((r) => r.finished).length}; done ${asIs.map((r) => r.counts.done).join(', ')}; null inputs ${asIs.map((r) => r.swarm.nullInputs).join(', ')}; wrong ${asIs.reduce((n, r) => n + r.score.wrong, 0)}`,
+              target: '0 banned, finished',
+              verdict: asIs.every((r) => r.finished && r.honestBanned === 0 && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.pass : Verdict.miss,
+            },
+          ]
+        : []),
+      {
+        bench: 'validation',
+        figure: `honest swarm, mode none: time to finish ${fmt(plan.tasks)} (${none.length} seeds)`,
+        value: `${fmt(noneMs / 1000, 2)} s`,
+        beside: `${fmt(plan.tasks / (noneMs / 1000))} tasks/s; ${VOLUNTEERS} volunteers`,
+        target: '',
+        verdict: none.every((r) => r.finished && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.info : Verdict.miss,
+      },
+      {
+        bench: 'validation',
+        figure: `honest swarm, adaptive: replicas per task (${honest.length} seeds × ${fmt(plan.tasks)})`,
+        value: `${fmt(h.replicas.mean, 2)} (max ${fmt(h.replicas.max, 2)})`,
+        beside: `finish ${fmt(h.ms.mean / 1000, 2)} s (${fmt(h.ms.mean / noneMs, 1)}× mode none); wrong ${h.wrong}, failed ${h.failed}, honest banned ${h.honestBanned}`,
+        target: '',
+        verdict: h.wrong === 0 && h.failed === 0 && h.honestBanned === 0 && h.broken === 0 ? Verdict.info : Verdict.miss,
+      },
+      ...(big
+        ? [
+            {
+              bench: 'validation',
+              figure: `honest swarm, adaptive, ${fmt(plan.bigTasks)} tasks: replicas per task`,
+              value: fmt(big.replicasPerTask, 3),
+              beside: `finish ${fmt(big.ms / 1000, 1)} s; wrong ${big.score.wrong}, failed ${big.score.failed}, honest banned ${big.honestBanned}`,
+              target: `<= ${fmt(GOAL_REPLICAS_HONEST, 1)}`,
+              verdict: big.finished && big.score.wrong === 0 && big.score.failed === 0 ? verdict(big.replicasPerTask, { atMost: GOAL_REPLICAS_HONEST }) : Verdict.miss,
+            },
+          ]
+        : []),
+      ...plan.scenarios.flatMap((sc) => scenarioRows(sc, scenarios[sc.key]!.aggregate, scenarios[sc.key]!.runs, noneMs, plan.tasks)),
+      ...plan.scenarios.flatMap((sc) => (vouchedScenarios[sc.key] ? scenarioRows(sc, vouchedScenarios[sc.key]!.aggregate, vouchedScenarios[sc.key]!.runs, noneMs, plan.tasks, ', one vouched') : [])),
+    ];
+    const strip = (r: RunOutcome) => ({ ...r, score: { ...r.score } });
+    return {
+      name: 'validation',
+      rows,
+      data: {
+        volunteers: VOLUNTEERS,
+        badFraction: BAD_FRACTION,
+        tasks: plan.tasks,
+        seeds: plan.seeds,
+        identityLimit: IDENTITY_LIMIT,
+        none: none.map(strip),
+        honest: honest.map(strip),
+        big: big ? strip(big) : 'not run (quick)',
+        asIs: plan.asIsSeeds ? asIs.map(strip) : 'not run (quick)',
+        nullInputLeases: nullLeases,
+        scenarios: Object.fromEntries(Object.entries(scenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])),
+        vouched: plan.vouchedSeeds ? Object.fromEntries(Object.entries(vouchedScenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])) : 'not run (quick)',
+      },
+      notes: [
+        `A fresh master per run (its own data dir; BARNRAISE_RANDOM_SEED = the seed; BARNRAISE_NEW_IDENTITIES_PER_HOUR=${IDENTITY_LIMIT.perHour}, _BURST=${IDENTITY_LIMIT.burst}; BARNRAISE_VALIDATION unset, the job names its mode) and ${VOLUNTEERS} volunteers in one client process: each the shared VolunteerCore over a ws socket bound to 127.A.B.1 (a /24 of its own), its own ephemeral ECDSA identity, 1 thread and an inline pool computing its behaviour (sim.ts's) on the next event-loop turn.`,
+        `Job: ${fmt(plan.tasks)} tasks of n → n², mode adaptive (strict where named), no known answers, nobody vouched unless the row says so; ${Math.round(BAD_FRACTION * 100)}% of the volunteers adversarial, picked by the seed. Timed from just before POST /api/jobs until GET /api/jobs/:id reads completed (polled every 50 ms); every line of GET /api/jobs/:id/results is checked against n²; replicas per task = validation.replicas / tasks from the job summary; bans = identities GET /api/identities lists as banned (a Sybil's every identity counts).`,
+        'Sleepers read their own trust from GET /api/identities/:id (operator token) every second and lie from the first read that shows trusted (or seasoned, for the patient ones); a Sybil refused with 4032 comes straight back with a new identity from the same address, as far as the new-identity limit lets it.',
+      ],
+    };
+  } finally {
+    await swarm.stop();
+  }
+};
