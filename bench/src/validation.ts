@@ -8,12 +8,13 @@
  * known answers: trust bootstraps, rule V10); a second variant gives the swarm one vouched machine.
  */
 import { randomBytes } from 'node:crypto';
+import type { JobSummary } from '@barnraise/shared';
 import { Api, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
-import { ClientProcess } from './lib/proc.ts';
+import { ClientProcess, sleep } from './lib/proc.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
-import { aggregate, assignRoles, Role, SCENARIOS, scoreResults, type Aggregate, type Scenario, type SeedRun } from './lib/validation-scenarios.ts';
+import { aggregate, assignRoles, parseReplay, Role, SCENARIOS, scoreResults, type Aggregate, type Scenario, type SeedRun } from './lib/validation-scenarios.ts';
 import type { SwarmStats } from './clients/validation-swarm.ts';
 
 const VOLUNTEERS = 100;
@@ -32,7 +33,7 @@ const GOAL_REPLICAS_HONEST = 1.3;
 interface Plan {
   tasks: number;
   seeds: number;
-  /** Seeds of the honest swarm's runs (mode none and adaptive). */
+  /** Seeds of the honest swarm in mode none (the time everything stands beside). */
   baseSeeds: number;
   /** Seeds of the vouched variant (0: not run). */
   vouchedSeeds: number;
@@ -45,7 +46,7 @@ interface Plan {
   asIsLimitMs: number;
 }
 
-const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 300_000, asIsSeeds: 3, asIsLimitMs: 60_000 };
+const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 120_000, asIsSeeds: 3, asIsLimitMs: 60_000 };
 const QUICK: Plan = {
   tasks: 2_000,
   seeds: 2,
@@ -78,6 +79,32 @@ interface RunOutcome extends SeedRun {
   swarm: SwarmStats;
   /** Why identities were banned (task numbers and ids left out), and how many. */
   banReasons: Record<string, number>;
+  /** Identities by trust label at the end. */
+  trust: Record<string, number>;
+  end: 'completed' | 'stalled' | 'timeout';
+}
+
+/** A job whose counts and replicas have not moved for this long is stuck (reported, not waited for). */
+const STALL_MS = 15_000;
+
+/**
+ * Poll the job every 50 ms until it reads completed, or stops moving for STALL_MS (nothing done, failed or
+ * replicated), or `limitMs` passes; the moment it was first seen so, and its summary.
+ */
+async function waitSettled(api: Api, id: string, limitMs: number): Promise<{ at: number; job: JobSummary; end: RunOutcome['end'] }> {
+  const deadline = performance.now() + limitMs;
+  let last = '';
+  let movedAt = performance.now();
+  for (;;) {
+    const job = await api.job(id);
+    const at = performance.now();
+    if (job.status === 'completed' || job.status === 'cancelled') return { at, job, end: 'completed' };
+    const progress = JSON.stringify([job.counts, job.validation?.replicas]);
+    if (progress !== last) [last, movedAt] = [progress, at];
+    if (at - movedAt > STALL_MS) return { at, job, end: 'stalled' };
+    if (at > deadline) return { at, job, end: 'timeout' };
+    await sleep(50);
+  }
 }
 
 async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, limitMs: number): Promise<RunOutcome> {
@@ -100,19 +127,14 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
     const body = JSON.stringify({ name: spec.label, code: SQUARE, inputs: range(spec.tasks), validation: { mode: spec.mode } });
     const t0 = performance.now();
     const job = await api.createJobRaw(body);
-    let finished = true;
-    let final = job;
-    let at = 0;
-    try {
-      ({ at, job: final } = await api.waitCompleted(job.id, limitMs, 50));
-    } catch {
-      finished = false;
-      at = performance.now();
-      final = await api.job(job.id);
-    }
+    const { at, job: final, end } = await waitSettled(api, job.id, limitMs);
+    const finished = end === 'completed';
     const ms = at - t0;
     const score = scoreResults(await api.results(job.id), spec.tasks);
-    const bannedRows = (await api.identities()).filter((r) => r.trust === 'banned');
+    const identities = await api.identities();
+    const trust: Record<string, number> = {};
+    for (const r of identities) trust[r.trust] = (trust[r.trust] ?? 0) + 1;
+    const bannedRows = identities.filter((r) => r.trust === 'banned');
     const banned = bannedRows.length;
     const banReasons: Record<string, number> = {};
     for (const r of bannedRows) {
@@ -127,6 +149,7 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
       label: spec.label,
       seed: spec.seed,
       finished,
+      end,
       score,
       replicasPerTask: replicas / spec.tasks,
       bans: banned,
@@ -136,8 +159,9 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
       inconclusive: final.validation?.inconclusive ?? 0,
       swarm: stats,
       banReasons,
+      trust,
     };
-    const problems = [!finished && 'NOT FINISHED', score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
+    const problems = [!finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
       .filter(Boolean)
       .join('; ');
     ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned})${problems ? ` — ${problems}` : ''}`);
@@ -153,9 +177,9 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
 
 const honestSwarm = () => Array.from({ length: VOLUNTEERS }, () => Role.honest);
 
-async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenario, seeds: number, plan: Plan, vouched: boolean): Promise<RunOutcome[]> {
+async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenario, seeds: readonly number[], plan: Plan, vouched: boolean): Promise<RunOutcome[]> {
   const runs: RunOutcome[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (const seed of seeds) {
     const roles = assignRoles(VOLUNTEERS, BAD_FRACTION, seed, sc.bad);
     runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched, inputFromIndex: true }, plan.runLimitMs));
   }
@@ -164,26 +188,29 @@ async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenari
 
 const lowRate = (sc: Scenario) => sc.bad === Role.partial2;
 
+/** Two rows per scenario: what got through, and what it cost. */
 function scenarioRows(sc: Scenario, a: Aggregate, runs: RunOutcome[], noneMs: number, tasks: number, suffix = ''): Row[] {
-  const unfinished = runs.filter((r) => !r.finished).map((r) => r.seed);
-  const wrongSeeds = runs.filter((r) => r.score.wrong > 0).map((r) => `${r.seed}: ${r.score.wrong}`);
-  const failedSeeds = runs.filter((r) => r.score.failed > 0).map((r) => `${r.seed}: ${r.score.failed}`);
-  const ok = unfinished.length === 0 && a.broken === 0;
+  const bySeed = (pick: (r: RunOutcome) => number) => runs.filter((r) => pick(r) > 0).map((r) => `${r.seed}: ${pick(r)}`);
+  const wrongSeeds = bySeed((r) => r.score.wrong);
+  const failedSeeds = bySeed((r) => r.score.failed);
+  const ok = a.unfinished.length === 0 && a.broken === 0;
+  const honest = sc.bad === Role.honest;
   const name = `${sc.name}${suffix}`;
   return [
     {
       bench: 'validation',
       figure: `${name}: wrong accepted / tasks failed (${a.seeds} seeds × ${fmt(tasks)})`,
       value: `${fmt(a.wrong)} / ${fmt(a.failed)}`,
-      beside: [
-        wrongSeeds.length ? `wrong by seed ${wrongSeeds.join(', ')}` : '',
-        failedSeeds.length ? `failed by seed ${failedSeeds.join(', ')}` : '',
-        unfinished.length ? `NOT FINISHED: seeds ${unfinished.join(', ')}` : '',
-        a.broken ? `E1 broken: ${a.broken}` : '',
-      ]
-        .filter(Boolean)
-        .join('; ') || 'every seed: 0 / 0',
-      target: lowRate(sc) ? '— (sampling; reported)' : '0 / 0 in every seed',
+      beside:
+        [
+          wrongSeeds.length ? `wrong by seed ${wrongSeeds.join(', ')}` : '',
+          failedSeeds.length ? `failed by seed ${failedSeeds.join(', ')}` : '',
+          a.unfinished.length ? `NOT FINISHED (stalled): seeds ${a.unfinished.join(', ')}` : '',
+          a.broken ? `E1 broken: ${a.broken}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ') || 'every seed: 0 / 0',
+      target: lowRate(sc) ? '— (sampling; reported)' : '0 / 0 in every seed, finished',
       verdict: !ok ? Verdict.miss : lowRate(sc) ? (a.failed === 0 ? Verdict.info : Verdict.miss) : a.wrong === 0 && a.failed === 0 ? Verdict.pass : Verdict.miss,
     },
     {
@@ -191,34 +218,48 @@ function scenarioRows(sc: Scenario, a: Aggregate, runs: RunOutcome[], noneMs: nu
       figure: `${name}: replicas per task, mean (max)`,
       value: `${fmt(a.replicas.mean, 2)} (${fmt(a.replicas.max, 2)})`,
       beside: `bans ${fmt(a.bans.mean, 1)} per seed (${a.bans.min}–${a.bans.max}), honest banned ${a.honestBanned}; finish ${fmt(a.ms.mean / 1000, 1)} s (max ${fmt(a.ms.max / 1000, 1)}), mode none ${fmt(noneMs / 1000, 1)} s`,
-      target: `<= ${fmt(GOAL_REPLICAS_ATTACK, 1)}`,
-      verdict: verdict(a.replicas.max, { atMost: GOAL_REPLICAS_ATTACK }),
+      target: honest ? '' : `<= ${fmt(GOAL_REPLICAS_ATTACK, 1)}`,
+      verdict: honest ? (a.honestBanned === 0 ? Verdict.info : Verdict.miss) : verdict(a.replicas.max, { atMost: GOAL_REPLICAS_ATTACK }),
     },
   ];
 }
 
+const seedsUpTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+/**
+ * The plan of this run. `BENCH_VALIDATION=sleepers:3,sybils:1-2` replays only those scenarios and seeds
+ * (nothing beside them); `BENCH_VALIDATION_VOUCHED=1` replays them with the vouched machine.
+ */
+function planOf(quick: boolean): { plan: Plan; replay: Map<string, number[]> | null; replayVouched: boolean } {
+  const base = quick ? QUICK : FULL;
+  const text = process.env.BENCH_VALIDATION;
+  if (!text) return { plan: base, replay: null, replayVouched: false };
+  const replay = parseReplay(text, seedsUpTo(base.seeds));
+  const plan: Plan = { ...base, baseSeeds: 0, vouchedSeeds: 0, bigTasks: 0, asIsSeeds: 0, scenarios: SCENARIOS.filter((s) => replay.has(s.key)) };
+  return { plan, replay, replayVouched: process.env.BENCH_VALIDATION_VOUCHED === '1' };
+}
+
 export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
-  const plan = ctx.quick ? QUICK : FULL;
+  const { plan, replay, replayVouched } = planOf(ctx.quick);
+  if (replay) ctx.log(`replaying ${[...replay].map(([k, s]) => `${k} seeds ${s.join(' ')}`).join('; ')}${replayVouched ? ', one vouched' : ''}`);
   const swarm = new ClientProcess('validation-swarm.ts', []);
   try {
     await swarm.next('started', 30_000);
-    // The honest swarm: mode none (the baseline's time), then adaptive, on the same seeds.
+    // The honest swarm in mode none: the time every other figure stands beside.
     const none: RunOutcome[] = [];
-    const honest: RunOutcome[] = [];
     for (let seed = 1; seed <= plan.baseSeeds; seed++) {
       none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
-      honest.push(await runOnce(ctx, swarm, { label: 'honest, adaptive', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
     }
-    const noneMs = aggregate(none).ms.mean;
+    const noneMs = none.length ? aggregate(none).ms.mean : Number.NaN;
     const scenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
     for (const sc of plan.scenarios) {
-      const runs = await scenarioRuns(ctx, swarm, sc, plan.seeds, plan, false);
+      const runs = await scenarioRuns(ctx, swarm, sc, replay?.get(sc.key) ?? seedsUpTo(plan.seeds), plan, replayVouched);
       scenarios[sc.key] = { aggregate: aggregate(runs), runs };
     }
     const vouchedScenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
     if (plan.vouchedSeeds > 0) {
       for (const sc of plan.scenarios) {
-        const runs = await scenarioRuns(ctx, swarm, sc, plan.vouchedSeeds, plan, true);
+        const runs = await scenarioRuns(ctx, swarm, sc, seedsUpTo(plan.vouchedSeeds), plan, true);
         vouchedScenarios[sc.key] = { aggregate: aggregate(runs), runs };
       }
     }
@@ -234,10 +275,9 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
       asIs.push(await runOnce(ctx, swarm, { label: 'honest, adaptive, as is', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: false }, plan.asIsLimitMs));
     }
 
-    const matrix = [...honest, ...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
+    const matrix = [...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
     const nullLeases = matrix.reduce((n, r) => n + r.swarm.nullInputs, 0);
     const nullRuns = matrix.filter((r) => r.swarm.nullInputs > 0).length;
-    const h = aggregate(honest);
     const rows: Row[] = [
       {
         bench: 'validation',
@@ -259,22 +299,18 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
             },
           ]
         : []),
-      {
-        bench: 'validation',
-        figure: `honest swarm, mode none: time to finish ${fmt(plan.tasks)} (${none.length} seeds)`,
-        value: `${fmt(noneMs / 1000, 2)} s`,
-        beside: `${fmt(plan.tasks / (noneMs / 1000))} tasks/s; ${VOLUNTEERS} volunteers`,
-        target: '',
-        verdict: none.every((r) => r.finished && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.info : Verdict.miss,
-      },
-      {
-        bench: 'validation',
-        figure: `honest swarm, adaptive: replicas per task (${honest.length} seeds × ${fmt(plan.tasks)})`,
-        value: `${fmt(h.replicas.mean, 2)} (max ${fmt(h.replicas.max, 2)})`,
-        beside: `finish ${fmt(h.ms.mean / 1000, 2)} s (${fmt(h.ms.mean / noneMs, 1)}× mode none); wrong ${h.wrong}, failed ${h.failed}, honest banned ${h.honestBanned}`,
-        target: '',
-        verdict: h.wrong === 0 && h.failed === 0 && h.honestBanned === 0 && h.broken === 0 ? Verdict.info : Verdict.miss,
-      },
+      ...(none.length
+        ? [
+            {
+              bench: 'validation',
+              figure: `honest swarm, mode none: time to finish ${fmt(plan.tasks)} (${none.length} seeds)`,
+              value: `${fmt(noneMs / 1000, 2)} s`,
+              beside: `${fmt(plan.tasks / (noneMs / 1000))} tasks/s; ${VOLUNTEERS} volunteers; adaptive on the same swarm: ${scenarios.honest ? `${fmt(scenarios.honest.aggregate.ms.mean / 1000, 2)} s` : 'not run'}`,
+              target: '',
+              verdict: none.every((r) => r.finished && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.info : Verdict.miss,
+            },
+          ]
+        : []),
       ...(big
         ? [
             {
@@ -287,7 +323,7 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
             },
           ]
         : []),
-      ...plan.scenarios.flatMap((sc) => scenarioRows(sc, scenarios[sc.key]!.aggregate, scenarios[sc.key]!.runs, noneMs, plan.tasks)),
+      ...plan.scenarios.flatMap((sc) => scenarioRows(sc, scenarios[sc.key]!.aggregate, scenarios[sc.key]!.runs, noneMs, plan.tasks, replayVouched ? ', one vouched' : '')),
       ...plan.scenarios.flatMap((sc) => (vouchedScenarios[sc.key] ? scenarioRows(sc, vouchedScenarios[sc.key]!.aggregate, vouchedScenarios[sc.key]!.runs, noneMs, plan.tasks, ', one vouched') : [])),
     ];
     const strip = (r: RunOutcome) => ({ ...r, score: { ...r.score } });
@@ -301,7 +337,6 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
         seeds: plan.seeds,
         identityLimit: IDENTITY_LIMIT,
         none: none.map(strip),
-        honest: honest.map(strip),
         big: big ? strip(big) : 'not run (quick)',
         asIs: plan.asIsSeeds ? asIs.map(strip) : 'not run (quick)',
         nullInputLeases: nullLeases,

@@ -13,8 +13,11 @@ import { behaviorOf, wakesAt, type Role } from './validation-scenarios.ts';
 
 const checkMasterMessage = TypeCompiler.Compile(MasterMessageSchema);
 
-/** How often a sleeper reads its own trust. */
-export const SLEEPER_POLL_MS = 1000;
+/**
+ * How often a sleeper reads its own trust. A 10,000-task job takes about a second here, so a sleeper that
+ * read it every second would mostly never wake; every 100 ms (20 sleepers: 200 requests a second).
+ */
+export const SLEEPER_POLL_MS = 100;
 
 export interface ScriptedOptions {
   /** The master's http URL. */

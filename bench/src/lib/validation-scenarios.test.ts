@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultLine } from '@barnraise/shared';
 import { networkOf } from '../../../server/src/validation/network.ts';
-import { aggregate, assignRoles, behaviorOf, loopbackAddress, Role, SCENARIOS, scoreResults, wakesAt, type SeedRun } from './validation-scenarios.ts';
+import { aggregate, assignRoles, parseReplay, behaviorOf, loopbackAddress, Role, SCENARIOS, scoreResults, wakesAt, type SeedRun } from './validation-scenarios.ts';
 
 describe('assignRoles', () => {
   it('makes exactly the fraction adversarial, the same for a seed and different across seeds', () => {
@@ -74,9 +74,10 @@ describe('scoreResults', () => {
 });
 
 describe('aggregate', () => {
-  const run = (seed: number, wrong: number, replicas: number, bans: number, ms: number): SeedRun => ({
+  const run = (seed: number, wrong: number, replicas: number, bans: number, ms: number, finished = true): SeedRun => ({
     seed,
-    score: { lines: 10, wrong, failed: 0, missing: 0, duplicates: 0, examples: [] },
+    finished,
+    score: { lines: 10, wrong, failed: 0, missing: finished ? 0 : 7, duplicates: 0, examples: [] },
     replicasPerTask: replicas,
     bans,
     honestBanned: 0,
@@ -87,5 +88,25 @@ describe('aggregate', () => {
     const a = aggregate([run(1, 0, 1.5, 20, 1000), run(2, 3, 2.5, 22, 3000)]);
     expect(a).toMatchObject({ seeds: 2, wrong: 3, seedsWithWrong: 1, failed: 0, broken: 0, replicas: { mean: 2, max: 2.5 }, bans: { mean: 21, min: 20, max: 22 }, ms: { mean: 2000, max: 3000 } });
     expect(() => aggregate([])).toThrow(RangeError);
+  });
+
+  it('lists unfinished seeds apart, without counting their missing results as broken', () => {
+    expect(aggregate([run(1, 0, 1.4, 0, 900), run(4, 0, 1.4, 0, 15_000, false)])).toMatchObject({ broken: 0, unfinished: [4] });
+  });
+});
+
+describe('parseReplay', () => {
+  it('reads scenarios with a seed, a range or a list, and defaults', () => {
+    expect([...parseReplay('sleepers:3, sybils:1-3,colluding:2+5,failers', [1, 2])]).toEqual([
+      ['sleepers', [3]],
+      ['sybils', [1, 2, 3]],
+      ['colluding', [2, 5]],
+      ['failers', [1, 2]],
+    ]);
+  });
+
+  it('refuses an unknown scenario or bad seeds', () => {
+    expect(() => parseReplay('nope', [1])).toThrow(/unknown validation scenario/);
+    expect(() => parseReplay('sleepers:x', [1])).toThrow(/bad seeds/);
   });
 });

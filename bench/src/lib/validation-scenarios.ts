@@ -76,6 +76,7 @@ const scenario = (key: string, name: string, bad: Role, opts: { sybil?: boolean;
 
 /** The attacks of issue 10, in the order the table shows them. */
 export const SCENARIOS: readonly Scenario[] = [
+  scenario('honest', 'honest swarm', Role.honest),
   scenario('colluding', 'colluders, always wrong', Role.colluder),
   scenario('colluding-30', 'colluders, wrong 30%', Role.partial30),
   scenario('sleepers', 'sleepers (wrong once trusted)', Role.sleeper),
@@ -145,6 +146,8 @@ export function scoreResults(lines: Iterable<ResultLine>, total: number): Score 
 /** One seed's run of a scenario. */
 export interface SeedRun {
   seed: number;
+  /** The job completed (an unfinished one has missing results by nature: not counted as broken). */
+  finished: boolean;
   score: Score;
   replicasPerTask: number;
   /** Identities the master banned, and of them those of honest volunteers. */
@@ -161,7 +164,10 @@ export interface Aggregate {
   seedsWithWrong: number;
   failed: number;
   honestBanned: number;
+  /** Finished runs whose stream lacks or repeats an index (rule E1). */
   broken: number;
+  /** Seeds whose job did not complete. */
+  unfinished: number[];
   replicas: { mean: number; max: number };
   bans: { mean: number; min: number; max: number };
   ms: { mean: number; max: number };
@@ -180,9 +186,30 @@ export function aggregate(runs: readonly SeedRun[]): Aggregate {
     seedsWithWrong: runs.filter((r) => r.score.wrong > 0).length,
     failed: runs.reduce((a, r) => a + r.score.failed, 0),
     honestBanned: runs.reduce((a, r) => a + r.honestBanned, 0),
-    broken: runs.reduce((a, r) => a + r.score.missing + r.score.duplicates, 0),
+    broken: runs.reduce((a, r) => a + (r.finished ? r.score.missing + r.score.duplicates : 0), 0),
+    unfinished: runs.filter((r) => !r.finished).map((r) => r.seed),
     replicas: { mean: mean(replicas), max: Math.max(...replicas) },
     bans: { mean: mean(bans), min: Math.min(...bans), max: Math.max(...bans) },
     ms: { mean: mean(ms), max: Math.max(...ms) },
   };
+}
+
+/**
+ * A replay selection, `key[:seeds]` joined by commas, seeds as `3`, `2-5` or `1+4+7`: for example
+ * `sleepers:3,sybils:1-2`. A key alone means the seeds given as `defaultSeeds`.
+ */
+export function parseReplay(text: string, defaultSeeds: readonly number[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, spec] = part.split(':') as [string, string | undefined];
+    if (!SCENARIOS.some((s) => s.key === key)) throw new Error(`unknown validation scenario "${key}"; choose from ${SCENARIOS.map((s) => s.key).join(', ')}`);
+    let seeds = [...defaultSeeds];
+    if (spec) {
+      const range = /^(\d+)-(\d+)$/.exec(spec);
+      seeds = range ? Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i) : spec.split('+').map(Number);
+      if (seeds.length === 0 || seeds.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`bad seeds "${spec}" for ${key}`);
+    }
+    out.set(key, seeds);
+  }
+  return out;
 }
