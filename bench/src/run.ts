@@ -40,7 +40,7 @@ for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown benchm
 /** A benchmark still running after this is abandoned (its processes killed) and reported as an error. */
 const LIMIT_MS = quick ? 90_000 : 20 * 60_000;
 /** Benchmarks that run many jobs (validation: scenarios × seeds, a master each) get longer in the full run. */
-const LIMITS_FULL_MS: Record<string, number> = { validation: 150 * 60_000 };
+const LIMITS_FULL_MS: Record<string, number> = { validation: 60 * 60_000 };
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
