@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery] [--out bench-results/latest.json] [--profile DIR]`
+ * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery,validation] [--out bench-results/latest.json] [--profile DIR]`
  *
  * Runs each benchmark in turn (each starts and ends its own processes), prints every figure beside what it
  * is compared against and its target, and writes all numbers plus the machine to JSON (and the table as
@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   browser: async () => (await import('./browser.ts')).browserBench,
   ingest: async () => (await import('./ingest.ts')).ingestBench,
   recovery: async () => (await import('./recovery.ts')).recoveryBench,
+  validation: async () => (await import('./validation.ts')).validationBench,
 };
 
 const { values } = parseArgs({
@@ -38,6 +39,8 @@ for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown benchm
 
 /** A benchmark still running after this is abandoned (its processes killed) and reported as an error. */
 const LIMIT_MS = quick ? 90_000 : 20 * 60_000;
+/** Benchmarks that run many jobs (validation: scenarios × seeds, a master each) get longer in the full run. */
+const LIMITS_FULL_MS: Record<string, number> = { validation: 60 * 60_000 };
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -46,6 +49,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 process.once('exit', killAllStarted);
+
+const limitOf = (name: string) => (quick ? LIMIT_MS : (LIMITS_FULL_MS[name] ?? LIMIT_MS));
 
 const started = performance.now();
 // Other work on the machine skews every figure: the load average at the start and end goes in the report.
@@ -62,7 +67,7 @@ for (const name of selected) {
     const bench = await BENCHES[name]!();
     const result = await Promise.race([
       bench({ quick, log: (msg) => log(`${name}: ${msg}`), ...(values.profile ? { profileDir: path.resolve(values.profile, name) } : {}) }),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${LIMIT_MS / 1000} s`)), LIMIT_MS))),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${limitOf(name) / 1000} s`)), limitOf(name)))),
     ]);
     results.push({ ...result, wallMs: performance.now() - t0 });
     process.stdout.write(`\n${formatRows(result.rows)}\n\n`);

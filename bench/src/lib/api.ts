@@ -1,5 +1,5 @@
 /** The operator's REST API as the suite uses it: submit a job, poll it, typed with the shared schemas. */
-import type { CreateJobBody, JobSummary } from '@barnraise/shared';
+import type { CreateJobBody, IdentityPage, IdentityRow, JobSummary, ResultLine } from '@barnraise/shared';
 import { sleep } from './proc.ts';
 
 export class Api {
@@ -30,6 +30,28 @@ export class Api {
 
   async cancel(id: string): Promise<void> {
     await fetch(`${this.url}/api/jobs/${id}/cancel`, { method: 'POST', headers: { authorization: this.headers.authorization! }, signal: AbortSignal.timeout(30_000) });
+  }
+
+  /** GET /api/jobs/:id/results: every line of the (finished) job's NDJSON stream. */
+  async results(id: string): Promise<ResultLine[]> {
+    const res = await fetch(`${this.url}/api/jobs/${id}/results`, { headers: this.headers, signal: AbortSignal.timeout(120_000) });
+    if (!res.ok) throw new Error(`GET /api/jobs/${id}/results: ${res.status} ${await res.text()}`);
+    const text = await res.text();
+    return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ResultLine);
+  }
+
+  /** GET /api/identities, every page. */
+  async identities(): Promise<IdentityRow[]> {
+    const rows: IdentityRow[] = [];
+    for (let offset = 0; offset < 1_000_000; ) {
+      const res = await fetch(`${this.url}/api/identities?offset=${offset}&limit=200`, { headers: this.headers, signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`GET /api/identities: ${res.status} ${await res.text()}`);
+      const page = (await res.json()) as IdentityPage;
+      rows.push(...page.rows);
+      offset += page.rows.length;
+      if (page.rows.length === 0 || offset >= page.total) break;
+    }
+    return rows;
   }
 
   /** Public swarm totals. */
