@@ -60,7 +60,7 @@ export class ScriptedVolunteer {
         new InlinePool(1, events, (task) => {
           if (task.input === null) this.nullInputs++;
           const input = task.input === null && opts.inputFromIndex ? task.i : task.input;
-          return behave({ job: task.job, index: task.i, input, trusted: this.awake, random: Math.random });
+          return behave({ job: task.job, index: task.i, input, trusted: this.awake, seasoned: this.awake, random: Math.random });
         }),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),
       agent: 'node',

@@ -24,7 +24,7 @@ describe('loopbackAddress', () => {
 });
 
 describe('behaviours', () => {
-  const run = (role: Role, input: number, trusted = false) => behaviorOf(role)({ job: 'j', index: input, input, trusted, random: Math.random });
+  const run = (role: Role, input: number, trusted = false) => behaviorOf(role)({ job: 'j', index: input, input, trusted, seasoned: trusted, random: Math.random });
 
   it('honest squares; colluders agree on one wrong answer; failers fail', () => {
     expect(run(Role.honest, 7)).toEqual({ ok: true, output: 49 });
