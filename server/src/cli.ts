@@ -119,7 +119,7 @@ async function discoverOrExit(flags: WorkerFlags): Promise<string> {
     return fail((err as Error).message, 2);
   }
   say(`no --url: looking for masters on the local network for ${timeoutMs / 1000} s`);
-  const found = await discoverMasters({ timeoutMs, mdns, onError: (err) => say(`multicast DNS: ${err.message}`) });
+  const found = await discoverMasters({ timeoutMs, mdns }).catch((err: Error) => fail(`cannot listen for masters on the local network (multicast DNS, UDP port ${mdns.port}): ${err.message}; give one with --url`, 1));
   const choice = chooseMaster(found, { pick: flags.pick, hasJoinKey: flags.joinKey !== undefined, waitedMs: timeoutMs });
   if (!choice.ok) return fail(choice.message, choice.exitCode);
   say(`found ${choice.master.name} at ${choice.master.url}`);

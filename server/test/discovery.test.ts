@@ -3,6 +3,7 @@
  * test file its own UDP port, see mdns.ts), real `barnraise worker` processes started with no --url.
  * Where multicast on loopback cannot work the tests say why and skip; under CI=true they fail instead.
  */
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bonjour, type Service } from 'bonjour-service';
@@ -114,5 +115,30 @@ describe.runIf(multicast.ok)('[N1][N2] barnraise worker with no --url', () => {
     expect(worker.output()).toContain('no master answered on the local network within 2 s');
     expect(worker.output()).toContain('UDP port 5353');
     expect(((await (await fetch(`${quiet.url}/api/stats`)).json()) as { volunteers: number }).volunteers).toBe(0);
+  });
+});
+
+describe('[N1][N2] multicast DNS that cannot listen', () => {
+  it('[N1][N2] a taken mDNS port is logged by the master, which serves on and drains; a worker says so and exits 1', async () => {
+    // A program holding the port without sharing it (no SO_REUSEADDR): every bind after it fails.
+    const taken = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((r) => taken.bind(0, '0.0.0.0', () => r()));
+    const port = String(taken.address().port);
+    const dataDir = tempDir('barnraise-mdns-');
+    try {
+      const master = await startMaster({ dataDir, token: 't', env: { BARNRAISE_MDNS: '1', BARNRAISE_MDNS_PORT: port } });
+      try {
+        await waitFor('the warning', () => master.output().includes('multicast DNS (advertising this master on the local network) failed'), 5000);
+        expect((await fetch(`${master.url}/healthz`)).ok).toBe(true);
+        const worker = run(['worker', '--threads', '1', '--no-identity', '--discover-timeout', '1s'], { BARNRAISE_MDNS_PORT: port });
+        expect(await worker.exited).toBe(1);
+        expect(worker.output()).toContain(`cannot listen for masters on the local network (multicast DNS, UDP port ${port})`);
+      } finally {
+        expect(await master.kill('SIGTERM')).toBe(0);
+      }
+    } finally {
+      taken.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

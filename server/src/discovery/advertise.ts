@@ -46,12 +46,19 @@ export function shouldAdvertise(mdns: boolean | undefined, host: string): boolea
 
 /** Start advertising this master. */
 export function advertiseMaster(opts: AdvertiseOptions): Advertisement {
-  const bonjour = new Bonjour(mdnsSocketOptions(opts.mdns), (err: Error) => opts.onError(err));
+  let failed = false;
+  const bonjour = new Bonjour(mdnsSocketOptions(opts.mdns), (err: Error) => failed || opts.onError(err));
   // multicast-dns emits 'error' when it cannot bind (EADDRINUSE, EACCES), and bonjour-service does not
-  // listen for it: unheard, that event would end the master's process.
+  // listen for it: unheard, that event would end the master's process. Its socket will never work then, so
+  // the advertisement ends there, said once rather than at every send.
   const socket = (bonjour as unknown as { server: { mdns: EventEmitter } }).server.mdns;
-  socket.on('error', (err: Error) => opts.onError(err));
-  socket.on('warning', (err: Error) => opts.onError(err));
+  socket.on('error', (err: Error) => {
+    if (failed) return;
+    failed = true;
+    opts.onError(err);
+    bonjour.destroy();
+  });
+  socket.on('warning', (err: Error) => failed || opts.onError(err));
   const txt: AdvertTxt = { txtvers: '1', proto: String(PROTOCOL_VERSION), title: opts.title, key: opts.joinKeyRequired ? 'required' : 'none', path: '/' };
   const name = instanceName(opts.title, opts.port);
   const service = bonjour.publish({ name, type: SERVICE_TYPE, port: opts.port, txt, disableIPv6: true });
@@ -60,6 +67,8 @@ export function advertiseMaster(opts: AdvertiseOptions): Advertisement {
     name,
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
+        // A socket that failed is closed already: there is nobody to say goodbye to.
+        if (failed) return resolve();
         let finished = false;
         const done = setTimeout(finish, 1000);
         function finish() {
@@ -68,7 +77,12 @@ export function advertiseMaster(opts: AdvertiseOptions): Advertisement {
           clearTimeout(done);
           bonjour.destroy(() => resolve());
         }
-        service.stop?.(finish);
+        try {
+          service.stop?.(finish);
+        } catch (err) {
+          opts.onError(err as Error);
+          finish();
+        }
       })),
   };
 }

@@ -33,24 +33,36 @@ export interface BrowseOptions {
   /** How long to listen; every master's answer must have come by then. */
   timeoutMs: number;
   mdns: MdnsSettings;
-  /** A socket failure (e.g. the port is taken without address reuse): the browse ends with what it has. */
-  onError?: (err: Error) => void;
 }
 
-/** Browse for `timeoutMs` and return the masters found, sorted by name. */
+/**
+ * Browse for `timeoutMs` and return the masters found, sorted by name. Rejects when the socket cannot listen
+ * (the port taken by a program that does not share it, no permission).
+ */
 export async function discoverMasters(opts: BrowseOptions): Promise<DiscoveredMaster[]> {
-  const bonjour = new Bonjour(mdnsSocketOptions(opts.mdns), (err: Error) => opts.onError?.(err));
+  let failed: ((err: Error) => void) | undefined;
+  const bonjour = new Bonjour(mdnsSocketOptions(opts.mdns), (err: Error) => failed?.(err));
   // See advertise.ts: an unheard 'error' from multicast-dns would end the process.
   const socket = (bonjour as unknown as { server: { mdns: EventEmitter } }).server.mdns;
-  socket.on('error', (err: Error) => opts.onError?.(err));
   const browser = bonjour.find({ type: SERVICE_TYPE });
   // One query can be lost on a busy network: ask again every second while listening.
   const again = setInterval(() => browser.update(), 1000);
-  await new Promise((r) => setTimeout(r, opts.timeoutMs));
-  clearInterval(again);
-  const found = browser.services.map(masterOf).filter((m): m is DiscoveredMaster => m !== undefined);
-  browser.stop();
-  await new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
-  const byName = new Map(found.map((m) => [m.name, m]));
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, opts.timeoutMs);
+      failed = (err) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      // on, not once: multicast-dns emits a failed bind twice (its socket's error, then the bind's).
+      socket.on('error', failed);
+    });
+    const found = browser.services.map(masterOf).filter((m): m is DiscoveredMaster => m !== undefined);
+    const byName = new Map(found.map((m) => [m.name, m]));
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  } finally {
+    clearInterval(again);
+    browser.stop();
+    await new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
+  }
 }

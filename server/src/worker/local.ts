@@ -14,7 +14,7 @@ import { LOCAL_WORKER_MARK } from '../feed/agent.ts';
 import { fileIdentity } from './identity.ts';
 import { HeadlessVolunteer } from './volunteer.ts';
 
-/** The User-Agent local workers report: the dashboard shows them as "Node.js on this master". */
+/** The User-Agent local workers report: the volunteers table shows them as Node.js on "this master". */
 export const LOCAL_WORKER_UA = `node/${process.versions.node} ${LOCAL_WORKER_MARK}`;
 
 /** Where the local workers' identity lives, so the trust record stays the same across restarts. */
