@@ -25,6 +25,8 @@ export interface HeadlessOptions {
   onFatal?: (code: number, reason: string) => void;
   /** Connect from this local address (tests and benchmarks on loopback give volunteers distinct networks). */
   localAddress?: string;
+  /** The User-Agent this volunteer reports (the dashboard shows its family); default `node/<version>`. */
+  ua?: string;
 }
 
 // Compiled: Node has no CSP, and the uncompiled Value.Check cost the volunteer a visible share of its CPU at
@@ -47,7 +49,7 @@ export class HeadlessVolunteer {
       createPool: (events) => (pool = new ThreadPool(opts.threads, events)),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),
       agent: 'node',
-      ua: `node/${process.versions.node}`,
+      ua: opts.ua ?? `node/${process.versions.node}`,
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.prefetch !== undefined ? { prefetch: opts.prefetch } : {}),
       defer: (fn) => setImmediate(fn),
