@@ -58,29 +58,39 @@ export const taskKey = (jobSeq: number, index: number): string => `${jobSeq}:${i
  * are dropped (refused in the receipt).
  */
 export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: string) => number | undefined, encode: (error: string) => string): FoldedBatch {
-  const byKey = new Map<string, EffectiveWrite>();
+  // Keyed by job seq, then index: cheaper than string keys for batches of thousands.
+  const byJob = new Map<number, Map<number, EffectiveWrite>>();
   const positions = new Map<string, number[]>();
+  let lastJob: string | undefined;
+  let lastSeq: number | undefined;
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!;
-    const jobSeq = seqOf(w.job);
+    // A batch's writes mostly name one job after another: look each up once per run.
+    const jobSeq = w.job === lastJob ? lastSeq : seqOf(w.job);
+    lastJob = w.job;
+    lastSeq = jobSeq;
     if (jobSeq === undefined || !int4(w.index) || w.index < 0) continue;
-    const key = taskKey(jobSeq, w.index);
-    const prior = byKey.get(key);
+    let tasks = byJob.get(jobSeq);
+    if (!tasks) byJob.set(jobSeq, (tasks = new Map()));
+    const prior = tasks.get(w.index);
     if (prior && prior.kind !== 'retry') continue; // after the first final write: refused (E1)
-    const base = { jobSeq, index: w.index, at: i, failures: w.failures, losses: w.losses };
-    let next: EffectiveWrite;
-    if (w.kind === 'done') next = { ...base, kind: 'done', output: JSON.stringify(w.output ?? null), error: prior?.error ?? null };
-    else if (w.kind === 'failed') next = { ...base, kind: 'failed', output: null, error: encode(w.error) };
-    else next = { ...base, kind: 'retry', output: null, error: w.error === null ? null : encode(w.error) };
-    byKey.set(key, next);
+    const output = w.kind === 'done' ? JSON.stringify(w.output ?? null) : null;
+    const error = w.kind === 'done' ? (prior?.error ?? null) : w.error === null ? null : encode(w.error);
+    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses });
+    const key = taskKey(jobSeq, w.index);
     const list = positions.get(key);
     if (list) list.push(i);
     else positions.set(key, [i]);
   }
   const folded: FoldedBatch = { final: [], retry: [], positions };
-  // Sorted by key: rows are locked in one order by every commit, which keeps deadlocks between them rare.
-  const sorted = [...byKey.values()].sort((a, b) => a.jobSeq - b.jobSeq || a.index - b.index);
-  for (const w of sorted) (w.kind === 'retry' ? folded.retry : folded.final).push(w);
+  // In key order: rows are locked in one order by every commit, which keeps deadlocks between them rare.
+  for (const seq of [...byJob.keys()].sort((a, b) => a - b)) {
+    const tasks = byJob.get(seq)!;
+    for (const index of [...tasks.keys()].sort((a, b) => a - b)) {
+      const w = tasks.get(index)!;
+      (w.kind === 'retry' ? folded.retry : folded.final).push(w);
+    }
+  }
   return folded;
 }
 

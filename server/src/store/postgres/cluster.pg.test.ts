@@ -9,6 +9,8 @@ import { afterAll, expect, it } from 'vitest';
 import { done, jobRecord, owner } from '../contract.ts';
 import type { MasterStats, Owner, TaskWrite } from '../store.ts';
 import { PgStore, SWEEP_LOCK_CLASS } from './pg-store.ts';
+import { inTransaction } from './connect.ts';
+import { lockJobs } from './sql/jobs.ts';
 import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
 
 const schemas: string[] = [];
@@ -209,4 +211,37 @@ describeWithPg('PgStore, several masters at once', () => {
     }
     await closeAll(stores);
   }, 60_000);
+
+  it('[K4] a master cut off inside a commit does not block the others for long: the server ends its session', async () => {
+    const [healthy] = await masters(1);
+    const cutOff = await PgStore.open({ url: PG_TEST_URL, schema: healthy!.schema, poolSize: 1, idleInTransactionMs: 300 });
+    const job = jobRecord({ total: 1 });
+    await healthy!.insertJob(job, [0]);
+    // The cut-off master got as far as locking the job row, and says nothing more.
+    const client = await cutOff.pool.connect();
+    const errors: Error[] = [];
+    client.on('error', (err) => errors.push(err));
+    await client.query('BEGIN');
+    const [{ seq }] = (await client.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows as [{ seq: number }];
+    await lockJobs(client, [seq]);
+    const started = Date.now();
+    const receipt = await healthy!.commit({ tasks: [done(job.id, 0)], jobs: [], attempts: [] });
+    const waited = Date.now() - started;
+    expect(receipt.applied).toEqual([true]);
+    expect(waited).toBeGreaterThanOrEqual(200);
+    expect(waited).toBeLessThan(5000);
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    // A store transaction whose session ends between two statements fails; the process goes on.
+    await expect(
+      inTransaction(cutOff.pool, async (c) => {
+        await c.query('SELECT 1');
+        await sleep(800);
+        await c.query('SELECT 1');
+      }),
+    ).rejects.toThrow();
+    expect(await cutOff.getJob(job.id)).toMatchObject({ status: 'completed' });
+    await cutOff.close();
+    await healthy!.close();
+  }, 20_000);
 });

@@ -136,8 +136,7 @@ export class PgStore implements Store {
     const tasks = rows.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
     // A validated job's tasks come with their unsettled votes, read once the claim is committed: a vote
     // committed by the task's previous holder is visible by then (votes lock the task they are about).
-    const job = await read.jobById(this.pool, jobId);
-    if (job?.validation) {
+    if (rows[0]!.validated) {
       const votes = new Map<number, ClaimedTask['votes']>(tasks.map((t) => [t.index, []]));
       for (const v of await unsettledVotes(this.pool, seq, tasks.map((t) => t.index))) votes.get(v.idx)?.push(toVote(v));
       for (const t of tasks) t.votes = votes.get(t.index)!;

@@ -6,6 +6,8 @@
 import type { Queryable } from '../connect.ts';
 
 export interface ClaimRow {
+  /** The job is validated: its tasks come with their votes (read separately). */
+  validated: boolean;
   idx: number;
   input: string;
   failures: number;
@@ -23,7 +25,7 @@ export async function claimTasks(db: Queryable, jobSeq: number, master: string, 
   const { rows } = await db.query<ClaimRow>({
     name: 'barnraise.claimTasks',
     text: `WITH job AS MATERIALIZED (
-             SELECT seq FROM jobs WHERE seq = $1 AND status IN ('queued', 'running') FOR KEY SHARE
+             SELECT seq, validation IS NOT NULL AS validated FROM jobs WHERE seq = $1 AND status IN ('queued', 'running') FOR KEY SHARE
            ),
            c AS MATERIALIZED (
              SELECT t.idx FROM tasks t
@@ -32,9 +34,9 @@ export async function claimTasks(db: Queryable, jobSeq: number, master: string, 
              FOR UPDATE SKIP LOCKED
            )
            UPDATE tasks AS t SET owner = $2, gen = $3
-           FROM c
+           FROM c, job
            WHERE t.job_seq = $1 AND t.idx = c.idx
-           RETURNING t.idx, t.input, t.failures, t.losses, t.error`,
+           RETURNING job.validated, t.idx, t.input, t.failures, t.losses, t.error`,
     values: [jobSeq, master, gen, n],
   });
   return rows;
