@@ -1,14 +1,15 @@
 /**
  * One group commit in one PostgreSQL transaction (rule D2), fenced by the writing master's claims (K4), safe
  * with several masters committing at once:
- * 1. the job rows the batch touches are locked, in seq order: commits on one job queue there, so its final
- *    tasks are numbered without gaps and become visible in number order (K6);
- * 2. votes and verdicts (they need the task still pending and held), then the task writes, each one
+ * 1. what takes no task or job lock: attempt rows, event lines, identities by events (identity-events.ts);
+ * 2. the job rows the batch touches are locked, in seq order: commits on one job queue there from here to
+ *    COMMIT, so its final tasks are numbered without gaps and become visible in number order (K6). Every
+ *    writer of task rows that locks a job takes the job first (a cancel, a reset), so none deadlock;
+ * 3. votes and verdicts (they need the task still pending and held), then the task writes, each one
  *    set-based statement for the batch (taskWrites.ts);
- * 3. each touched job's counters by increments, `done`/`failed` from the rows the writes changed and the
+ * 4. each touched job's counters by increments, `done`/`failed` from the rows the writes changed and the
  *    rest from the batch's JobDelta, and the status they imply (K5: a job completes in the commit of its
- *    last final task), computed from the row as locked;
- * 4. identities by events (identity-events.ts), attempts and event lines.
+ *    last final task), computed from the row as locked.
  */
 import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
 import { columns, foldTaskWrites, taskKey } from './batch.ts';
@@ -57,28 +58,34 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
     t.inconclusive += d.inconclusive;
     if (d.startedAt !== undefined) t.startedAt = Math.min(t.startedAt ?? d.startedAt, d.startedAt);
   }
+  // All of this before the job locks, so that commits on one job queue for as short a time as can be.
+  const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
+  const [retries, finals] = [columns(folded.retry), columns(folded.final)];
+  const replicas = replicaColumns(batch.replicas ?? [], seqOf);
+  const verdicts = verdictColumns(batch.verdicts ?? [], seqOf);
+  const attempts = attemptColumns(batch.attempts, seqOf);
+  if (attempts.jobSeqs.length > 0) await insertAttempts(db, attempts);
+  if (batch.events && batch.events.length > 0) await insertEvents(db, batch.events);
+  const identities = await applyIdentityEvents(db, batch.identities ?? []);
+
   const locked = new Map<number, LockedJob>();
   if (tallies.size > 0) for (const r of await lockJobs(db, [...tallies.keys()].sort((a, b) => a - b))) locked.set(r.seq, r);
 
   // Votes first: they need their task still pending (a final write in this batch may end it).
-  const replicaWrites = batch.replicas ?? [];
-  const votes = new Array<boolean>(replicaWrites.length).fill(false);
-  const replicas = replicaColumns(replicaWrites, seqOf);
+  const votes = new Array<boolean>(batch.replicas?.length ?? 0).fill(false);
   if (replicas.positions.length > 0) for (const p of await insertReplicas(db, replicas, fence)) votes[p] = true;
-  const verdicts = verdictColumns(batch.verdicts ?? [], seqOf);
   if (verdicts.jobSeqs.length > 0) await setVerdicts(db, verdicts, fence);
 
-  const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
   const applied = new Array<boolean>(batch.tasks.length).fill(false);
   const mark = (rows: TaskKeyRow[]) => {
     for (const r of rows) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) applied[i] = true;
   };
-  if (folded.retry.length > 0) mark(await retryTasks(db, columns(folded.retry), fence));
-  if (folded.final.length > 0) {
+  if (retries.jobSeqs.length > 0) mark(await retryTasks(db, retries, fence));
+  if (finals.jobSeqs.length > 0) {
     const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
-    const finals = await finishTasks(db, columns(folded.final), fence, bases);
-    mark(finals);
-    for (const r of finals) tally(r.job_seq)[r.state === 3 ? 'failed' : 'done']++;
+    const finished = await finishTasks(db, finals, fence, bases);
+    mark(finished);
+    for (const r of finished) tally(r.job_seq)[r.state === 3 ? 'failed' : 'done']++;
   }
 
   const jobs: JobCounters[] = [];
@@ -90,11 +97,6 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
       if (row) jobs.push(toCounters(row));
     }
   }
-
-  const identities = await applyIdentityEvents(db, batch.identities ?? []);
-  const attempts = attemptColumns(batch.attempts, seqOf);
-  if (attempts.jobSeqs.length > 0) await insertAttempts(db, attempts);
-  if (batch.events && batch.events.length > 0) await insertEvents(db, batch.events);
   return { applied, votes, jobs, identities };
 }
 
