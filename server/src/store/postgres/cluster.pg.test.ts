@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { done, jobRecord, owner } from '../contract.ts';
+import { done, failed, jobRecord, owner } from '../contract.ts';
 import type { MasterStats, Owner, TaskWrite } from '../store.ts';
 import { PgStore, SWEEP_LOCK_CLASS } from './pg-store.ts';
 import { inTransaction } from './connect.ts';
@@ -73,6 +73,37 @@ describeWithPg('PgStore, several masters at once', () => {
     expect(rows.map((r) => r.owner)).toEqual(range(total).map((i) => holder.get(i)));
     await closeAll(stores);
   }, 60_000);
+
+  it('[K1] a claim scans on from where the master\'s last one ended, and still takes the tasks given back first', async () => {
+    const [s, t] = await masters(2, 2);
+    const job = jobRecord({ total: 40 });
+    await s!.insertJob(job, range(40));
+    const claim = async (store: PgStore, who: string, n: number) => (await store.claimTasks(job.id, owner(who), n)).map((x) => x.index);
+    expect(await claim(s!, 's', 10)).toEqual(range(10));
+    await s!.releaseTasks(job.id, owner('s'), [3]);
+    expect(await claim(t!, 't', 5)).toEqual([3, 10, 11, 12, 13]);
+    // Given back below where s scans on from: found in the index of returned tasks.
+    await s!.releaseClaims('t');
+    expect(await claim(s!, 's', 4)).toEqual([3, 10, 11, 12]);
+    // Failed and reset: returned too.
+    await s!.commit({ owner: owner('s'), tasks: [failed(job.id, 0), failed(job.id, 1), done(job.id, 2)], jobs: [], attempts: [] });
+    expect(await s!.resetFailed(job.id)).toBe(2);
+    expect(await claim(s!, 's', 3)).toEqual([0, 1, 13]);
+    // Skipped while something else had them locked, and never claimed: taken once the scan on comes up short.
+    const other = new pg.Client({ connectionString: PG_TEST_URL, options: `-c search_path=${s!.schema}` });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT idx FROM tasks WHERE idx IN (30, 31) FOR UPDATE');
+      expect(await claim(s!, 's', 100)).toEqual([...range(16).map((i) => 14 + i), ...range(8).map((i) => 32 + i)]);
+      await other.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    expect(await claim(s!, 's', 5)).toEqual([30, 31]);
+    expect(await claim(t!, 't', 5)).toEqual([]);
+    await closeAll([s!, t!]);
+  });
 
   it('[K4] two masters committing fenced writes for the same tasks at once: only the holder\'s take effect', async () => {
     const [a, b] = await masters(2);
@@ -210,6 +241,33 @@ describeWithPg('PgStore, several masters at once', () => {
       expect(await stores[2]!.claimTasks(job.id, owner('late'), 5)).toEqual([]);
     }
     await closeAll(stores);
+  }, 60_000);
+
+  it('[K4] fenced writes stay key lookups when the statistics predate every claim (a planner trap)', async () => {
+    const [s] = await masters(1);
+    const total = 40_000;
+    const job = jobRecord({ total, validation: { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } });
+    await s!.insertJob(job, range(total));
+    await s!.pool.query('ANALYZE tasks'); // every owner null, as right after a job is submitted
+    for (let k = 0; k < 20; k++) await s!.claimTasks(job.id, owner('m'), 2000);
+    // With `owner = $1` in the fence the planner took the (owner, gen) index, expecting one row, and read all
+    // 40,000 claims for each write: seconds per commit. As key lookups, tens of milliseconds.
+    for (let k = 0; k < 2; k++) {
+      const part = range(2000).map((i) => k * 2000 + i);
+      const started = performance.now();
+      const receipt = await s!.commit({
+        owner: owner('m'),
+        tasks: [...part.slice(0, 1900).map((i) => done(job.id, i)), ...part.slice(1900).map((i): TaskWrite => ({ kind: 'retry', job: job.id, index: i, failures: 1, losses: 0, error: 'e' }))],
+        jobs: [],
+        attempts: [],
+        replicas: part.slice(0, 200).map((i) => ({ job: job.id, index: i, attempt: `v${i}`, identity: 'i', network: 'n', kind: 'vote' as const, ok: true, hash: 'h', output: i, error: null, at: 1, verdict: 'pending' as const })),
+        verdicts: part.slice(0, 200).map((i) => ({ job: job.id, index: i, attempt: `v${i}`, verdict: 'accepted' as const })),
+      });
+      const ms = performance.now() - started;
+      expect(receipt.applied.every(Boolean) && receipt.votes.every(Boolean)).toBe(true);
+      expect(ms).toBeLessThan(1500);
+    }
+    await s!.close();
   }, 60_000);
 
   it('[K4] a master cut off inside a commit does not block the others for long: the server ends its session', async () => {

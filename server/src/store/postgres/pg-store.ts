@@ -66,6 +66,8 @@ const whole = (n: number, min: number, max: number) => (Number.isFinite(n) ? Mat
 export class PgStore implements Store {
   /** job id -> seq (task rows are keyed by the small seq). Seqs are never reused, so a stale entry finds nothing. */
   private readonly seqs = new Map<string, number>();
+  /** job seq -> the index after the last task this store claimed: where its next claim scans on from (sql/claims.ts). */
+  private readonly claimedTo = new Map<number, number>();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -130,8 +132,16 @@ export class PgStore implements Store {
     const seq = await this.seqOf(jobId);
     const count = whole(n, 0, INT4_MAX);
     if (seq === undefined || count === 0) return [];
-    const rows = await claimTasks(this.pool, seq, pgText(owner.master), owner.gen, count);
+    const master = pgText(owner.master);
+    const from = this.claimedTo.get(seq) ?? 0;
+    const rows = await claimTasks(this.pool, seq, master, owner.gen, count, from);
+    // Short: there may be tasks below `from` that are neither returned nor claimed (skipped while another
+    // claim had them locked, and that claim failed). One plain scan from 0 finds them (near a job's end, or
+    // when it is done: a master then stops claiming it until told otherwise).
+    if (rows.length < count && from > 0) rows.push(...(await claimTasks(this.pool, seq, master, owner.gen, count - rows.length, 0)));
     if (rows.length === 0) return [];
+    const last = rows.reduce((max, r) => Math.max(max, r.idx), -1);
+    if (last >= from) this.claimedTo.set(seq, Math.max(this.claimedTo.get(seq) ?? 0, last + 1));
     rows.sort((a, b) => a.idx - b.idx);
     const tasks = rows.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
     // A validated job's tasks come with their unsettled votes, read once the claim is committed: a vote
@@ -303,7 +313,10 @@ export class PgStore implements Store {
       }
       return jobs;
     });
-    for (const { id } of gone) this.seqs.delete(id);
+    for (const { id, seq } of gone) {
+      this.seqs.delete(id);
+      this.claimedTo.delete(seq);
+    }
     return gone.length;
   }
 

@@ -72,7 +72,7 @@ export async function cancelJob(db: Queryable, seq: number, at: number): Promise
   if (status === undefined) return undefined;
   if (status === 'queued' || status === 'running') {
     await db.query({ name: 'barnraise.cancelJob', text: "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE seq = $1", values: [seq, at] });
-    await db.query({ name: 'barnraise.releaseJob', text: 'UPDATE tasks SET owner = NULL, gen = NULL WHERE job_seq = $1 AND owner IS NOT NULL', values: [seq] });
+    await db.query({ name: 'barnraise.releaseJob', text: 'UPDATE tasks SET owner = NULL WHERE job_seq = $1 AND owner IS NOT NULL', values: [seq] });
   }
   const after = await db.query<CounterRow>({ name: 'barnraise.jobCounters', text: `SELECT seq, ${COUNTER_COLUMNS} FROM jobs WHERE seq = $1`, values: [seq] });
   return after.rows[0];

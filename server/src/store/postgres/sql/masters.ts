@@ -47,7 +47,7 @@ export async function deleteSilentMasters(db: Queryable, ttlMs: number): Promise
 export async function releaseOrphanClaims(db: Queryable): Promise<number> {
   const { rowCount } = await db.query({
     name: 'barnraise.releaseOrphanClaims',
-    text: 'UPDATE tasks AS t SET owner = NULL, gen = NULL WHERE t.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM masters m WHERE m.id = t.owner)',
+    text: 'UPDATE tasks AS t SET owner = NULL WHERE t.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM masters m WHERE m.id = t.owner)',
   });
   return rowCount ?? 0;
 }

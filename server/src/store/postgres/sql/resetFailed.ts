@@ -1,7 +1,8 @@
 /**
  * [J4] Retry a job's failed tasks: they go back to pending, unclaimed and unnumbered, with their failure
- * counts cleared, and the job back to running with its failed counter lowered by as many (an increment).
- * The job row is locked before the task rows, as a commit locks them.
+ * counts cleared, marked as returned (gen 0, see sql/claims.ts) so that the next claims find them; and the
+ * job back to running with its failed counter lowered by as many (an increment). The job row is locked
+ * before the task rows, as a commit locks them.
  */
 import type { Queryable } from '../connect.ts';
 
@@ -9,7 +10,7 @@ import type { Queryable } from '../connect.ts';
 export async function resetFailedTasks(db: Queryable, jobSeq: number): Promise<number> {
   const { rowCount } = await db.query({
     name: 'barnraise.resetFailedTasks',
-    text: 'UPDATE tasks SET state = 0, failures = 0, error = NULL, fin = NULL, owner = NULL, gen = NULL WHERE job_seq = $1 AND state = 3',
+    text: 'UPDATE tasks SET state = 0, failures = 0, error = NULL, fin = NULL, owner = NULL, gen = 0 WHERE job_seq = $1 AND state = 3',
     values: [jobSeq],
   });
   return rowCount ?? 0;

@@ -2,6 +2,11 @@
  * A commit's task writes, each kind one statement for the whole batch, each guarded in its WHERE clause: a
  * task is written only while pending (E1) and, when the batch has an owner, only if that owner holds it in
  * that generation (K4).
+ *
+ * The fence reads `owner IS NOT DISTINCT FROM $master` rather than `owner = $master` on purpose: the same
+ * test for a non-null master, but one no index serves, so every write is a key lookup. With `=`, a table
+ * analyzed before its first claim (every owner null) makes the (owner, gen) index look like it finds one
+ * row, and the planner scanned all of a master's claims for each of 2,000 writes: 3 s for one commit.
  */
 import type { Queryable } from '../connect.ts';
 import type { WriteColumns } from '../batch.ts';
@@ -26,7 +31,8 @@ export interface Fence {
  * [E1][K4][K6] Make tasks final (done or failed). The rows that pass the guard are locked first, then
  * numbered in the batch's order from each job's last number (`bases`, read under the job's row lock, which
  * the caller holds until it commits: the numbers are gapless and become visible in order), then written
- * with their claim cleared.
+ * with their claim cleared. The lock is a LATERAL subquery per write: a key lookup each, in the order given
+ * (`w` is sorted by key), whatever the planner guesses of the scans' sizes.
  */
 export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalRow[]> {
   const { rows } = await db.query<FinalRow>({
@@ -36,15 +42,15 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
                AS w(job_seq, idx, state, ord, output, error, failures, losses)
            ),
            hit AS MATERIALIZED (
-             SELECT t.job_seq, t.idx FROM tasks t JOIN w ON t.job_seq = w.job_seq AND t.idx = w.idx
-             WHERE t.state = 0 AND ($9::text IS NULL OR (t.owner = $9 AND t.gen = $10))
-             ORDER BY t.job_seq, t.idx
-             FOR UPDATE OF t
+             SELECT w.* FROM w CROSS JOIN LATERAL (
+               SELECT FROM tasks t
+               WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ($9::text IS NULL OR (t.owner IS NOT DISTINCT FROM $9 AND t.gen IS NOT DISTINCT FROM $10))
+               FOR UPDATE
+             ) AS locked
            ),
            numbered AS (
-             SELECT w.*, b.fin + row_number() OVER (PARTITION BY w.job_seq ORDER BY w.ord) AS fin
-             FROM hit JOIN w ON w.job_seq = hit.job_seq AND w.idx = hit.idx
-               JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = w.job_seq
+             SELECT hit.*, b.fin + row_number() OVER (PARTITION BY hit.job_seq ORDER BY hit.ord) AS fin
+             FROM hit JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = hit.job_seq
            )
            UPDATE tasks AS t
            SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
@@ -64,7 +70,7 @@ export async function retryTasks(db: Queryable, w: WriteColumns, fence: Fence): 
     text: `UPDATE tasks AS t
            SET failures = w.failures, losses = w.losses, error = w.error
            FROM unnest($1::int[], $2::int[], $3::text[], $4::smallint[], $5::smallint[]) AS w(job_seq, idx, error, failures, losses)
-           WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ($6::text IS NULL OR (t.owner = $6 AND t.gen = $7))
+           WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ($6::text IS NULL OR (t.owner IS NOT DISTINCT FROM $6 AND t.gen IS NOT DISTINCT FROM $7))
            RETURNING t.job_seq, t.idx`,
     values: [w.jobSeqs, w.indexes, w.errors, w.failures, w.losses, fence.master, fence.gen],
   });
