@@ -146,7 +146,7 @@ export function toVote(r: ReplicaRow): Vote {
     output: r.ok ? (JSON.parse(r.output ?? 'null') as unknown) : null,
     error: r.error,
     hash: r.hash,
-    credited: r.verdict === 'credited',
+    credit: r.verdict === 'credited' ? 'trust' : r.verdict === 'seasoning' ? 'seasoning' : null,
   };
 }
 

@@ -92,12 +92,12 @@ export async function setVerdicts(db: Queryable, c: VerdictColumns, fence: Fence
 // Attempt ids compare byte by byte (COLLATE "C"), as SQLite compares them, whatever the database's locale.
 const COLUMNS = 'idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict';
 
-/** The unsettled votes (pending, or credited with a bootstrap check) of these tasks, in the order they were leased. */
+/** The unsettled votes (pending, or credited to trust or seasoning by a check) of these tasks, in the order they were leased. */
 export async function unsettledVotes(db: Queryable, jobSeq: number, indexes: number[]): Promise<ReplicaRow[]> {
   const { rows } = await db.query<ReplicaRow>({
     name: 'barnraise.unsettledVotes',
     text: `SELECT ${COLUMNS} FROM replicas
-           WHERE job_seq = $1 AND idx = ANY($2::int[]) AND kind = 'vote' AND verdict IN ('pending', 'credited')
+           WHERE job_seq = $1 AND idx = ANY($2::int[]) AND kind = 'vote' AND verdict IN ('pending', 'credited', 'seasoning')
            ORDER BY at, attempt COLLATE "C"`,
     values: [jobSeq, indexes],
   });
