@@ -31,6 +31,7 @@ import type {
   Store,
   TaskDetail,
 } from '../store.ts';
+import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
 import { applyCommit } from './commit.ts';
 import { DEFAULT_SCHEMA, inTransaction, openPool, type PgOptions } from './connect.ts';
 import { migrate } from './migrate.ts';
@@ -45,6 +46,7 @@ import { insertJob } from './sql/insertJob.ts';
 import { cancelJob, lockJobs } from './sql/jobs.ts';
 import { beat, deleteSilentMasters, liveMasters, releaseOrphanClaims, trySweepLock } from './sql/masters.ts';
 import * as read from './sql/reads.ts';
+import { forgetReceipts, keepReceipt, lockReceipt } from './sql/receipts.ts';
 import { taskReplicas, unsettledVotes } from './sql/replicas.ts';
 import { reopenJob, resetFailedTasks } from './sql/resetFailed.ts';
 
@@ -125,7 +127,16 @@ export class PgStore implements Store {
       ...(batch.replicas ?? []).map((r) => r.job),
       ...(batch.verdicts ?? []).map((v) => v.job),
     ]);
-    return inTransaction(this.pool, (client) => applyCommit(client, (id) => this.seqs.get(id), batch));
+    const key = pgText(receiptKey(batch.owner));
+    return inTransaction(this.pool, async (client) => {
+      if (batch.id !== undefined) {
+        const kept = await lockReceipt(client, key);
+        if (kept.batch === batch.id) return decodeReceipt(kept.receipt);
+      }
+      const receipt = await applyCommit(client, (id) => this.seqs.get(id), batch);
+      if (batch.id !== undefined) await keepReceipt(client, key, pgText(batch.id), encodeReceipt(receipt));
+      return receipt;
+    });
   }
 
   async claimTasks(jobId: string, owner: Owner, n: number): Promise<ClaimedTask[]> {
@@ -174,6 +185,7 @@ export class PgStore implements Store {
     return inTransaction(this.pool, async (client) => {
       if (!(await trySweepLock(client, SWEEP_LOCK_CLASS, this.schema))) return [];
       const dead = await deleteSilentMasters(client, Math.max(0, Math.trunc(ttlMs)));
+      await forgetReceipts(client, dead);
       await releaseOrphanClaims(client);
       await trimEvents(client, EVENTS_KEPT);
       return dead;

@@ -113,4 +113,10 @@ export const MIGRATIONS: string[] = [
      volunteer TEXT,
      identity TEXT
    );`,
+  // [K9] Each writer's last batch and the receipt it earned, so a retry of a batch that landed is not applied twice.
+  `CREATE TABLE commit_receipts (
+     master TEXT PRIMARY KEY,
+     batch TEXT NOT NULL,
+     receipt TEXT NOT NULL
+   );`,
 ];
