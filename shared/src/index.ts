@@ -9,3 +9,4 @@ export * from './identity.ts';
 export * from './volunteer/core.ts';
 export * from './volunteer/url.ts';
 export * from './csp.ts';
+export * from './prefetch.ts';

@@ -3,7 +3,7 @@
  * only a live attempt held by the calling volunteer can change a task, which is what makes a late or
  * forged result harmless (rules L2, L3, E1).
  */
-import type { ResultLine } from '@barnraise/shared';
+import { leasesPerThread, type ResultLine } from '@barnraise/shared';
 import type { Clock } from './clock.ts';
 import type { FairQueue } from './queue.ts';
 import { TaskState, type Attempt, type JobState, type VolunteerState } from './state.ts';
@@ -58,11 +58,22 @@ const plainTake = (job: JobState): Picked | undefined => {
   return index === undefined ? undefined : { index };
 };
 
-/** [L1] Lease up to `max` tasks to `v`, never more than its credits. */
+/**
+ * [P3] Most live leases of `job` one volunteer may hold: its threads × the prefetch the job's task length
+ * calls for, and never fewer than 4 a thread (what every volunteer could hold before prefetch went by time).
+ */
+export function heldCap(job: JobState, v: VolunteerState): number {
+  return v.threads * Math.max(4, leasesPerThread(job.avgMs));
+}
+
+/** [L1] Lease up to `max` tasks to `v`, never more than its credits, nor more of a job than heldCap. */
 export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Attempt[] {
   const out: Attempt[] = [];
   const now = core.clock.now();
-  const take = (job: JobState): Picked | undefined => (job.validation ? job.validation.take(v) : plainTake(job));
+  const take = (job: JobState): Picked | undefined => {
+    if ((v.held.get(job) ?? 0) >= heldCap(job, v)) return undefined;
+    return job.validation ? job.validation.take(v) : plainTake(job);
+  };
   let n = Math.min(max, v.credits);
   while (n > 0) {
     const next = core.queue.next(take);
@@ -94,6 +105,7 @@ export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Atte
     }
     core.attempts.set(attempt.id, attempt);
     v.attempts.set(attempt.id, attempt);
+    v.held.set(job, (v.held.get(job) ?? 0) + 1);
     v.credits--;
     n--;
     out.push(attempt);
@@ -109,6 +121,9 @@ export function liveAttempt(v: VolunteerState, id: string): Attempt | undefined 
 function endAttempt(core: LeaseCore, a: Attempt, end: AttemptEnd, error: string | null = null): void {
   core.attempts.delete(a.id);
   a.volunteer.attempts.delete(a.id);
+  const held = (a.volunteer.held.get(a.job) ?? 1) - 1;
+  if (held > 0) a.volunteer.held.set(a.job, held);
+  else a.volunteer.held.delete(a.job);
   // A validated job counts leased tasks itself: a task may have several replicas in flight.
   if (!a.job.validation) a.job.counts.leased--;
   core.journal.attemptEnded(a, end, error, core.clock.now());

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { CloseCode, CloseReason, Limits, type ResultLine, type TaskOutcome } from '@barnraise/shared';
+import { CloseCode, CloseReason, Limits, MAX_PREFETCH, smoothMs, type ResultLine, type TaskOutcome } from '@barnraise/shared';
 import type { Clock } from './clock.ts';
 import { FairQueue } from './queue.ts';
 import { RateMeter } from './rate.ts';
@@ -253,9 +253,12 @@ export class Scheduler {
     return v;
   }
 
-  /** Most credits `v` may hold: enough to keep every thread fed through a round trip, no hoarding (P3). */
+  /**
+   * Most credits `v` may hold (P3): as deep as the shortest tasks call for; each job's leases are capped
+   * apart by its own task length (heldCap), so a deep prefetch never means hoarding long tasks.
+   */
   maxCredits(v: VolunteerState): number {
-    return Math.min(Limits.maxCreditsPerConnection, v.threads * 4);
+    return Math.min(Limits.maxCreditsPerConnection, v.threads * MAX_PREFETCH);
   }
 
   /** [L5] The volunteer is gone: requeue its leases now. */
@@ -318,6 +321,10 @@ export class Scheduler {
   results(v: VolunteerState, items: readonly TaskOutcome[], want = 0): number {
     let stale = 0;
     for (const item of items) {
+      if (item.ms !== undefined) {
+        const a = v.attempts.get(item.a);
+        if (a) a.job.avgMs = smoothMs(a.job.avgMs, item.ms);
+      }
       const outcome = item.ok ? complete(this.core, v, item.a, item.output) : fail(this.core, v, item.a, item.error.slice(0, Limits.maxErrorChars));
       if (outcome === 'stale') stale++;
       else {

@@ -72,6 +72,8 @@ export class JobState {
   measureClaims = false;
   /** Votes, replicas and checks of a validated job (section V). */
   validation: JobValidation | null = null;
+  /** Smoothed attempt duration (ms) volunteers report: how many of its leases one may hold (P3). */
+  avgMs: number | undefined;
 
   /** `inputs[i]` is known only while task i is claimed here and not final, so memory follows the claimed part of a job. */
   readonly inputs: unknown[];
@@ -197,6 +199,8 @@ export class VolunteerState {
   /** Leases the master may still send (rule P3). */
   credits = 0;
   readonly attempts = new Map<string, Attempt>();
+  /** Live attempts per job (P3: each job's are capped by its task length). */
+  readonly held = new Map<JobState, number>();
   /** Jobs whose code this connection already has (rule C1). */
   readonly jobsSent = new Set<string>();
   tasksDone = 0;

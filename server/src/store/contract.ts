@@ -206,6 +206,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    it('[D6] the attempt that made a task done, kept on its row, reads last in its history', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 2 });
+      await store.insertJob(job, ['a', 'b']);
+      await store.commit({
+        tasks: [{ kind: 'done', job: job.id, index: 0, output: 'A', failures: 1, losses: 0, by: { attempt: 'y.2', volunteer: 'v9', leasedAt: 50, endedAt: 60 } }],
+        jobs: [],
+        attempts: [{ job: job.id, index: 0, attempt: 'y.1', volunteer: 'v8', leasedAt: 10, endedAt: 40, end: 'failed', error: 'first try' }],
+      });
+      expect((await store.taskDetail(job.id, 0))!.attempts).toEqual([
+        { attempt: 'y.1', volunteer: 'v8', leasedAt: 10, endedAt: 40, end: 'failed', error: 'first try' },
+        { attempt: 'y.2', volunteer: 'v9', leasedAt: 50, endedAt: 60, end: 'done', error: null },
+      ]);
+      expect((await store.taskDetail(job.id, 1))!.attempts).toEqual([]);
+      await store.close();
+    });
+
     it('[J4] resets failed tasks (claimable again) and reopens their job', async () => {
       const store = await open();
       const job = jobRecord({ total: 3 });

@@ -96,8 +96,16 @@ export interface ClusterEvent {
 export type FinishedTaskAt = FinishedTask & { fin: number };
 
 /** One task change in a group commit. `failures`/`losses` are the task's counts after the change. */
+/** [D6] The attempt that made a task done, kept on its task row instead of a row of its own. */
+export interface FinalAttempt {
+  attempt: string;
+  volunteer: string;
+  leasedAt: number;
+  endedAt: number;
+}
+
 export type TaskWrite =
-  | { kind: 'done'; job: string; index: number; output: unknown; failures: number; losses: number }
+  | { kind: 'done'; job: string; index: number; output: unknown; failures: number; losses: number; by?: FinalAttempt }
   | { kind: 'failed'; job: string; index: number; error: string; failures: number; losses: number }
   | { kind: 'retry'; job: string; index: number; failures: number; losses: number; error: string | null };
 

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, type SqliteOptions } from './sqlite/store.ts';
 import { toWire, type StoreCall, type StoreReply } from './thread-messages.ts';
+import { packClaims, packReceipt, unpackBatch, type PackedBatch } from './wire.ts';
 
 const port = parentPort!;
 const reply = (r: StoreReply) => port.postMessage(r);
@@ -20,6 +21,9 @@ try {
 
 port.on('message', async ({ id, method, args }: StoreCall) => {
   try {
+    // The hot calls cross in columns (wire.ts).
+    if (method === 'commit') return reply({ type: 'result', id, value: packReceipt(await store.commit(unpackBatch(args[0] as PackedBatch))) });
+    if (method === 'claimTasks') return reply({ type: 'result', id, value: packClaims(await store.claimTasks(...(args as Parameters<SqliteStore['claimTasks']>))) });
     const fn = store[method] as (...a: unknown[]) => Promise<unknown>;
     const value = await fn.apply(store, args);
     reply({ type: 'result', id, value });

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { SqliteOptions } from './sqlite/store.ts';
 import type { Store } from './store.ts';
 import { fromWire, type StoreCall, type StoreMethod, type StoreReply } from './thread-messages.ts';
+import { packBatch, unpackClaims, unpackReceipt, type PackedClaims, type PackedReceipt } from './wire.ts';
 
 // A worker thread does not inherit the parent's loader hooks: from TypeScript source, a small JS entry
 // registers tsx first; a built thread.js is started directly.
@@ -109,8 +110,9 @@ export class ThreadedStore implements Store {
   insertJob(...args: Args<'insertJob'>) {
     return this.call('insertJob', args);
   }
-  commit(...args: Args<'commit'>) {
-    return this.call('commit', args);
+  async commit(...[batch]: Args<'commit'>) {
+    // In columns: the hot call's batch and receipt cross the thread boundary as typed arrays (wire.ts).
+    return unpackReceipt((await this.call('commit', [packBatch(batch)] as never)) as unknown as PackedReceipt);
   }
   getJob(...args: Args<'getJob'>) {
     return this.call('getJob', args);
@@ -142,8 +144,8 @@ export class ThreadedStore implements Store {
   resetFailed(...args: Args<'resetFailed'>) {
     return this.call('resetFailed', args);
   }
-  claimTasks(...args: Args<'claimTasks'>) {
-    return this.call('claimTasks', args);
+  async claimTasks(...args: Args<'claimTasks'>) {
+    return unpackClaims((await this.call('claimTasks', args)) as unknown as PackedClaims);
   }
   releaseTasks(...args: Args<'releaseTasks'>) {
     return this.call('releaseTasks', args);

@@ -57,6 +57,25 @@ describe('group commit (SPEC.md D2)', () => {
     expect(await store.getJob(job.id)).toMatchObject({ done: 100 });
   });
 
+  it('[D6] a done attempt that finishes its task rides on the task write; other ended attempts are rows', async () => {
+    const { store, writer } = setup();
+    const job = makeJob({ total: 2 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, [0, 1]);
+    const v = new VolunteerState('v1', new FakePort(), 1, 'node', '', 0);
+    const a0 = attemptOf(job, 0, v);
+    writer.attemptEnded(a0, 'done', null, 7);
+    writer.finished(job, { index: 0, status: 'done', output: 0 }, a0);
+    writer.attemptEnded(attemptOf(job, 1, v), 'failed', 'boom', 8);
+    writer.attemptEnded({ ...attemptOf(job, 1, v), id: 'vote' }, 'done', null, 9); // a vote: no final write of its own
+    await writer.flush();
+    const batch = store.batches[0]!;
+    expect(batch.tasks[0]).toMatchObject({ kind: 'done', index: 0, by: { attempt: 'a0', volunteer: 'v1', leasedAt: 0, endedAt: 7 } });
+    expect(batch.attempts.map((a) => [a.attempt, a.end])).toEqual([
+      ['a1', 'failed'],
+      ['vote', 'done'],
+    ]);
+  });
+
   it('[D2] a full batch is written without waiting for the interval', async () => {
     const { store, writer } = setup(10);
     const job = makeJob({ total: 25 });

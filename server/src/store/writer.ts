@@ -56,6 +56,11 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   /** Per task write: the attempt to acknowledge and the result to show if it takes effect. */
   private taskSources: Array<{ attempt: Attempt | null; line: ResultLine | null; job: JobState }> = [];
   private attempts: AttemptWrite[] = [];
+  /**
+   * [D6] Attempts that ended done, held back a moment: the one that makes its task final rides on the task's
+   * write (its row says who ran it and when), one row fewer a task. The rest become rows at the next take.
+   */
+  private doneAttempts = new Map<string, AttemptWrite>();
   private replicas: ReplicaWrite[] = [];
   private replicaAttempts: Attempt[] = [];
   private verdicts: VerdictWrite[] = [];
@@ -76,7 +81,10 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   finished(job: JobState, line: ResultLine, attempt: Attempt | null): void {
     this.opts.metrics?.finished?.(job, line, attempt);
     const base = { job: job.id, index: line.index, failures: job.failures[line.index]!, losses: job.losses[line.index]! };
-    this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output } : { kind: 'failed', ...base, error: line.error });
+    const ended = attempt && line.status === 'done' ? this.doneAttempts.get(attempt.id) : undefined;
+    if (ended) this.doneAttempts.delete(ended.attempt);
+    const by = ended && { attempt: ended.attempt, volunteer: ended.volunteer, leasedAt: ended.leasedAt, endedAt: ended.endedAt };
+    this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output, ...(by ? { by } : {}) } : { kind: 'failed', ...base, error: line.error });
     this.taskSources.push({ attempt, line, job });
     this.jobs.add(job);
     this.schedule();
@@ -97,7 +105,9 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
 
   attemptEnded(a: Attempt, end: AttemptEnd, error: string | null, at: number): void {
     this.opts.metrics?.attemptEnded?.(a, end, error, at);
-    this.attempts.push({ job: a.job.id, index: a.index, attempt: a.id, volunteer: a.volunteer.id, leasedAt: a.leasedAt, endedAt: at, end, error });
+    const write: AttemptWrite = { job: a.job.id, index: a.index, attempt: a.id, volunteer: a.volunteer.id, leasedAt: a.leasedAt, endedAt: at, end, error };
+    if (end === 'done') this.doneAttempts.set(a.id, write);
+    else this.attempts.push(write);
     this.schedule();
   }
 
@@ -140,7 +150,7 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
 
   /** Pending writes not yet handed to the store. */
   get pending(): number {
-    return this.tasks.length + this.jobs.size + this.attempts.length + this.replicas.length + this.verdicts.length + this.identities.length + this.events.length;
+    return this.tasks.length + this.jobs.size + this.attempts.length + this.doneAttempts.size + this.replicas.length + this.verdicts.length + this.identities.length + this.events.length;
   }
 
   private schedule(): void {
@@ -179,6 +189,8 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
 
   private take() {
     const owner = this.opts.owner?.();
+    for (const a of this.doneAttempts.values()) this.attempts.push(a);
+    this.doneAttempts.clear();
     const batch: CommitBatch = {
       // [K9] A retry carries the same id: a try that landed unconfirmed is not applied twice.
       id: randomUUID(),

@@ -9,6 +9,7 @@ import { Limits } from '../limits.ts';
 import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type TaskOutcome, type VolunteerMessage } from '../protocol.ts';
 import { decodeFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
+import { leasesPerThread, MIN_PREFETCH, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
 import type { VolunteerIdentity } from '../identity.ts';
 
@@ -100,8 +101,8 @@ export interface VolunteerCoreDeps {
   /** The identity proved at hello (rule V1); a promise while it is being loaded or made. Absent: anonymous. */
   identity?: VolunteerIdentity | Promise<VolunteerIdentity>;
   /**
-   * Leases held per thread. Unset: 2 (one running, one waiting, so no thread idles for a round trip), and 4
-   * while tasks take under SHORT_TASK_MS, where the round trip rather than the compute sets the pace.
+   * Leases held per thread. Unset: by how long tasks take (leasesPerThread, rule P3): 2 for long or unknown
+   * tasks (one running, one waiting), up to 128 for tiny ones, where the round trip sets the pace.
    */
   prefetch?: number;
   now?: () => number;
@@ -110,10 +111,6 @@ export interface VolunteerCoreDeps {
   defer?: (fn: () => void) => void;
 }
 
-/** Tasks faster than this get the deeper prefetch. */
-export const SHORT_TASK_MS = 20;
-export const BASE_PREFETCH = 2;
-export const SHORT_PREFETCH = 4;
 /** Progress frames per attempt are at most this frequent. */
 const PROGRESS_EVERY_MS = 500;
 /** A connection with no challenge and welcome this long after opening is abandoned and retried. */
@@ -159,7 +156,7 @@ export class VolunteerCore {
   private hidden = false;
   private pauseWhenHidden = false;
   /** Smoothed attempt duration (ms), for the adaptive prefetch. */
-  private avgMs = Number.POSITIVE_INFINITY;
+  private avgMs: number | undefined;
 
   /** Attempts that ended with an output, over every connection. */
   completed = 0;
@@ -237,7 +234,7 @@ export class VolunteerCore {
     this.pool.resize(threads);
     // The protocol has no frame to change the thread count of a connection, and the master caps credits by
     // the count in the hello. Growing past what those credits feed: finish what runs, then rejoin.
-    if (this.welcome && threads > this.helloThreads && threads * BASE_PREFETCH > this.welcome.maxCredits) this.rejoining = true;
+    if (this.welcome && threads > this.helloThreads && threads * MIN_PREFETCH > this.welcome.maxCredits) this.rejoining = true;
     this.reconcile();
   }
 
@@ -256,7 +253,7 @@ export class VolunteerCore {
   /** Leases this volunteer may hold now. */
   capacity(): number {
     if (!this.welcome || !this.running || this.rejoining || (this.hidden && this.pauseWhenHidden)) return 0;
-    const perThread = this.deps.prefetch ?? (this.avgMs < SHORT_TASK_MS ? SHORT_PREFETCH : BASE_PREFETCH);
+    const perThread = this.deps.prefetch ?? leasesPerThread(this.avgMs);
     return Math.min(this.threads * perThread, this.welcome.maxCredits);
   }
 
@@ -406,7 +403,7 @@ export class VolunteerCore {
     this.progressSent.delete(task.a);
     this.pending.push(outcome.ok ? { a: task.a, ok: true, output: outcome.output, ms: outcome.ms } : { a: task.a, ok: false, error: outcome.error, ms: outcome.ms });
     if (outcome.ok) this.completed++;
-    this.avgMs = this.avgMs === Number.POSITIVE_INFINITY ? outcome.ms : 0.8 * this.avgMs + 0.2 * outcome.ms;
+    this.avgMs = smoothMs(this.avgMs, outcome.ms);
     this.deps.sink.attemptEnded(outcome);
     this.reconcile();
     this.scheduleFlush();

@@ -8,7 +8,7 @@
  * Folding keeps exactly that: the first final write, carrying the error of the last retry before it (a done
  * write does not set the error itself), or else the last retry.
  */
-import type { TaskWrite } from '../store.ts';
+import type { FinalAttempt, TaskWrite } from '../store.ts';
 import { int4 } from './rows.ts';
 
 /** The write that reaches the database for one task. */
@@ -24,6 +24,8 @@ export interface EffectiveWrite {
   error: string | null;
   failures: number;
   losses: number;
+  /** [D6] Done: the attempt that made it so. */
+  by: FinalAttempt | undefined;
 }
 
 /** Column arrays for the `unnest(...)` of one statement. */
@@ -38,6 +40,10 @@ export interface WriteColumns {
   errors: (string | null)[];
   failures: number[];
   losses: number[];
+  attempts: (string | null)[];
+  volunteers: (string | null)[];
+  leasedAts: (number | null)[];
+  endedAts: (number | null)[];
 }
 
 export interface FoldedBatch {
@@ -76,7 +82,8 @@ export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: stri
     if (prior && prior.kind !== 'retry') continue; // after the first final write: refused (E1)
     const output = w.kind === 'done' ? JSON.stringify(w.output ?? null) : null;
     const error = w.kind === 'done' ? (prior?.error ?? null) : w.error === null ? null : encode(w.error);
-    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses });
+    const by = w.kind === 'done' && w.by ? { ...w.by, attempt: encode(w.by.attempt), volunteer: encode(w.by.volunteer) } : undefined;
+    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses, by });
     const key = taskKey(jobSeq, w.index);
     const list = positions.get(key);
     if (list) list.push(i);
@@ -96,7 +103,7 @@ export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: stri
 
 /** The columns of `writes`, for one statement's parameters. */
 export function columns(writes: readonly EffectiveWrite[]): WriteColumns {
-  const c: WriteColumns = { jobSeqs: [], indexes: [], states: [], ords: [], outputs: [], errors: [], failures: [], losses: [] };
+  const c: WriteColumns = { jobSeqs: [], indexes: [], states: [], ords: [], outputs: [], errors: [], failures: [], losses: [], attempts: [], volunteers: [], leasedAts: [], endedAts: [] };
   for (const w of writes) {
     c.jobSeqs.push(w.jobSeq);
     c.indexes.push(w.index);
@@ -106,6 +113,10 @@ export function columns(writes: readonly EffectiveWrite[]): WriteColumns {
     c.errors.push(w.error);
     c.failures.push(w.failures);
     c.losses.push(w.losses);
+    c.attempts.push(w.by?.attempt ?? null);
+    c.volunteers.push(w.by?.volunteer ?? null);
+    c.leasedAts.push(w.by?.leasedAt ?? null);
+    c.endedAts.push(w.by?.endedAt ?? null);
   }
   return c;
 }

@@ -273,6 +273,8 @@ export class PgStore implements Store {
     const attempts = attemptRows.map(
       (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: Number(a.leased_at), endedAt: Number(a.ended_at), end: a.outcome as AttemptEnd, error: a.error }),
     );
+    // [D6] The attempt that made it done is on the task's row: it ended last.
+    if (t.attempt !== null) attempts.push({ attempt: t.attempt, volunteer: t.volunteer ?? '', leasedAt: Number(t.leased_at ?? 0), endedAt: Number(t.ended_at ?? 0), end: 'done', error: null });
     const state = t.state === TaskRowState.done ? 'done' : t.state === TaskRowState.failed ? 'failed' : 'pending';
     return {
       index: t.idx,

@@ -7,6 +7,7 @@
 import type { CommitBatch, CommitReceipt, IdentityRecord, JobCounters } from '../store.ts';
 import { applyTrustEvent } from '../../validation/trust.ts';
 import { identityParams, toCounters, toIdentity, type IdentityRow, type JobRow } from './rows.ts';
+import type { ClaimBook } from './claims.ts';
 import type { Statements } from './statements.ts';
 
 interface JobTally {
@@ -19,9 +20,15 @@ interface JobTally {
   fin: number | undefined;
 }
 
-export function applyCommit(s: Statements, seqOf: (jobId: string) => number | undefined, batch: CommitBatch): CommitReceipt {
+/** What a commit did to claims: the tasks it made final, for the claim book once the transaction is durable. */
+export interface Applied {
+  receipt: CommitReceipt;
+  ended: Array<[seq: number, index: number]>;
+}
+
+export function applyCommit(s: Statements, seqOf: (jobId: string) => number | undefined, batch: CommitBatch, claims: ClaimBook): Applied {
   const owner = batch.owner;
-  const fence = owner ? { owner: owner.master, gen: owner.gen } : {};
+  const ended: Applied['ended'] = [];
   const at = batch.at ?? Date.now();
   const tallies = new Map<number, JobTally>();
   const rows = new Map<number, JobRow>();
@@ -30,7 +37,7 @@ export function applyCommit(s: Statements, seqOf: (jobId: string) => number | un
     if (!t) tallies.set(seq, (t = { done: 0, failed: 0, requeues: 0, replicas: 0, inconclusive: 0, startedAt: undefined, fin: undefined }));
     return t;
   };
-  const holds = (seq: number, index: number) => !owner || s.holds.get({ seq, index, ...fence }) !== undefined;
+  const holds = (seq: number, index: number) => !owner || claims.holds(seq, index, owner);
 
   // Votes (fenced: only the holder of the pending task writes them); checks are about an identity, not a task.
   const votes = (batch.replicas ?? []).map((r) => {
@@ -48,16 +55,16 @@ export function applyCommit(s: Statements, seqOf: (jobId: string) => number | un
     const seq = seqOf(w.job);
     if (seq === undefined) return false;
     const t = tally(seq);
-    const base = { seq, index: w.index, failures: w.failures, losses: w.losses, ...fence };
-    const variant = owner ? 'fenced' : 'open';
-    if (w.kind === 'retry') return s.retry[variant].run({ ...base, error: w.error }).changes > 0;
+    if (!holds(seq, w.index)) return false;
+    if (w.kind === 'retry') return s.retry.run(w.failures, w.losses, w.error, seq, w.index).changes > 0;
     if (t.fin === undefined) t.fin = jobRow(s, rows, seq).fin;
     const fin = t.fin + 1;
     const changed =
       w.kind === 'done'
-        ? s.done[variant].run({ ...base, output: JSON.stringify(w.output ?? null), fin }).changes
-        : s.failed[variant].run({ ...base, error: w.error, fin }).changes;
+        ? s.done.run(JSON.stringify(w.output ?? null), w.failures, w.losses, fin, w.by?.attempt ?? null, w.by?.volunteer ?? null, w.by?.leasedAt ?? null, w.by?.endedAt ?? null, seq, w.index).changes
+        : s.failed.run(w.error, w.failures, w.losses, fin, seq, w.index).changes;
     if (changed === 0) return false;
+    ended.push([seq, w.index]);
     t.fin = fin;
     if (w.kind === 'done') t.done++;
     else t.failed++;
@@ -103,7 +110,7 @@ export function applyCommit(s: Statements, seqOf: (jobId: string) => number | un
     if (seq !== undefined) s.insertAttempt.run(seq, a.index, a.attempt, a.volunteer, a.leasedAt, a.endedAt, a.end, a.error);
   }
   for (const e of batch.events ?? []) s.insertEvent.run({ job: null, volunteer: null, identity: null, ...e });
-  return { applied, votes, jobs, identities: [...identities.values()] };
+  return { receipt: { applied, votes, jobs, identities: [...identities.values()] }, ended };
 }
 
 function jobRow(s: Statements, rows: Map<number, JobRow>, seq: number): JobRow {

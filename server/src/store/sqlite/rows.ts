@@ -160,15 +160,3 @@ export function toReplica(r: ReplicaRow): ReplicaRecord {
   return { attempt: r.attempt, identity: r.identity, kind: r.kind as ReplicaKind, ok: r.ok === 1, hash: r.hash, error: r.error, at: r.at, verdict: r.verdict as ReplicaVerdict };
 }
 
-export interface MasterDbRow {
-  id: string;
-  gen: number;
-  url: string;
-  started_at: number;
-  beat_at: number;
-  stats: string;
-}
-
-export function toMaster(r: MasterDbRow): MasterRow {
-  return { id: r.id, gen: r.gen, url: r.url, startedAt: r.started_at, beatAt: r.beat_at, stats: JSON.parse(r.stats) as MasterStats };
-}

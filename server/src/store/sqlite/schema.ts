@@ -119,4 +119,15 @@ export const MIGRATIONS: string[] = [
      batch TEXT NOT NULL,
      receipt TEXT NOT NULL
    );`,
+  // Claims and beats live in memory on SQLite (claims.ts): one process owns the file, and a claim that costs no
+  // write, and a final write that changes no claim index, are most of what a task costs the store. [D6] The
+  // attempt that makes a task done is kept on the task's row (attempt ... ended_at), not in a row of its own.
+  `DROP INDEX tasks_claimable;
+   DROP INDEX tasks_owner;
+   DROP TABLE masters;
+   UPDATE tasks SET owner = NULL, gen = NULL WHERE owner IS NOT NULL;
+   ALTER TABLE tasks ADD COLUMN attempt TEXT;
+   ALTER TABLE tasks ADD COLUMN volunteer TEXT;
+   ALTER TABLE tasks ADD COLUMN leased_at INTEGER;
+   ALTER TABLE tasks ADD COLUMN ended_at INTEGER;`,
 ];

@@ -1,15 +1,12 @@
 /**
  * Every SQLite statement the store runs, prepared once. Each one that changes a task says in its WHERE
- * clause what it may change: a pending task (rule E1), and one the writing master holds (rule K4, the
- * `fenced` variants).
+ * clause what it may change: a pending task (rule E1). Whether the writing master holds it (rule K4) is
+ * asked of the claims in memory (claims.ts) before the statement runs.
  */
 import type Database from 'better-sqlite3';
 import { COUNTER_COLUMNS } from './rows.ts';
 
-const FENCE = 'AND owner = @owner AND gen = @gen';
-
 export function prepare(db: Database.Database) {
-  const fencedAndNot = (sql: string) => ({ open: db.prepare(sql.replace('{fence}', '')), fenced: db.prepare(sql.replace('{fence}', FENCE)) });
   return {
     // ---- jobs
     insertJob: db.prepare(
@@ -33,43 +30,28 @@ export function prepare(db: Database.Database) {
     oldJobs: db.prepare("SELECT seq, id FROM jobs WHERE status IN ('completed', 'cancelled') AND finished_at < ?"),
     deleteJob: db.prepare('DELETE FROM jobs WHERE seq = ?'),
 
-    // ---- task writes of a commit (rule E1; K4 when fenced). Final ones leave the claim and take their place in the job's order (K6).
-    done: fencedAndNot('UPDATE tasks SET state = 2, output = @output, failures = @failures, losses = @losses, fin = @fin, owner = NULL, gen = NULL WHERE job_seq = @seq AND idx = @index AND state = 0 {fence}'),
-    failed: fencedAndNot('UPDATE tasks SET state = 3, error = @error, failures = @failures, losses = @losses, fin = @fin, owner = NULL, gen = NULL WHERE job_seq = @seq AND idx = @index AND state = 0 {fence}'),
-    retry: fencedAndNot('UPDATE tasks SET failures = @failures, losses = @losses, error = @error WHERE job_seq = @seq AND idx = @index AND state = 0 {fence}'),
-    /** [K4] Does the writer hold this pending task? (votes and verdicts are fenced by it) */
-    holds: db.prepare('SELECT 1 FROM tasks WHERE job_seq = @seq AND idx = @index AND state = 0 AND owner = @owner AND gen = @gen'),
+    // ---- task writes of a commit (rule E1; K4 is checked against the claims, kept in memory: claims.ts).
+    // Final ones take their place in the job's order (K6). Positional parameters: they bind faster.
+    done: db.prepare(
+      'UPDATE tasks SET state = 2, output = ?, failures = ?, losses = ?, fin = ?, attempt = ?, volunteer = ?, leased_at = ?, ended_at = ? WHERE job_seq = ? AND idx = ? AND state = 0',
+    ),
+    failed: db.prepare('UPDATE tasks SET state = 3, error = ?, failures = ?, losses = ?, fin = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
+    retry: db.prepare('UPDATE tasks SET failures = ?, losses = ?, error = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
 
-    // ---- claims (K1-K3)
-    claim: db.prepare(
-      `UPDATE tasks SET owner = @owner, gen = @gen
-       WHERE job_seq = @seq AND idx IN (SELECT idx FROM tasks WHERE job_seq = @seq AND state = 0 AND owner IS NULL ORDER BY idx LIMIT @n)
-       RETURNING idx, input, failures, losses, error`,
-    ),
-    releaseTask: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE job_seq = @seq AND idx = @index AND owner = @owner AND gen = @gen'),
-    releaseMaster: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE owner = ?'),
-    releaseMasterBefore: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE owner = ? AND gen < ?'),
-    releaseJob: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE job_seq = ? AND owner IS NOT NULL'),
-    beat: db.prepare(
-      `INSERT INTO masters (id, gen, url, started_at, beat_at, stats) VALUES (@id, @gen, @url, @at, @at, @stats)
-       ON CONFLICT(id) DO UPDATE SET gen = excluded.gen, url = excluded.url, beat_at = excluded.beat_at, stats = excluded.stats`,
-    ),
-    silentMasters: db.prepare('SELECT id FROM masters WHERE beat_at < ?'),
-    /** Claims whose owner has no beat at all (it died before its first, or long ago): as dead as a silent one. */
-    releaseOrphans: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE owner IS NOT NULL AND owner NOT IN (SELECT id FROM masters)'),
-    deleteMaster: db.prepare('DELETE FROM masters WHERE id = ?'),
+    // ---- claims (K1): what a claim reads; who holds what is in memory (claims.ts)
+    scanPending: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx > ? AND state = 0 ORDER BY idx LIMIT ?'),
+    pendingTask: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx = ? AND state = 0'),
     keptReceipt: db.prepare('SELECT batch, receipt FROM commit_receipts WHERE master = ?'),
     keepReceipt: db.prepare('INSERT INTO commit_receipts (master, batch, receipt) VALUES (?, ?, ?) ON CONFLICT (master) DO UPDATE SET batch = excluded.batch, receipt = excluded.receipt'),
     forgetReceipt: db.prepare('DELETE FROM commit_receipts WHERE master = ?'),
-    liveMasters: db.prepare('SELECT * FROM masters WHERE beat_at >= ? ORDER BY started_at, id'),
 
     // ---- reads of tasks
     results: db.prepare('SELECT idx, state, output, error FROM tasks WHERE job_seq = ? AND idx > ? AND state >= 2 ORDER BY idx LIMIT ?'),
     resultsSince: db.prepare('SELECT idx, state, output, error, fin FROM tasks WHERE job_seq = ? AND fin > ? ORDER BY fin LIMIT ?'),
     sample: db.prepare('SELECT idx, state, output, error FROM tasks WHERE job_seq = ? AND state = ? ORDER BY idx LIMIT ?'),
-    task: db.prepare('SELECT idx, state, input, output, error, failures, losses FROM tasks WHERE job_seq = ? AND idx = ?'),
-    failedCount: db.prepare('SELECT COUNT(*) AS n FROM tasks WHERE job_seq = ? AND state = 3'),
-    resetFailed: db.prepare('UPDATE tasks SET state = 0, failures = 0, error = NULL, fin = NULL, owner = NULL, gen = NULL WHERE job_seq = ? AND state = 3'),
+    task: db.prepare('SELECT idx, state, input, output, error, failures, losses, attempt, volunteer, leased_at, ended_at FROM tasks WHERE job_seq = ? AND idx = ?'),
+    failedIndices: db.prepare('SELECT idx FROM tasks WHERE job_seq = ? AND state = 3'),
+    resetFailed: db.prepare('UPDATE tasks SET state = 0, failures = 0, error = NULL, fin = NULL WHERE job_seq = ? AND state = 3'),
     deleteTasks: db.prepare('DELETE FROM tasks WHERE job_seq = ?'),
 
     // ---- attempts

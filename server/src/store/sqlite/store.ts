@@ -29,9 +29,10 @@ import type {
   TaskDetail,
 } from '../store.ts';
 import { applyCommit } from './commit.ts';
+import { ClaimBook } from './claims.ts';
 import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
 import { MIGRATIONS } from './schema.ts';
-import { DONE, FAILED, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplica, toVote, type IdentityRow, type JobRow, type MasterDbRow, type ReplicaRow, type ResultRow } from './rows.ts';
+import { DONE, FAILED, toCounters, toFinished, toIdentity, toRecord, toReplica, toVote, type IdentityRow, type JobRow, type ReplicaRow, type ResultRow } from './rows.ts';
 import { prepare, type Statements } from './statements.ts';
 
 /** Lines of the cluster event log kept. */
@@ -47,6 +48,8 @@ export class SqliteStore implements Store {
   /** job id -> seq, to keep task keys small. Bounded by the jobs on disk. */
   private readonly seqs = new Map<string, number>();
   private readonly s: Statements;
+  /** Claims and masters' beats (K1-K3), in memory: this process owns the file. */
+  private readonly claims = new ClaimBook();
 
   constructor(opts: SqliteOptions) {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
@@ -95,8 +98,10 @@ export class SqliteStore implements Store {
         const kept = this.s.keptReceipt.get(key) as { batch: string; receipt: string } | undefined;
         if (kept?.batch === batch.id) return decodeReceipt(kept.receipt);
       }
-      const receipt = applyCommit(this.s, (id) => this.seq(id), batch);
+      const { receipt, ended } = applyCommit(this.s, (id) => this.seq(id), batch, this.claims);
       if (batch.id !== undefined) this.s.keepReceipt.run(key, batch.id, encodeReceipt(receipt));
+      // The transaction has not failed: what it made final leaves the claims with it.
+      for (const [seq, index] of ended) this.claims.ended(seq, index);
       return receipt;
     })();
   }
@@ -130,7 +135,7 @@ export class SqliteStore implements Store {
     const seq = this.seq(jobId);
     if (seq === undefined) return undefined;
     return this.db.transaction(() => {
-      if (this.s.cancelJob.run(at, seq).changes > 0) this.s.releaseJob.run(seq);
+      if (this.s.cancelJob.run(at, seq).changes > 0) this.claims.releaseJob(seq);
       return toCounters(this.s.jobBySeq.get(seq) as JobRow);
     })();
   }
@@ -157,12 +162,14 @@ export class SqliteStore implements Store {
     const seq = this.seq(jobId);
     if (seq === undefined) return undefined;
     const t = this.s.task.get(seq, index) as
-      | { idx: number; state: number; input: string; output: string | null; error: string | null; failures: number; losses: number }
+      | { idx: number; state: number; input: string; output: string | null; error: string | null; failures: number; losses: number; attempt: string | null; volunteer: string | null; leased_at: number | null; ended_at: number | null }
       | undefined;
     if (!t) return undefined;
     const attempts = (this.s.taskAttempts.all(seq, index) as Array<{ attempt: string; volunteer: string; leased_at: number; ended_at: number; outcome: string; error: string | null }>).map(
       (a): AttemptRecord => ({ attempt: a.attempt, volunteer: a.volunteer, leasedAt: a.leased_at, endedAt: a.ended_at, end: a.outcome as AttemptEnd, error: a.error }),
     );
+    // [D6] The attempt that made it done is on the task's row: it ended last.
+    if (t.attempt !== null) attempts.push({ attempt: t.attempt, volunteer: t.volunteer ?? '', leasedAt: t.leased_at ?? 0, endedAt: t.ended_at ?? 0, end: 'done', error: null });
     const state = t.state === DONE ? 'done' : t.state === FAILED ? 'failed' : 'pending';
     return {
       index: t.idx,
@@ -181,11 +188,12 @@ export class SqliteStore implements Store {
     const seq = this.seq(jobId);
     if (seq === undefined) return 0;
     return this.db.transaction(() => {
-      const n = (this.s.failedCount.get(seq) as { n: number }).n;
-      if (n === 0) return 0;
+      const failed = (this.s.failedIndices.all(seq) as Array<{ idx: number }>).map((r) => r.idx);
+      if (failed.length === 0) return 0;
       this.s.resetFailed.run(seq);
-      this.s.reopenJob.run(n, seq);
-      return n;
+      this.s.reopenJob.run(failed.length, seq);
+      for (const index of failed) this.claims.returnTask(seq, index);
+      return failed.length;
     })();
   }
 
@@ -196,9 +204,20 @@ export class SqliteStore implements Store {
     // Only a job still to be done has tasks to claim (a cancelled one keeps its pending tasks, unclaimed).
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return [];
     const validated = row.validation != null;
+    type Row = { idx: number; input: string; failures: number; losses: number; error: string | null };
     return this.db.transaction(() => {
-      const rows = this.s.claim.all({ seq, owner: owner.master, gen: owner.gen, n }) as Array<{ idx: number; input: string; failures: number; losses: number; error: string | null }>;
-      rows.sort((a, b) => a.idx - b.idx);
+      const rows: Row[] = [];
+      for (const index of this.claims.takeReturned(seq, n)) {
+        const r = this.s.pendingTask.get(seq, index) as Row | undefined;
+        if (r) rows.push(r);
+      }
+      let scannedTo: number | undefined;
+      if (rows.length < n) {
+        const more = this.s.scanPending.all(seq, this.claims.cursor(seq), n - rows.length) as Row[];
+        if (more.length > 0) scannedTo = more[more.length - 1]!.idx;
+        rows.push(...more);
+      }
+      this.claims.hold(seq, owner, rows.map((r) => r.idx), scannedTo);
       return rows.map((r): ClaimedTask => {
         const task: ClaimedTask = { index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error };
         if (validated) task.votes = (this.s.unsettledVotesOf.all(seq, r.idx) as ReplicaRow[]).map(toVote);
@@ -210,34 +229,30 @@ export class SqliteStore implements Store {
   async releaseTasks(jobId: string, owner: Owner, indices: readonly number[]): Promise<number> {
     const seq = this.seq(jobId);
     if (seq === undefined) return 0;
-    return this.db.transaction(() => indices.reduce((n, index) => n + this.s.releaseTask.run({ seq, index, owner: owner.master, gen: owner.gen }).changes, 0))();
+    return this.claims.release(seq, owner, indices);
   }
 
   async releaseClaims(master: string, beforeGen?: number): Promise<number> {
-    return (beforeGen === undefined ? this.s.releaseMaster.run(master) : this.s.releaseMasterBefore.run(master, beforeGen)).changes;
+    return this.claims.releaseWhere((h) => h.master === master && (beforeGen === undefined || h.gen < beforeGen));
   }
 
   async beat(owner: Owner, url: string, stats: MasterStats): Promise<number> {
     const at = Date.now();
-    this.s.beat.run({ id: owner.master, gen: owner.gen, url, at, stats: JSON.stringify(stats) });
+    this.claims.beat(owner, url, stats, at);
     return at;
   }
 
   async sweep(ttlMs: number): Promise<string[]> {
-    const silent = (this.s.silentMasters.all(Date.now() - ttlMs) as Array<{ id: string }>).map((r) => r.id);
+    const silent = this.claims.sweep(Date.now() - ttlMs);
     this.db.transaction(() => {
-      for (const id of silent) {
-        this.s.deleteMaster.run(id);
-        this.s.forgetReceipt.run(id);
-      }
-      this.s.releaseOrphans.run();
+      for (const id of silent) this.s.forgetReceipt.run(id);
       this.s.trimEvents.run(EVENTS_KEPT);
     })();
     return silent;
   }
 
   async liveMasters(ttlMs: number): Promise<MasterRow[]> {
-    return (this.s.liveMasters.all(Date.now() - ttlMs) as MasterDbRow[]).map(toMaster);
+    return this.claims.liveMasters(Date.now() - ttlMs);
   }
 
   async eventsSince(afterSeq: number, limit: number): Promise<Array<ClusterEvent & { seq: number }>> {
@@ -275,6 +290,7 @@ export class SqliteStore implements Store {
         this.s.deleteChecks.run(seq);
         this.s.deleteJob.run(seq);
         this.seqs.delete(id);
+        this.claims.forget(seq);
       }
     })();
     return old.length;

@@ -64,12 +64,16 @@ export interface TaskRow extends ResultRow {
   input: string;
   failures: number;
   losses: number;
+  attempt: string | null;
+  volunteer: string | null;
+  leased_at: string | null;
+  ended_at: string | null;
 }
 
 export async function taskRow(db: Queryable, jobSeq: number, index: number): Promise<TaskRow | undefined> {
   const { rows } = await db.query<TaskRow>({
     name: 'barnraise.taskRow',
-    text: 'SELECT idx, state, input, output, error, failures, losses FROM tasks WHERE job_seq = $1 AND idx = $2',
+    text: 'SELECT idx, state, input, output, error, failures, losses, attempt, volunteer, leased_at, ended_at FROM tasks WHERE job_seq = $1 AND idx = $2',
     values: [jobSeq, index],
   });
   return rows[0];

@@ -31,15 +31,16 @@ export interface Fence {
  * [E1][K4][K6] Make tasks final (done or failed). The rows that pass the guard are locked first, then
  * numbered in the batch's order from each job's last number (`bases`, read under the job's row lock, which
  * the caller holds until it commits: the numbers are gapless and become visible in order), then written
- * with their claim cleared. The lock is a LATERAL subquery per write: a key lookup each, in the order given
+ * with their claim cleared and (done, D6) the attempt that made them so. The lock is a LATERAL subquery per write: a key lookup each, in the order given
  * (`w` is sorted by key), whatever the planner guesses of the scans' sizes.
  */
 export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalRow[]> {
   const { rows } = await db.query<FinalRow>({
     name: 'barnraise.finishTasks',
     text: `WITH w AS (
-             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::int[], $5::text[], $6::text[], $7::smallint[], $8::smallint[])
-               AS w(job_seq, idx, state, ord, output, error, failures, losses)
+             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::int[], $5::text[], $6::text[], $7::smallint[], $8::smallint[],
+                                  $13::text[], $14::text[], $15::bigint[], $16::bigint[])
+               AS w(job_seq, idx, state, ord, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
            ),
            hit AS MATERIALIZED (
              SELECT w.* FROM w CROSS JOIN LATERAL (
@@ -54,11 +55,11 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
            )
            UPDATE tasks AS t
            SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
-               fin = n.fin, owner = NULL, gen = NULL
+               fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
            FROM numbered n
            WHERE t.job_seq = n.job_seq AND t.idx = n.idx
            RETURNING t.job_seq, t.idx, t.state`,
-    values: [w.jobSeqs, w.indexes, w.states, w.ords, w.outputs, w.errors, w.failures, w.losses, fence.master, fence.gen, bases.seqs, bases.fins],
+    values: [w.jobSeqs, w.indexes, w.states, w.ords, w.outputs, w.errors, w.failures, w.losses, fence.master, fence.gen, bases.seqs, bases.fins, w.attempts, w.volunteers, w.leasedAts, w.endedAts],
   });
   return rows;
 }

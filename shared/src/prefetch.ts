@@ -1,0 +1,21 @@
+/**
+ * [P3] How many leases a volunteer holds per thread, by how long tasks take: enough to cover about
+ * PREFETCH_WINDOW_MS of work, a round trip to the master and back with room to spare, so no thread waits on
+ * the wire when tasks are tiny; and little when they are long, so a job's tail is not held by a volunteer
+ * sitting on work others could run. The volunteer asks by it and the master caps each job's leases by it.
+ */
+export const PREFETCH_WINDOW_MS = 50;
+/** One running, one waiting: a thread never idles for a round trip, whatever the task length. */
+export const MIN_PREFETCH = 2;
+export const MAX_PREFETCH = 128;
+
+/** Leases per thread for tasks of `avgMs` on average; unknown (undefined, not finite) gets the minimum. */
+export function leasesPerThread(avgMs: number | undefined): number {
+  if (avgMs === undefined || !Number.isFinite(avgMs) || avgMs < 0) return MIN_PREFETCH;
+  return Math.max(MIN_PREFETCH, Math.min(MAX_PREFETCH, Math.ceil(PREFETCH_WINDOW_MS / Math.max(avgMs, 0.01))));
+}
+
+/** Smooth a duration into an average (undefined: the first). */
+export function smoothMs(avg: number | undefined, ms: number): number {
+  return avg === undefined ? ms : 0.8 * avg + 0.2 * ms;
+}
