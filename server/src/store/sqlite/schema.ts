@@ -113,4 +113,6 @@ export const MIGRATIONS: string[] = [
      volunteer TEXT,
      identity TEXT
    );`,
+  // Assets (SPEC.md section A): the files a job names, as JSON [{ name, sha256, size }]; the bytes are on disk.
+  `ALTER TABLE jobs ADD COLUMN assets TEXT;`,
 ];
