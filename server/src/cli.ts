@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerJobCommands } from './cli/index.ts';
 import { loadConfig } from './config.ts';
 import { exitOnSignals, startMaster } from './server.ts';
+import { defaultAssetCacheDir } from './worker/assets.ts';
 import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
 import { HeadlessVolunteer } from './worker/volunteer.ts';
 
@@ -50,7 +51,8 @@ program
   .option('--identity <file>', `the volunteer identity's key file, created when missing (default ${defaultIdentityFile()})`)
   .option('--no-identity', 'join anonymously: only jobs that need no validation are given to this worker')
   .option('--vouch-key <key>', "the operator's vouch key (BARNRAISE_VOUCH_KEY): this worker is trusted from the start")
-  .action((flags: { url: string[]; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string }) => {
+  .option('--cache <dir>', `where the assets jobs read are kept between runs, checked by hash (default ${defaultAssetCacheDir()})`)
+  .action((flags: { url: string[]; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string; cache?: string }) => {
     const vouchKey = flags.vouchKey ?? (process.env.BARNRAISE_VOUCH_KEY || undefined);
     const identityFile = typeof flags.identity === 'string' ? flags.identity : defaultIdentityFile();
     const identity = flags.identity === false ? undefined : fileIdentity(identityFile, vouchKey);
@@ -64,6 +66,7 @@ program
       ...(flags.prefetch !== undefined ? { prefetch: flags.prefetch } : {}),
       ...(identity ? { identity } : {}),
       joinKey: flags.joinKey,
+      ...(flags.cache !== undefined ? { assetCacheDir: flags.cache } : {}),
       log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
       onFatal: (code, reason) => {
         console.error(`barnraise worker: the master refused this volunteer (${code}: ${reason})`);

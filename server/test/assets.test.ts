@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(async () => m.close());
 
 function put(t: TestMaster, hash: string, body: Uint8Array | string, headers: Record<string, string> = {}) {
-  return fetch(`${t.url}/api/assets/${hash}`, { method: 'PUT', headers: { authorization: `Bearer ${t.token}`, ...headers }, body });
+  return fetch(`${t.url}/api/assets/${hash}`, { method: 'PUT', headers: { authorization: `Bearer ${t.token}`, ...headers }, body: body as BodyInit });
 }
 
 /** Files under the asset directory, the uploads in progress included. */
