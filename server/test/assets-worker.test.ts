@@ -8,16 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSummary } from '@barnraise/shared';
+import { ADD_WASM } from '../../shared/src/testing/add-wasm.ts';
 import { api, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
-
-/** `add(a: i32, b: i32) -> i32`, written out by hand: the smallest useful WebAssembly module. */
-export const ADD_WASM = Uint8Array.from([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-  0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, // types: (i32, i32) -> i32
-  0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
-  0x07, 0x07, 0x01, 0x03, 0x61, 0x64, 0x64, 0x00, 0x00, // exports: "add" = function 0
-  0x0a, 0x09, 0x01, 0x07, 0x00, 0x20, 0x00, 0x20, 0x01, 0x6a, 0x0b, // code: local.get 0, local.get 1, i32.add
-]);
 
 const token = 'assets-worker-token';
 const dataDir = tempDir();
