@@ -122,8 +122,8 @@ test('[A6][S4] job code cannot fetch an asset itself, from the master or anywher
   await api.waitForCompletion(job.id);
   const [viaCtx, viaFetch, viaRelative] = await api.results(job.id);
   expect(viaCtx).toMatchObject({ status: 'done', output: TABLE.length });
-  expect(viaFetch).toMatchObject({ status: 'failed', error: expect.stringMatching(/sandbox: network access is not allowed \(fetch http:\/\/127\.0\.0\.1:\d+\/api\/assets\/[0-9a-f]{64}\)/) as string });
-  expect(viaRelative).toMatchObject({ status: 'failed', error: expect.stringContaining('sandbox: network access is not allowed (fetch /api/assets/') as string });
+  expect(viaFetch).toMatchObject({ status: 'failed', error: expect.stringMatching(/sandbox: network access is not allowed \(fetch http:\/\/127\.0\.0\.1:\d+\/api\/assets\/[0-9a-f]{64}\)/) });
+  expect(viaRelative).toMatchObject({ status: 'failed', error: expect.stringContaining('sandbox: network access is not allowed (fetch /api/assets/') });
   // The one fetch of the asset was the page's, for ctx.assets.
   expect(await assetTraffic(tab)).toEqual({ requests: 1, bytes: TABLE.length });
   expect(await api.assetBytesSent()).toBe(TABLE.length);

@@ -195,7 +195,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
   // [A2] On this master's disk, whatever the store: in a cluster each master keeps (and is sent) its own.
-  const assets = await AssetStore.open(config.dataDir, { maxBytes: config.assetMaxBytes, maxTotalBytes: config.assetMaxTotalBytes });
+  const assets = await AssetStore.open(config.dataDir, {
+    maxBytes: config.assetMaxBytes,
+    maxTotalBytes: config.assetMaxTotalBytes,
+    // The others of a cluster, asked for an asset this master lacks.
+    peers: () => cluster.peers.map((m) => m.url),
+    onError: (err) => app.log.warn({ err }, 'fetching an asset from another master failed'),
+  });
   app.decorate('assets', assets);
   const idempotency = opts.idempotency ?? openIdempotencyKeys(config.dataDir);
   app.decorate('jobs', new JobsService(scheduler, store, idempotency, config.validation, assets));

@@ -5,7 +5,11 @@
 import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerJobCommands } from './cli/index.ts';
+import { duration } from './cli/common.ts';
 import { loadConfig } from './config.ts';
+import { discoverMasters } from './discovery/browse.ts';
+import { chooseMaster } from './discovery/choose.ts';
+import { mdnsSettingsFrom, type MdnsSettings } from './discovery/service.ts';
 import { exitOnSignals, startMaster } from './server.ts';
 import { defaultAssetCacheDir } from './worker/assets.ts';
 import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
@@ -14,6 +18,12 @@ import { HeadlessVolunteer } from './worker/volunteer.ts';
 const positiveInt = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+
+const wholeNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
   return n;
 };
 
@@ -34,7 +44,10 @@ program
   .option('--join-key <key>', 'only volunteers whose page URL carries ?key=<key> may join (BARNRAISE_JOIN_KEY)')
   .option('--database-url <url>', 'keep jobs in PostgreSQL (postgres://...) instead of SQLite in the data dir (BARNRAISE_DATABASE_URL)')
   .option('--database-schema <name>', 'PostgreSQL schema for the tables (BARNRAISE_DATABASE_SCHEMA, default barnraise)')
-  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string; databaseUrl?: string; databaseSchema?: string }) => {
+  .option('--local-workers <n>', "run n compute threads beside the master, vouched as the operator's own machine (BARNRAISE_LOCAL_WORKERS)", wholeNumber)
+  .option('--mdns', 'advertise this master on the local network, even bound to 127.0.0.1 (BARNRAISE_MDNS=1)')
+  .option('--no-mdns', 'do not advertise this master on the local network (BARNRAISE_MDNS=0; default: advertise unless bound to loopback)')
+  .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string; databaseUrl?: string; databaseSchema?: string; localWorkers?: number; mdns?: boolean }) => {
     const config = loadConfig(process.env, flags);
     const master = await startMaster(config);
     exitOnSignals(master);
@@ -43,7 +56,7 @@ program
 program
   .command('worker')
   .description('join a master as a headless volunteer running tasks on worker_threads (trusted code only)')
-  .requiredOption('-u, --url <url...>', 'the master, e.g. http://127.0.0.1:8080; several masters of a cluster: the next is tried when one fails')
+  .option('-u, --url <url...>', 'the master, e.g. http://127.0.0.1:8080; several masters of a cluster: the next is tried when one fails. Unset: find one on the local network')
   .option('-n, --threads <n>', 'compute threads', positiveInt, Math.max(1, os.availableParallelism() - 1))
   .option('--prefetch <n>', 'leases held per thread (default: 2, up to 4 while tasks are short)', positiveInt)
   .option('-q, --quiet', 'log nothing')
@@ -52,7 +65,10 @@ program
   .option('--no-identity', 'join anonymously: only jobs that need no validation are given to this worker')
   .option('--vouch-key <key>', "the operator's vouch key (BARNRAISE_VOUCH_KEY): this worker is trusted from the start")
   .option('--cache <dir>', `where the assets jobs read are kept between runs, checked by hash (default ${defaultAssetCacheDir()})`)
-  .action((flags: { url: string[]; threads: number; prefetch?: number; quiet?: boolean; joinKey?: string; identity: string | boolean; vouchKey?: string; cache?: string }) => {
+  .option('--discover-timeout <duration>', 'without --url: how long to listen for masters on the local network (default 3s)', duration)
+  .option('--pick <name>', 'without --url: join the discovered master of this name (as listed when several answer)')
+  .action(async (flags: WorkerFlags) => {
+    const url = flags.url ?? [await discoverOrExit(flags)];
     const vouchKey = flags.vouchKey ?? (process.env.BARNRAISE_VOUCH_KEY || undefined);
     const identityFile = typeof flags.identity === 'string' ? flags.identity : defaultIdentityFile();
     const identity = flags.identity === false ? undefined : fileIdentity(identityFile, vouchKey);
@@ -61,7 +77,7 @@ program
       process.exit(2);
     });
     const volunteer = new HeadlessVolunteer({
-      url: flags.url,
+      url,
       threads: flags.threads,
       ...(flags.prefetch !== undefined ? { prefetch: flags.prefetch } : {}),
       ...(identity ? { identity } : {}),
@@ -78,6 +94,41 @@ program
       process.once(signal, () => void volunteer.stop().then(() => process.exit(0)));
     }
   });
+
+interface WorkerFlags {
+  url?: string[];
+  threads: number;
+  prefetch?: number;
+  quiet?: boolean;
+  joinKey?: string;
+  identity: string | boolean;
+  vouchKey?: string;
+  cache?: string;
+  discoverTimeout?: number;
+  pick?: string;
+}
+
+/** [N2] The one master on the local network (or the one --pick names), or exit saying why not. */
+async function discoverOrExit(flags: WorkerFlags): Promise<string> {
+  const say = (msg: string) => (flags.quiet ? undefined : console.log(`[worker] ${msg}`));
+  const fail = (message: string, exitCode: number): never => {
+    console.error(`barnraise worker: ${message}`);
+    process.exit(exitCode);
+  };
+  const timeoutMs = flags.discoverTimeout ?? 3000;
+  let mdns: MdnsSettings;
+  try {
+    mdns = mdnsSettingsFrom(process.env);
+  } catch (err) {
+    return fail((err as Error).message, 2);
+  }
+  say(`no --url: looking for masters on the local network for ${timeoutMs / 1000} s`);
+  const found = await discoverMasters({ timeoutMs, mdns }).catch((err: Error) => fail(`cannot listen for masters on the local network (multicast DNS, UDP port ${mdns.port}): ${err.message}; give one with --url`, 1));
+  const choice = chooseMaster(found, { pick: flags.pick, hasJoinKey: flags.joinKey !== undefined, waitedMs: timeoutMs });
+  if (!choice.ok) return fail(choice.message, choice.exitCode);
+  say(`found ${choice.master.name} at ${choice.master.url}`);
+  return choice.master.url;
+}
 
 registerJobCommands(program);
 

@@ -1,5 +1,6 @@
 /** Every setting of the master in one place: environment variables, overridden by CLI flags. */
 import path from 'node:path';
+import { mdnsSettingsFrom, type MdnsSettings } from './discovery/service.ts';
 
 export interface Config {
   port: number;
@@ -68,6 +69,12 @@ export interface Config {
   syncMs: number;
   /** Where the other masters of a cluster reach this one (its own REST API); default: http://<host>:<port>. */
   advertiseUrl: string | undefined;
+  /** [N1] Advertise on the local network (DNS-SD over mDNS); undefined: unless bound to a loopback address. */
+  mdns: boolean | undefined;
+  /** [N1] Which interface and UDP port multicast DNS uses (BARNRAISE_MDNS_INTERFACE, BARNRAISE_MDNS_PORT). */
+  mdnsSettings: MdnsSettings;
+  /** [N3] Compute threads run beside the master on this machine, vouched as the operator's own. */
+  localWorkers: number;
   /** Seeds validation's random draws (spot checks, known-answer checks), so a benchmark run replays; unset: Math.random. */
   randomSeed: number | undefined;
 }
@@ -85,6 +92,13 @@ function trustProxy(value: string | undefined): boolean | number | string {
   if (value === undefined || value === '' || value === 'false') return false;
   if (value === 'true') return true;
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+function onOff(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (['1', 'true', 'on', 'yes'].includes(value)) return true;
+  if (['0', 'false', 'off', 'no'].includes(value)) return false;
+  throw new Error(`${name} must be 1 or 0, got "${value}"`);
 }
 
 function validationMode(value: string | undefined): Config['validation'] {
@@ -135,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     claimTtlMs: int(env.BARNRAISE_CLAIM_TTL_MS, 5000, 'BARNRAISE_CLAIM_TTL_MS'),
     syncMs: int(env.BARNRAISE_SYNC_MS, 1000, 'BARNRAISE_SYNC_MS'),
     advertiseUrl: env.BARNRAISE_ADVERTISE_URL || undefined,
+    mdns: onOff(env.BARNRAISE_MDNS, 'BARNRAISE_MDNS'),
+    mdnsSettings: mdnsSettingsFrom(env),
+    localWorkers: int(env.BARNRAISE_LOCAL_WORKERS, 0, 'BARNRAISE_LOCAL_WORKERS'),
     randomSeed: env.BARNRAISE_RANDOM_SEED ? int(env.BARNRAISE_RANDOM_SEED, 0, 'BARNRAISE_RANDOM_SEED') : undefined,
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
@@ -144,6 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(merged.databaseSchema)) {
     throw new Error(`BARNRAISE_DATABASE_SCHEMA (--database-schema) must match [a-z_][a-z0-9_]*, got "${merged.databaseSchema}"`);
+  }
+  if (!Number.isInteger(merged.localWorkers) || merged.localWorkers < 0) {
+    throw new Error(`BARNRAISE_LOCAL_WORKERS (--local-workers) must be a whole number, got "${merged.localWorkers}"`);
   }
   return merged;
 }

@@ -1,14 +1,17 @@
 /** Starting and stopping the master: open the store, build the app, listen, drain on SIGTERM. */
+import net from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { resolveToken } from './auth.ts';
 import type { Config } from './config.ts';
+import { advertiseMaster, shouldAdvertise, type Advertisement } from './discovery/advertise.ts';
 import type { IdempotencyKeys } from './security/idempotency.ts';
 import { pgIdempotencyKeys } from './store/postgres/idempotency.ts';
 import { PgStore } from './store/postgres/pg-store.ts';
 import type { Store } from './store/store.ts';
 import { ThreadedStore } from './store/threaded.ts';
+import { effectiveVouchKey, startLocalWorkers } from './worker/local.ts';
 
 export const DB_FILE = 'barnraise.db';
 
@@ -34,7 +37,9 @@ export interface RunningMaster {
 export async function startMaster(config: Config): Promise<RunningMaster> {
   const { token, file, generated } = resolveToken(config.token, config.dataDir);
   const { store, idempotency } = await openStore(config);
-  const app = await buildApp({ config, store, token, ...(idempotency ? { idempotency } : {}) });
+  // [N3] Local workers are vouched for: by the operator's key, or by one only this process knows.
+  const vouchKey = effectiveVouchKey(config.vouchKey, config.localWorkers);
+  const app = await buildApp({ config: { ...config, vouchKey }, store, token, ...(idempotency ? { idempotency } : {}) });
   logIdleErrors = (err) => app.log.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it');
   if (generated) {
     // Printed once, on the start that created it; later starts only say where it is.
@@ -42,11 +47,20 @@ export async function startMaster(config: Config): Promise<RunningMaster> {
   } else if (file) {
     app.log.info(`operator token is in ${file}`);
   }
-  const address = await app.listen({ port: config.port, host: config.host });
-  const url = address.replace('0.0.0.0', '127.0.0.1');
+  await app.listen({ port: config.port, host: config.host });
+  const bound = app.server.address() as net.AddressInfo;
+  const url = loopbackUrl(bound);
+  const advert = advertise(app, config, bound.port);
+  const local =
+    config.localWorkers > 0
+      ? startLocalWorkers({ url, threads: config.localWorkers, joinKey: config.joinKey, vouchKey: vouchKey!, dataDir: config.dataDir, log: (msg) => app.log.info(msg) })
+      : undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
+      // Goodbye on the network first, so no worker finds a master that is going; the local workers hand
+      // their leases back (rule L6) before the drain would close them and they would reconnect.
+      await Promise.all([advert?.stop(), local?.stop()]);
       app.draining = true;
       await app.scheduler.drain();
       await app.jobs.followersEnded(5000);
@@ -54,6 +68,27 @@ export async function startMaster(config: Config): Promise<RunningMaster> {
       await store.close();
     })());
   return { app, url, shutdown };
+}
+
+/** This master's URL as seen from its own machine: a wildcard bind is reached over loopback. */
+function loopbackUrl(bound: net.AddressInfo): string {
+  const host = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
+  return `http://${net.isIPv6(host) ? `[${host}]` : host}:${bound.port}`;
+}
+
+/** [N1] Advertise on the local network unless told not to; a master bound to one IPv4 address advertises there. */
+function advertise(app: FastifyInstance, config: Config, port: number): Advertisement | undefined {
+  if (!shouldAdvertise(config.mdns, config.host)) return undefined;
+  const own = net.isIPv4(config.host) && config.host !== '0.0.0.0' ? config.host : undefined;
+  const advert = advertiseMaster({
+    port,
+    title: config.title,
+    joinKeyRequired: config.joinKey !== undefined,
+    mdns: { ...config.mdnsSettings, interface: config.mdnsSettings.interface ?? own },
+    onError: (err) => app.log.warn({ err }, 'multicast DNS (advertising this master on the local network) failed'),
+  });
+  app.log.info(`advertised on the local network as "${advert.name}" (_barnraise._tcp; BARNRAISE_MDNS=0 turns it off)`);
+  return advert;
 }
 
 /**

@@ -53,7 +53,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): Proc {
+/** Run `barnraise ARGS` as a child process (node --import tsx, so the PID is the process itself). */
+export function run(args: string[], env: NodeJS.ProcessEnv): Proc {
   // `node --import tsx` directly, so the PID we hold is the process itself (no package-manager shim).
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: SERVER_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -9,9 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AssetRef, AssetStored, JobAssets } from '@barnraise/shared';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { assetPath, type AssetRef, type AssetStored, type JobAssets } from '@barnraise/shared';
 import { ApiError, isDiskFull } from '../errors.ts';
 
 /** Under the data dir. */
@@ -25,7 +26,13 @@ export interface AssetLimits {
   maxBytes: number;
   /** Most bytes all assets together may take (BARNRAISE_ASSET_MAX_TOTAL_BYTES); unset: what the disk holds. */
   maxTotalBytes?: number | undefined;
+  /** [A2] The other live masters of a cluster (their base URLs): asked for an asset this one lacks. */
+  peers?: (() => readonly string[]) | undefined;
+  onError?: ((err: unknown) => void) | undefined;
 }
+
+/** How long a master waits for another master to start sending an asset. */
+const PEER_TIMEOUT_MS = 5_000;
 
 /** An open stored asset, to send. */
 export interface OpenAsset {
@@ -37,6 +44,9 @@ export interface OpenAsset {
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
 
 export class AssetStore {
+  /** Pulls from other masters under way, by hash: one per asset however many ask. */
+  private readonly pulling = new Map<string, Promise<boolean>>();
+
   private constructor(
     readonly dir: string,
     private readonly limits: AssetLimits,
@@ -74,17 +84,48 @@ export class AssetStore {
     return stat?.size;
   }
 
-  /** Open a stored asset to send it; undefined when this master does not have it. */
+  /** Open a stored asset to send it, from another master of the cluster if need be (A2); undefined when none has it. */
   async open(sha256: string): Promise<OpenAsset | undefined> {
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(this.file(sha256), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const open = () =>
+      fsp.open(this.file(sha256), 'r').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+    const handle = (await open()) ?? ((await this.pull(sha256)) ? await open() : undefined);
+    if (!handle) return undefined;
     const { size } = await handle.stat();
     return { size, stream: () => handle.createReadStream(), close: () => handle.close().catch(() => undefined) };
+  }
+
+  /**
+   * [A2] Fetch an asset this master lacks from another live master of the cluster, checked and kept like an
+   * upload (A1). True once it is here.
+   */
+  private pull(sha256: string): Promise<boolean> {
+    const peers = this.limits.peers?.() ?? [];
+    if (peers.length === 0) return Promise.resolve(false);
+    let pulling = this.pulling.get(sha256);
+    if (!pulling) {
+      pulling = (async () => {
+        for (const base of peers) {
+          try {
+            const res = await fetch(new URL(assetPath(sha256), base), { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
+            if (!res.ok || !res.body) {
+              await res.body?.cancel();
+              continue;
+            }
+            const length = res.headers.get('content-length');
+            await this.put(sha256, Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), length === null ? undefined : Number(length));
+            return true;
+          } catch (err) {
+            this.limits.onError?.(err);
+          }
+        }
+        return false;
+      })().finally(() => this.pulling.delete(sha256));
+      this.pulling.set(sha256, pulling);
+    }
+    return pulling;
   }
 
   /**
@@ -97,12 +138,12 @@ export class AssetStore {
     const refs: AssetRef[] = [];
     const missing: string[] = [];
     for (const [name, sha256] of entries) {
-      const size = await this.size(sha256);
+      const size = (await this.size(sha256)) ?? ((await this.pull(sha256)) ? await this.size(sha256) : undefined);
       if (size === undefined) missing.push(`"${name}" (${sha256})`);
       else refs.push({ name, sha256, size });
     }
     if (missing.length > 0) {
-      throw new ApiError('UNKNOWN_ASSET', `this master has no asset ${missing.join(', ')}: upload it first with PUT /api/assets/<sha256>`);
+      throw new ApiError('UNKNOWN_ASSET', `no master of this cluster has the asset ${missing.join(', ')}: upload it first with PUT /api/assets/<sha256>`);
     }
     return refs;
   }

@@ -22,6 +22,11 @@ const SYSTEMS: Array<[RegExp, string]> = [
 
 const first = (table: Array<[RegExp, string]>, ua: string) => table.find(([re]) => re.test(ua))?.[1] ?? 'other';
 
+/** What a master's own local workers add to their User-Agent (rule N3). */
+export const LOCAL_WORKER_MARK = '(barnraise local worker)';
+
 export function agentFamily(ua: string): { browser: string; os: string } {
-  return { browser: first(BROWSERS, ua), os: ua.startsWith('node/') ? 'server' : first(SYSTEMS, ua) };
+  // A headless worker's "system" is where it runs: a server, or this master's own local workers (rule N3).
+  const headless = ua.includes(LOCAL_WORKER_MARK) ? 'this master' : 'server';
+  return { browser: first(BROWSERS, ua), os: ua.startsWith('node/') ? headless : first(SYSTEMS, ua) };
 }

@@ -8,6 +8,7 @@ import type { JobState, VolunteerState } from '../scheduler/state.ts';
 import type { IdentityRecord, Store, TaskDetail } from '../store/store.ts';
 import { trustLabel } from '../validation/trust.ts';
 import type { ClusterView } from '../cluster/view.ts';
+import { EventCursor } from '../cluster/event-cursor.ts';
 import { agentFamily } from './agent.ts';
 import { EventLog, describe } from './events.ts';
 import { Metrics } from './metrics.ts';
@@ -21,14 +22,16 @@ export interface JobDetail {
 }
 
 const SAMPLE = 10;
+/** How long a gap in the event log's numbers is waited for (K9). */
+const EVENT_GAP_MS = 5000;
 
 export class OperatorView {
   readonly events = new EventLog(500);
   readonly metrics = new Metrics();
   private readonly families = new WeakMap<VolunteerState, { browser: string; os: string }>();
 
-  /** The cluster's event log, read up to this seq (K7). */
-  private readSeq = 0;
+  /** Where this master is in the cluster's event log (K7, K9). */
+  private readonly cursor = new EventCursor(0, EVENT_GAP_MS);
   private pulling: Promise<void> | null = null;
 
   constructor(
@@ -52,9 +55,8 @@ export class OperatorView {
   pullEvents(): Promise<void> {
     this.pulling ??= (async () => {
       for (let k = 0; k < 10; k++) {
-        const rows = await this.store.eventsSince(this.readSeq, 500);
-        for (const { master, ...row } of rows) {
-          this.readSeq = row.seq;
+        const rows = await this.store.eventsSince(this.cursor.after, 500);
+        for (const { master, ...row } of this.cursor.take(rows)) {
           this.events.add(row);
           if (master !== this.master()) await this.remote(row);
         }

@@ -104,4 +104,31 @@ export function clusterContract(open: () => Promise<Store>, jobRecord: (o?: Part
     expect((await store.eventsSince(all[0]!.seq, 10)).map((e) => e.master)).toEqual(['b']);
     await store.close();
   });
+
+  it('[K9] a batch committed twice (a retry after a commit that landed unconfirmed) is applied once and earns the same receipt', async () => {
+    const store = await open();
+    const job = jobRecord({ total: 3 });
+    await store.insertJob(job, [0, 1, 2]);
+    await store.claimTasks(job.id, owner('a'), 3);
+    const batch = {
+      id: 'a:1',
+      owner: owner('a'),
+      tasks: [done(job.id, 0, 'ok'), { kind: 'retry' as const, job: job.id, index: 1, failures: 1, losses: 0, error: 'e' }],
+      jobs: [{ id: job.id, requeues: 1, replicas: 0, inconclusive: 0 }],
+      attempts: [],
+      events: [{ t: 1, master: 'a', kind: 'task-failed', text: 'once' }],
+    };
+    const first = await store.commit(batch);
+    expect(first.applied).toEqual([true, true]);
+    const again = await store.commit(batch);
+    expect(again).toEqual(first);
+    expect(await store.getJob(job.id)).toMatchObject({ done: 1, requeues: 1 });
+    expect((await store.eventsSince(0, 10)).map((e) => e.text)).toEqual(['once']);
+    // Another batch with the id of one before the last is a new batch: only the last is remembered.
+    const next = await store.commit({ id: 'a:2', owner: owner('a'), tasks: [done(job.id, 2, 'two')], jobs: [], attempts: [] });
+    expect(next.applied).toEqual([true]);
+    expect((await store.commit({ ...batch, tasks: [done(job.id, 1, 'late')], jobs: [], events: [] })).applied).toEqual([true]);
+    expect(await store.getJob(job.id)).toMatchObject({ done: 3, requeues: 1, status: 'completed' });
+    await store.close();
+  });
 }

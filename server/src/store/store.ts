@@ -148,6 +148,11 @@ export interface VerdictWrite {
 export type IdentityEvent = TrustEvent;
 
 export interface CommitBatch {
+  /**
+   * [K9] Names the batch: a retried batch carries the same id, and a store that already committed it answers
+   * with the receipt it gave then, applying nothing twice. Only the writer's last batch is remembered.
+   */
+  id?: string;
   /** [K4] The master writing: its task writes, votes and verdicts take effect only on tasks it has claimed. */
   owner?: Owner;
   /** When the batch was taken (ms): the finish time of jobs it completes. */

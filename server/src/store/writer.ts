@@ -4,6 +4,7 @@
  * is fenced by the master's claims (K4); the store's receipt says which writes took effect, and only those
  * are acknowledged to volunteers and shown to readers. Job counters travel as increments (K5).
  */
+import { randomUUID } from 'node:crypto';
 import type { ResultLine } from '@barnraise/shared';
 import type { AttemptEnd, Journal } from '../scheduler/lease.ts';
 import type { Attempt, JobState, VolunteerState } from '../scheduler/state.ts';
@@ -179,6 +180,8 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   private take() {
     const owner = this.opts.owner?.();
     const batch: CommitBatch = {
+      // [K9] A retry carries the same id: a try that landed unconfirmed is not applied twice.
+      id: randomUUID(),
       ...(owner ? { owner } : {}),
       at: (this.opts.now ?? Date.now)(),
       tasks: this.tasks,

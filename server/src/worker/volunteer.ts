@@ -26,6 +26,8 @@ export interface HeadlessOptions {
   onFatal?: (code: number, reason: string) => void;
   /** Connect from this local address (tests and benchmarks on loopback give volunteers distinct networks). */
   localAddress?: string;
+  /** The User-Agent this volunteer reports (the dashboard shows its family); default `node/<version>`. */
+  ua?: string;
   /** Where assets are kept between runs (rule A4); default ~/.barnraise/assets. */
   assetCacheDir?: string;
 }
@@ -61,7 +63,7 @@ export class HeadlessVolunteer {
       createPool: (events) => new AssetGate((pool = new ThreadPool(opts.threads, events)), fetchAsset, events),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),
       agent: 'node',
-      ua: `node/${process.versions.node}`,
+      ua: opts.ua ?? `node/${process.versions.node}`,
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.prefetch !== undefined ? { prefetch: opts.prefetch } : {}),
       defer: (fn) => setImmediate(fn),

@@ -4,16 +4,20 @@
  *
  * Applied in order one by one (as SQLite does), a task's writes in one batch behave so: retries overwrite
  * the counts and error while the task is pending; the first final write makes it final; anything after
- * that is refused (rule E1). Folding keeps exactly that: the first final write, carrying the error of the
- * last retry before it (a done write does not set the error itself), or else the last retry.
+ * that is refused (rule E1). All of them are fenced by the same owner, so they stand or fall together.
+ * Folding keeps exactly that: the first final write, carrying the error of the last retry before it (a done
+ * write does not set the error itself), or else the last retry.
  */
 import type { TaskWrite } from '../store.ts';
+import { int4 } from './rows.ts';
 
 /** The write that reaches the database for one task. */
 export interface EffectiveWrite {
   jobSeq: number;
   index: number;
   kind: TaskWrite['kind'];
+  /** Position of the write in the batch: final tasks are numbered in this order (K6). */
+  at: number;
   /** JSON text of the output (done). */
   output: string | null;
   /** The error to store; for a done write, the last preceding retry's error, or null to keep the row's. */
@@ -26,6 +30,10 @@ export interface EffectiveWrite {
 export interface WriteColumns {
   jobSeqs: number[];
   indexes: number[];
+  /** Final writes: the task state they set (2 done, 3 failed). */
+  states: number[];
+  /** Final writes: the batch position, their order in the job's numbering. */
+  ords: number[];
   outputs: (string | null)[];
   errors: (string | null)[];
   failures: number[];
@@ -33,8 +41,8 @@ export interface WriteColumns {
 }
 
 export interface FoldedBatch {
-  done: EffectiveWrite[];
-  failed: EffectiveWrite[];
+  /** Done and failed writes, by key. */
+  final: EffectiveWrite[];
   retry: EffectiveWrite[];
   /**
    * Receipt bookkeeping: for each task key, the positions in `batch.tasks` that take effect if the task's
@@ -50,40 +58,50 @@ export const taskKey = (jobSeq: number, index: number): string => `${jobSeq}:${i
  * are dropped (refused in the receipt).
  */
 export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: string) => number | undefined, encode: (error: string) => string): FoldedBatch {
-  const byKey = new Map<string, EffectiveWrite>();
+  // Keyed by job seq, then index: cheaper than string keys for batches of thousands.
+  const byJob = new Map<number, Map<number, EffectiveWrite>>();
   const positions = new Map<string, number[]>();
+  let lastJob: string | undefined;
+  let lastSeq: number | undefined;
   for (let i = 0; i < writes.length; i++) {
     const w = writes[i]!;
-    const jobSeq = seqOf(w.job);
-    if (jobSeq === undefined || !Number.isInteger(w.index) || w.index < 0 || w.index > 2_147_483_647) continue;
-    const key = taskKey(jobSeq, w.index);
-    const prior = byKey.get(key);
+    // A batch's writes mostly name one job after another: look each up once per run.
+    const jobSeq = w.job === lastJob ? lastSeq : seqOf(w.job);
+    lastJob = w.job;
+    lastSeq = jobSeq;
+    if (jobSeq === undefined || !int4(w.index) || w.index < 0) continue;
+    let tasks = byJob.get(jobSeq);
+    if (!tasks) byJob.set(jobSeq, (tasks = new Map()));
+    const prior = tasks.get(w.index);
     if (prior && prior.kind !== 'retry') continue; // after the first final write: refused (E1)
-    const base = { jobSeq, index: w.index, failures: w.failures, losses: w.losses };
-    let next: EffectiveWrite;
-    if (w.kind === 'done') next = { ...base, kind: 'done', output: JSON.stringify(w.output ?? null), error: prior?.error ?? null };
-    else if (w.kind === 'failed') next = { ...base, kind: 'failed', output: null, error: encode(w.error) };
-    else next = { ...base, kind: 'retry', output: null, error: w.error === null ? null : encode(w.error) };
-    byKey.set(key, next);
+    const output = w.kind === 'done' ? JSON.stringify(w.output ?? null) : null;
+    const error = w.kind === 'done' ? (prior?.error ?? null) : w.error === null ? null : encode(w.error);
+    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses });
+    const key = taskKey(jobSeq, w.index);
     const list = positions.get(key);
     if (list) list.push(i);
     else positions.set(key, [i]);
   }
-  const folded: FoldedBatch = { done: [], failed: [], retry: [], positions };
-  // Sorted by key: with the nested-loop plans these small batches get, rows are locked in key order, which
-  // makes deadlocks between concurrent commits unlikely (not impossible: a deadlock aborts the commit and the
-  // writer retries it).
-  const sorted = [...byKey.values()].sort((a, b) => a.jobSeq - b.jobSeq || a.index - b.index);
-  for (const w of sorted) folded[w.kind].push(w);
+  const folded: FoldedBatch = { final: [], retry: [], positions };
+  // In key order: rows are locked in one order by every commit, which keeps deadlocks between them rare.
+  for (const seq of [...byJob.keys()].sort((a, b) => a - b)) {
+    const tasks = byJob.get(seq)!;
+    for (const index of [...tasks.keys()].sort((a, b) => a - b)) {
+      const w = tasks.get(index)!;
+      (w.kind === 'retry' ? folded.retry : folded.final).push(w);
+    }
+  }
   return folded;
 }
 
 /** The columns of `writes`, for one statement's parameters. */
 export function columns(writes: readonly EffectiveWrite[]): WriteColumns {
-  const c: WriteColumns = { jobSeqs: [], indexes: [], outputs: [], errors: [], failures: [], losses: [] };
+  const c: WriteColumns = { jobSeqs: [], indexes: [], states: [], ords: [], outputs: [], errors: [], failures: [], losses: [] };
   for (const w of writes) {
     c.jobSeqs.push(w.jobSeq);
     c.indexes.push(w.index);
+    c.states.push(w.kind === 'failed' ? 3 : 2);
+    c.ords.push(w.at);
     c.outputs.push(w.output);
     c.errors.push(w.error);
     c.failures.push(w.failures);

@@ -13,7 +13,15 @@ export interface PgOptions {
   schema?: string;
   /** Connections in the pool. Default 8: commits, inserts and reads each hold one only for a transaction. */
   poolSize?: number;
+  /**
+   * The server ends a session of this pool that sits idle inside a transaction this long (ms; default
+   * 10,000): a master cut off mid-commit would otherwise hold its job rows' locks, and every other master's
+   * commits on those jobs would wait, until TCP gives up on it (minutes).
+   */
+  idleInTransactionMs?: number;
 }
+
+export const DEFAULT_IDLE_IN_TRANSACTION_MS = 10_000;
 
 /** A schema name the store accepts: a plain lower-case identifier, so it never needs escaping beyond quotes. */
 export function checkSchemaName(schema: string): string {
@@ -32,9 +40,11 @@ export function openPool(opts: PgOptions, onIdleError: (err: Error) => void = ()
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 8,
-    // search_path as a startup option: no extra round trip per connection, and no statement can run
-    // before it is in force. public stays on the path for extensions installed there.
-    options: `-c search_path=${schema},public`,
+    // Settings as startup options: no extra round trip per connection, and no statement can run before
+    // they are in force. public stays on the search path for extensions installed there.
+    options: `-c search_path=${schema},public -c idle_in_transaction_session_timeout=${Math.max(1, Math.trunc(opts.idleInTransactionMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS))}`,
+    // Keepalives let this side notice a database that vanished without closing the connection.
+    keepAlive: true,
     application_name: 'barnraise',
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end the process.
@@ -49,6 +59,13 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A checked-out client has no error listener of the pool's: a session the server ends between two of
+  // our statements (a restart, idle_in_transaction_session_timeout) would emit 'error' unheard and end
+  // the process. The next statement fails anyway, and the client is not handed back.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const value = await fn(client);
@@ -62,6 +79,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     }
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }

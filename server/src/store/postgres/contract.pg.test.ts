@@ -1,9 +1,10 @@
 /**
  * The Store contract (contract.ts, the suite SQLite passes) against PostgreSQL, each test in a schema of its
- * own, dropped afterwards; then what the PostgreSQL backend adds: commit receipts, increments, guarded status.
+ * own, dropped afterwards; then what the PostgreSQL backend adds to it: receipts of folded writes, increments
+ * from two stores, forward-only status, text PostgreSQL refuses, COPY ingest. Several masters at once: cluster.pg.test.ts.
  */
 import { afterAll, expect, it } from 'vitest';
-import { jobRecord, storeContract } from '../contract.ts';
+import { done, failed, jobRecord, owner, storeContract } from '../contract.ts';
 import { PgStore } from './pg-store.ts';
 import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
 
@@ -56,36 +57,45 @@ describeWithPg('PgStore', () => {
     await store.close();
   });
 
-  it('[D2] counters move by increments from the rows a commit changed, so two stores committing add up', async () => {
+  it('[D2][K5] counters move by increments from the rows a commit changed, so two stores committing add up', async () => {
     const a = await open();
     const b = await PgStore.open({ url: PG_TEST_URL, schema: a.schema, poolSize: 2 });
     const job = jobRecord({ total: 4 });
     await a.insertJob(job, [0, 1, 2, 3]);
-    await b.loadUnfinished(); // b learns the job as a restarted master would
-    const progress = (done: number, requeues: number) => ({ id: job.id, status: 'running' as const, done, failed: 0, requeues, startedAt: 5, finishedAt: null });
-    // Each store's memory counts only its own results; absolute writes would leave done at 1 or 2.
+    const delta = (requeues: number) => ({ id: job.id, requeues, replicas: 0, inconclusive: 0, startedAt: 5 });
     await Promise.all([
-      a.commit({ tasks: [{ kind: 'done', job: job.id, index: 0, output: 0, failures: 0, losses: 0 }], jobs: [progress(1, 1)], attempts: [] }),
-      b.commit({ tasks: [1, 2].map((index) => ({ kind: 'done' as const, job: job.id, index, output: index, failures: 0, losses: 0 })), jobs: [progress(2, 2)], attempts: [] }),
+      a.commit({ tasks: [done(job.id, 0)], jobs: [delta(1)], attempts: [] }),
+      b.commit({ tasks: [done(job.id, 1), done(job.id, 2)], jobs: [delta(2)], attempts: [] }),
     ]);
-    // A duplicate final write counts nothing, though the memory that sent it counted it.
-    await a.commit({ tasks: [{ kind: 'done', job: job.id, index: 1, output: 'dup', failures: 0, losses: 0 }], jobs: [progress(2, 1)], attempts: [] });
-    expect(await a.getJob(job.id)).toMatchObject({ done: 3, failed: 0, requeues: 3, status: 'running', startedAt: 5 });
+    // A duplicate final write counts nothing, though the master that sent it may have counted it.
+    const dup = await a.commit({ tasks: [done(job.id, 1, 'dup')], jobs: [delta(0)], attempts: [] });
+    expect(dup.applied).toEqual([false]);
+    expect(dup.jobs).toMatchObject([{ id: job.id, done: 3, failed: 0, requeues: 3, status: 'running', startedAt: 5, fin: 3 }]);
+    expect(await b.getJob(job.id)).toMatchObject({ done: 3, requeues: 3, fin: 3 });
     await a.close();
     await b.close();
   });
 
-  it('[J1] status only moves forward: an older snapshot cannot reopen a finished job', async () => {
+  it('[J1][K5] status only moves forward: no commit takes a job out of completed or cancelled', async () => {
     const store = await open();
-    const job = jobRecord({ total: 1 });
-    await store.insertJob(job, [0]);
-    const row = (status: 'queued' | 'running' | 'completed', startedAt: number | null, finishedAt: number | null) => ({ id: job.id, status, done: 0, failed: 0, requeues: 0, startedAt, finishedAt });
-    await store.commit({ tasks: [], jobs: [row('running', 10, null)], attempts: [] });
-    await store.commit({ tasks: [], jobs: [row('queued', 20, null)], attempts: [] });
-    expect(await store.getJob(job.id)).toMatchObject({ status: 'running', startedAt: 10 });
-    await store.commit({ tasks: [], jobs: [row('completed', 10, 30)], attempts: [] });
-    await store.commit({ tasks: [], jobs: [row('running', 10, null)], attempts: [] });
-    expect(await store.getJob(job.id)).toMatchObject({ status: 'completed', finishedAt: 30 });
+    const [finished, cancelled] = [jobRecord({ total: 1 }), jobRecord({ total: 2 })];
+    await store.insertJob(finished, [0]);
+    await store.insertJob(cancelled, [0, 1]);
+    const first = await store.commit({ at: 30, tasks: [done(finished.id, 0)], jobs: [{ id: finished.id, requeues: 0, replicas: 0, inconclusive: 0, startedAt: 10 }], attempts: [] });
+    expect(first.jobs).toMatchObject([{ status: 'completed', startedAt: 10, finishedAt: 30 }]);
+    await store.cancelJob(cancelled.id, 40);
+    // Late writes from a master that had not heard yet: an unfenced final write still lands on a pending task (E1 holds), the status stays.
+    const late = await store.commit({
+      at: 50,
+      tasks: [done(finished.id, 0, 'again'), done(cancelled.id, 0), failed(cancelled.id, 1)],
+      jobs: [{ id: finished.id, requeues: 1, replicas: 0, inconclusive: 0, startedAt: 20 }],
+      attempts: [],
+    });
+    expect(late.applied).toEqual([false, true, true]);
+    expect(late.jobs).toMatchObject([
+      { id: finished.id, status: 'completed', requeues: 1, startedAt: 10, finishedAt: 30 },
+      { id: cancelled.id, status: 'cancelled', done: 1, failed: 1, finishedAt: 40 },
+    ]);
     await store.close();
   });
 
@@ -98,7 +108,9 @@ describeWithPg('PgStore', () => {
     expect(got!.name).toBe('a\uFFFDb');
     expect(got!.code).toBe('export default () => "\\u0000"');
     expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'failed', error: 'nul \uFFFD here' }]);
-    expect((await store.loadJob(job.id))!.pending).toEqual([{ index: 1, input: { k: '\\"' }, failures: 0, losses: 0, error: null }]);
+    expect(await store.claimTasks(job.id, owner('m\u0000'), 10)).toEqual([{ index: 1, input: { k: '\\"' }, failures: 0, losses: 0, error: null }]);
+    expect((await store.commit({ owner: owner('m\u0000'), tasks: [done(job.id, 1)], jobs: [], attempts: [], events: [{ t: 1.5, master: 'm\u0000', kind: 'k', text: 't\u0000' }] })).applied).toEqual([true]);
+    expect(await store.eventsSince(0, 5)).toMatchObject([{ t: 1, master: 'm\uFFFD', text: 't\uFFFD' }]);
     expect(await store.getJob('\u0000')).toBeUndefined();
     expect(await store.taskDetail(job.id, 1e12)).toBeUndefined();
     expect((await store.listJobs(5, '9'.repeat(40))).jobs.map((j) => j.id)).toEqual([job.id]);

@@ -1,6 +1,6 @@
 /** Migrations against a real PostgreSQL: several masters starting at once on one fresh schema. */
 import { afterAll, expect, it } from 'vitest';
-import { jobRecord } from '../contract.ts';
+import { jobRecord, owner, stored } from '../contract.ts';
 import { openPool } from './connect.ts';
 import { migrate, migrations } from './migrate.ts';
 import { PgStore } from './pg-store.ts';
@@ -37,13 +37,13 @@ describeWithPg('PostgreSQL migrations', () => {
     try {
       const job = jobRecord({ total: 2 });
       await stores[0]!.insertJob(job, ['a', 'b']);
-      for (const s of stores) expect(await s.getJob(job.id)).toEqual(job);
+      for (const s of stores) expect(await s.getJob(job.id)).toEqual(stored(job));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
   });
 
-  it('[D1] a database made before result validation upgrades in place: its jobs read back unvalidated', async () => {
+  it('[D1] a database made before result validation and the cluster upgrades in place: its jobs read back unvalidated, claimable', async () => {
     const schema = testSchema('upgrade');
     schemas.push(schema);
     const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });
@@ -61,9 +61,12 @@ describeWithPg('PostgreSQL migrations', () => {
     }
     const store = await PgStore.open({ url: PG_TEST_URL, schema, poolSize: 2 });
     try {
-      expect(await store.getJob(job.id)).toEqual(job);
-      const [recovered] = await store.loadUnfinished();
-      expect(recovered).toEqual({ record: job, pending: [{ index: 0, input: 7, failures: 0, losses: 0, error: null }] });
+      expect(await store.getJob(job.id)).toEqual(stored(job));
+      expect(await store.activeJobs()).toMatchObject([{ id: job.id, status: 'queued', fin: 0 }]);
+      expect(await store.claimTasks(job.id, owner('m'), 5)).toEqual([{ index: 0, input: 7, failures: 0, losses: 0, error: null }]);
+      expect((await store.commit({ owner: owner('m'), tasks: [{ kind: 'done', job: job.id, index: 0, output: 8, failures: 0, losses: 0 }], jobs: [], attempts: [] })).jobs).toMatchObject([
+        { status: 'completed', done: 1, fin: 1 },
+      ]);
       expect((await store.taskDetail(job.id, 0))!.replicas).toEqual([]);
     } finally {
       await store.close();

@@ -1,69 +1,75 @@
 /**
- * The PostgreSQL backend of the Store (BARNRAISE_DATABASE_URL). It passes the same contract suite as
- * SQLite; what it adds for several masters on one database (issue 11) is in how it writes:
- * - every statement that changes a task or a job is its own function in ./sql;
- * - a write that ends a task is guarded by `state = 0` in its WHERE clause (rule E1), and `commit`
- *   returns a receipt saying which task writes took effect;
- * - counters change by increments computed in the transaction (`done = done + n`, n counted from the task
- *   rows that statement made final), never by writing absolute values held in memory (increments.ts);
- * - replica rows (section V) are inserted once per attempt: a retried commit adds none.
- * One master per database for now: the claims, fencing by attempt and master liveness of a cluster are
- * not here yet (docs/postgres.md).
+ * The PostgreSQL backend of the Store (BARNRAISE_DATABASE_URL): the cluster store, where several masters
+ * share one database (SPEC.md K). It passes the same contract suite as SQLite; what several masters writing
+ * at once need is in how it writes (docs/postgres.md):
+ * - claims take tasks in batches with FOR UPDATE SKIP LOCKED (sql/claims.ts);
+ * - a commit is one transaction, fenced by the writer's claims, with receipts (commit.ts);
+ * - counters change by increments, final tasks are numbered gapless in commit order under the job's row
+ *   lock, identities change by events under their row locks;
+ * - liveness is on the database's clock, and one master sweeps at a time (advisory lock).
+ * Every statement is a function of its own in ./sql.
  */
 import type pg from 'pg';
 import type { AttemptEnd } from '../../scheduler/lease.ts';
 import type {
   AttemptRecord,
+  ClaimedTask,
+  ClusterEvent,
   CommitBatch,
   CommitReceipt,
   FinishedTask,
+  FinishedTaskAt,
   IdentityPage,
   IdentityRecord,
+  JobCounters,
   JobPage,
   JobRecord,
-  PendingTask,
-  RecoveredJob,
+  MasterRow,
+  MasterStats,
+  Owner,
   StoredCheck,
   Store,
   TaskDetail,
 } from '../store.ts';
-import { columns, foldTaskWrites, taskKey } from './batch.ts';
+import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
+import { applyCommit } from './commit.ts';
 import { DEFAULT_SCHEMA, inTransaction, openPool, type PgOptions } from './connect.ts';
-import { baselineOf, JobIncrements, type Baseline } from './increments.ts';
 import { migrate } from './migrate.ts';
-import { INT4_MAX, int4, pgText, storableId, TaskRowState, toFinished, toIdentity, toPending, toRecord, toReplicaRecord, toVote, type JobRow } from './rows.ts';
-import { addJobCounts } from './sql/addJobCounts.ts';
+import { INT4_MAX, int4, pgText, storableId, TaskRowState, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplicaRecord, toVote } from './rows.ts';
 import { checksOf, insertChecks } from './sql/checks.ts';
-import { completeTasks, type TaskKeyRow } from './sql/completeTasks.ts';
+import { claimTasks, releaseClaims, releaseTasks } from './sql/claims.ts';
 import { copyTasks } from './sql/copyTasks.ts';
 import { deleteAttemptsOfJobs, deleteChecksOfJobs, deleteFinishedJobs, deleteReplicasOfJobs, deleteTasksOfJobs } from './sql/deleteJobs.ts';
-import { failTasks } from './sql/failTasks.ts';
-import { identitiesByIds, listIdentities, upsertIdentities } from './sql/identities.ts';
-import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
+import { eventsSince, trimEvents } from './sql/events.ts';
+import { identitiesByIds, listIdentities } from './sql/identities.ts';
 import { insertJob } from './sql/insertJob.ts';
+import { cancelJob, lockJobs } from './sql/jobs.ts';
+import { beat, deleteSilentMasters, liveMasters, releaseOrphanClaims, trySweepLock } from './sql/masters.ts';
 import * as read from './sql/reads.ts';
-import { insertReplicas, setVerdicts, taskReplicas, unsettledVotes } from './sql/replicas.ts';
+import { forgetReceipts, keepReceipt, lockReceipt } from './sql/receipts.ts';
+import { taskReplicas, unsettledVotes } from './sql/replicas.ts';
 import { reopenJob, resetFailedTasks } from './sql/resetFailed.ts';
-import { retryTasks } from './sql/retryTasks.ts';
-import { setJobStatus } from './sql/setJobStatus.ts';
-import { identityColumns, replicaColumns, verdictColumns } from './validation-batch.ts';
 
 /** Inserts of at least this many tasks refresh the table's statistics. */
 const ANALYZE_AFTER = 10_000;
+/** Lines of the cluster event log kept. */
+const EVENTS_KEPT = 5000;
+/** The sweep's advisory lock: this class and the schema's hash (the migrations' lock is another class). */
+export const SWEEP_LOCK_CLASS = 0x62727377; // 'brsw'
 
 export interface PgStoreOptions extends PgOptions {
   /** Where errors of idle pooled connections go (a restarted server); they are otherwise harmless. */
   onIdleError?: (err: Error) => void;
 }
 
+/** A cursor or count from outside as a whole number PostgreSQL takes. */
+const whole = (n: number, min: number, max: number) => (Number.isFinite(n) ? Math.max(min, Math.min(Math.trunc(n), max)) : min);
+
 export class PgStore implements Store {
   /** job id -> seq (task rows are keyed by the small seq). Seqs are never reused, so a stale entry finds nothing. */
   private readonly seqs = new Map<string, number>();
-  /**
-   * job id -> the counters without task rows (requeues, replicas, inconclusive) as this store last wrote or
-   * read them. JobProgress carries them as counted in memory; the difference is added in SQL (increments.ts).
-   */
-  private readonly baselines = new Map<string, Baseline>();
+  /** job seq -> the index after the last task this store claimed: where its next claim scans on from (sql/claims.ts). */
+  private readonly claimedTo = new Map<number, number>();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -92,7 +98,7 @@ export class PgStore implements Store {
     return seq;
   }
 
-  /** Fill the seq cache for every job a batch names. */
+  /** Fill the seq cache for every job a batch names (jobs another master made are learned here). */
   private async learnSeqs(ids: Iterable<string>): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.seqs.has(id) && storableId(id));
     if (missing.length === 0) return;
@@ -107,130 +113,118 @@ export class PgStore implements Store {
       return seq;
     });
     this.seqs.set(spec.id, seq);
-    // The row's replicas and inconclusive start at 0, whatever the spec says (as in SQLite).
-    this.baselines.set(spec.id, { requeues: spec.requeues, replicas: 0, inconclusive: 0 });
     // Fresh statistics after a large insert: without them the planner takes a new table of a million rows
     // for a few hundred and joins a commit's 2,000 writes by hashing the whole table (87 ms a commit)
     // instead of looking each up by key (13 ms). In the background: the job is durable already.
     if (inputs.length >= ANALYZE_AFTER) void this.pool.query('ANALYZE tasks').catch(() => {});
   }
 
-  /**
-   * One transaction: the task writes (folded to one per task, see batch.ts), the replica rows and their
-   * verdicts, the identities, the counters all that implies (increments.ts), the jobs' status and
-   * timestamps, the attempt rows.
-   *
-   * Where the interface gives absolute values and how they are handled:
-   * - the counters of JobProgress become increments (increments.ts): `done`/`failed` from the task rows
-   *   changed, `replicas` from the replica rows inserted, `requeues`/`inconclusive` from the value given
-   *   less the one this store last wrote or read;
-   * - status and timestamps are absolute by nature: setJobStatus only lets them move forward;
-   * - identities are written as given (the master's trust book is authoritative; see upsertIdentities).
-   */
   async commit(batch: CommitBatch): Promise<CommitReceipt> {
-    const replicaWrites = batch.replicas ?? [];
-    const verdictWrites = batch.verdicts ?? [];
     await this.learnSeqs([
       ...batch.tasks.map((w) => w.job),
       ...batch.jobs.map((j) => j.id),
       ...batch.attempts.map((a) => a.job),
-      ...replicaWrites.map((r) => r.job),
-      ...verdictWrites.map((v) => v.job),
+      ...(batch.replicas ?? []).map((r) => r.job),
+      ...(batch.verdicts ?? []).map((v) => v.job),
     ]);
-    const seqOf = (id: string) => this.seqs.get(id);
-    const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
-    const replicas = replicaColumns(replicaWrites, seqOf);
-    const verdicts = verdictColumns(verdictWrites, seqOf);
-    const identities = identityColumns(batch.identities ?? []);
-    const jobs = batch.jobs.filter((j) => this.seqs.has(j.id));
-
-    const applied = await inTransaction(this.pool, async (client) => {
-      const changed: { done: TaskKeyRow[]; failed: TaskKeyRow[]; retry: TaskKeyRow[] } = { done: [], failed: [], retry: [] };
-      if (folded.done.length > 0) changed.done = await completeTasks(client, columns(folded.done));
-      if (folded.failed.length > 0) changed.failed = await failTasks(client, columns(folded.failed));
-      if (folded.retry.length > 0) changed.retry = await retryTasks(client, columns(folded.retry));
-      const inserted = new Map<number, number>();
-      if (replicas.columns.jobSeqs.length > 0) {
-        for (const r of await insertReplicas(client, replicas.columns)) inserted.set(r.job_seq, (inserted.get(r.job_seq) ?? 0) + 1);
+    const key = pgText(receiptKey(batch.owner));
+    return inTransaction(this.pool, async (client) => {
+      if (batch.id !== undefined) {
+        const kept = await lockReceipt(client, key);
+        if (kept.batch === batch.id) return decodeReceipt(kept.receipt);
       }
-      // After the inserts: a verdict may settle a replica of this same batch.
-      if (verdicts.jobSeqs.length > 0) await setVerdicts(client, verdicts);
-      if (identities.ids.length > 0) await upsertIdentities(client, identities);
-
-      const inc = new JobIncrements();
-      for (const r of changed.done) inc.add(r.job_seq, 'done', 1);
-      for (const r of changed.failed) inc.add(r.job_seq, 'failed', 1);
-      for (const j of jobs) {
-        const seq = seqOf(j.id)!;
-        let base = this.baselines.get(j.id);
-        const fromRow = base === undefined;
-        if (base === undefined) {
-          // A job this store never inserted nor loaded (another process made it): its baseline is its row now.
-          const row = await read.jobById(client, j.id);
-          if (!row) continue;
-          base = baselineOf(toRecord(row));
-        }
-        inc.addProgress(seq, baselineOf(j), base, { inserted: inserted.get(seq) ?? 0, sent: replicas.sent.get(seq) ?? 0 }, fromRow);
-      }
-      const counts = inc.columns();
-      if (counts) await addJobCounts(client, counts);
-      if (jobs.length > 0) {
-        await setJobStatus(client, { ids: jobs.map((j) => j.id), statuses: jobs.map((j) => j.status), startedAt: jobs.map((j) => j.startedAt), finishedAt: jobs.map((j) => j.finishedAt) });
-      }
-      if (batch.attempts.length > 0) await insertAttempts(client, this.attemptColumns(batch));
-      return [...changed.done, ...changed.failed, ...changed.retry];
+      const receipt = await applyCommit(client, (id) => this.seqs.get(id), batch);
+      if (batch.id !== undefined) await keepReceipt(client, key, pgText(batch.id), encodeReceipt(receipt));
+      return receipt;
     });
-
-    // Only now that it is durable: the next commit's increments count from these values.
-    for (const j of jobs) this.baselines.set(j.id, baselineOf(j));
-    const receipt: CommitReceipt = { applied: new Array<boolean>(batch.tasks.length).fill(false) };
-    for (const r of applied) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) receipt.applied[i] = true;
-    return receipt;
   }
 
-  private attemptColumns(batch: CommitBatch): AttemptColumns {
-    const c: AttemptColumns = { jobSeqs: [], indexes: [], attempts: [], volunteers: [], leasedAt: [], endedAt: [], outcomes: [], errors: [] };
-    for (const a of batch.attempts) {
-      const seq = this.seqs.get(a.job);
-      if (seq === undefined || !int4(a.index)) continue;
-      c.jobSeqs.push(seq);
-      c.indexes.push(a.index);
-      c.attempts.push(pgText(a.attempt));
-      c.volunteers.push(pgText(a.volunteer));
-      c.leasedAt.push(a.leasedAt);
-      c.endedAt.push(a.endedAt);
-      c.outcomes.push(a.end);
-      c.errors.push(a.error === null ? null : pgText(a.error));
+  async claimTasks(jobId: string, owner: Owner, n: number): Promise<ClaimedTask[]> {
+    const seq = await this.seqOf(jobId);
+    const count = whole(n, 0, INT4_MAX);
+    if (seq === undefined || count === 0) return [];
+    const master = pgText(owner.master);
+    const from = this.claimedTo.get(seq) ?? 0;
+    const rows = await claimTasks(this.pool, seq, master, owner.gen, count, from);
+    // Short: there may be tasks below `from` that are neither returned nor claimed (skipped while another
+    // claim had them locked, and that claim failed). One plain scan from 0 finds them (near a job's end, or
+    // when it is done: a master then stops claiming it until told otherwise).
+    if (rows.length < count && from > 0) rows.push(...(await claimTasks(this.pool, seq, master, owner.gen, count - rows.length, 0)));
+    if (rows.length === 0) return [];
+    const last = rows.reduce((max, r) => Math.max(max, r.idx), -1);
+    if (last >= from) this.claimedTo.set(seq, Math.max(this.claimedTo.get(seq) ?? 0, last + 1));
+    rows.sort((a, b) => a.idx - b.idx);
+    const tasks = rows.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
+    // A validated job's tasks come with their unsettled votes, read once the claim is committed: a vote
+    // committed by the task's previous holder is visible by then (votes lock the task they are about).
+    if (rows[0]!.validated) {
+      const votes = new Map<number, ClaimedTask['votes']>(tasks.map((t) => [t.index, []]));
+      for (const v of await unsettledVotes(this.pool, seq, tasks.map((t) => t.index))) votes.get(v.idx)?.push(toVote(v));
+      for (const t of tasks) t.votes = votes.get(t.index)!;
     }
-    return c;
+    return tasks;
   }
 
-  async loadUnfinished(): Promise<RecoveredJob[]> {
-    const out: RecoveredJob[] = [];
-    for (const row of await read.unfinishedJobs(this.pool)) out.push(await this.recovered(row));
-    return out;
+  async releaseTasks(jobId: string, owner: Owner, indices: readonly number[]): Promise<number> {
+    const seq = await this.seqOf(jobId);
+    const wanted = indices.filter(int4);
+    if (seq === undefined || wanted.length === 0) return 0;
+    return releaseTasks(this.pool, seq, wanted, pgText(owner.master), owner.gen);
   }
 
-  async loadJob(jobId: string): Promise<RecoveredJob | undefined> {
-    const row = storableId(jobId) ? await read.jobById(this.pool, jobId) : undefined;
-    return row && (row.status === 'queued' || row.status === 'running') ? this.recovered(row) : undefined;
+  async releaseClaims(master: string, beforeGen?: number): Promise<number> {
+    return releaseClaims(this.pool, pgText(master), beforeGen ?? null);
   }
 
-  private async recovered(row: JobRow): Promise<RecoveredJob> {
-    this.seqs.set(row.id, row.seq);
-    // Counts from the task rows, as SQLite does; here the counters are written in the same transactions as
-    // the rows, so the two agree, but the rows are the truth.
-    const [counts, pending] = await Promise.all([read.countFinal(this.pool, row.seq), read.pendingTasks(this.pool, row.seq)]);
-    const record = { ...toRecord(row), done: counts.done, failed: counts.failed };
-    this.baselines.set(row.id, baselineOf(record));
-    if (!record.validation) return { record, pending: pending.map(toPending) };
-    const [votes, checks] = await Promise.all([unsettledVotes(this.pool, row.seq), checksOf(this.pool, row.seq)]);
-    return {
-      record,
-      pending: pending.map(toPending),
-      votes: votes.map(toVote),
-      checks: checks.map((c): StoredCheck => ({ input: JSON.parse(c.input) as unknown, output: JSON.parse(c.output) as unknown, ...(c.idx === null ? {} : { index: c.idx }) })),
-    };
+  async beat(owner: Owner, url: string, stats: MasterStats): Promise<number> {
+    return beat(this.pool, pgText(owner.master), owner.gen, pgText(url), JSON.stringify(stats));
+  }
+
+  /** [K2] One sweeper at a time (the others return []): silent masters go, with their claims and any orphaned claim. */
+  async sweep(ttlMs: number): Promise<string[]> {
+    return inTransaction(this.pool, async (client) => {
+      if (!(await trySweepLock(client, SWEEP_LOCK_CLASS, this.schema))) return [];
+      const dead = await deleteSilentMasters(client, Math.max(0, Math.trunc(ttlMs)));
+      await forgetReceipts(client, dead);
+      await releaseOrphanClaims(client);
+      await trimEvents(client, EVENTS_KEPT);
+      return dead;
+    });
+  }
+
+  async liveMasters(ttlMs: number): Promise<MasterRow[]> {
+    return (await liveMasters(this.pool, Math.max(0, Math.trunc(ttlMs)))).map(toMaster);
+  }
+
+  async eventsSince(afterSeq: number, limit: number): Promise<Array<ClusterEvent & { seq: number }>> {
+    const rows = await eventsSince(this.pool, whole(afterSeq, -1, Number.MAX_SAFE_INTEGER), whole(limit, 0, INT4_MAX));
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      t: Number(r.t),
+      master: r.master,
+      kind: r.kind,
+      text: r.text,
+      ...(r.job === null ? {} : { job: r.job }),
+      ...(r.volunteer === null ? {} : { volunteer: r.volunteer }),
+      ...(r.identity === null ? {} : { identity: r.identity }),
+    }));
+  }
+
+  async activeJobs(): Promise<JobCounters[]> {
+    return (await read.activeJobs(this.pool)).map(toCounters);
+  }
+
+  async jobChecks(jobId: string): Promise<StoredCheck[]> {
+    const seq = await this.seqOf(jobId);
+    if (seq === undefined) return [];
+    return (await checksOf(this.pool, seq)).map((c): StoredCheck => ({ input: JSON.parse(c.input) as unknown, output: JSON.parse(c.output) as unknown, ...(c.idx === null ? {} : { index: c.idx }) }));
+  }
+
+  async cancelJob(jobId: string, at: number): Promise<JobCounters | undefined> {
+    const seq = await this.seqOf(jobId);
+    if (seq === undefined) return undefined;
+    const row = await inTransaction(this.pool, (client) => cancelJob(client, seq, at));
+    return row && toCounters(row);
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -251,7 +245,14 @@ export class PgStore implements Store {
   async readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]> {
     const seq = await this.seqOf(jobId);
     if (seq === undefined) return [];
-    return (await read.finishedAfter(this.pool, seq, Math.max(-1, Math.min(afterIndex, INT4_MAX)), limit)).map(toFinished);
+    return (await read.finishedAfter(this.pool, seq, whole(afterIndex, -1, INT4_MAX), limit)).map(toFinished);
+  }
+
+  async resultsSince(jobId: string, afterFin: number, limit: number): Promise<FinishedTaskAt[]> {
+    const seq = await this.seqOf(jobId);
+    if (seq === undefined) return [];
+    const rows = await read.finishedSince(this.pool, seq, whole(afterFin, -1, Number.MAX_SAFE_INTEGER), whole(limit, 0, INT4_MAX));
+    return rows.map((r) => ({ ...toFinished(r), fin: Number(r.fin) }));
   }
 
   async sampleResults(jobId: string, status: 'done' | 'failed', limit: number): Promise<FinishedTask[]> {
@@ -286,6 +287,17 @@ export class PgStore implements Store {
     };
   }
 
+  async resetFailed(jobId: string): Promise<number> {
+    const seq = await this.seqOf(jobId);
+    if (seq === undefined) return 0;
+    return inTransaction(this.pool, async (client) => {
+      await lockJobs(client, [seq]); // the job row before its task rows, as commits lock them
+      const n = await resetFailedTasks(client, seq);
+      if (n > 0) await reopenJob(client, seq, n);
+      return n;
+    });
+  }
+
   async getIdentity(id: string): Promise<IdentityRecord | undefined> {
     return (await this.getIdentities([id]))[0];
   }
@@ -297,20 +309,8 @@ export class PgStore implements Store {
 
   async listIdentities(offset: number, limit: number): Promise<IdentityPage> {
     // PostgreSQL refuses a negative or fractional LIMIT and OFFSET: read them as the nearest whole count.
-    const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.trunc(n)) : 0);
-    const { total, rows } = await listIdentities(this.pool, count(offset), count(limit));
+    const { total, rows } = await listIdentities(this.pool, whole(offset, 0, Number.MAX_SAFE_INTEGER), whole(limit, 0, Number.MAX_SAFE_INTEGER));
     return { total, offset, rows: rows.map(toIdentity) };
-  }
-
-  async resetFailed(jobId: string): Promise<PendingTask[]> {
-    const seq = await this.seqOf(jobId);
-    if (seq === undefined) return [];
-    const reset = await inTransaction(this.pool, async (client) => {
-      const rows = await resetFailedTasks(client, seq);
-      if (rows.length > 0) await reopenJob(client, seq, rows.length);
-      return rows;
-    });
-    return reset.sort((a, b) => a.idx - b.idx).map((t) => ({ index: t.idx, input: JSON.parse(t.input) as unknown, failures: 0, losses: t.losses, error: null }));
   }
 
   async deleteFinishedBefore(before: number): Promise<number> {
@@ -325,9 +325,9 @@ export class PgStore implements Store {
       }
       return jobs;
     });
-    for (const { id } of gone) {
+    for (const { id, seq } of gone) {
       this.seqs.delete(id);
-      this.baselines.delete(id);
+      this.claimedTo.delete(seq);
     }
     return gone.length;
   }

@@ -1,6 +1,6 @@
 /** Rows as PostgreSQL returns them, their conversion to the Store's records, and text PostgreSQL accepts. */
 import type { JobStatus } from '@barnraise/shared';
-import type { FinishedTask, IdentityRecord, JobRecord, PendingTask, ReplicaKind, ReplicaRecord, ReplicaVerdict, Vote } from '../store.ts';
+import type { FinishedTask, IdentityRecord, JobCounters, JobRecord, MasterRow, MasterStats, ReplicaKind, ReplicaRecord, ReplicaVerdict, Vote } from '../store.ts';
 import type { TrustState } from '../../validation/trust.ts';
 
 /** Task states in the `tasks.state` column: the scheduler's TaskState values. */
@@ -28,8 +28,12 @@ export interface JobRow {
   finished_at: string | number | null;
   /** The validation policy as JSON text; null for a job without validation. */
   validation: string | null;
+  /** The job's assets as JSON text (section A); null when it names none. */
+  assets: string | null;
   replicas: string | number;
   inconclusive: number;
+  /** The last number given to a final task (K6). */
+  fin: string | number;
 }
 
 // bigint columns arrive as strings (node-pg keeps 64-bit integers exact); times in ms fit a double.
@@ -53,10 +57,37 @@ export function toRecord(r: JobRow): JobRecord {
     createdAt: num(r.created_at),
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
+    fin: num(r.fin),
     // As SQLite: the policy and its counters only on a validated job's record.
     ...(r.validation === null
       ? {}
       : { validation: JSON.parse(r.validation) as JobRecord['validation'], replicas: num(r.replicas), inconclusive: r.inconclusive }),
+    ...(r.assets ? { assets: JSON.parse(r.assets) as JobRecord['assets'] } : {}),
+  };
+}
+
+/** The columns of a job row a master syncs on (no code, no name): what commit receipts and activeJobs return. */
+export const COUNTER_COLUMNS = 'id, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation, replicas, inconclusive, fin';
+
+export type CounterRow = Omit<JobRow, 'code' | 'name' | 'assets'>;
+
+export function toCounters(r: CounterRow): JobCounters {
+  return {
+    id: r.id,
+    priority: r.priority,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    maxLosses: r.max_losses,
+    status: r.status as JobStatus,
+    total: r.total,
+    done: r.done,
+    failed: r.failed,
+    requeues: num(r.requeues),
+    createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    fin: num(r.fin),
+    ...(r.validation === null ? {} : { replicas: num(r.replicas), inconclusive: r.inconclusive }),
   };
 }
 
@@ -108,20 +139,17 @@ export interface ReplicaRow {
   verdict: string;
 }
 
-/** An unsettled vote as recovery gives it back to its task (rule V13). */
-export function toVote(r: ReplicaRow): { index: number; vote: Vote } {
+/** An unsettled vote as a claim gives it back to its task (rule V13). */
+export function toVote(r: ReplicaRow): Vote {
   return {
-    index: r.idx,
-    vote: {
-      attempt: r.attempt,
-      identity: r.identity,
-      network: r.network,
-      ok: r.ok,
-      output: r.ok ? (JSON.parse(r.output ?? 'null') as unknown) : null,
-      error: r.error,
-      hash: r.hash,
-      credited: r.verdict === 'credited',
-    },
+    attempt: r.attempt,
+    identity: r.identity,
+    network: r.network,
+    ok: r.ok,
+    output: r.ok ? (JSON.parse(r.output ?? 'null') as unknown) : null,
+    error: r.error,
+    hash: r.hash,
+    credit: r.verdict === 'credited' ? 'trust' : r.verdict === 'seasoning' ? 'seasoning' : null,
   };
 }
 
@@ -142,16 +170,18 @@ export function toFinished(r: ResultRow): FinishedTask {
     : { index: r.idx, status: 'failed', error: r.error ?? '' };
 }
 
-export interface PendingRow {
-  idx: number;
-  input: string;
-  failures: number;
-  losses: number;
-  error: string | null;
+export interface MasterDbRow {
+  id: string;
+  gen: number;
+  url: string;
+  started_at: string | number;
+  beat_at: string | number;
+  /** jsonb: node-pg parses it. */
+  stats: MasterStats;
 }
 
-export function toPending(t: PendingRow): PendingTask {
-  return { index: t.idx, input: JSON.parse(t.input) as unknown, failures: t.failures, losses: t.losses, error: t.error };
+export function toMaster(r: MasterDbRow): MasterRow {
+  return { id: r.id, gen: r.gen, url: r.url, startedAt: num(r.started_at), beatAt: num(r.beat_at), stats: r.stats };
 }
 
 /**

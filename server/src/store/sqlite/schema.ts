@@ -113,6 +113,12 @@ export const MIGRATIONS: string[] = [
      volunteer TEXT,
      identity TEXT
    );`,
+  // [K9] Each writer's last batch and the receipt it earned, so a retry of a batch that landed is not applied twice.
+  `CREATE TABLE commit_receipts (
+     master TEXT PRIMARY KEY,
+     batch TEXT NOT NULL,
+     receipt TEXT NOT NULL
+   );`,
   // Assets (SPEC.md section A): the files a job names, as JSON [{ name, sha256, size }]; the bytes are on disk.
   `ALTER TABLE jobs ADD COLUMN assets TEXT;`,
 ];

@@ -58,6 +58,9 @@ export function prepare(db: Database.Database) {
     /** Claims whose owner has no beat at all (it died before its first, or long ago): as dead as a silent one. */
     releaseOrphans: db.prepare('UPDATE tasks SET owner = NULL, gen = NULL WHERE owner IS NOT NULL AND owner NOT IN (SELECT id FROM masters)'),
     deleteMaster: db.prepare('DELETE FROM masters WHERE id = ?'),
+    keptReceipt: db.prepare('SELECT batch, receipt FROM commit_receipts WHERE master = ?'),
+    keepReceipt: db.prepare('INSERT INTO commit_receipts (master, batch, receipt) VALUES (?, ?, ?) ON CONFLICT (master) DO UPDATE SET batch = excluded.batch, receipt = excluded.receipt'),
+    forgetReceipt: db.prepare('DELETE FROM commit_receipts WHERE master = ?'),
     liveMasters: db.prepare('SELECT * FROM masters WHERE beat_at >= ? ORDER BY started_at, id'),
 
     // ---- reads of tasks

@@ -29,6 +29,7 @@ import type {
   TaskDetail,
 } from '../store.ts';
 import { applyCommit } from './commit.ts';
+import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
 import { MIGRATIONS } from './schema.ts';
 import { DONE, FAILED, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplica, toVote, type IdentityRow, type JobRow, type MasterDbRow, type ReplicaRow, type ResultRow } from './rows.ts';
 import { prepare, type Statements } from './statements.ts';
@@ -92,7 +93,16 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: CommitBatch): Promise<CommitReceipt> {
-    return this.db.transaction(() => applyCommit(this.s, (id) => this.seq(id), batch))();
+    return this.db.transaction(() => {
+      const key = receiptKey(batch.owner);
+      if (batch.id !== undefined) {
+        const kept = this.s.keptReceipt.get(key) as { batch: string; receipt: string } | undefined;
+        if (kept?.batch === batch.id) return decodeReceipt(kept.receipt);
+      }
+      const receipt = applyCommit(this.s, (id) => this.seq(id), batch);
+      if (batch.id !== undefined) this.s.keepReceipt.run(key, batch.id, encodeReceipt(receipt));
+      return receipt;
+    })();
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -220,7 +230,10 @@ export class SqliteStore implements Store {
   async sweep(ttlMs: number): Promise<string[]> {
     const silent = (this.s.silentMasters.all(Date.now() - ttlMs) as Array<{ id: string }>).map((r) => r.id);
     this.db.transaction(() => {
-      for (const id of silent) this.s.deleteMaster.run(id);
+      for (const id of silent) {
+        this.s.deleteMaster.run(id);
+        this.s.forgetReceipt.run(id);
+      }
       this.s.releaseOrphans.run();
       this.s.trimEvents.run(EVENTS_KEPT);
     })();

@@ -1,6 +1,6 @@
 /** The store's reads: none of these change anything. */
 import type { Queryable } from '../connect.ts';
-import type { JobRow, PendingRow, ResultRow } from '../rows.ts';
+import { COUNTER_COLUMNS, type CounterRow, type JobRow, type ResultRow } from '../rows.ts';
 
 export async function jobById(db: Queryable, id: string): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>({ name: 'barnraise.jobById', text: 'SELECT * FROM jobs WHERE id = $1', values: [id] });
@@ -22,26 +22,11 @@ export async function listJobs(db: Queryable, before: number | null, limit: numb
   return rows;
 }
 
-export async function unfinishedJobs(db: Queryable): Promise<JobRow[]> {
-  const { rows } = await db.query<JobRow>({ name: 'barnraise.unfinishedJobs', text: "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq" });
-  return rows;
-}
-
-/** Final task counts of a job, from its task rows. */
-export async function countFinal(db: Queryable, jobSeq: number): Promise<{ done: number; failed: number }> {
-  const { rows } = await db.query<{ done: number; failed: number }>({
-    name: 'barnraise.countFinal',
-    text: 'SELECT count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed FROM tasks WHERE job_seq = $1',
-    values: [jobSeq],
-  });
-  return rows[0] ?? { done: 0, failed: 0 };
-}
-
-export async function pendingTasks(db: Queryable, jobSeq: number): Promise<PendingRow[]> {
-  const { rows } = await db.query<PendingRow>({
-    name: 'barnraise.pendingTasks',
-    text: 'SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = $1 AND state = 0 ORDER BY idx',
-    values: [jobSeq],
+/** [K7] Queued and running jobs, oldest first, without their code. */
+export async function activeJobs(db: Queryable): Promise<CounterRow[]> {
+  const { rows } = await db.query<CounterRow>({
+    name: 'barnraise.activeJobs',
+    text: `SELECT seq, ${COUNTER_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY seq`,
   });
   return rows;
 }
@@ -52,6 +37,16 @@ export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: n
     name: 'barnraise.finishedAfter',
     text: 'SELECT idx, state, output, error FROM tasks WHERE job_seq = $1 AND idx > $2 AND state >= 2 ORDER BY idx LIMIT $3',
     values: [jobSeq, afterIndex, limit],
+  });
+  return rows;
+}
+
+/** [K6] Final tasks numbered after `afterFin`, in commit order (the tasks_fin index). */
+export async function finishedSince(db: Queryable, jobSeq: number, afterFin: number, limit: number): Promise<Array<ResultRow & { fin: string }>> {
+  const { rows } = await db.query<ResultRow & { fin: string }>({
+    name: 'barnraise.finishedSince',
+    text: 'SELECT idx, state, output, error, fin FROM tasks WHERE job_seq = $1 AND fin > $2 ORDER BY fin LIMIT $3',
+    values: [jobSeq, afterFin, limit],
   });
   return rows;
 }

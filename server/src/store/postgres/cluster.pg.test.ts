@@ -1,0 +1,305 @@
+/**
+ * Several masters on one PostgreSQL at once (SPEC.md K), each a PgStore with its own pool on one schema:
+ * concurrent claims never overlap, fenced commits take effect only for the holder, final tasks are numbered
+ * gapless in commit order, one sweep runs at a time, a cancel leaves no claim behind. Every loop is bounded
+ * in count, and each test in time.
+ */
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import { done, failed, jobRecord, owner } from '../contract.ts';
+import type { MasterStats, Owner, TaskWrite } from '../store.ts';
+import { PgStore, SWEEP_LOCK_CLASS } from './pg-store.ts';
+import { inTransaction } from './connect.ts';
+import { lockJobs } from './sql/jobs.ts';
+import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
+
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+/** `n` stores (masters) on one fresh schema. */
+async function masters(n: number, poolSize = 3): Promise<PgStore[]> {
+  const schema = testSchema('cluster');
+  schemas.push(schema);
+  const first = await PgStore.open({ url: PG_TEST_URL, schema, poolSize });
+  const rest = await Promise.all(Array.from({ length: n - 1 }, () => PgStore.open({ url: PG_TEST_URL, schema, poolSize })));
+  return [first, ...rest];
+}
+
+const closeAll = (stores: PgStore[]) => Promise.all(stores.map((s) => s.close()));
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const stats: MasterStats = { volunteers: 0, threads: 0, tasksPerSecond: 0, tasksDone: 0, leased: 0 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Task rows as the database has them now. */
+async function taskRows(store: PgStore, jobId: string): Promise<Array<{ idx: number; state: number; owner: string | null; fin: string | null; output: string | null }>> {
+  const { rows } = await store.pool.query('SELECT t.idx, t.state, t.owner, t.fin, t.output FROM tasks t JOIN jobs j ON j.seq = t.job_seq WHERE j.id = $1 ORDER BY t.idx', [jobId]);
+  return rows;
+}
+
+describeWithPg('PgStore, several masters at once', () => {
+  it('[K1] three masters claiming and releasing one job at once never hold the same task', async () => {
+    const stores = await masters(3);
+    const total = 3000;
+    const job = jobRecord({ total });
+    await stores[0]!.insertJob(job, range(total));
+    /** index -> who holds it, as the claimers see it: a claim of an index someone holds is a double claim. */
+    const holder = new Map<number, string>();
+    const doubles: string[] = [];
+    let calls = 0;
+    const claimer = async (store: PgStore, who: Owner, k: number) => {
+      for (let round = 0; round < 400; round++) {
+        calls++;
+        const got = await store.claimTasks(job.id, who, 37);
+        if (got.length === 0) return;
+        for (const t of got) {
+          const prior = holder.get(t.index);
+          if (prior !== undefined) doubles.push(`${t.index}: ${prior} and ${who.master}`);
+          holder.set(t.index, who.master);
+        }
+        // Now and then give a few back (forgotten here first, so a quick re-claim is no false alarm).
+        if ((round + k) % 4 === 0) {
+          const back = got.slice(0, 5).map((t) => t.index);
+          for (const i of back) holder.delete(i);
+          expect(await store.releaseTasks(job.id, who, back)).toBe(back.length);
+        }
+      }
+    };
+    // Two claimers per master (its pool holds several connections), six at once.
+    await Promise.all(stores.flatMap((s, m) => [claimer(s, owner(`m${m}`), 0), claimer(s, owner(`m${m}`), 1)]));
+    expect(doubles).toEqual([]);
+    expect(holder.size).toBe(total);
+    expect(calls).toBeGreaterThan(total / 37);
+    const rows = await taskRows(stores[0]!, job.id);
+    expect(rows.map((r) => r.owner)).toEqual(range(total).map((i) => holder.get(i)));
+    await closeAll(stores);
+  }, 60_000);
+
+  it('[K1] a claim scans on from where the master\'s last one ended, and still takes the tasks given back first', async () => {
+    const [s, t] = await masters(2, 2);
+    const job = jobRecord({ total: 40 });
+    await s!.insertJob(job, range(40));
+    const claim = async (store: PgStore, who: string, n: number) => (await store.claimTasks(job.id, owner(who), n)).map((x) => x.index);
+    expect(await claim(s!, 's', 10)).toEqual(range(10));
+    await s!.releaseTasks(job.id, owner('s'), [3]);
+    expect(await claim(t!, 't', 5)).toEqual([3, 10, 11, 12, 13]);
+    // Given back below where s scans on from: found in the index of returned tasks.
+    await s!.releaseClaims('t');
+    expect(await claim(s!, 's', 4)).toEqual([3, 10, 11, 12]);
+    // Failed and reset: returned too.
+    await s!.commit({ owner: owner('s'), tasks: [failed(job.id, 0), failed(job.id, 1), done(job.id, 2)], jobs: [], attempts: [] });
+    expect(await s!.resetFailed(job.id)).toBe(2);
+    expect(await claim(s!, 's', 3)).toEqual([0, 1, 13]);
+    // Skipped while something else had them locked, and never claimed: taken once the scan on comes up short.
+    const other = new pg.Client({ connectionString: PG_TEST_URL, options: `-c search_path=${s!.schema}` });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT idx FROM tasks WHERE idx IN (30, 31) FOR UPDATE');
+      expect(await claim(s!, 's', 100)).toEqual([...range(16).map((i) => 14 + i), ...range(8).map((i) => 32 + i)]);
+      await other.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    expect(await claim(s!, 's', 5)).toEqual([30, 31]);
+    expect(await claim(t!, 't', 5)).toEqual([]);
+    await closeAll([s!, t!]);
+  });
+
+  it('[K4] two masters committing fenced writes for the same tasks at once: only the holder\'s take effect', async () => {
+    const [a, b] = await masters(2);
+    const total = 400;
+    const job = jobRecord({ total });
+    await a!.insertJob(job, range(total));
+    const [heldA, heldB] = [await a!.claimTasks(job.id, owner('a'), 200), await b!.claimTasks(job.id, owner('b'), 200)];
+    expect(heldA.map((t) => t.index)).toEqual(range(200));
+    expect(heldB.map((t) => t.index)).toEqual(range(200).map((i) => 200 + i));
+    /** Each master writes every task, in batches of 50: its own output, in its own order. */
+    const writer = async (store: PgStore, who: Owner, order: number[]) => {
+      const applied: number[] = [];
+      for (let k = 0; k < order.length; k += 50) {
+        const tasks = order.slice(k, k + 50).map((i) => done(job.id, i, `${who.master}${who.gen}:${i}`));
+        const receipt = await store.commit({ owner: who, tasks, jobs: [], attempts: [] });
+        tasks.forEach((t, j) => receipt.applied[j] && applied.push(t.index));
+      }
+      return applied.sort((x, y) => x - y);
+    };
+    const [byA, byB, byStaleA] = await Promise.all([writer(a!, owner('a'), range(total)), writer(b!, owner('b'), range(total).reverse()), writer(b!, owner('a', 0), range(total))]);
+    expect(byA).toEqual(range(200));
+    expect(byB).toEqual(range(200).map((i) => 200 + i));
+    expect(byStaleA).toEqual([]);
+    const rows = await taskRows(a!, job.id);
+    expect(rows.map((r) => r.output)).toEqual(range(total).map((i) => JSON.stringify(`${i < 200 ? 'a' : 'b'}1:${i}`)));
+    expect(rows.every((r) => r.owner === null)).toBe(true);
+    expect(await a!.getJob(job.id)).toMatchObject({ status: 'completed', done: total, failed: 0, fin: total });
+    await closeAll([a!, b!]);
+  }, 60_000);
+
+  it('[K6] final tasks are numbered gapless in commit order while two masters commit at once; a follower misses none', async () => {
+    const [a, b, follower] = await masters(3);
+    const total = 3000;
+    const job = jobRecord({ total });
+    await a!.insertJob(job, range(total));
+    const writer = async (store: PgStore, who: Owner) => {
+      const commits: number[][] = [];
+      for (let round = 0; round < 200; round++) {
+        const claimed = await store.claimTasks(job.id, who, 60);
+        if (claimed.length === 0) break;
+        // Two commits per claim, the tasks shuffled: their numbers follow the batch, not the index.
+        const order = claimed.map((t) => t.index).sort(() => Math.random() - 0.5);
+        for (const part of [order.slice(0, 30), order.slice(30)]) {
+          if (part.length === 0) continue;
+          const receipt = await store.commit({ owner: who, tasks: part.map((i): TaskWrite => done(job.id, i, i)), jobs: [], attempts: [] });
+          expect(receipt.applied.every(Boolean)).toBe(true);
+          commits.push(part);
+        }
+      }
+      return commits;
+    };
+    /** Reads on from its cursor until it has every result; each page must start right after the cursor. */
+    const follow = async () => {
+      const seen: Array<{ index: number; fin: number }> = [];
+      const started = Date.now();
+      while (seen.length < total && Date.now() - started < 45_000) {
+        const page = await follower!.resultsSince(job.id, seen.length, 250);
+        page.forEach((r, k) => expect(r.fin).toBe(seen.length + k + 1));
+        seen.push(...page.map((r) => ({ index: r.index, fin: r.fin })));
+        if (page.length === 0) await sleep(2);
+      }
+      return seen;
+    };
+    const [commitsA, commitsB, seen] = await Promise.all([writer(a!, owner('a')), writer(b!, owner('b')), follow()]);
+    expect(seen.map((r) => r.fin)).toEqual(range(total).map((i) => i + 1));
+    expect(seen.map((r) => r.index).sort((x, y) => x - y)).toEqual(range(total));
+    // Each commit's tasks got consecutive numbers, in the batch's order.
+    const finOf = new Map(seen.map((r) => [r.index, r.fin]));
+    for (const part of [...commitsA, ...commitsB]) {
+      const fins = part.map((i) => finOf.get(i)!);
+      expect(fins).toEqual(fins.map((_, k) => fins[0]! + k));
+    }
+    expect(commitsA.length).toBeGreaterThan(0);
+    expect(commitsB.length).toBeGreaterThan(0);
+    expect(await a!.getJob(job.id)).toMatchObject({ status: 'completed', done: total, fin: total });
+    await closeAll([a!, b!, follower!]);
+  }, 60_000);
+
+  it('[K2] one sweep at a time: none while another holds the lock, and of several at once one reports each dead master', async () => {
+    const stores = await masters(4, 2);
+    const [s] = stores;
+    const job = jobRecord({ total: 4 });
+    await s!.insertJob(job, range(4));
+    for (const m of ['d1', 'd2']) {
+      await s!.beat(owner(m), `http://${m}`, stats);
+      await s!.claimTasks(job.id, owner(m), 2);
+    }
+    await sleep(60);
+    const other = new pg.Client({ connectionString: PG_TEST_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SWEEP_LOCK_CLASS, s!.schema]);
+      expect(await s!.sweep(30)).toEqual([]);
+      expect((await taskRows(s!, job.id)).map((r) => r.owner)).toEqual(['d1', 'd1', 'd2', 'd2']);
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+    }
+    const swept = await Promise.all(stores.map((st) => st.sweep(30)));
+    expect(swept.flat().sort()).toEqual(['d1', 'd2']);
+    expect(swept.filter((ids) => ids.length > 0)).toHaveLength(1);
+    expect((await taskRows(s!, job.id)).map((r) => r.owner)).toEqual([null, null, null, null]);
+    expect(await s!.liveMasters(60_000)).toEqual([]);
+    await closeAll(stores);
+  }, 30_000);
+
+  it('[K2] a sweep frees claims of a master without a row (it claimed after a sweep forgot it, then died)', async () => {
+    const [s] = await masters(1);
+    const job = jobRecord({ total: 3 });
+    await s!.insertJob(job, range(3));
+    await s!.beat(owner('alive'), 'http://alive', stats);
+    await s!.claimTasks(job.id, owner('alive'), 1);
+    await s!.claimTasks(job.id, owner('ghost'), 2);
+    expect(await s!.sweep(60_000)).toEqual([]);
+    expect((await taskRows(s!, job.id)).map((r) => r.owner)).toEqual(['alive', null, null]);
+    await s!.close();
+  });
+
+  it('[J3][K1] a cancel racing three masters\' claims leaves no claim behind', async () => {
+    const stores = await masters(3, 2);
+    for (let round = 0; round < 5; round++) {
+      const job = jobRecord({ total: 300 });
+      await stores[0]!.insertJob(job, range(300));
+      const claimer = async (store: PgStore, m: number) => {
+        for (let k = 0; k < 100; k++) if ((await store.claimTasks(job.id, owner(`m${m}`), 5)).length === 0) return;
+      };
+      const cancel = async () => {
+        await sleep(round * 3);
+        return stores[1]!.cancelJob(job.id, 99);
+      };
+      const [, , , cancelled] = await Promise.all([...stores.map((s, m) => claimer(s, m)), cancel()]);
+      expect(cancelled).toMatchObject({ status: 'cancelled' });
+      expect((await taskRows(stores[0]!, job.id)).filter((r) => r.owner !== null)).toEqual([]);
+      expect(await stores[2]!.claimTasks(job.id, owner('late'), 5)).toEqual([]);
+    }
+    await closeAll(stores);
+  }, 60_000);
+
+  it('[K4] fenced writes stay key lookups when the statistics predate every claim (a planner trap)', async () => {
+    const [s] = await masters(1);
+    const total = 40_000;
+    const job = jobRecord({ total, validation: { mode: 'adaptive', quorum: 2, maxReplicas: 6, compare: 'exact' } });
+    await s!.insertJob(job, range(total));
+    await s!.pool.query('ANALYZE tasks'); // every owner null, as right after a job is submitted
+    for (let k = 0; k < 20; k++) await s!.claimTasks(job.id, owner('m'), 2000);
+    // With `owner = $1` in the fence the planner took the (owner, gen) index, expecting one row, and read all
+    // 40,000 claims for each write: seconds per commit. As key lookups, tens of milliseconds.
+    for (let k = 0; k < 2; k++) {
+      const part = range(2000).map((i) => k * 2000 + i);
+      const started = performance.now();
+      const receipt = await s!.commit({
+        owner: owner('m'),
+        tasks: [...part.slice(0, 1900).map((i) => done(job.id, i)), ...part.slice(1900).map((i): TaskWrite => ({ kind: 'retry', job: job.id, index: i, failures: 1, losses: 0, error: 'e' }))],
+        jobs: [],
+        attempts: [],
+        replicas: part.slice(0, 200).map((i) => ({ job: job.id, index: i, attempt: `v${i}`, identity: 'i', network: 'n', kind: 'vote' as const, ok: true, hash: 'h', output: i, error: null, at: 1, verdict: 'pending' as const })),
+        verdicts: part.slice(0, 200).map((i) => ({ job: job.id, index: i, attempt: `v${i}`, verdict: 'accepted' as const })),
+      });
+      const ms = performance.now() - started;
+      expect(receipt.applied.every(Boolean) && receipt.votes.every(Boolean)).toBe(true);
+      expect(ms).toBeLessThan(1500);
+    }
+    await s!.close();
+  }, 60_000);
+
+  it('[K4] a master cut off inside a commit does not block the others for long: the server ends its session', async () => {
+    const [healthy] = await masters(1);
+    const cutOff = await PgStore.open({ url: PG_TEST_URL, schema: healthy!.schema, poolSize: 1, idleInTransactionMs: 300 });
+    const job = jobRecord({ total: 1 });
+    await healthy!.insertJob(job, [0]);
+    // The cut-off master got as far as locking the job row, and says nothing more.
+    const client = await cutOff.pool.connect();
+    const errors: Error[] = [];
+    client.on('error', (err) => errors.push(err));
+    await client.query('BEGIN');
+    const [{ seq }] = (await client.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows as [{ seq: number }];
+    await lockJobs(client, [seq]);
+    const started = Date.now();
+    const receipt = await healthy!.commit({ tasks: [done(job.id, 0)], jobs: [], attempts: [] });
+    const waited = Date.now() - started;
+    expect(receipt.applied).toEqual([true]);
+    expect(waited).toBeGreaterThanOrEqual(200);
+    expect(waited).toBeLessThan(5000);
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    // A store transaction whose session ends between two statements fails; the process goes on.
+    await expect(
+      inTransaction(cutOff.pool, async (c) => {
+        await c.query('SELECT 1');
+        await sleep(800);
+        await c.query('SELECT 1');
+      }),
+    ).rejects.toThrow();
+    expect(await cutOff.getJob(job.id)).toMatchObject({ status: 'completed' });
+    await cutOff.close();
+    await healthy!.close();
+  }, 20_000);
+});

@@ -1,0 +1,144 @@
+/**
+ * One group commit in one PostgreSQL transaction (rule D2), fenced by the writing master's claims (K4), safe
+ * with several masters committing at once:
+ * 1. what takes no task or job lock: attempt rows, event lines, identities by events (identity-events.ts);
+ * 2. the job rows the batch touches are locked, in seq order: commits on one job queue there from here to
+ *    COMMIT, so its final tasks are numbered without gaps and become visible in number order (K6). Every
+ *    writer of task rows that locks a job takes the job first (a cancel, a reset), so none deadlock;
+ * 3. votes and verdicts (they need the task still pending and held), then the task writes, each one
+ *    set-based statement for the batch (taskWrites.ts);
+ * 4. each touched job's counters by increments, `done`/`failed` from the rows the writes changed and the
+ *    rest from the batch's JobDelta, and the status they imply (K5: a job completes in the commit of its
+ *    last final task), computed from the row as locked.
+ */
+import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
+import { columns, foldTaskWrites, taskKey } from './batch.ts';
+import type { Queryable } from './connect.ts';
+import { applyIdentityEvents } from './identity-events.ts';
+import { int4, pgText, toCounters } from './rows.ts';
+import { insertEvents } from './sql/events.ts';
+import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
+import { lockJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
+import { insertReplicas, setVerdicts } from './sql/replicas.ts';
+import { finishTasks, retryTasks, type Fence, type TaskKeyRow } from './sql/taskWrites.ts';
+import { replicaColumns, verdictColumns } from './validation-batch.ts';
+
+/** What one commit adds to one job. */
+interface JobTally {
+  done: number;
+  failed: number;
+  requeues: number;
+  replicas: number;
+  inconclusive: number;
+  startedAt: number | undefined;
+}
+
+/** Apply `batch` on `db`, inside the caller's transaction. `seqOf` knows the seq of every job the batch names that exists. */
+export async function applyCommit(db: Queryable, seqOf: (jobId: string) => number | undefined, batch: CommitBatch): Promise<CommitReceipt> {
+  const fence: Fence = batch.owner ? { master: pgText(batch.owner.master), gen: batch.owner.gen } : { master: null, gen: null };
+  const at = batch.at ?? Date.now();
+
+  // Every job a task write or a delta names, in order of first mention (the receipt's order).
+  const tallies = new Map<number, JobTally>();
+  const tally = (seq: number): JobTally => {
+    let t = tallies.get(seq);
+    if (!t) tallies.set(seq, (t = { done: 0, failed: 0, requeues: 0, replicas: 0, inconclusive: 0, startedAt: undefined }));
+    return t;
+  };
+  for (const w of batch.tasks) {
+    const seq = seqOf(w.job);
+    if (seq !== undefined) tally(seq);
+  }
+  for (const d of batch.jobs) {
+    const seq = seqOf(d.id);
+    if (seq === undefined) continue;
+    const t = tally(seq);
+    t.requeues += d.requeues;
+    t.replicas += d.replicas;
+    t.inconclusive += d.inconclusive;
+    if (d.startedAt !== undefined) t.startedAt = Math.min(t.startedAt ?? d.startedAt, d.startedAt);
+  }
+  // All of this before the job locks, so that commits on one job queue for as short a time as can be.
+  const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
+  const [retries, finals] = [columns(folded.retry), columns(folded.final)];
+  const replicas = replicaColumns(batch.replicas ?? [], seqOf);
+  const verdicts = verdictColumns(batch.verdicts ?? [], seqOf);
+  const attempts = attemptColumns(batch.attempts, seqOf);
+  if (attempts.jobSeqs.length > 0) await insertAttempts(db, attempts);
+  if (batch.events && batch.events.length > 0) await insertEvents(db, batch.events);
+  const identities = await applyIdentityEvents(db, batch.identities ?? []);
+
+  const locked = new Map<number, LockedJob>();
+  if (tallies.size > 0) for (const r of await lockJobs(db, [...tallies.keys()].sort((a, b) => a - b))) locked.set(r.seq, r);
+
+  // Votes first: they need their task still pending (a final write in this batch may end it).
+  const votes = new Array<boolean>(batch.replicas?.length ?? 0).fill(false);
+  if (replicas.positions.length > 0) for (const p of await insertReplicas(db, replicas, fence)) votes[p] = true;
+  if (verdicts.jobSeqs.length > 0) await setVerdicts(db, verdicts, fence);
+
+  const applied = new Array<boolean>(batch.tasks.length).fill(false);
+  const mark = (rows: TaskKeyRow[]) => {
+    for (const r of rows) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) applied[i] = true;
+  };
+  if (retries.jobSeqs.length > 0) mark(await retryTasks(db, retries, fence));
+  if (finals.jobSeqs.length > 0) {
+    const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
+    const finished = await finishTasks(db, finals, fence, bases);
+    mark(finished);
+    for (const r of finished) tally(r.job_seq)[r.state === 3 ? 'failed' : 'done']++;
+  }
+
+  const jobs: JobCounters[] = [];
+  const changes = jobChanges(tallies, locked, at);
+  if (changes.seqs.length > 0) {
+    const bySeq = new Map((await updateJobs(db, changes)).map((r) => [r.seq, r]));
+    for (const seq of tallies.keys()) {
+      const row = bySeq.get(seq);
+      if (row) jobs.push(toCounters(row));
+    }
+  }
+  return { applied, votes, jobs, identities };
+}
+
+/**
+ * The new row of each touched job, from the row as locked and what this commit adds: the status moves
+ * queued -> running -> completed and never leaves completed or cancelled (as SQLite computes it).
+ */
+function jobChanges(tallies: Map<number, JobTally>, locked: Map<number, LockedJob>, at: number): JobChanges {
+  const c: JobChanges = { seqs: [], done: [], failed: [], requeues: [], replicas: [], inconclusive: [], statuses: [], startedAt: [], finishedAt: [] };
+  for (const [seq, t] of tallies) {
+    const r = locked.get(seq);
+    if (!r) continue; // deleted since the batch named it
+    const live = r.status === 'queued' || r.status === 'running';
+    const complete = live && r.done + t.done + r.failed + t.failed >= r.total;
+    const status = complete ? 'completed' : live && (t.startedAt !== undefined || r.status === 'running' || t.done + t.failed > 0) ? 'running' : r.status;
+    const startedAt = r.started_at !== null ? Number(r.started_at) : status === 'queued' ? null : (t.startedAt ?? at);
+    c.seqs.push(seq);
+    c.done.push(t.done);
+    c.failed.push(t.failed);
+    c.requeues.push(t.requeues);
+    c.replicas.push(t.replicas);
+    c.inconclusive.push(t.inconclusive);
+    c.statuses.push(status);
+    c.startedAt.push(startedAt);
+    c.finishedAt.push(complete ? at : r.finished_at === null ? null : Number(r.finished_at));
+  }
+  return c;
+}
+
+function attemptColumns(attempts: readonly AttemptWrite[], seqOf: (jobId: string) => number | undefined): AttemptColumns {
+  const c: AttemptColumns = { jobSeqs: [], indexes: [], attempts: [], volunteers: [], leasedAt: [], endedAt: [], outcomes: [], errors: [] };
+  for (const a of attempts) {
+    const seq = seqOf(a.job);
+    if (seq === undefined || !int4(a.index)) continue;
+    c.jobSeqs.push(seq);
+    c.indexes.push(a.index);
+    c.attempts.push(pgText(a.attempt));
+    c.volunteers.push(pgText(a.volunteer));
+    c.leasedAt.push(a.leasedAt);
+    c.endedAt.push(a.endedAt);
+    c.outcomes.push(a.end);
+    c.errors.push(a.error === null ? null : pgText(a.error));
+  }
+  return c;
+}
