@@ -112,7 +112,9 @@ export class HeadlessWorker {
     const opts = typeof threadsOrOptions === 'number' ? { threads: threadsOrOptions } : threadsOrOptions;
     const ownDir = opts.identity ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-e2e-worker-'));
     const identity = opts.identity ?? path.join(ownDir!, 'identity.json');
-    const args = ['--import', 'tsx', 'server/src/cli.ts', 'worker', '--url', master.url, '--threads', String(opts.threads ?? 2), '--quiet', '--identity', identity];
+    // Assets beside the identity, never in the user's own ~/.barnraise.
+    const cache = path.join(path.dirname(identity), 'assets');
+    const args = ['--import', 'tsx', 'server/src/cli.ts', 'worker', '--url', master.url, '--threads', String(opts.threads ?? 2), '--quiet', '--identity', identity, '--cache', cache];
     if (opts.vouchKey) args.push('--vouch-key', opts.vouchKey);
     const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     killOnExit(child);

@@ -51,6 +51,16 @@ test.describe('operator dashboard', () => {
     await expect(dash.events).toContainText('left');
   });
 
+  test('[A2] the job detail lists the assets the job names: name, size and hash', async ({ page, master, api }) => {
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    const bytes = new Uint8Array(3000).fill(7);
+    const sha = await api.putAsset(bytes);
+    await api.createJob({ name: 'with an asset', code: 'export default (n, ctx) => ctx.assets.bytes("weights.bin")[n]', inputs: [1, 2], assets: { 'weights.bin': sha } });
+    await dash.openJob('with an asset');
+    await expect(page.getByTestId('detail.assets')).toHaveText(`weights.bin: 2.9 KiB, sha256 ${sha.slice(0, 12)}…`);
+  });
+
   test('a wrong token is refused', async ({ page, master }) => {
     const dash = new DashboardPage(page, master);
     await dash.open('not-the-token');

@@ -2,6 +2,7 @@
  * Fixtures for the volunteer page tests: a real master per test, a typed REST client for seeding jobs and
  * reading results, and the VolunteerPage page object (locators by role or dotted data-testid).
  */
+import { createHash } from 'node:crypto';
 import { test as base, expect, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from '@playwright/test';
 import type { CreateJobBody, IdentityPage, IdentityRow, JobSummary, ResultLine, Site, Stats, TaskDetailReply, VolunteerMessage } from '@barnraise/shared';
 import { UnmanagedChromium } from './chromium.ts';
@@ -27,6 +28,27 @@ export class Api {
 
   createJob(body: CreateJobBody): Promise<JobSummary> {
     return this.call('POST', '/api/jobs', body);
+  }
+
+  /** Store `bytes` as an asset (PUT /api/assets/<sha256>); resolves with the hash a job names it by. */
+  async putAsset(bytes: Uint8Array): Promise<string> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const res = await fetch(`${this.baseUrl}/api/assets/${sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream' },
+      body: bytes as BodyInit,
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`PUT asset: ${res.status} ${await res.text()}`);
+    return sha256;
+  }
+
+  /** Bytes of assets the master has sent in full (barnraise_asset_bytes_sent_total). */
+  async assetBytesSent(): Promise<number> {
+    const res = await fetch(`${this.baseUrl}/metrics`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(10_000) });
+    const m = /^barnraise_asset_bytes_sent_total (\d+)/m.exec(await res.text());
+    if (!m) throw new Error('no barnraise_asset_bytes_sent_total in /metrics');
+    return Number(m[1]);
   }
 
   job(id: string): Promise<JobSummary> {
@@ -95,6 +117,8 @@ export class VolunteerPage {
   sockets = 0;
   /** Uncaught errors and console errors of the page, for the report when a test fails. */
   readonly errors: string[] = [];
+  /** Requests this tab made for assets (`/api/assets/…`), with the bytes of each response once it is in. */
+  readonly assetRequests: Array<{ url: string; status?: number; bytes?: number }> = [];
 
   constructor(
     readonly page: Page,
@@ -117,6 +141,17 @@ export class VolunteerPage {
     page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => {
       if (msg.type() === 'error' || msg.type() === 'warning') this.errors.push(`console.${msg.type()}: ${msg.text()}`);
+    });
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname.startsWith('/api/assets/')) this.assetRequests.push({ url: req.url() });
+    });
+    page.on('requestfinished', (req) => {
+      const seen = this.assetRequests.find((r) => r.url === req.url() && r.bytes === undefined);
+      if (!seen) return;
+      void req.response().then(async (res) => {
+        seen.status = res?.status();
+        seen.bytes = (await res?.body().catch(() => Buffer.alloc(0)))?.length ?? 0;
+      });
     });
     page.on('websocket', (ws) => {
       this.sockets++;

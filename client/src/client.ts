@@ -1,6 +1,7 @@
 /** `Barnraise`: the connection to one master, and the calls that are not about one job handle. */
-import type { CreateJobBody, JobList, JobSummary, Stats } from '@barnraise/shared';
-import { BarnraiseError, JobCancelledError, TaskError } from './errors.ts';
+import { assetPath, type CreateJobBody, type JobList, type JobSummary, type Stats } from '@barnraise/shared';
+import { assetSha256, openAssetFile } from './assets.ts';
+import { ApiError, BarnraiseError, JobCancelledError, TaskError } from './errors.ts';
 import { Http } from './http.ts';
 import { Job, type CallOptions, type ResultsOptions } from './job.ts';
 
@@ -27,8 +28,12 @@ export type MapOptions = Omit<CreateJobBody, 'code' | 'inputs'> & Pick<ResultsOp
 
 /** Environment variables where there are any (Node, Deno, Bun); nothing in a browser. */
 function env(name: string): string | undefined {
-  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-  return proc?.env?.[name] || undefined;
+  return nodeProcess()?.env?.[name] || undefined;
+}
+
+/** Node's `process` where there is one; nothing in a browser. */
+function nodeProcess(): { env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } | undefined {
+  return (globalThis as { process?: ReturnType<typeof nodeProcess> }).process;
 }
 
 function randomUUID(): string {
@@ -154,13 +159,25 @@ export class Barnraise {
   }
 
   /**
-   * Store bytes on the master as an asset (PUT /api/assets/<sha256>); resolves with the hex SHA-256 a job
-   * names it by (`assets: { name: sha256 }`). A master without assets answers NotFoundError.
+   * Store an asset on the master (PUT /api/assets/<sha256>) unless it has it already (HEAD); resolves with the
+   * hex SHA-256 a job names it by (`assets: { name: sha256 }`). `source` is the bytes, a Blob, or in Node a
+   * file path (read as a stream, never whole into memory). A master without assets answers NotFoundError.
    */
-  async uploadAsset(bytes: Uint8Array, opts: CallOptions = {}): Promise<string> {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-    const sha256 = Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join('');
-    await this.http.request('PUT', `/api/assets/${sha256}`, { bytes, signal: opts.signal });
+  async uploadAsset(source: Uint8Array | Blob | string, opts: CallOptions = {}): Promise<string> {
+    const body = typeof source === 'string' ? await openAssetFile(source, nodeProcess()) : source;
+    const sha256 = await assetSha256(body, nodeProcess());
+    if (!(await this.hasAsset(sha256, opts))) await this.http.request('PUT', assetPath(sha256), { bytes: body, signal: opts.signal });
     return sha256;
+  }
+
+  /** Whether the master has the asset with this SHA-256 (HEAD /api/assets/<sha256>). */
+  async hasAsset(sha256: string, opts: CallOptions = {}): Promise<boolean> {
+    try {
+      await this.http.request('HEAD', assetPath(sha256), { signal: opts.signal });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return false;
+      throw err;
+    }
   }
 }

@@ -8,8 +8,8 @@ import { apiError, ApiError, ConnectionError, RateLimitedError } from './errors.
 export interface RequestOptions {
   /** A JSON body. */
   json?: unknown;
-  /** Raw bytes (an asset). */
-  bytes?: Uint8Array;
+  /** Raw bytes (an asset): a Blob is read again on each retry (a file-backed one streams from disk). */
+  bytes?: Uint8Array | Blob;
   headers?: Record<string, string>;
   /** Aborts the request, and its retries. */
   signal?: AbortSignal | undefined;
@@ -60,7 +60,7 @@ export class Http {
   async once(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let body: string | Uint8Array | undefined;
+    let body: string | Uint8Array | Blob | undefined;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.json);

@@ -2,7 +2,9 @@
  * @barnraise/client against a real master process and a real headless worker on loopback; drops are made
  * by a TCP proxy that really cuts the connection.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from '../../server/test/helpers.ts';
 import { Barnraise, JobNotFoundError, TaskError, UnauthorizedError, type TaskResult } from '../src/index.ts';
@@ -208,5 +210,35 @@ describe('@barnraise/client against a real master', () => {
     await expect(br.submit({ code: 'export const x = 1', inputs: [1] })).rejects.toMatchObject({ code: 'BAD_CODE', status: 400 });
     const stats = await br.stats();
     expect(stats.volunteers).toBe(1);
+  });
+
+  it('[A1] uploadAsset stores bytes, a Blob or a file (streamed) by their SHA-256, and skips the upload when HEAD says the master has it', async () => {
+    const calls: string[] = [];
+    const counting = new Barnraise({
+      url: master.url,
+      token,
+      fetch: (input, init) => {
+        calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+        return fetch(input, init);
+      },
+    });
+    const bytes = new Uint8Array(randomBytes(100_000));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    expect(await counting.hasAsset(sha)).toBe(false);
+    calls.length = 0;
+    expect(await counting.uploadAsset(bytes)).toBe(sha);
+    expect(calls).toEqual([`HEAD /api/assets/${sha}`, `PUT /api/assets/${sha}`]);
+    calls.length = 0;
+    expect(await counting.uploadAsset(new Blob([bytes]))).toBe(sha);
+    expect(calls, 'the master has it: no upload').toEqual([`HEAD /api/assets/${sha}`]);
+
+    const file = path.join(dataDir, 'asset.bin');
+    const fileBytes = randomBytes(3 * 1024 * 1024);
+    fs.writeFileSync(file, fileBytes);
+    const fileSha = createHash('sha256').update(fileBytes).digest('hex');
+    expect(await counting.uploadAsset(file)).toBe(fileSha);
+    const stored = await fetch(`${master.url}/api/assets/${fileSha}`);
+    expect(Buffer.from(await stored.arrayBuffer()).equals(fileBytes)).toBe(true);
+    await expect(counting.uploadAsset(path.join(dataDir, 'no-such-file'))).rejects.toMatchObject({ code: 'NO_FILES' });
   });
 });

@@ -15,6 +15,7 @@ their browsers. Results stream back as dicts, the lines of the REST results stre
 """
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -25,7 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 __all__ = ["Client", "Job", "BarnraiseError", "ApiError", "MasterUnreachable", "JobCancelledError", "TaskError"]
 
@@ -108,7 +109,7 @@ class Client:
         self.retries = retries
         self.timeout = timeout
 
-    def _open(self, method: str, path: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None, timeout: Optional[float] = None) -> http.client.HTTPResponse:
+    def _open(self, method: str, path: str, body: Union[bytes, BinaryIO, None] = None, headers: Optional[Dict[str, str]] = None, timeout: Optional[float] = None) -> http.client.HTTPResponse:
         """One try; the open response when 2xx, else ApiError or MasterUnreachable."""
         h = dict(headers or {})
         if self.token:
@@ -143,13 +144,61 @@ class Client:
 
     def submit(self, code: str, inputs: Iterable[Any], *, name: Optional[str] = None, timeout_ms: Optional[int] = None, max_attempts: Optional[int] = None, priority: Optional[int] = None, idempotency_key: Optional[str] = None, **extra: Any) -> "Job":
         """Submit a job; returns once the master has stored it. Sends an Idempotency-Key (a new UUID unless
-        given), the same on each retry, so a lost reply never makes two jobs. `extra` fields go in the body as they are."""
+        given), the same on each retry, so a lost reply never makes two jobs. `extra` fields go in the body as they are,
+        e.g. `assets={"model.wasm": client.upload_asset("model.wasm")}`."""
         body: Dict[str, Any] = {"code": code, "inputs": list(inputs), **extra}
         for key, value in (("name", name), ("timeoutMs", timeout_ms), ("maxAttempts", max_attempts), ("priority", priority)):
             if value is not None:
                 body[key] = value
         summary = self._request("POST", "/api/jobs", body, {"Idempotency-Key": idempotency_key or str(uuid.uuid4())})
         return Job(self, summary["id"], summary)
+
+    def upload_asset(self, source: Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]) -> str:
+        """Store an asset on the master (PUT /api/assets/<sha256>) unless it has it already (HEAD), and return
+        its hex SHA-256, which a job names it by: `client.submit(code, inputs, assets={"model.wasm": sha})`;
+        job code reads it as `ctx.assets.bytes("model.wasm")`. A file path is hashed and sent in chunks,
+        never read whole into memory."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            sha, size = hashlib.sha256(data).hexdigest(), len(data)
+            body: Callable[[], Any] = lambda: data
+        else:
+            path = os.fspath(source)
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            sha, size = digest.hexdigest(), os.path.getsize(path)
+            body = lambda: open(path, "rb")  # noqa: E731 (a fresh file for each try)
+        if self.has_asset(sha):
+            return sha
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        for n in range(1, self.retries + 2):
+            data_or_file = body()
+            try:
+                with self._open("PUT", f"/api/assets/{sha}", data_or_file, headers, timeout=max(self.timeout, 600.0)) as resp:
+                    resp.read()
+                    return sha
+            except (MasterUnreachable, ApiError) as err:
+                transient = isinstance(err, MasterUnreachable) or err.status in _TRANSIENT_STATUS
+                if not transient or n > self.retries:
+                    raise
+                time.sleep(_backoff(n))
+            finally:
+                if hasattr(data_or_file, "close"):
+                    data_or_file.close()
+        raise AssertionError("unreachable")
+
+    def has_asset(self, sha256: str) -> bool:
+        """Whether the master has the asset with this SHA-256 (HEAD /api/assets/<sha256>)."""
+        try:
+            with self._open("HEAD", f"/api/assets/{sha256}") as resp:
+                resp.read()
+                return True
+        except ApiError as err:
+            if err.status == 404:
+                return False
+            raise
 
     def map(self, code: str, inputs: Iterable[Any], *, return_exceptions: bool = False, **job_options: Any) -> List[Any]:
         """Run `code` on every input and return the outputs in input order. A failed task raises its TaskError

@@ -168,6 +168,26 @@ class ClientTest(unittest.TestCase):
         second = self.client.submit(SQUARE, [1, 2], idempotency_key=key)
         self.assertEqual(first.id, second.id)
 
+    def test_upload_asset_stores_a_file_once_and_a_job_reads_it(self) -> None:
+        import hashlib
+        import tempfile
+        words = ("alpha beta gamma " * 50000).encode()
+        with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as f:
+            f.write(words)
+        try:
+            sha = self.client.upload_asset(f.name)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(sha, hashlib.sha256(words).hexdigest())
+        self.assertTrue(self.client.has_asset(sha))
+        self.assertEqual(self.client.upload_asset(words), sha)
+        code = "export default (i, ctx) => ctx.assets.text('words').split(' ')[i] + ':' + ctx.assets.bytes('words').length"
+        self.assertEqual(self.client.map(code, [0, 2], assets={"words": sha}), [f"alpha:{len(words)}", f"gamma:{len(words)}"])
+        with self.assertRaises(ApiError) as caught:
+            self.client.submit(code, [0], assets={"words": "0" * 64})
+        self.assertEqual((caught.exception.status, caught.exception.code), (422, "UNKNOWN_ASSET"))
+        self.assertFalse(self.client.has_asset("0" * 64))
+
     def test_api_errors_carry_the_literal_code(self) -> None:
         with self.assertRaises(ApiError) as caught:
             self.client.job("j_nosuchjob").get()

@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import { createHash, randomBytes } from 'node:crypto';
 import { Limits } from '@barnraise/shared';
+import { AssetStore } from './assets/store.ts';
 import { bearerChecker } from './auth.ts';
 import type { Config } from './config.ts';
 import { ApiError, ErrorCode, isDiskFull } from './errors.ts';
@@ -23,6 +24,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { identityRoutes } from './routes/identities.ts';
 import { MasterMetrics } from './metrics/metrics.ts';
 import { metricsRoute } from './metrics/route.ts';
+import { assetRoutes } from './routes/assets.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { publicRoutes } from './routes/stats.ts';
 import { Access, guardRoutes, markRoutes } from './security/access.ts';
@@ -51,6 +53,8 @@ declare module 'fastify' {
     /** The other live masters (K7). */
     cluster: ClusterView;
     store: Store;
+    /** Files jobs read through ctx.assets, on this master's disk (section A). */
+    assets: AssetStore;
     /** True once shutdown began: no new volunteers, no new jobs. */
     draining: boolean;
   }
@@ -129,7 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return reply.code(400).send({ statusCode: 400, code: 'BAD_REQUEST', error: 'Bad Request', message: err.message });
     }
     // A full disk refuses what would be kept with a clear answer, not a crash; nothing of it was kept.
-    if (isDiskFull(err)) err = new ApiError('STORE_FULL');
+    if (!(err instanceof ApiError) && isDiskFull(err)) err = new ApiError('STORE_FULL');
     const status = err.statusCode ?? 500;
     // Our own 5xx answers (shutting down, store full) say what they are; any other 5xx hides its details.
     if (err instanceof ApiError && status >= 500) {
@@ -190,8 +194,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('advertiseUrl', config.advertiseUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`);
   app.decorate('scheduler', scheduler);
   app.decorate('store', store);
+  // [A2] On this master's disk, whatever the store: in a cluster each master keeps (and is sent) its own.
+  const assets = await AssetStore.open(config.dataDir, {
+    maxBytes: config.assetMaxBytes,
+    maxTotalBytes: config.assetMaxTotalBytes,
+    // The others of a cluster, asked for an asset this master lacks.
+    peers: () => cluster.peers.map((m) => m.url),
+    onError: (err) => app.log.warn({ err }, 'fetching an asset from another master failed'),
+  });
+  app.decorate('assets', assets);
   const idempotency = opts.idempotency ?? openIdempotencyKeys(config.dataDir);
-  app.decorate('jobs', new JobsService(scheduler, store, idempotency, config.validation));
+  app.decorate('jobs', new JobsService(scheduler, store, idempotency, config.validation, assets));
   app.decorate('draining', false);
 
   const desk = new IdentityDesk(scheduler.book, (id) => store.getIdentity(id), {
@@ -240,12 +253,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await docsUi(pub);
     },
   );
-  metrics.watch(scheduler, store);
+  metrics.watch(scheduler, store, assets);
   await app.register(metricsRoute, { metrics });
 
   await app.register(
     async (api) => {
       await api.register(jobRoutes, { jobBodyLimitBytes: config.bodyLimitBytes });
+      await api.register(assetRoutes, { assets, sent: (bytes) => metrics.assetSent(bytes) });
       await api.register(dashboardRoutes);
       await api.register(identityRoutes);
     },

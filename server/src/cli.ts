@@ -11,6 +11,7 @@ import { discoverMasters } from './discovery/browse.ts';
 import { chooseMaster } from './discovery/choose.ts';
 import { mdnsSettingsFrom, type MdnsSettings } from './discovery/service.ts';
 import { exitOnSignals, startMaster } from './server.ts';
+import { defaultAssetCacheDir } from './worker/assets.ts';
 import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
 import { HeadlessVolunteer } from './worker/volunteer.ts';
 
@@ -63,6 +64,7 @@ program
   .option('--identity <file>', `the volunteer identity's key file, created when missing (default ${defaultIdentityFile()})`)
   .option('--no-identity', 'join anonymously: only jobs that need no validation are given to this worker')
   .option('--vouch-key <key>', "the operator's vouch key (BARNRAISE_VOUCH_KEY): this worker is trusted from the start")
+  .option('--cache <dir>', `where the assets jobs read are kept between runs, checked by hash (default ${defaultAssetCacheDir()})`)
   .option('--discover-timeout <duration>', 'without --url: how long to listen for masters on the local network (default 3s)', duration)
   .option('--pick <name>', 'without --url: join the discovered master of this name (as listed when several answer)')
   .action(async (flags: WorkerFlags) => {
@@ -80,6 +82,7 @@ program
       ...(flags.prefetch !== undefined ? { prefetch: flags.prefetch } : {}),
       ...(identity ? { identity } : {}),
       joinKey: flags.joinKey,
+      ...(flags.cache !== undefined ? { assetCacheDir: flags.cache } : {}),
       log: flags.quiet ? undefined : (msg) => console.log(`[worker] ${msg}`),
       onFatal: (code, reason) => {
         console.error(`barnraise worker: the master refused this volunteer (${code}: ${reason})`);
@@ -100,6 +103,7 @@ interface WorkerFlags {
   joinKey?: string;
   identity: string | boolean;
   vouchKey?: string;
+  cache?: string;
   discoverTimeout?: number;
   pick?: string;
 }

@@ -27,6 +27,10 @@ export interface Config {
   commitIntervalMs: number;
   /** Largest REST body in bytes (a job carries all of its inputs). */
   bodyLimitBytes: number;
+  /** Largest asset in bytes (`PUT /api/assets/<sha256>`, section A). */
+  assetMaxBytes: number;
+  /** Most bytes all assets together may take on this master's disk; undefined: what the disk holds. */
+  assetMaxTotalBytes: number | undefined;
   /** Cap on simultaneous volunteer connections. */
   maxConnections: number;
   /** Cap on simultaneous volunteer connections from one address. */
@@ -120,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retentionDays: int(env.BARNRAISE_RETENTION_DAYS, 30, 'BARNRAISE_RETENTION_DAYS'),
     commitIntervalMs: int(env.BARNRAISE_COMMIT_INTERVAL_MS, 10, 'BARNRAISE_COMMIT_INTERVAL_MS'),
     bodyLimitBytes: int(env.BARNRAISE_BODY_LIMIT_BYTES, 256 * 1024 * 1024, 'BARNRAISE_BODY_LIMIT_BYTES'),
+    // Room for a Python interpreter with its standard library, or a large shared data file.
+    assetMaxBytes: int(env.BARNRAISE_ASSET_MAX_BYTES, 256 * 1024 * 1024, 'BARNRAISE_ASSET_MAX_BYTES'),
+    assetMaxTotalBytes: env.BARNRAISE_ASSET_MAX_TOTAL_BYTES ? int(env.BARNRAISE_ASSET_MAX_TOTAL_BYTES, 0, 'BARNRAISE_ASSET_MAX_TOTAL_BYTES') : undefined,
     maxConnections: int(env.BARNRAISE_MAX_CONNECTIONS, 20_000, 'BARNRAISE_MAX_CONNECTIONS'),
     // A classroom or an office shares one address: a few hundred tabs behind one NAT must still fit.
     maxConnectionsPerAddress: int(env.BARNRAISE_MAX_CONNECTIONS_PER_ADDRESS, 1000, 'BARNRAISE_MAX_CONNECTIONS_PER_ADDRESS'),

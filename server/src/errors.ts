@@ -10,14 +10,17 @@ export const ErrorCode = {
   NOT_FOUND: { status: 404, message: 'no such route' },
   JOB_NOT_FOUND: { status: 404, message: 'no job with this id' },
   IDENTITY_NOT_FOUND: { status: 404, message: 'no volunteer identity with this id' },
+  ASSET_NOT_FOUND: { status: 404, message: 'this master has no asset with this SHA-256' },
   JOB_FINISHED: { status: 409, message: 'the job has already finished' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send JSON (Content-Type: application/json)' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this Idempotency-Key was used with a different request body' },
+  ASSET_HASH_MISMATCH: { status: 422, message: 'the uploaded bytes do not have the SHA-256 named in the URL; nothing was stored' },
+  UNKNOWN_ASSET: { status: 422, message: 'the job names an asset this master does not have: upload it first (PUT /api/assets/<sha256>)' },
   RATE_LIMITED: { status: 429, message: 'too many requests from this address; retry later' },
   INTERNAL: { status: 500, message: 'internal error' },
   SHUTTING_DOWN: { status: 503, message: 'the master is shutting down' },
-  STORE_FULL: { status: 507, message: 'the store is full (no disk space left): the job was not accepted; retry once space is freed' },
+  STORE_FULL: { status: 507, message: 'the store is full (no disk space left): the job or asset was not accepted; retry once space is freed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 export type ErrorCode = keyof typeof ErrorCode;
 

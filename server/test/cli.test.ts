@@ -210,12 +210,23 @@ describe('barnraise CLI in pipes', () => {
     expect(badValidation).toMatchObject({ code: 2, stderr: expect.stringContaining('Allowed choices are none, adaptive, strict') });
   });
 
-  it('--asset on a master without assets says so clearly', async (ctx) => {
-    const probe = await fetch(`${master.url}/api/assets/${'0'.repeat(64)}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'x' });
-    if (probe.status !== 404) ctx.skip('this master stores assets; their own tests cover uploads');
-    inputsFile('in-small.json', 2, 1);
-    const { code, stderr } = await finished(barnraise(['submit', 'job.ts', '--inputs', 'in-small.json', '--asset', 'data=in-small.json']));
-    expect(code).toBe(2);
-    expect(stderr).toContain('assets are not supported by this master yet');
+  it('[A2] --asset uploads each file (stored once however often it is sent) and the job reads it through ctx.assets; try --asset runs it here alike', async () => {
+    fs.writeFileSync(path.join(jobDir, 'words.txt'), 'alpha beta gamma delta\n');
+    fs.writeFileSync(path.join(jobDir, 'asset-job.js'), `export default (i, ctx) => ctx.assets.text('words').trim().split(' ')[i].toUpperCase();\n`);
+    fs.writeFileSync(path.join(jobDir, 'in-words.json'), '[0, 2, 3]');
+    const expected = ['ALPHA', 'GAMMA', 'DELTA'].map((output, index) => ({ index, status: 'done', output }));
+    const tried = await finished(barnraise(['try', 'asset-job.js', '--inputs', 'in-words.json', '--asset', 'words=words.txt']));
+    expect(tried.code, tried.stderr).toBe(0);
+    expect(resultLines(tried.stdout)).toEqual(expected);
+    const sizeBefore = (await api(master.url, token).raw('/metrics', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text())).match(/^barnraise_assets_stored_bytes (\d+)/m)?.[1];
+    for (const round of [1, 2]) {
+      const run = await finished(barnraise(['run', 'asset-job.js', '--inputs', 'in-words.json', '--asset', 'words=words.txt']));
+      expect(run.code, `round ${round}: ${run.stderr}`).toBe(0);
+      expect(resultLines(run.stdout)).toEqual(expected);
+    }
+    const sizeAfter = (await api(master.url, token).raw('/metrics', { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text())).match(/^barnraise_assets_stored_bytes (\d+)/m)?.[1];
+    expect(Number(sizeAfter) - Number(sizeBefore)).toBe('alpha beta gamma delta\n'.length);
+    const missing = await finished(barnraise(['submit', 'asset-job.js', '--inputs', 'in-words.json', '--asset', 'words=nowhere.txt']));
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('asset "words": no file at nowhere.txt') });
   });
 });

@@ -3,7 +3,7 @@
  * load balancer), headless workers through it, a job submitted to one master and followed on another, one
  * master killed with kill -9 mid-job; and a master cut off from the database.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import type { ResultLine, Stats } from '@barnraise/shared';
@@ -147,4 +147,29 @@ describeWithPg('[K] three masters on one PostgreSQL', () => {
     expect(final.counts).toMatchObject({ done: TOTAL, failed: 0 });
     expect(expectExactlyOnce(await onSteady.results(job.id), TOTAL, (n) => n * 3)).toEqual([]);
   }, 300_000);
+
+  it('[A2][A4] an asset uploaded to one master serves a job submitted to a second and the volunteers of a third: each fetches it from the others, checked by hash', async () => {
+    const { masters } = await cluster(3);
+    const [a, b, c] = masters as [MasterProc, MasterProc, MasterProc];
+    const bytes = Buffer.from(JSON.stringify(Array.from({ length: 5000 }, (_, i) => i % 97)));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const put = await fetch(`${a.url}/api/assets/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: bytes });
+    expect(put.status).toBe(201);
+    // B and C learn of the others from the store at their beats (every 250 ms here).
+    await new Promise((r) => setTimeout(r, 750));
+    const onB = api(b.url, token);
+    const missing = createHash('sha256').update('on no master').digest('hex');
+    const refused = await onB.raw('/api/jobs', { method: 'POST', headers: onB.headers, body: JSON.stringify({ code: 'export default (n) => n', inputs: [1], assets: { t: missing } }) });
+    expect(refused.status).toBe(422);
+    const job = await onB.createJob({ code: 'export default (n, ctx) => ctx.assets.json("t")[n]', inputs: [1, 96, 97, 200], assets: { t: sha } });
+    expect(job.assets).toEqual([{ name: 't', sha256: sha, size: bytes.length }]);
+    // A volunteer of C only: C does not have it, asks A or B, keeps it and serves it.
+    procs.push(startWorker(c.url, 1));
+    const lines = await follow(c.url, job.id);
+    expect(lines.map((l) => (l.status === 'done' ? l.output : l.error)).sort()).toEqual([1, 96, 0, 6].sort());
+    for (const m of [b, c]) {
+      const head = await fetch(`${m.url}/api/assets/${sha}`, { method: 'HEAD' });
+      expect(head.status, `${m.url} keeps it now`).toBe(200);
+    }
+  }, 120_000);
 });

@@ -93,10 +93,20 @@ export async function startMaster(opts: { dataDir: string; token: string; port?:
   return { ...proc, url, port };
 }
 
-/** A `barnraise worker` process; anonymous unless `extraArgs` name an `--identity` file (never the user's own). */
+let testAssetCache: string | undefined;
+
+/**
+ * A `barnraise worker` process; anonymous unless `extraArgs` name an `--identity` file, and keeping assets in a
+ * temporary directory unless they name a `--cache` (never the user's own files).
+ */
 export function startWorker(url: string, threads: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
   const identity = extraArgs.some((a) => a === '--identity' || a === '--no-identity') ? [] : ['--no-identity'];
-  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...identity, ...extraArgs], env);
+  if (!testAssetCache && !extraArgs.includes('--cache')) {
+    const dir = (testAssetCache = tempDir('barnraise-test-assets-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  const cache = extraArgs.includes('--cache') ? [] : ['--cache', testAssetCache!];
+  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...identity, ...cache, ...extraArgs], env);
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or NaN when it cannot be read. */

@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => m.close());
 
 /** `/api/jobs/:id` as OpenAPI writes it: `/api/jobs/{id}`. */
-const openapiPath = (url: string) => url.replace(/:([A-Za-z_]+)/g, '{$1}');
+const openapiPath = (url: string) => url.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 /** Routes the document leaves out on purpose: the docs themselves and the page's static files. */
 const undocumented = (url: string) => url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`) || url === '/' || url === '/*';
 
@@ -86,7 +86,7 @@ describe('[O1] the OpenAPI document', () => {
       }
     }
     // The API's own routes are all there (a route missing from the table would not be caught above).
-    for (const id of ['createJob', 'listJobs', 'getJob', 'cancelJob', 'getJobResults', 'getJobDetail', 'getTask', 'retryFailedTasks', 'listVolunteers', 'listEvents', 'getStats', 'getSite', 'getHealth', 'getMetrics']) {
+    for (const id of ['createJob', 'listJobs', 'getJob', 'cancelJob', 'getJobResults', 'getJobDetail', 'getTask', 'retryFailedTasks', 'listVolunteers', 'listEvents', 'getStats', 'getSite', 'getHealth', 'getMetrics', 'putAsset', 'getAsset']) {
       expect(ids, id).toContain(id);
     }
   });
@@ -94,7 +94,7 @@ describe('[O1] the OpenAPI document', () => {
   it('lists what each route can answer: its own codes and those of the guard, the limiter and the body parser', () => {
     const codes = (p: string, method: string, status: number) => doc.paths[p]![method]!.responses[status]?.content?.['application/json']?.schema.properties?.code?.enum;
     expect(codes('/api/jobs', 'post', 400)).toEqual(['BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT']);
-    expect(codes('/api/jobs', 'post', 422)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+    expect(codes('/api/jobs', 'post', 422)).toEqual(['IDEMPOTENCY_KEY_REUSED', 'UNKNOWN_ASSET']);
     expect(codes('/api/jobs', 'post', 413)).toEqual(['PAYLOAD_TOO_LARGE']);
     expect(codes('/api/jobs', 'post', 415)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
     expect(codes('/api/jobs', 'post', 503)).toEqual(['SHUTTING_DOWN']);
@@ -102,6 +102,13 @@ describe('[O1] the OpenAPI document', () => {
     expect(codes('/api/jobs/{id}', 'get', 404)).toEqual(['JOB_NOT_FOUND']);
     expect(codes('/api/stats', 'get', 429)).toEqual(['RATE_LIMITED']);
     expect(doc.paths['/api/stats']!.get!.responses['401'], 'a public route has no 401').toBeUndefined();
+    // [A1] An asset's body is bytes of any type: too large or the wrong hash, never the wrong media type.
+    expect(codes('/api/assets/{sha256}', 'put', 413)).toEqual(['PAYLOAD_TOO_LARGE']);
+    expect(codes('/api/assets/{sha256}', 'put', 422)).toEqual(['ASSET_HASH_MISMATCH']);
+    expect(codes('/api/assets/{sha256}', 'put', 507)).toEqual(['STORE_FULL']);
+    expect(doc.paths['/api/assets/{sha256}']!.put!.responses['415']).toBeUndefined();
+    expect(codes('/api/assets/{sha256}', 'get', 404)).toEqual(['ASSET_NOT_FOUND']);
+    expect(doc.paths['/api/assets/{sha256}']!.get!.responses['401'], '[A3] reading an asset is public').toBeUndefined();
   });
 
   it('describes the results stream as NDJSON, one ResultLine per line', () => {
@@ -145,7 +152,7 @@ const created = await client.POST('/api/jobs', {
   params: { header: { 'idempotency-key': 'generated-client-1' } },
 });
 if (created.error) {
-  const code: 'BAD_REQUEST' | 'BAD_CODE' | 'BAD_INPUT' | 'UNAUTHORIZED' | 'IDEMPOTENCY_KEY_REUSED' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RATE_LIMITED' | 'SHUTTING_DOWN' = created.error.code;
+  const code: 'BAD_REQUEST' | 'BAD_CODE' | 'BAD_INPUT' | 'UNAUTHORIZED' | 'IDEMPOTENCY_KEY_REUSED' | 'UNKNOWN_ASSET' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RATE_LIMITED' | 'SHUTTING_DOWN' | 'STORE_FULL' = created.error.code;
   throw new Error(code);
 }
 const id: string = created.data.id;

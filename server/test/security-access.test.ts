@@ -26,22 +26,28 @@ const code = 'export default (n) => n * 2';
 // and the OpenAPI document): it describes the routes, the same for every master, and holds no data.
 const DOCS_ROUTES = ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/static/index.html', '/docs/static/swagger-initializer.js'];
 const PUBLIC_ROUTES = new Set(['/', '/*', '/healthz', '/api/stats', '/api/site', '/dashboard', ...DOCS_ROUTES]);
+/**
+ * Public by method: reading an asset (rule A3). Assets are as public as job code, which every volunteer
+ * receives; storing one needs the token.
+ */
+const PUBLIC_READS = new Set(['GET /api/assets/:sha256', 'HEAD /api/assets/:sha256']);
 /** Concrete URL for a route pattern: params and wildcards filled with harmless values. */
-const concrete = (url: string) => url.replace(/:[A-Za-z_]+/g, 'j_nope').replace(/\*$/, 'x');
+const concrete = (url: string) => url.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, 'j_nope').replace(/\*$/, 'x');
 
 describe('[S1] every operator route requires the token', () => {
   it('the route table has the known operator routes and classifies every route', () => {
     const table = m.app.routeTable;
     const operator = table.filter((r) => r.access === Access.operator).map((r) => `${r.method} ${r.url}`);
-    for (const known of ['POST /api/jobs', 'GET /api/jobs', 'GET /api/jobs/:id', 'GET /api/jobs/:id/results', 'POST /api/jobs/:id/cancel']) {
+    for (const known of ['POST /api/jobs', 'GET /api/jobs', 'GET /api/jobs/:id', 'GET /api/jobs/:id/results', 'POST /api/jobs/:id/cancel', 'PUT /api/assets/:sha256']) {
       expect(operator, known).toContain(known);
     }
     for (const r of table) {
-      if (r.access === Access.public) expect(PUBLIC_ROUTES.has(r.url), `public route ${r.method} ${r.url} is not in the list of public routes`).toBe(true);
+      const publicRoute = PUBLIC_ROUTES.has(r.url) || PUBLIC_READS.has(`${r.method} ${r.url}`);
+      if (r.access === Access.public) expect(publicRoute, `public route ${r.method} ${r.url} is not in the list of public routes`).toBe(true);
       if (r.access === Access.socket) expect(r.url, 'only WebSocket routes authenticate on the socket').toMatch(/^\/ws\//);
       if (r.access === Access.scrape) expect(r.url, 'the scrape token opens the metrics only').toBe('/metrics');
       if (r.url.startsWith('/ws/')) expect(r.access, `${r.url} must authenticate on its socket`).toBe(Access.socket);
-      if (r.url.startsWith('/api/') && !PUBLIC_ROUTES.has(r.url)) expect(r.access, `${r.method} ${r.url}`).toBe(Access.operator);
+      if (r.url.startsWith('/api/') && !publicRoute) expect(r.access, `${r.method} ${r.url}`).toBe(Access.operator);
     }
   });
 

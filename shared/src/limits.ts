@@ -28,6 +28,8 @@ export const Limits = {
   maxIdempotencyKeyChars: 255,
   /** Most known answers (`checks`) one job may carry. */
   maxChecks: 10_000,
+  /** Most assets one job may name (SPEC.md section A). */
+  maxAssetsPerJob: 64,
 } as const;
 
 /** Defaults for a job's per-task settings (see SPEC.md, rules T1-T4). */

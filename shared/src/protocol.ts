@@ -5,6 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Limits } from './limits.ts';
+import { AssetRefSchema } from './schemas/assets.ts';
 
 /** Bumped on any incompatible change; a volunteer speaking another version is closed with VersionMismatch. */
 export const PROTOCOL_VERSION = 2;
@@ -158,13 +159,18 @@ export const WelcomeSchema = Type.Object({
   title: Type.String(),
 });
 
-/** A job's code, sent once per connection before its first task (rule C1). */
+/**
+ * A job's code, sent once per connection before its first task (rule C1). Its assets are named, never sent
+ * here: the volunteer fetches each over HTTP by its hash, from its own cache first (rule A4).
+ */
 export const JobCodeSchema = Type.Object({
   type: Type.Literal('job'),
   id: JobId,
   name: Type.String(),
   code: Type.String(),
   timeoutMs: Type.Integer(),
+  /** Absent when the job names none (and from a master older than assets). */
+  assets: Type.Optional(Type.Array(AssetRefSchema, { maxItems: Limits.maxAssetsPerJob })),
 });
 
 export const LeaseSchema = Type.Object({

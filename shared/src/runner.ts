@@ -4,6 +4,7 @@
  * Pure apart from calling the job's code, so it is tested in Node.
  */
 import { Limits } from './limits.ts';
+import { NO_ASSETS, type HandedAsset, type TaskAssets } from './task-assets.ts';
 
 /** What a task function receives besides its input. */
 export interface TaskContext {
@@ -11,6 +12,8 @@ export interface TaskContext {
   progress(fraction: number): void;
   /** The task's index in its job. */
   readonly index: number;
+  /** The job's assets by name: bytes, text, JSON or a compiled WebAssembly module (rule A6). */
+  readonly assets: TaskAssets;
 }
 
 export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
@@ -23,6 +26,8 @@ export interface PoolTask {
   timeoutMs: number;
   i: number;
   input: unknown;
+  /** The job's assets, when it names any; their `source` is filled in by the asset gate (rule A5). */
+  assets?: readonly HandedAsset[];
 }
 
 export type AttemptOutcome = { ok: true; output: unknown; ms: number } | { ok: false; error: string; ms: number };
@@ -58,17 +63,22 @@ export function encodeOutput(output: unknown): unknown {
   return JSON.parse(json);
 }
 
-/** Run one attempt of `fn`; never throws. `now` is a millisecond clock (performance.now in both hosts). */
+/**
+ * Run one attempt of `fn`; never throws. `now` is a millisecond clock (performance.now in both hosts); `assets`
+ * is the job's `ctx.assets` (AssetShelf.open).
+ */
 export async function runAttempt(
   fn: TaskFunction,
   input: unknown,
   index: number,
   onProgress: (fraction: number) => void,
   now: () => number,
+  assets: TaskAssets = NO_ASSETS,
 ): Promise<AttemptOutcome> {
   const started = now();
   const ctx: TaskContext = {
     index,
+    assets,
     progress(fraction: number) {
       if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
     },

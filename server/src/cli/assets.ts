@@ -1,7 +1,10 @@
 /** `--asset NAME=PATH`: files a job reads through `ctx.assets`, uploaded by content hash before the job. */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from 'commander';
 import { NotFoundError, type Barnraise } from '@barnraise/client';
+import type { HandedAsset } from '@barnraise/shared';
 import { CliError } from './common.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -18,16 +21,30 @@ export function assetFlag(value: string, previous: Record<string, string> = {}):
   return { ...previous, [name]: file };
 }
 
-/** Upload each asset (PUT /api/assets/<sha256>); returns name → sha256, what a job body's `assets` holds. */
+/**
+ * Upload each asset (PUT /api/assets/<sha256>, streamed from its file; skipped when the master has it);
+ * returns name → sha256, what a job body's `assets` holds.
+ */
 export async function uploadAssets(client: Barnraise, assets: Record<string, string>): Promise<Record<string, string>> {
   const named: Record<string, string> = {};
   for (const [name, file] of Object.entries(assets)) {
     try {
-      named[name] = await client.uploadAsset(await fs.promises.readFile(file));
+      named[name] = await client.uploadAsset(file);
     } catch (err) {
-      if (err instanceof NotFoundError) throw new CliError('assets are not supported by this master yet (PUT /api/assets answered 404)');
+      if (err instanceof NotFoundError) throw new CliError('assets are not supported by this master (PUT /api/assets answered 404)');
       throw err;
     }
   }
   return named;
+}
+
+/** The assets as a local run hands them to compute threads (`try`): each file by its hash and path. */
+export async function localAssets(assets: Record<string, string>): Promise<HandedAsset[]> {
+  return Promise.all(
+    Object.entries(assets).map(async ([name, file]) => {
+      const hash = createHash('sha256');
+      await pipeline(fs.createReadStream(file), hash);
+      return { name, sha256: hash.digest('hex'), size: (await fs.promises.stat(file)).size, source: file };
+    }),
+  );
 }

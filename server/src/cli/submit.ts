@@ -34,7 +34,7 @@ function jobOptions(cmd: Command): Command {
 async function submitJob(jobFile: string, inputs: unknown[], flags: JobFlags) {
   const client = connect(flags);
   const code = await bundleJob(jobFile);
-  const body: CreateJobBody & { assets?: Record<string, string> } = {
+  const body: CreateJobBody = {
     name: flags.name ?? path.basename(jobFile),
     code,
     inputs,
@@ -43,6 +43,7 @@ async function submitJob(jobFile: string, inputs: unknown[], flags: JobFlags) {
     ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
     // Sent only when asked for: a master without these features refuses fields it does not know.
     ...(flags.validation !== undefined ? { validation: { mode: flags.validation as ValidationMode } } : {}),
+    // [A2] Uploaded first (what the master has is skipped): a job naming an asset it lacks is refused.
     ...(flags.asset ? { assets: await uploadAssets(client, flags.asset) } : {}),
   };
   // Ctrl-C while the job is on its way: once the master has it (only its reply says which job), cancel it.

@@ -4,14 +4,15 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { JobDefaults, type AttemptOutcome, type ResultLine } from '@barnraise/shared';
+import { JobDefaults, type AttemptOutcome, type HandedAsset, type ResultLine } from '@barnraise/shared';
 import { ThreadPool } from '../worker/pool.ts';
+import { assetFlag, localAssets } from './assets.ts';
 import { bundleJob } from './bundle.ts';
 import { action, duration, Exit, positiveInt } from './common.ts';
 import { readInputs } from './inputs.ts';
 
 /** Run `inputs` of `code` locally; resolves with each outcome (and its duration), in input order. */
-export async function tryLocally(code: string, inputs: unknown[], opts: { threads: number; timeoutMs: number }): Promise<Array<ResultLine & { ms: number }>> {
+export async function tryLocally(code: string, inputs: unknown[], opts: { threads: number; timeoutMs: number; assets?: readonly HandedAsset[] }): Promise<Array<ResultLine & { ms: number }>> {
   const outcomes = new Map<number, AttemptOutcome>();
   let allDone = () => {};
   const finished = new Promise<void>((resolve) => (allDone = resolve));
@@ -25,7 +26,8 @@ export async function tryLocally(code: string, inputs: unknown[], opts: { thread
     },
   });
   try {
-    for (const [i, input] of inputs.entries()) pool.run({ a: String(i), job: 'try', code, timeoutMs: opts.timeoutMs, i, input });
+    const assets = opts.assets?.length ? { assets: opts.assets } : {};
+    for (const [i, input] of inputs.entries()) pool.run({ a: String(i), job: 'try', code, timeoutMs: opts.timeoutMs, i, input, ...assets });
     await finished;
   } finally {
     await pool.close();
@@ -44,11 +46,13 @@ export function registerTry(program: Command): void {
     .option('-n, --count <n>', 'how many of the inputs to run', positiveInt, 5)
     .option('--timeout <duration>', 'time limit of one attempt (default 60s)', duration)
     .option('--threads <n>', 'threads to run them on', positiveInt, Math.max(1, Math.min(4, os.availableParallelism())))
+    .option('--asset <name=path>', 'a file the job reads as ctx.assets.<name> (repeat for more)', assetFlag)
     .action(
-      action(async (jobFile: string, flags: { inputs: string; count: number; timeout?: number; threads: number }) => {
+      action(async (jobFile: string, flags: { inputs: string; count: number; timeout?: number; threads: number; asset?: Record<string, string> }) => {
         const code = await bundleJob(jobFile);
         const inputs = (await readInputs(flags.inputs)).slice(0, flags.count);
-        const lines = await tryLocally(code, inputs, { threads: flags.threads, timeoutMs: flags.timeout ?? JobDefaults.timeoutMs });
+        const assets = flags.asset ? await localAssets(flags.asset) : [];
+        const lines = await tryLocally(code, inputs, { threads: flags.threads, timeoutMs: flags.timeout ?? JobDefaults.timeoutMs, assets });
         for (const { ms, ...line } of lines) {
           process.stdout.write(`${JSON.stringify(line)}\n`);
           process.stderr.write(`task ${line.index}: ${line.status} in ${ms.toFixed(1)} ms${line.status === 'failed' ? `: ${line.error}` : ''}\n`);

@@ -53,7 +53,8 @@ function withSharedErrors(route: RouteOptions, schema: RouteSchema): RouteSchema
   if (access === Access.operator || access === Access.scrape) add.push('UNAUTHORIZED');
   if ((route.config as { rateLimit?: unknown } | undefined)?.rateLimit !== false) add.push('RATE_LIMITED');
   if (access === Access.operator && route.method === 'POST') add.push('SHUTTING_DOWN');
-  if (schema.body) add.push('PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
+  // A body described by `content` is raw bytes of any type (an asset): too large, but never the wrong type.
+  if (schema.body) add.push('PAYLOAD_TOO_LARGE', ...((schema.body as { content?: unknown }).content ? [] : (['UNSUPPORTED_MEDIA_TYPE'] as const)));
   const response = { ...schema.response };
   for (const code of add) response[ErrorCode[code].status] ??= errorBody([code]);
   return response;

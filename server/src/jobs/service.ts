@@ -1,6 +1,7 @@
 /** The jobs service: what the REST routes (and later the SDK) do with jobs, over the scheduler and store. */
 import { randomBytes } from 'node:crypto';
-import { JobDefaults, Limits, ValidationDefaults, type CreateJobBody, type JobList, type JobSummary, type ValidationMode } from '@barnraise/shared';
+import { JobDefaults, Limits, ValidationDefaults, type AssetRef, type CreateJobBody, type JobList, type JobSummary, type ValidationMode } from '@barnraise/shared';
+import type { AssetStore } from '../assets/store.ts';
 import { ApiError } from '../errors.ts';
 import type { IdempotencyKeys, KeyRecord } from '../security/idempotency.ts';
 import { jsonSize, sizeProblem, SMALL_JSON_CHARS } from '../security/json.ts';
@@ -40,6 +41,8 @@ export class JobsService {
     private readonly keys: IdempotencyKeys,
     /** The validation mode of a job that names none (BARNRAISE_VALIDATION). */
     private readonly defaultValidation: ValidationMode = 'none',
+    /** Where the assets jobs name are (section A); without it a job naming assets is refused. */
+    private readonly assets?: AssetStore,
   ) {}
 
   /**
@@ -50,7 +53,7 @@ export class JobsService {
     const key = opts.idempotencyKey;
     if (key === undefined) {
       const inputBytes = this.check(body, opts.bodyChars);
-      return { summary: await this.insert(body, newJobId(), inputBytes), replayed: false };
+      return { summary: await this.insert(body, newJobId(), inputBytes, await this.assetsOf(body)), replayed: false };
     }
     const running = this.creating.get(key);
     if (running) {
@@ -71,6 +74,7 @@ export class JobsService {
       // Reserved, but the master died before the job was inserted: insert it now, under the reserved id.
     }
     const inputBytes = this.check(body, bodyChars);
+    const assets = await this.assetsOf(body);
     if (!known) {
       const mine = { jobId: newJobId(), bodySha256 };
       known = await this.keys.reserve(key, mine, this.scheduler.clock.now());
@@ -81,7 +85,7 @@ export class JobsService {
       }
     }
     try {
-      return { summary: await this.insert(body, known.jobId, inputBytes), replayed: false };
+      return { summary: await this.insert(body, known.jobId, inputBytes, assets), replayed: false };
     } catch (err) {
       // The winner inserted the job under the reserved id while this master tried too: the id is taken.
       const replay = await this.replay(known, bodySha256).catch(() => undefined);
@@ -139,7 +143,14 @@ export class JobsService {
     };
   }
 
-  private async insert(body: CreateJobBody, id: string, inputBytes: number): Promise<JobSummary> {
+  /** [A2] The job's assets as it keeps them, each one there on this master's disk (422 UNKNOWN_ASSET otherwise). */
+  private async assetsOf(body: CreateJobBody): Promise<AssetRef[] | undefined> {
+    if (!body.assets || Object.keys(body.assets).length === 0) return undefined;
+    if (!this.assets) throw new ApiError('UNKNOWN_ASSET', 'this master keeps no assets');
+    return this.assets.refs(body.assets);
+  }
+
+  private async insert(body: CreateJobBody, id: string, inputBytes: number, assets: AssetRef[] | undefined): Promise<JobSummary> {
     const validation = this.policyOf(body);
     const record: JobRecord = {
       id,
@@ -158,6 +169,7 @@ export class JobsService {
       startedAt: null,
       finishedAt: null,
       ...(validation ? { validation } : {}),
+      ...(assets ? { assets } : {}),
     };
     const checks = body.checks ?? [];
     await this.store.insertJob(record, body.inputs, checks);

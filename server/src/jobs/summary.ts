@@ -31,6 +31,7 @@ export function summaryOf(r: JobRecord, live?: JobState): JobSummary {
           },
         }
       : {}),
+    ...(r.assets?.length ? { assets: r.assets } : {}),
     createdAt: new Date(r.createdAt).toISOString(),
     startedAt: iso(r.startedAt),
     finishedAt: iso(r.finishedAt),

@@ -27,6 +27,7 @@ export class MasterMetrics {
   private readonly failed: Counter;
   private readonly requeues: Counter<'reason'>;
   private readonly commits: Histogram;
+  private readonly assetBytes: Counter;
   /** The last attempt that ended, to give the requeue that follows it (in the same transition) its reason. */
   private lastEnd: { job: JobState; index: number; end: AttemptEnd } | null = null;
 
@@ -44,7 +45,13 @@ export class MasterMetrics {
     });
     // Every reason present from the first scrape, so rate() has a starting point.
     for (const reason of Object.values(RequeueReason)) this.requeues.labels(reason).inc(0);
+    this.assetBytes = new Counter({ name: `${METRICS_PREFIX}asset_bytes_sent_total`, help: 'Bytes of assets sent in full to volunteers (GET /api/assets/<sha256>); a volunteer with an asset cached fetches nothing.', registers });
     this.commits = new Histogram({ name: `${METRICS_PREFIX}commit_duration_seconds`, help: 'Duration of one group commit (one store transaction, fsync included).', buckets: COMMIT_BUCKETS, registers });
+  }
+
+  /** An asset's bytes went out in full (rule A4: once per volunteer, not once per task). */
+  assetSent(bytes: number): void {
+    this.assetBytes.inc(bytes);
   }
 
   /** What the scheduler's group-commit writer tells (SchedulerOptions.metrics). */
@@ -64,7 +71,7 @@ export class MasterMetrics {
   };
 
   /** Gauges read from `scheduler` and `store` at each scrape; `waitingCalls` where the store can tell (ThreadedStore). */
-  watch(scheduler: Scheduler, store: Store & { readonly waitingCalls?: number }): void {
+  watch(scheduler: Scheduler, store: Store & { readonly waitingCalls?: number }, assets?: { readonly totalBytes: number }): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
@@ -80,6 +87,7 @@ export class MasterMetrics {
     gauge('threads', 'Threads the connected volunteers run tasks on.', () => scheduler.stats().threads);
     gauge('tasks_queued', 'Tasks waiting for a lease.', () => scheduler.stats().queued);
     gauge('jobs_active', 'Jobs queued or running.', () => scheduler.stats().activeJobs);
+    if (assets) gauge('assets_stored_bytes', 'Bytes of assets on this master\'s disk.', () => assets.totalBytes);
     new Gauge({
       name: `${METRICS_PREFIX}store_queue_depth`,
       help: 'Work waiting on the store: writes collected for the next group commit (queue="writer"), calls sent to the store thread and not answered (queue="store").',

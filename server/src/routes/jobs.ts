@@ -33,11 +33,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         operationId: 'createJob',
         summary: 'Submit a job',
         description:
-          'Answers 201 once the job and all its inputs are durable. With `Idempotency-Key`, the same key gives back the same job (header `Idempotent-Replayed: true`), also across a crash; the same key with another body is 422.',
+          'Answers 201 once the job and all its inputs are durable. With `Idempotency-Key`, the same key gives back the same job (header `Idempotent-Replayed: true`), also across a crash; the same key with another body is 422. Every asset the job names must be stored on this master first (422 UNKNOWN_ASSET).',
         tags,
         headers: CreateJobHeadersSchema,
         body: CreateJobBodySchema,
-        response: { 201: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT', 'IDEMPOTENCY_KEY_REUSED', 'STORE_FULL') },
+        response: { 201: JobSummarySchema, ...errorResponses('BAD_REQUEST', 'BAD_CODE', 'BAD_INPUT', 'IDEMPOTENCY_KEY_REUSED', 'UNKNOWN_ASSET', 'STORE_FULL') },
       },
     },
     async (req, reply) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, leaseCore, makeJob, volunteer } from '../testing/doubles.ts';
-import { cancel, claim, complete, expire, fail, lose, release } from './lease.ts';
+import { ASSET_BYTES_PER_MS, cancel, claim, complete, expire, fail, lose, release } from './lease.ts';
 import { TaskState } from './state.ts';
 
 describe('lease transitions (SPEC.md L, T, E, J)', () => {
@@ -16,6 +16,33 @@ describe('lease transitions (SPEC.md L, T, E, J)', () => {
     expect(job.counts).toEqual({ queued: 2, leased: 3, done: 0, failed: 0 });
     expect(job.status).toBe('running');
     expect(claim(core, v)).toEqual([]);
+  });
+
+  it('[A5][L4] attempts of a job with assets, leased while a volunteer may still be fetching them, get the fetch\'s time on top of their deadline', () => {
+    const clock = new FakeClock();
+    const bytes = 30 * 1024 * 1024;
+    const allowance = bytes / ASSET_BYTES_PER_MS;
+    const job = makeJob({ total: 4, timeoutMs: 1000, assets: [{ name: 'data', sha256: 'a'.repeat(64), size: bytes }] });
+    const core = leaseCore(clock, job);
+    const v = volunteer(1, 1);
+    const [first] = claim(core, v);
+    expect(first!.deadline - clock.now()).toBe(1000 + core.graceMs + allowance);
+    // The job frame went with that lease; 10 s later the fetch may still be going: the rest of its time.
+    v.jobsSent.set(job.id, clock.now());
+    clock.advance(10_000);
+    v.credits = 1;
+    const [second] = claim(core, v);
+    expect(second!.deadline - clock.now()).toBe(2 * 1000 + core.graceMs + allowance - 10_000);
+    // Once that time is past, the deadline is the usual one.
+    clock.advance(allowance);
+    for (const a of [first!, second!]) expect(complete(core, v, a.id, 'ok')).toBe('accepted');
+    v.credits = 1;
+    const [third] = claim(core, v);
+    expect(third!.deadline - clock.now()).toBe(1000 + core.graceMs);
+    // A job without assets never has the allowance.
+    const plainCore = leaseCore(clock, makeJob({ total: 1, timeoutMs: 1000 }));
+    const [plain] = claim(plainCore, volunteer(1, 1));
+    expect(plain!.deadline - clock.now()).toBe(1000 + plainCore.graceMs);
   });
 
   it('[L2] a result for a live attempt of the reporting volunteer finishes the task', () => {

@@ -66,6 +66,24 @@ export function heldCap(job: JobState, v: VolunteerState): number {
   return v.threads * Math.max(4, leasesPerThread(job.avgMs));
 }
 
+/**
+ * [A5] The pace at which a volunteer is assumed to fetch a job's assets (8 Mbit/s). Only the master's
+ * backstop deadline uses it: a volunteer's own time limit starts when a thread takes the attempt.
+ */
+export const ASSET_BYTES_PER_MS = (1024 * 1024) / 1000;
+
+/**
+ * [A5] Extra time for an attempt of a job whose assets `v` may still be fetching: their size at
+ * ASSET_BYTES_PER_MS from when the job was sent to it (now, for the first lease), or nothing.
+ */
+export function assetAllowance(job: JobState, v: VolunteerState, now: number): number {
+  const assets = job.spec.assets;
+  if (!assets || assets.length === 0) return 0;
+  let bytes = 0;
+  for (const a of assets) bytes += a.size;
+  return Math.max(0, (v.jobsSent.get(job.id) ?? now) + bytes / ASSET_BYTES_PER_MS - now);
+}
+
 /** [L1] Lease up to `max` tasks to `v`, never more than its credits, nor more of a job than heldCap. */
 export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Attempt[] {
   const out: Attempt[] = [];
@@ -88,7 +106,7 @@ export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Atte
       index: got.index,
       volunteer: v,
       leasedAt: now,
-      deadline: now + rounds * job.spec.timeoutMs + core.graceMs,
+      deadline: now + rounds * job.spec.timeoutMs + core.graceMs + assetAllowance(job, v, now),
       progress: 0,
       ...(got.check ? { check: got.check } : {}),
     };

@@ -480,9 +480,10 @@ export class Scheduler {
       this.supply.leased(a.job, now);
       if (v.jobsSent.has(a.job.id)) continue;
       // [C1] The code travels once per job per connection, before the job's first task.
-      v.jobsSent.add(a.job.id);
+      v.jobsSent.set(a.job.id, now);
       const s = a.job.spec;
-      v.port.send({ type: 'job', id: s.id, name: s.name, code: s.code, timeoutMs: s.timeoutMs });
+      // [A4] Its assets by name, hash and size: the bytes come over HTTP, from the volunteer's cache first.
+      v.port.send({ type: 'job', id: s.id, name: s.name, code: s.code, timeoutMs: s.timeoutMs, ...(s.assets?.length ? { assets: s.assets } : {}) });
     }
     v.port.send({
       type: 'tasks',

@@ -3,7 +3,7 @@
  * costs a few MB, not a million objects), live attempts, and connected volunteers. A master holds only the
  * tasks it has claimed from the store (rule K1); the rest of a job is `absent` here.
  */
-import type { JobStatus, MasterMessage } from '@barnraise/shared';
+import type { AssetRef, JobStatus, MasterMessage } from '@barnraise/shared';
 import type { ClaimedTask, JobCounters } from '../store/store.ts';
 import type { JobValidation, KnownAnswerEntry, ValidationPolicy } from '../validation/job.ts';
 
@@ -34,6 +34,8 @@ export interface JobSpec {
   createdAt: number;
   /** How results are validated (section V); absent: mode `none`, one result from anyone is final. */
   validation?: ValidationPolicy;
+  /** The files its code reads through `ctx.assets` (section A); absent: none. */
+  assets?: AssetRef[];
 }
 
 export class JobState {
@@ -201,8 +203,8 @@ export class VolunteerState {
   readonly attempts = new Map<string, Attempt>();
   /** Live attempts per job (P3: each job's are capped by its task length). */
   readonly held = new Map<JobState, number>();
-  /** Jobs whose code this connection already has (rule C1). */
-  readonly jobsSent = new Set<string>();
+  /** Jobs whose code this connection already has (rule C1), and when it was sent (rule A5). */
+  readonly jobsSent = new Map<string, number>();
   tasksDone = 0;
   cpuMs = 0;
   hidden = false;

@@ -54,6 +54,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    it('[A2] a job keeps the assets it names (name, hash, size), in order', async () => {
+      const store = await open();
+      const assets = [
+        { name: 'model.wasm', sha256: 'a'.repeat(64), size: 1234 },
+        { name: 'data.json', sha256: 'b'.repeat(64), size: 0 },
+      ];
+      const job = jobRecord({ total: 1, assets });
+      await store.insertJob(job, [1]);
+      expect((await store.getJob(job.id))?.assets).toEqual(assets);
+      const plain = jobRecord({ total: 1 });
+      await store.insertJob(plain, [1]);
+      expect(await store.getJob(plain.id)).not.toHaveProperty('assets');
+      await store.close();
+    });
+
     it('[D2][K5] a commit applies task results and job counters together; the counters move by increments', async () => {
       const store = await open();
       const job = jobRecord({ total: 3 });

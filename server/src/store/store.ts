@@ -28,7 +28,7 @@ export interface JobRecord extends JobSpec {
 }
 
 /** A job row without its code: what masters sync on and what a commit receipt returns. */
-export type JobCounters = Omit<JobRecord, 'code' | 'name' | 'validation'> & { fin: number };
+export type JobCounters = Omit<JobRecord, 'code' | 'name' | 'validation' | 'assets'> & { fin: number };
 
 /**
  * [K5] What a commit changes in a job row, by increments: the task counters come from the task writes that

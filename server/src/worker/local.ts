@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { ASSETS_DIR } from '../assets/store.ts';
 import { LOCAL_WORKER_MARK } from '../feed/agent.ts';
 import { fileIdentity } from './identity.ts';
 import { HeadlessVolunteer } from './volunteer.ts';
@@ -46,6 +47,8 @@ export function startLocalWorkers(opts: LocalWorkersOptions): HeadlessVolunteer 
     joinKey: opts.joinKey,
     identity: fileIdentity(path.join(opts.dataDir, LOCAL_IDENTITY_FILE), opts.vouchKey),
     ua: LOCAL_WORKER_UA,
+    // [A4] The master's own asset files are their cache: checked by hash like any, never downloaded.
+    assetCacheDir: path.join(opts.dataDir, ASSETS_DIR),
     log: (msg) => opts.log(`local workers: ${msg}`),
     onFatal: (code, reason) => opts.log(`local workers: refused by this master (${code}: ${reason}); they stay stopped`),
   });

@@ -243,6 +243,7 @@ export class ThreadPool implements PoolLike {
     const req: ThreadRequest = { type: 'run', job: first.job, attempts: batch.map(({ a, i, input }) => ({ a, i, input })) };
     if (!slot.jobs.has(first.job)) {
       req.code = first.code;
+      if (first.assets) req.assets = first.assets;
       slot.jobs.add(first.job);
     }
     slot.worker.postMessage(req);

@@ -1,6 +1,6 @@
 /** Messages between the headless volunteer and its compute threads, and the memory they share. */
 import { performance } from 'node:perf_hooks';
-import type { AttemptOutcome } from '@barnraise/shared';
+import type { AttemptOutcome, HandedAsset } from '@barnraise/shared';
 
 export interface ThreadAttempt {
   a: string;
@@ -17,6 +17,8 @@ export type ThreadRequest = {
   job: string;
   /** Sent only the first time this thread sees the job. */
   code?: string;
+  /** The job's assets, with the path of each one's checked file in the cache (with `code`, rule A6). */
+  assets?: readonly HandedAsset[];
   attempts: ThreadAttempt[];
 };
 

@@ -1,10 +1,12 @@
 /**
- * A headless volunteer's compute thread: loads each job's module once (as a data: URL) and runs attempts
- * with the same runner the browser's Web Workers use. Trusted code only: worker_threads are no sandbox.
+ * A headless volunteer's compute thread: loads each job's module once (as a data: URL) and its assets from
+ * the worker's cache onto a shelf it shares with the browser's Web Workers' code (shared/src/task-assets.ts),
+ * and runs attempts with the same runner they use. Trusted code only: worker_threads are no sandbox.
  */
+import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { describeError, runAttempt, taskFunctionOf, type AttemptOutcome, type TaskFunction } from '@barnraise/shared';
+import { AssetShelf, describeError, NO_ASSETS, runAttempt, taskFunctionOf, type AttemptOutcome, type HandedAsset, type TaskAssets, type TaskFunction } from '@barnraise/shared';
 import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 /** Longest an outcome waits for others to share its message. */
@@ -13,6 +15,9 @@ const FLUSH_MS = 1;
 const port = parentPort!;
 const mark = new RunningMark(workerData as SharedArrayBuffer);
 const modules = new Map<string, Promise<TaskFunction>>();
+/** Each job's assets as the pool handed them, with its code; the bytes are on the shelf (rule A6). */
+const jobAssets = new Map<string, readonly HandedAsset[]>();
+const shelf = new AssetShelf(async (asset) => new Uint8Array(await readFile(asset.source as string)));
 const post = (r: ThreadReply) => port.postMessage(r);
 
 function load(job: string, code: string | undefined): Promise<TaskFunction> {
@@ -49,24 +54,35 @@ class Outbox {
 }
 
 async function run(req: ThreadRequest): Promise<void> {
+  if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
+  let assets: TaskAssets = NO_ASSETS;
   try {
     fn = await load(req.job, req.code);
   } catch (err) {
     modules.delete(req.job);
-    const outcome: AttemptOutcome = { ok: false, error: `job code failed to load: ${describeError(err)}`, ms: 0 };
-    post({ type: 'done', outcomes: req.attempts.map(({ a }) => ({ a, outcome })) });
-    return;
+    return fail(req, `job code failed to load: ${describeError(err)}`);
+  }
+  try {
+    const handed = jobAssets.get(req.job);
+    if (handed) assets = await shelf.open(handed);
+  } catch (err) {
+    return fail(req, `the job's assets could not be read: ${describeError(err)}`);
   }
   const outbox = new Outbox();
   for (const [k, t] of req.attempts.entries()) {
     // The pool marked attempt 0 when it posted the request, so loading the module counts against it, as it
     // did before batches.
     if (k > 0) mark.set(k, clock());
-    const outcome = await runAttempt(fn, t.input, t.i, (p) => post({ type: 'progress', a: t.a, p }), () => performance.now());
+    const outcome = await runAttempt(fn, t.input, t.i, (p) => post({ type: 'progress', a: t.a, p }), () => performance.now(), assets);
     outbox.add(t.a, outcome);
   }
   outbox.flush();
+}
+
+function fail(req: ThreadRequest, error: string): void {
+  const outcome: AttemptOutcome = { ok: false, error, ms: 0 };
+  post({ type: 'done', outcomes: req.attempts.map(({ a }) => ({ a, outcome })) });
 }
 
 port.on('message', (req: ThreadRequest) => void run(req));

@@ -5,7 +5,8 @@
  */
 import WebSocket from 'ws';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConnectionState, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type SocketLike, type VolunteerIdentity } from '@barnraise/shared';
+import { AssetGate, ConnectionState, masterOrigin, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type SocketLike, type VolunteerIdentity } from '@barnraise/shared';
+import { assetCache, defaultAssetCacheDir, type AssetCacheStats } from './assets.ts';
 import { ThreadPool } from './pool.ts';
 
 export { volunteerSocketUrl };
@@ -27,6 +28,8 @@ export interface HeadlessOptions {
   localAddress?: string;
   /** The User-Agent this volunteer reports (the dashboard shows its family); default `node/<version>`. */
   ua?: string;
+  /** Where assets are kept between runs (rule A4); default ~/.barnraise/assets. */
+  assetCacheDir?: string;
 }
 
 // Compiled: Node has no CSP, and the uncompiled Value.Check cost the volunteer a visible share of its CPU at
@@ -36,6 +39,8 @@ const checkMasterMessage = TypeCompiler.Compile(MasterMessageSchema);
 export class HeadlessVolunteer {
   private readonly pool: ThreadPool;
   private readonly core: VolunteerCore;
+  /** Assets downloaded and read from the cache by this process. */
+  readonly assets: AssetCacheStats;
   private stopped = false;
   /** The identity the master welcomed us with, once it has. */
   identity: string | undefined;
@@ -43,10 +48,19 @@ export class HeadlessVolunteer {
   constructor(private readonly opts: HeadlessOptions) {
     const log = opts.log;
     let pool: ThreadPool | undefined;
+    const origins = (typeof opts.url === 'string' ? [opts.url] : opts.url).map(masterOrigin);
+    const fetchAsset = assetCache({
+      dir: opts.assetCacheDir ?? defaultAssetCacheDir(),
+      // The master this worker is connected to first (it sent the job), then the others of its cluster.
+      masters: () => [...(this.core.socketUrl ? [masterOrigin(this.core.socketUrl)] : []), ...origins],
+      log,
+    });
+    this.assets = fetchAsset.stats;
     this.core = new VolunteerCore({
       url: (typeof opts.url === 'string' ? [opts.url] : opts.url).map((u) => volunteerSocketUrl(u, opts.joinKey)),
       connect: (url) => new WebSocket(url, opts.localAddress ? { localAddress: opts.localAddress } : {}) as unknown as SocketLike,
-      createPool: (events) => (pool = new ThreadPool(opts.threads, events)),
+      // [A5] Leases wait in the gate until their job's assets are in the cache; threads read them from there.
+      createPool: (events) => new AssetGate((pool = new ThreadPool(opts.threads, events)), fetchAsset, events),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),
       agent: 'node',
       ua: opts.ua ?? `node/${process.versions.node}`,

@@ -1,6 +1,7 @@
 /** REST bodies and replies: defined once here, used by the routes (validation + serialization) and clients. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Limits } from '../limits.ts';
+import { AssetRefSchema, JobAssetsSchema } from './assets.ts';
 
 export const JobStatus = {
   queued: 'queued',
@@ -63,6 +64,8 @@ export const CreateJobBodySchema = Type.Object(
     /** Default: the master's BARNRAISE_VALIDATION (`none` unless set). */
     validation: Type.Optional(ValidationPolicySchema),
     checks: Type.Optional(Type.Array(KnownAnswerSchema, { maxItems: Limits.maxChecks })),
+    /** Files the code reads through `ctx.assets`, each stored first with `PUT /api/assets/<sha256>` (section A). */
+    assets: Type.Optional(JobAssetsSchema),
   },
   { additionalProperties: false },
 );
@@ -107,6 +110,8 @@ export const JobSummarySchema = Type.Object({
       replicas: Type.Integer(),
     }),
   ),
+  /** The files the job's code reads through `ctx.assets`, when it names any (section A). */
+  assets: Type.Optional(Type.Array(AssetRefSchema)),
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),

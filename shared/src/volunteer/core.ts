@@ -147,6 +147,7 @@ export class VolunteerCore {
   private failures = 0;
   /** Which of the URLs the next connection goes to. */
   private next = 0;
+  private urlOfConnection: string | undefined;
   private running = false;
   private threads = 1;
   /** Threads announced in this connection's hello: the master sizes its credit cap and deadlines on it. */
@@ -177,6 +178,11 @@ export class VolunteerCore {
   /** True while welcomed by a master. */
   get online(): boolean {
     return this.welcome !== null;
+  }
+
+  /** The socket URL of the connection open now (or being opened), if any: where its job's assets are (A4). */
+  get socketUrl(): string | undefined {
+    return this.ws ? this.urlOfConnection : undefined;
   }
 
   /** Start computing with `threads` (connects if needed). */
@@ -269,6 +275,7 @@ export class VolunteerCore {
       return this.onClose(1006, (err as Error).message);
     }
     this.ws = ws;
+    this.urlOfConnection = url;
     // [V1] The master speaks first: its challenge carries the nonce the hello's identity proof signs.
     ws.onopen = () => undefined;
     ws.onmessage = (ev) => this.onFrame(ev.data);
@@ -339,7 +346,7 @@ export class VolunteerCore {
         for (const lease of msg.items) {
           const job = this.jobs.get(lease.job);
           if (!job || !this.running) unknown.push(lease.a);
-          else this.pool.run({ a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input });
+          else this.pool.run({ a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input, ...(job.assets?.length ? { assets: job.assets } : {}) });
         }
         if (unknown.length > 0) this.send({ type: 'release', attempts: unknown });
         return this.reconcile();

@@ -15,3 +15,10 @@ export function volunteerSocketUrl(masterUrl: string, joinKey?: string): string 
   if (key) url.searchParams.set(JOIN_KEY_PARAM, key);
   return url.href;
 }
+
+/** The http(s) origin of a master from its volunteer socket URL (or page URL), where its assets are (rule A4). */
+export function masterOrigin(url: string): string {
+  const u = new URL(url);
+  const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
+  return `${scheme}//${u.host}`;
+}

@@ -8,8 +8,9 @@ import { TaskHistory } from './TaskHistory.tsx';
 import { ValidationRows } from './Validation.tsx';
 
 const show = (v: unknown) => JSON.stringify(v);
+const formatBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
-/** The selected job: summary, counts, validation, samples, errors, a task's attempt history, its code, controls. */
+/** The selected job: summary, counts, validation, samples, errors, a task's attempt history, its code and assets, controls. */
 export function JobDetail() {
   const id = useDashboard(selectSelectedJob);
   const row = useDashboard((s) => (id ? selectJobs(s)[id] : undefined));
@@ -96,6 +97,18 @@ export function JobDetail() {
           {task && <TaskHistory task={task} />}
           <h3>Code</h3>
           <pre className="code" data-testid="detail.code">{detail.code}</pre>
+          {detail.summary.assets && (
+            <>
+              <h3>Assets</h3>
+              <ul className="mono small-list" data-testid="detail.assets">
+                {detail.summary.assets.map((a) => (
+                  <li key={a.name} title={a.sha256}>
+                    {a.name}: {formatBytes(a.size)}, sha256 {a.sha256.slice(0, 12)}…
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </>
       )}
     </section>

@@ -6,7 +6,7 @@
  *   frame --(window.postMessage)--> page : ready, a worker's uncaught error
  *   page <--(MessagePort)--> worker      : run an attempt; its progress and outcome
  */
-import type { AttemptOutcome } from '@barnraise/shared';
+import type { AttemptOutcome, HandedAsset } from '@barnraise/shared';
 
 /** Page to frame. `spawn` carries the worker's end of a MessageChannel in the transfer list. */
 export type ToFrame = { t: 'spawn'; id: number } | { t: 'terminate'; id: number };
@@ -14,12 +14,16 @@ export type ToFrame = { t: 'spawn'; id: number } | { t: 'terminate'; id: number 
 /** Frame to page. */
 export type FromFrame = { t: 'ready' } | { t: 'worker-error'; id: number; message: string };
 
-/** Page to worker: run attempt `a`; `code` comes only with the first attempt of a job on this worker. */
+/**
+ * Page to worker: run attempt `a`; `code` and `assets` come only with the first attempt of a job on this
+ * worker. Each asset's `source` is a Blob: posting one hands over a reference, not a copy of its bytes.
+ */
 export interface RunRequest {
   t: 'run';
   a: string;
   job: string;
   code?: string;
+  assets?: readonly HandedAsset[];
   i: number;
   input: unknown;
 }

@@ -170,9 +170,9 @@ export class WorkerPool {
       this.replace(slot);
       this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
     }, task.timeoutMs);
-    const code = slot.jobs.has(task.job) ? undefined : task.code;
+    const first = !slot.jobs.has(task.job);
     slot.jobs.add(task.job);
-    slot.handle.post({ t: 'run', a: task.a, job: task.job, code, i: task.i, input: task.input });
+    slot.handle.post({ t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), i: task.i, input: task.input });
     this.events.started(task);
   }
 }

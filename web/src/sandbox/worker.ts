@@ -2,11 +2,13 @@
  * A compute worker: a classic Web Worker the sandbox frame starts from a blob: URL. It loads each job's
  * module once, with dynamic import() of a blob: URL made here (a module worker from an opaque origin's
  * blob fails to start in Chromium; a classic worker importing modules works), and runs attempts with the
- * runner shared with the headless worker. Its page end is the MessagePort the frame hands it first.
+ * runner shared with the headless worker, with each job's assets on a shelf it also shares (the bytes of
+ * the Blobs the page hands it, read once per worker). Its page end is the MessagePort the frame hands it first.
  */
 // runner.ts by path, not through '@barnraise/shared': the package index would bring TypeBox and every
 // schema into this script, which is inlined into sandbox.html (4 KB instead of 50 KB).
 import { describeError, runAttempt, taskFunctionOf, type TaskFunction } from '../../../shared/src/runner.ts';
+import { AssetShelf, NO_ASSETS, type HandedAsset, type TaskAssets } from '../../../shared/src/task-assets.ts';
 import { describeViolation, installGuards } from './guard.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
@@ -18,6 +20,9 @@ interface WorkerScope {
 
 const scope = self as unknown as WorkerScope;
 const modules = new Map<string, Promise<TaskFunction>>();
+/** Each job's assets as the page handed them (Blobs), with its code; their bytes are read onto the shelf once (A6). */
+const jobAssets = new Map<string, readonly HandedAsset[]>();
+const shelf = new AssetShelf(async (asset) => new Uint8Array(await (asset.source as Blob).arrayBuffer()));
 /** CSP violations in this worker, newest last; an attempt that fails after one reports it. */
 const violations: string[] = [];
 
@@ -43,6 +48,7 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 async function run(port: MessagePort, req: ToWorker): Promise<void> {
   const reply = (msg: FromWorker) => port.postMessage(msg);
   const seen = violations.length;
+  if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
   try {
     fn = await load(req.job, req.code);
@@ -53,7 +59,15 @@ async function run(port: MessagePort, req: ToWorker): Promise<void> {
     reply({ t: 'done', a: req.a, outcome: { ok: false, error: `job code failed to load: ${why}${describeError(err)}`, ms: 0 } });
     return;
   }
-  const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ t: 'progress', a: req.a, p }), () => performance.now());
+  let assets: TaskAssets = NO_ASSETS;
+  try {
+    const handed = jobAssets.get(req.job);
+    if (handed) assets = await shelf.open(handed);
+  } catch (err) {
+    reply({ t: 'done', a: req.a, outcome: { ok: false, error: `the job's assets could not be read: ${describeError(err)}`, ms: 0 } });
+    return;
+  }
+  const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ t: 'progress', a: req.a, p }), () => performance.now(), assets);
   if (!outcome.ok && !outcome.error.startsWith('SandboxError')) {
     await nextTurn();
     if (violations.length > seen) outcome.error = `${violations[violations.length - 1]}: ${outcome.error}`;

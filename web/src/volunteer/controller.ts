@@ -5,9 +5,10 @@
  */
 // The bare Check rather than the Value namespace object, which would pull every Value operator into the bundle.
 import { Check } from '@sinclair/typebox/value';
-import { ConnectionState, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type Site, type Stats } from '@barnraise/shared';
+import { AssetGate, ConnectionState, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type Site, type Stats } from '@barnraise/shared';
 import { SandboxFrame } from '../sandbox/host.ts';
 import { WorkerPool } from '../sandbox/pool.ts';
+import { browserAssets } from './assets.ts';
 import { browserIdentity } from './identity.ts';
 import { clampThreads, useVolunteer } from './store.ts';
 
@@ -29,6 +30,7 @@ function deferrer(): (fn: () => void) => void {
 function getClient(): VolunteerCore {
   if (client) return client;
   const store = useVolunteer.getState();
+  const assets = browserAssets(location.origin, (msg) => console.warn(msg));
   const frame = new SandboxFrame((why) => {
     store.reportProblem(why);
     stop();
@@ -36,7 +38,8 @@ function getClient(): VolunteerCore {
   client = new VolunteerCore({
     url: volunteerSocketUrl(location.href),
     connect: (url) => new WebSocket(url),
-    createPool: (events) => new WorkerPool(frame, events),
+    // [A5] Leases wait in the gate until their job's assets are here (Cache Storage, else the master).
+    createPool: (events) => new AssetGate(new WorkerPool(frame, events), assets, events),
     sink: store,
     // Value.Check, not TypeCompiler: the page's Content-Security-Policy forbids eval.
     isMasterMessage: (v): v is MasterMessage => Check(MasterMessageSchema, v),

@@ -28,6 +28,8 @@ export interface JobRow {
   finished_at: string | number | null;
   /** The validation policy as JSON text; null for a job without validation. */
   validation: string | null;
+  /** The job's assets as JSON text (section A); null when it names none. */
+  assets: string | null;
   replicas: string | number;
   inconclusive: number;
   /** The last number given to a final task (K6). */
@@ -60,13 +62,14 @@ export function toRecord(r: JobRow): JobRecord {
     ...(r.validation === null
       ? {}
       : { validation: JSON.parse(r.validation) as JobRecord['validation'], replicas: num(r.replicas), inconclusive: r.inconclusive }),
+    ...(r.assets ? { assets: JSON.parse(r.assets) as JobRecord['assets'] } : {}),
   };
 }
 
 /** The columns of a job row a master syncs on (no code, no name): what commit receipts and activeJobs return. */
 export const COUNTER_COLUMNS = 'id, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation, replicas, inconclusive, fin';
 
-export type CounterRow = Omit<JobRow, 'code' | 'name'>;
+export type CounterRow = Omit<JobRow, 'code' | 'name' | 'assets'>;
 
 export function toCounters(r: CounterRow): JobCounters {
   return {

@@ -40,6 +40,7 @@ export interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   validation: string | null;
+  assets: string | null;
   replicas: number;
   inconclusive: number;
   fin: number;
@@ -64,13 +65,14 @@ export function toRecord(r: JobRow): JobRecord {
     finishedAt: r.finished_at,
     fin: r.fin,
     ...(r.validation ? { validation: JSON.parse(r.validation) as JobRecord['validation'], replicas: r.replicas, inconclusive: r.inconclusive } : {}),
+    ...(r.assets ? { assets: JSON.parse(r.assets) as JobRecord['assets'] } : {}),
   };
 }
 
 /** The columns of a job row a master syncs on (no code, no name). */
 export const COUNTER_COLUMNS = 'id, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation, replicas, inconclusive, fin';
 
-export function toCounters(r: Omit<JobRow, 'seq' | 'code' | 'name'>): JobCounters {
+export function toCounters(r: Omit<JobRow, 'seq' | 'code' | 'name' | 'assets'>): JobCounters {
   return {
     id: r.id,
     priority: r.priority,

@@ -130,4 +130,6 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE tasks ADD COLUMN volunteer TEXT;
    ALTER TABLE tasks ADD COLUMN leased_at INTEGER;
    ALTER TABLE tasks ADD COLUMN ended_at INTEGER;`,
+  // Assets (SPEC.md section A): the files a job names, as JSON [{ name, sha256, size }]; the bytes are on disk.
+  `ALTER TABLE jobs ADD COLUMN assets TEXT;`,
 ];

@@ -10,8 +10,8 @@ export function prepare(db: Database.Database) {
   return {
     // ---- jobs
     insertJob: db.prepare(
-      `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation)
-       VALUES (@id, @name, @code, @priority, @timeoutMs, @maxAttempts, @maxLosses, @status, @total, @done, @failed, @requeues, @createdAt, @startedAt, @finishedAt, @validation)`,
+      `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, done, failed, requeues, created_at, started_at, finished_at, validation, assets)
+       VALUES (@id, @name, @code, @priority, @timeoutMs, @maxAttempts, @maxLosses, @status, @total, @done, @failed, @requeues, @createdAt, @startedAt, @finishedAt, @validation, @assets)`,
     ),
     insertTask: db.prepare('INSERT INTO tasks (job_seq, idx, input) VALUES (?, ?, ?)'),
     getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),

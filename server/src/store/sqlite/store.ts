@@ -82,7 +82,11 @@ export class SqliteStore implements Store {
 
   async insertJob(spec: JobRecord, inputs: readonly unknown[], checks: readonly StoredCheck[] = []): Promise<void> {
     this.db.transaction(() => {
-      const { lastInsertRowid } = this.s.insertJob.run({ ...spec, validation: spec.validation ? JSON.stringify(spec.validation) : null });
+      const { lastInsertRowid } = this.s.insertJob.run({
+        ...spec,
+        validation: spec.validation ? JSON.stringify(spec.validation) : null,
+        assets: spec.assets?.length ? JSON.stringify(spec.assets) : null,
+      });
       const seq = Number(lastInsertRowid);
       const insert = this.s.insertTask;
       for (let i = 0; i < inputs.length; i++) insert.run(seq, i, JSON.stringify(inputs[i] ?? null));
