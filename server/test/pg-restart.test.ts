@@ -31,7 +31,10 @@ const TOTAL = 3000;
 const problem = await privatePgProblem();
 /** Runs `body` where a private server can run; else skips saying why, or fails under CI (which can run one). */
 function describePrivatePg(name: string, body: () => void): void {
-  if (!problem) return describe(name, body);
+  if (!problem) {
+    describe(name, body);
+    return;
+  }
   if (process.env.CI === 'true') {
     describe(name, () => it('needs a private PostgreSQL server, which CI can run', () => {
       throw new Error(`${problem}: CI=true, so this fails instead of skipping`);
