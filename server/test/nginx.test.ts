@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseCode, DASHBOARD_PATH, PROTOCOL_VERSION, VOLUNTEER_PATH, type FeedServerMessage, type ResultLine, type VolunteerPage } from '@barnraise/shared';
 import { describeWithPg, dropSchemas, PG_TEST_URL } from '../src/store/postgres/testing.ts';
 import { api, expectExactlyOnce, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
+import { describeNeeding } from './needs.ts';
 import { findNginx, startNginx, type NginxProc } from './nginx.ts';
 
 const token = 'nginx-test-token';
@@ -19,7 +20,7 @@ const schema = `nginx_${randomBytes(4).toString('hex')}`;
 const procs: Proc[] = [];
 const dirs: string[] = [];
 let lb: NginxProc | null = null;
-let masters: MasterProc[] = [];
+const masters: MasterProc[] = [];
 
 afterAll(async () => {
   for (const p of procs) await p.kill('SIGKILL');
@@ -29,23 +30,7 @@ afterAll(async () => {
 }, 60_000);
 
 const nginx = await findNginx();
-/** nginx is needed: without it skip and say why, but under CI (whose test command installs it) fail. */
-function describeWithNginx(name: string, body: () => void): void {
-  if (nginx) {
-    describe(name, body);
-    return;
-  }
-  const why = 'nginx is not installed (scripts/test.sh installs Debian\'s `nginx` when it can: as root or with sudo)';
-  if (process.env.CI === 'true') {
-    describe(name, () => it('needs nginx, which CI installs', () => {
-      throw new Error(`${why}: CI=true, so this fails instead of skipping`);
-    }));
-    return;
-  }
-  console.log(`${why}: skipping "${name}"`);
-  describe.skip(name, body);
-}
-
+const noNginx = nginx ? null : "nginx is not installed (scripts/test.sh installs Debian's `nginx` when it can: as root or with passwordless sudo)";
 const FAST = { BARNRAISE_BEAT_MS: '250', BARNRAISE_CLAIM_TTL_MS: '1500', BARNRAISE_SYNC_MS: '250', BARNRAISE_HEARTBEAT_MS: '500' };
 const code = 'export default (n) => { const end = Date.now() + 4; while (Date.now() < end); return n * 5 - 2; }';
 const TOTAL = 2500;
@@ -107,7 +92,7 @@ async function localVolunteers(m: MasterProc): Promise<number> {
 }
 
 describeWithPg('[K] nginx in front of two masters (docs/nginx.conf)', () => {
-  describeWithNginx('the documented configuration', () => {
+  describeNeeding(noNginx, 'the documented configuration', () => {
     beforeAll(async () => {
       for (let k = 0; k < 2; k++) {
         const dataDir = tempDir();

@@ -7,9 +7,10 @@
  */
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultLine, Stats } from '@barnraise/shared';
 import { api, expectExactlyOnce, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
+import { describeNeeding } from './needs.ts';
 import { PrivatePg, privatePgProblem, type StopMode } from './private-pg.ts';
 
 const token = 'pg-restart-test-token';
@@ -29,22 +30,6 @@ const code = 'export default (n) => { const end = Date.now() + 4; while (Date.no
 const TOTAL = 3000;
 
 const problem = await privatePgProblem();
-/** Runs `body` where a private server can run; else skips saying why, or fails under CI (which can run one). */
-function describePrivatePg(name: string, body: () => void): void {
-  if (!problem) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => it('needs a private PostgreSQL server, which CI can run', () => {
-      throw new Error(`${problem}: CI=true, so this fails instead of skipping`);
-    }));
-    return;
-  }
-  console.log(`${problem}: skipping "${name}"`);
-  describe.skip(name, body);
-}
-
 const count = (text: string, what: string) => text.split(what).length - 1;
 
 /** Two masters on the private server in a schema of their own, and a one-thread worker on each. */
@@ -124,7 +109,7 @@ function downUntilLost(mode: StopMode) {
   };
 }
 
-describePrivatePg('[K8] PostgreSQL restarted mid-job under two masters', () => {
+describeNeeding(problem, '[K8] PostgreSQL restarted mid-job under two masters', () => {
   beforeAll(async () => {
     server = await PrivatePg.start();
   }, 180_000);
