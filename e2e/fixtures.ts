@@ -122,7 +122,8 @@ export class VolunteerPage {
 
   constructor(
     readonly page: Page,
-    readonly master: MasterProcess,
+    /** Where the tab opens the page: a master, or a balancer in front of several. */
+    readonly master: Pick<MasterProcess, 'url'>,
   ) {
     this.startButton = page.getByRole('button', { name: 'Start' });
     this.stopButton = page.getByRole('button', { name: 'Stop' });

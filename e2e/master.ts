@@ -17,6 +17,8 @@ export interface MasterOptions {
   description?: string;
   /** A private swarm: only sockets with `?key=<joinKey>` may join. */
   joinKey?: string;
+  /** The operator token (default: a random one); masters of one cluster share it. */
+  token?: string;
   /** More of the master's environment, e.g. BARNRAISE_VOUCH_KEY or BARNRAISE_NEW_IDENTITIES_BURST. */
   env?: Record<string, string>;
 }
@@ -42,7 +44,7 @@ export async function freePort(): Promise<number> {
 }
 
 export class MasterProcess {
-  readonly token = `e2e-${Math.random().toString(36).slice(2)}`;
+  readonly token: string;
   readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-e2e-'));
   private child: ChildProcess | null = null;
   private log: string[] = [];
@@ -50,7 +52,9 @@ export class MasterProcess {
   private constructor(
     readonly port: number,
     readonly opts: MasterOptions,
-  ) {}
+  ) {
+    this.token = opts.token ?? `e2e-${Math.random().toString(36).slice(2)}`;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -110,6 +114,16 @@ export class MasterProcess {
     const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** kill -9 the process we started, by its PID (a crash: no drain); resolves once it has exited. */
+  async crash(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
   }
 
   async dispose(): Promise<void> {

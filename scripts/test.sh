@@ -12,6 +12,23 @@ if [[ ! -x /usr/bin/chromium ]]; then
   ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium) >/dev/null || { echo "test: could not install chromium" >&2; exit 1; }
 fi
 
+# nginx for the load balancer's test (server/test/nginx.test.ts runs docs/nginx.conf as its own process;
+# it skips without nginx, and fails under CI=true). Only the package: its service must not start, so the
+# install runs under a policy-rc.d that denies it (Debian's way; Docker images ship one already).
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  echo "test: installing Debian's nginx for the load balancer's test" >&2
+  # sudo -n: never wait for a password for this optional package.
+  SUDO=$([[ $(id -u) -eq 0 ]] && echo "" || echo "sudo -n")
+  POLICY=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    POLICY=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null && $SUDO chmod +x "$POLICY"
+  fi
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nginx) >/dev/null 2>&1 \
+    || echo "test: could not install nginx; its test will skip (or fail under CI)" >&2
+  [[ -n "$POLICY" ]] && $SUDO rm -f "$POLICY"
+fi
+
 pnpm --filter @barnraise/web build >/dev/null || { echo "test: web build failed" >&2; exit 1; }
 pnpm typecheck || { echo "test: type errors" >&2; echo "0 passed, 1 failed"; exit 1; }
 

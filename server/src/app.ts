@@ -173,7 +173,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       void late.sync!.tick();
     },
     onError: (err) => app.log.warn({ err }, 'beat failed'),
-    afterBeat: () => cluster.refresh(),
+    afterBeat: () => {
+      // [K8] The store answers again: a commit waiting out its backoff (up to 5 s) goes now.
+      late.scheduler!.writer.retryNow();
+      return cluster.refresh();
+    },
   });
   const cluster = new ClusterView({ store, self: () => master, ttlMs: config.claimTtlMs, token: opts.token, onError: (err) => app.log.debug({ err }, 'a master did not answer') });
   app.decorate('cluster', cluster);

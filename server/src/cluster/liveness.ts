@@ -28,7 +28,8 @@ export interface LivenessOptions {
 
 export class Liveness {
   private gen = 1;
-  private lastOk: number;
+  /** When the last beat landed; null before the first try, so a slow start is not a lapse. */
+  private lastOk: number | null = null;
   private lost = false;
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
@@ -36,7 +37,6 @@ export class Liveness {
 
   constructor(private readonly opts: LivenessOptions) {
     this.now = opts.now ?? (() => performance.now());
-    this.lastOk = this.now();
   }
 
   /** Who this master is to the store now. */
@@ -61,12 +61,18 @@ export class Liveness {
 
   /** One beat (and a sweep of the dead). Also checks, whatever the store does, whether this master lost it. */
   async beat(): Promise<void> {
+    // The time from construction to the first beat (migrations, a sweep, a loaded machine) is no lapse:
+    // counted, it made a master start by declaring the store lost.
+    this.lastOk ??= this.now();
     this.checkLost();
     if (this.beating) return; // a beat still hanging on a store that does not answer
     this.beating = true;
     try {
+      // The beat is stamped in the store between our send and its answer: counted from the send, a slow
+      // answer never stretches this master's idea of its lease past what the others see.
+      const sent = this.now();
       await this.opts.store.beat(this.owner(), this.opts.url(), this.opts.stats());
-      this.lastOk = this.now();
+      this.lastOk = sent;
       if (this.lost) {
         await this.opts.store.releaseClaims(this.opts.master, this.gen);
         this.lost = false;
@@ -84,7 +90,7 @@ export class Liveness {
 
   private checkLost(): void {
     // A margin of two beats: this master gives its claims up before the others may take them.
-    if (this.lost || this.now() - this.lastOk <= this.opts.ttlMs - 2 * this.opts.beatMs) return;
+    if (this.lost || this.lastOk === null || this.now() - this.lastOk <= this.opts.ttlMs - 2 * this.opts.beatMs) return;
     this.lost = true;
     this.gen++;
     this.opts.onLost();

@@ -104,4 +104,31 @@ describe('group commit (SPEC.md D2)', () => {
     expect(committed).toHaveLength(1);
     expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'done', output: 1 }]);
   });
+
+  it('[K8] a commit waiting out its backoff is tried at once when the store is back', async () => {
+    const store = new SqliteStore({ file: ':memory:' });
+    stores.push(store);
+    const job = makeJob({ total: 1 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, [0]);
+    let down = true;
+    const flaky: Store = Object.create(store, {
+      commit: { value: async (b: CommitBatch) => (down ? Promise.reject(new Error('database down')) : store.commit(b)) },
+    });
+    const errors: unknown[] = [];
+    const writer = new GroupCommit(flaky, { intervalMs: 1, maxBatch: 100, onCommitted: () => {}, onError: (e) => errors.push(e) });
+    writer.finished(job, { index: 0, status: 'done', output: 1 }, null);
+    const flushed = writer.flush();
+    // Down long enough for the backoff to reach 1.6 s (50 + 100 + ... + 800 ms).
+    await new Promise((r) => setTimeout(r, 1600));
+    const tries = errors.length;
+    expect(tries).toBeGreaterThanOrEqual(5);
+    down = false;
+    const at = performance.now();
+    writer.retryNow();
+    await flushed;
+    expect(performance.now() - at, 'tried again at once, not after the backoff').toBeLessThan(500);
+    expect(errors).toHaveLength(tries);
+    expect(await store.readResults(job.id, -1, 10)).toEqual([{ index: 0, status: 'done', output: 1 }]);
+    writer.retryNow(); // nothing waiting: a no-op
+  });
 });

@@ -70,6 +70,8 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   private readonly sent = new WeakMap<JobState, Sent>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Ends the wait before a failed commit's next try (`retryNow`). */
+  private wake: (() => void) | null = null;
   /** Transactions committed so far (observability and tests of batching). */
   commits = 0;
 
@@ -146,6 +148,14 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   event(e: ClusterEvent): void {
     this.events.push(e);
     this.schedule();
+  }
+
+  /**
+   * The store is back (K8): a commit waiting to be tried again is tried now. Its backoff grows to 5 s while
+   * the store is down, and without this the results of a whole outage would wait that long once it is over.
+   */
+  retryNow(): void {
+    this.wake?.();
   }
 
   /** Pending writes not yet handed to the store. */
@@ -229,7 +239,14 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
       } catch (err) {
         // A failed commit (disk full, database down) is retried: the batch is not acknowledged until it lands.
         this.opts.onError(err);
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => this.wake?.(), delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            this.wake = null;
+            resolve();
+          };
+        });
       }
     }
     this.commits++;
