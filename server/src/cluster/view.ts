@@ -54,10 +54,10 @@ export class ClusterView {
    * [K7] A page of the cluster's volunteers: this master's first, then each other master's in turn. Rows of
    * other masters are those read last (at most a refresh old); `fetch` brings them up to date.
    */
-  page(local: VolunteerRow[], offset: number, limit: number): VolunteerPage {
-    const total = local.length + this.others.reduce((n, m) => n + m.stats.volunteers, 0);
+  page(local: VolunteerRow[], localCount: number, offset: number, limit: number): VolunteerPage {
+    const total = localCount + this.others.reduce((n, m) => n + m.stats.volunteers, 0);
     const rows = local.slice(offset, offset + limit);
-    let skip = Math.max(0, offset - local.length);
+    let skip = Math.max(0, offset - localCount);
     for (const m of this.others) {
       if (rows.length >= limit) break;
       const count = m.stats.volunteers;

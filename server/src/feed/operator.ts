@@ -198,7 +198,7 @@ export class OperatorView {
   volunteersPage(offset: number, limit: number): VolunteerPage {
     const local = this.localVolunteers(0, offset + limit).rows;
     void this.cluster.fetch(this.scheduler.volunteers.size, offset, limit);
-    return this.cluster.page(local, offset, limit);
+    return this.cluster.page(local, this.scheduler.volunteers.size, offset, limit);
   }
 
   async detail(id: string): Promise<JobDetail> {
