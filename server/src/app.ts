@@ -2,6 +2,7 @@
  * The master as a Fastify app: REST API, volunteer hub, static pages. Built without listening, so tests
  * load it on an ephemeral port and the entry point (server.ts) only adds `listen` and signals.
  */
+import { throttled } from './log-throttle.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,7 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     store,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     commitIntervalMs: config.commitIntervalMs,
-    onError: (err) => app.log.error({ err }, 'store commit failed; retrying'),
+    onError: throttled((err, heldBack) => app.log.error({ err, heldBack }, 'store write failed; retrying (heldBack: how many more failed since the last line)')),
     metrics: metrics.writer,
     owner: () => liveness.owner(),
     live: () => liveness.alive(),
