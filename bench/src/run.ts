@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only dispatch,scale,browser,ingest,recovery,validation] [--out bench-results/latest.json] [--profile DIR]`
+ * `pnpm bench [--quick] [--only dispatch,common,scale,browser,ingest,recovery,validation] [--out bench-results/latest.json] [--profile DIR]`
  *
  * Runs each benchmark in turn (each starts and ends its own processes), prints every figure beside what it
  * is compared against and its target, and writes all numbers plus the machine to JSON (and the table as
@@ -17,6 +17,7 @@ import { formatRows, Verdict } from './lib/table.ts';
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   dispatch: async () => (await import('./dispatch.ts')).dispatchBench,
+  common: async () => (await import('./common.ts')).commonBench,
   scale: async () => (await import('./scale.ts')).scaleBench,
   browser: async () => (await import('./browser.ts')).browserBench,
   ingest: async () => (await import('./ingest.ts')).ingestBench,

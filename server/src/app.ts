@@ -186,6 +186,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clock,
     store,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    idleTimeoutMs: Math.max(config.heartbeatTimeoutMs, config.idleHeartbeatMs * 4),
     commitIntervalMs: config.commitIntervalMs,
     onError: throttled((err, heldBack) => app.log.error({ err, heldBack }, 'store write failed; retrying (heldBack: how many more failed since the last line)')),
     metrics: metrics.writer,
@@ -243,6 +244,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(volunteerHub, {
     title: config.title,
     heartbeatMs: config.heartbeatMs,
+    idleHeartbeatMs: config.idleHeartbeatMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     connectPerSecond: config.connectPerSecond,

@@ -21,6 +21,8 @@ export interface Config {
   heartbeatMs: number;
   /** A volunteer silent this long is gone; its leases are requeued (rule H2). */
   heartbeatTimeoutMs: number;
+  /** [P5] Volunteers holding no lease beat this often (ms): idle connections cost the master little. */
+  idleHeartbeatMs: number;
   /** How long finished jobs stay on disk. */
   retentionDays: number;
   /** Group-commit window (ms): results wait at most this long before their transaction. */
@@ -121,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     description: env.BARNRAISE_DESCRIPTION || 'Lend this computer\'s spare CPU to a shared computation.',
     heartbeatMs,
     heartbeatTimeoutMs: int(env.BARNRAISE_HEARTBEAT_TIMEOUT_MS, heartbeatMs * 4, 'BARNRAISE_HEARTBEAT_TIMEOUT_MS'),
+    idleHeartbeatMs: int(env.BARNRAISE_IDLE_HEARTBEAT_MS, Math.round(heartbeatMs * 7.5), 'BARNRAISE_IDLE_HEARTBEAT_MS'),
     retentionDays: int(env.BARNRAISE_RETENTION_DAYS, 30, 'BARNRAISE_RETENTION_DAYS'),
     commitIntervalMs: int(env.BARNRAISE_COMMIT_INTERVAL_MS, 10, 'BARNRAISE_COMMIT_INTERVAL_MS'),
     bodyLimitBytes: int(env.BARNRAISE_BODY_LIMIT_BYTES, 256 * 1024 * 1024, 'BARNRAISE_BODY_LIMIT_BYTES'),

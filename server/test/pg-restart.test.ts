@@ -116,10 +116,11 @@ describeNeeding(problem, '[K8] PostgreSQL restarted mid-job under two masters', 
 
   it('[K3][K8] a fast shutdown until both masters have lost the store, then a start: the job completes exactly, acknowledged results unchanged', async () => {
     const masters = await jobThrough(downUntilLost('fast'));
-    // Each lost it once, in the outage (a slow start is no loss), and regained it.
+    // Each lost it in the outage and regained it as often as it lost it. (Once, on a quiet machine; a master
+    // starved of CPU for longer than its beat's limit may say so again around the restart, which is right.)
     for (const m of masters) {
-      expect(count(m.output(), 'lost the store')).toBe(1);
-      expect(count(m.output(), 'the store is back')).toBe(1);
+      expect(count(m.output(), 'lost the store')).toBeGreaterThanOrEqual(1);
+      expect(count(m.output(), 'the store is back')).toBe(count(m.output(), 'lost the store'));
     }
   }, 300_000);
 

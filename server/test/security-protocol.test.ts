@@ -28,8 +28,11 @@ describe('[S6] limits on frames and results, each with a clear error', () => {
     // 1009 is WebSocket's own "message too big": ws stops reading the frame at the limit and closes.
     expect((await v.closedWith()).code).toBe(1009);
     other.send({ type: 'hb' });
+    // The other socket is still served: its next swarm frame comes (an idle volunteer's, rule P5, so within
+    // an idle beat, not a busy one).
     const before = other.of('swarm').length;
-    await other.next('swarm', before + 1);
+    const idleMs = other.of('welcome')[0]?.idleHeartbeatMs ?? 0;
+    await other.next('swarm', before + 1, 5000 + idleMs);
     expect(other.closed).toBeNull();
     other.close();
   });
@@ -189,7 +192,7 @@ describe('[S6] a fault handling one frame closes only that connection', () => {
         throw new TypeError('a bug');
       },
     } as unknown as Scheduler;
-    startSession(socket, { scheduler, title: 't', heartbeatMs: 1000, helloTimeoutMs: 60_000, swarm: () => ({ type: 'swarm', volunteers: 1, threads: 1, tasksDone: 0, tasksPerSecond: 0, jobs: [] }), desk: {} as IdentityDesk, network: 'test', log: { warn: () => undefined, debug: () => undefined, error: (o) => void errors.push(o) } });
+    startSession(socket, { scheduler, title: 't', heartbeatMs: 1000, idleHeartbeatMs: 1000, helloTimeoutMs: 60_000, swarm: () => ({ type: 'swarm', volunteers: 1, threads: 1, tasksDone: 0, tasksPerSecond: 0, jobs: [] }), desk: {} as IdentityDesk, network: 'test', log: { warn: () => undefined, debug: () => undefined, error: (o) => void errors.push(o) } });
     handlers.message!(Buffer.from(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, threads: 1 })), false);
     expect(() => handlers.message!(Buffer.from('{"type":"want","n":1}'), false)).not.toThrow();
     expect(closes).toEqual([[CloseCode.Internal, CloseReason.Internal]]);

@@ -155,6 +155,8 @@ export const WelcomeSchema = Type.Object({
   /** The proved identity's id, when the hello carried one. */
   identity: Type.Optional(Type.String()),
   heartbeatMs: Type.Integer(),
+  /** [P5] The beat while the volunteer holds no lease (absent: `heartbeatMs`). */
+  idleHeartbeatMs: Type.Optional(Type.Integer()),
   maxCredits: Type.Integer(),
   title: Type.String(),
 });

@@ -163,12 +163,17 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
   // A finished job leaves memory; its final row comes from the store, once, to every dashboard.
   app.scheduler.events.on('activity', (a) => {
     if (a.kind !== 'job-finished' || clients.size === 0) return;
-    app.jobs.get(a.job).then(
-      (summary) => {
-        for (const c of clients) c.finished.push(OperatorView.finishedRow(summary));
-      },
-      (err) => app.log.warn({ err, job: a.job }, 'finished job row unavailable'),
-    );
+    // Results received before the end and still in the writer's batch (late replicas) move the job's
+    // counters once committed: the row is read after them, so it is the job's last word.
+    app.scheduler.writer
+      .flush()
+      .then(() => app.jobs.get(a.job))
+      .then(
+        (summary) => {
+          for (const c of clients) c.finished.push(OperatorView.finishedRow(summary));
+        },
+        (err) => app.log.warn({ err, job: a.job }, 'finished job row unavailable'),
+      );
   });
 
   const sampler = setInterval(() => {

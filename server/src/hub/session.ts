@@ -47,6 +47,8 @@ export interface SessionContext {
   scheduler: Scheduler;
   title: string;
   heartbeatMs: number;
+  /** [P5] The beat of a volunteer holding no lease. */
+  idleHeartbeatMs: number;
   helloTimeoutMs: number;
   /** The current swarm totals, sent right after the welcome so a new volunteer need not wait a beat. */
   swarm: () => MasterMessage;
@@ -121,10 +123,12 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
       volunteerId: volunteer.id,
       ...(identity ? { identity: identity.id } : {}),
       heartbeatMs: ctx.heartbeatMs,
+      idleHeartbeatMs: ctx.idleHeartbeatMs,
       maxCredits: scheduler.maxCredits(volunteer),
       title: ctx.title,
     });
     port.send(ctx.swarm());
+    volunteer.swarmAt = Date.now();
   };
 
   /** [V1] Check the hello's identity (a store read when the trust book does not hold it), then welcome. */

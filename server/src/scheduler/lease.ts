@@ -122,6 +122,7 @@ export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Atte
       core.journal.touched(job);
     }
     core.attempts.set(attempt.id, attempt);
+    if (v.attempts.size === 0) v.busySince = now;
     v.attempts.set(attempt.id, attempt);
     v.held.set(job, (v.held.get(job) ?? 0) + 1);
     v.credits--;

@@ -21,11 +21,11 @@ async function dispatch(s: Scheduler): Promise<void> {
   s.pump();
 }
 
-function setup(heartbeatTimeoutMs = 4000) {
+function setup(heartbeatTimeoutMs = 4000, idleTimeoutMs?: number) {
   const clock = new FakeClock();
   const store = new SqliteStore({ file: ':memory:' });
   stores.push(store);
-  const scheduler = new Scheduler({ clock, store, heartbeatTimeoutMs, graceMs: 100, commitIntervalMs: 1 });
+  const scheduler = new Scheduler({ clock, store, heartbeatTimeoutMs, graceMs: 100, commitIntervalMs: 1, ...(idleTimeoutMs ? { idleTimeoutMs } : {}) });
   schedulers.push(scheduler);
   const add = async (overrides: Partial<JobRecord> = {}) => {
     const record = jobRecord({ createdAt: clock.now(), ...overrides });
@@ -51,6 +51,30 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     scheduler.want(v, 100);
     await dispatch(scheduler);
     expect(port.of('tasks').flatMap((m) => m.items)).toHaveLength(8);
+  });
+
+  it('[P3] a job whose tasks prove short is leased deeper (about 50 ms of work a thread); a long one stays at four a thread', async () => {
+    const { scheduler, add, join } = setup();
+    const short = await add({ total: 2000, priority: 1 });
+    const { port, v } = join(2);
+    scheduler.want(v, 256);
+    await dispatch(scheduler);
+    const first = port.of('tasks').flatMap((m) => m.items);
+    expect(first).toHaveLength(8);
+    // Each reported at 0.1 ms: 50 ms of work is 500 a thread, capped at 128 (256 a connection).
+    scheduler.results(v, first.map((t) => ({ a: t.a, ok: true as const, output: 1, ms: 0.1 })), first.length);
+    await dispatch(scheduler);
+    expect(v.held.get(short)).toBe(256);
+    const long = await add({ total: 100, priority: 2 });
+    const held = [...v.attempts.values()];
+    scheduler.results(v, held.map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 0.1 })), held.length);
+    await dispatch(scheduler);
+    expect(v.held.get(long), 'a job of unknown length: four a thread').toBe(8);
+    const longOnes = [...v.attempts.values()].filter((a) => a.job === long);
+    scheduler.results(v, longOnes.map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 200 })), longOnes.length);
+    await dispatch(scheduler);
+    expect(long.avgMs).toBeGreaterThan(20);
+    expect(v.held.get(long), 'tasks of 200 ms: still four a thread').toBe(8);
   });
 
   it('[P4] pause drops unused credits: nothing more is leased', async () => {
@@ -92,6 +116,34 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(chatty.port.closed).toBeNull();
     expect(job.counts).toMatchObject({ queued: 4, leased: 0 });
     expect(scheduler.volunteers.has(quiet.v.id)).toBe(false);
+  });
+
+  it('[H2][P5] a volunteer holding no lease is gone only after the idle timeout; once leased, the busy beat is due from its first lease', async () => {
+    const { clock, scheduler, add, join } = setup(4000, 60_000);
+    const idle = join(1);
+    const late = join(1);
+    clock.advance(20_000);
+    scheduler.tick();
+    expect(idle.port.closed, 'idle and quiet for 20 s: still here').toBeNull();
+    // Work reaches `late` 20 s after its last frame: from the lease on, it has the busy 4 s to say something.
+    const job = await add({ total: 1, timeoutMs: 60_000 });
+    scheduler.want(late.v, 1);
+    await dispatch(scheduler);
+    expect(job.counts.leased).toBe(1);
+    clock.advance(3999);
+    scheduler.tick();
+    expect(late.port.closed).toBeNull();
+    clock.advance(1);
+    scheduler.tick();
+    expect(late.port.closed?.code).toBe(CloseCode.HeartbeatLapsed);
+    expect(job.counts).toMatchObject({ queued: 1, leased: 0 });
+    expect(idle.port.closed).toBeNull();
+    clock.advance(60_000 - 24_000 - 1);
+    scheduler.tick();
+    expect(idle.port.closed).toBeNull();
+    clock.advance(1);
+    scheduler.tick();
+    expect(idle.port.closed?.code).toBe(CloseCode.HeartbeatLapsed);
   });
 
   it('[L4] an expired attempt is aborted on its volunteer and retried elsewhere', async () => {

@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   store: Store;
   /** A volunteer silent this long is gone (rule H2). */
   heartbeatTimeoutMs: number;
+  /** [H2] Silence after which a volunteer holding no lease is gone (default: the same as holding some). */
+  idleTimeoutMs?: number;
   /** Slack on every attempt deadline (rule L4). */
   graceMs?: number;
   commitIntervalMs?: number;
@@ -393,8 +395,11 @@ export class Scheduler {
       for (const job of this.jobs.values()) job.validation?.abandon(id);
     }
     const cutoff = now - this.opts.heartbeatTimeoutMs;
+    const idleCutoff = now - (this.opts.idleTimeoutMs ?? this.opts.heartbeatTimeoutMs);
     for (const v of [...this.volunteers.values()]) {
-      if (v.lastSeen <= cutoff) {
+      // Holding leases, it beats at the busy pace from when it got the first (it may have been idle before).
+      const lapsed = v.attempts.size > 0 ? Math.max(v.lastSeen, v.busySince) <= cutoff : v.lastSeen <= idleCutoff;
+      if (lapsed) {
         this.leave(v, 'heartbeat');
         v.port.close(CloseCode.HeartbeatLapsed, CloseReason.HeartbeatLapsed);
       }

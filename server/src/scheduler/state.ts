@@ -209,6 +209,10 @@ export class VolunteerState {
   cpuMs = 0;
   hidden = false;
   lastSeen: number;
+  /** When it last went from holding no lease to holding some (H2: the busy beat is due from then). */
+  busySince = 0;
+  /** When the last swarm frame was sent to it (P5: idle volunteers get them less often). */
+  swarmAt = 0;
 
   constructor(
     readonly id: string,

@@ -9,7 +9,7 @@ import { Limits } from '../limits.ts';
 import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type TaskOutcome, type VolunteerMessage } from '../protocol.ts';
 import { decodeFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
-import { leasesPerThread, MIN_PREFETCH, smoothMs } from '../prefetch.ts';
+import { leasesPerThread, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
 import type { VolunteerIdentity } from '../identity.ts';
 
@@ -152,7 +152,7 @@ export class VolunteerCore {
   private threads = 1;
   /** Threads announced in this connection's hello: the master sizes its credit cap and deadlines on it. */
   private helloThreads = 1;
-  /** More threads than the master's credits can feed: drain, then say hello again with the new count. */
+  /** More threads than the hello said: drain, then say hello again with the new count. */
   private rejoining = false;
   private hidden = false;
   private pauseWhenHidden = false;
@@ -238,9 +238,10 @@ export class VolunteerCore {
     this.threads = threads;
     if (!this.running) return;
     this.pool.resize(threads);
-    // The protocol has no frame to change the thread count of a connection, and the master caps credits by
-    // the count in the hello. Growing past what those credits feed: finish what runs, then rejoin.
-    if (this.welcome && threads > this.helloThreads && threads * MIN_PREFETCH > this.welcome.maxCredits) this.rejoining = true;
+    // The protocol has no frame to change the thread count of a connection, and the master sizes credits,
+    // each job's lease cap (P3) and deadlines by the count in the hello. Growing past it: finish what runs,
+    // then rejoin (at once when nothing is held); back at or under it before the drain ends, it stays.
+    if (this.welcome) this.rejoining = threads > this.helloThreads;
     this.reconcile();
   }
 
@@ -317,9 +318,10 @@ export class VolunteerCore {
       if (err instanceof FrameError) return this.deps.sink.log?.(`bad frame from the master: ${err.message}`);
       throw err;
     }
-    // Timers of a hidden tab may be throttled to once a minute, but frames still arrive: beat from here too.
-    if (this.welcome && this.lastHeard - this.lastBeat >= this.welcome.heartbeatMs) this.beat();
     this.onMessage(msg);
+    // Timers of a hidden tab may be throttled to once a minute, but frames still arrive: beat from here too
+    // (after the frame: leases it brought make the busy beat due at once).
+    if (this.welcome && this.beatDue()) this.beat();
   }
 
   private onMessage(msg: MasterMessage): void {
@@ -449,12 +451,27 @@ export class VolunteerCore {
     this.send({ type: 'hb', t: this.lastBeat });
   }
 
+  /**
+   * [P5] The beat's period: `heartbeatMs` while holding leases (the master requeues them within 4 beats of
+   * silence), the longer `idleHeartbeatMs` while holding none, so that thousands of idle volunteers cost
+   * the master little.
+   */
+  private beatEvery(): number {
+    const w = this.welcome!;
+    return this.held() > 0 || this.pending.length > 0 ? w.heartbeatMs : (w.idleHeartbeatMs ?? w.heartbeatMs);
+  }
+
+  private beatDue(): boolean {
+    return this.now() - this.lastBeat >= this.beatEvery();
+  }
+
   private startHeartbeat(everyMs: number): void {
     this.stopTimers();
     this.lastHeard = this.lastBeat = this.now();
     this.heartbeat = setInterval(() => {
-      if (this.now() - this.lastHeard > everyMs * MASTER_SILENT_BEATS) return this.giveUp('master silent');
-      this.beat();
+      // The master beats back (swarm frames) at the pace of ours: silent for 4 of our beats, it is gone.
+      if (this.now() - this.lastHeard > this.beatEvery() * MASTER_SILENT_BEATS) return this.giveUp('master silent');
+      if (this.beatDue()) this.beat();
     }, everyMs);
   }
 

@@ -137,7 +137,7 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     expect(socket().frames('release')).toEqual([{ type: 'release', attempts: ['a3'] }]);
   });
 
-  it('growing past what the master\'s credits can feed: drains, then says hello again with the new thread count', () => {
+  it('growing past the hello\'s thread count: drains, then says hello again with the new thread count', () => {
     const { host, client, sockets, socket, settle } = setup();
     client.start(1);
     socket().open();
@@ -167,10 +167,9 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     expect(sockets[1]!.frames('want')).toEqual([{ type: 'want', n: 8 }]);
   });
 
-  it('shrinking, or growing within its credits, keeps the connection', () => {
+  it('shrinking keeps the connection', () => {
     const { client, sockets, join, settle } = setup();
     join(2); // maxCredits 16
-    client.setThreads(8);
     client.setThreads(1);
     settle();
     expect(sockets).toHaveLength(1);
@@ -213,6 +212,35 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     sockets[1]!.open();
     sockets[1]!.deliver(welcome);
     expect(states.at(-1)).toBe('connected');
+  });
+
+  it('[P5] holding no lease it beats at the idle pace and waits 4 idle beats for the master; holding leases, at the busy pace', () => {
+    const { client, socket, sockets, settle, host } = setup();
+    client.start(1);
+    socket().open();
+    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
+    socket().deliver(job);
+    settle();
+    vi.advanceTimersByTime(HB * 7);
+    expect(socket().frames('hb'), 'idle: no beat before the idle period').toHaveLength(0);
+    vi.advanceTimersByTime(HB);
+    expect(socket().frames('hb')).toHaveLength(1);
+    socket().deliver({ type: 'swarm', volunteers: 1, threads: 1, tasksDone: 0, tasksPerSecond: 0, jobs: [] });
+    expect(socket().frames('hb'), 'a frame from the master does not make an idle beat due').toHaveLength(1);
+    // Work arrives: the busy beat is due at once (the last beat was a while ago), then every HB.
+    vi.advanceTimersByTime(HB * 2);
+    socket().deliver(tasks('a1'));
+    settle();
+    expect(socket().frames('hb')).toHaveLength(2);
+    vi.advanceTimersByTime(HB);
+    expect(socket().frames('hb')).toHaveLength(3);
+    host.alive[0]!.finish({ ok: true, output: 0, ms: 1 });
+    settle();
+    // Idle again, and the master quiet: given up only after 4 idle beats (32 HB) of silence.
+    vi.advanceTimersByTime(HB * 30);
+    expect(sockets[0]!.closed).toBeNull();
+    vi.advanceTimersByTime(HB * 3);
+    expect(sockets[0]!.closed).not.toBeNull();
   });
 
   it('backs off exponentially while the master stays away', () => {

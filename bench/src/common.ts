@@ -1,0 +1,145 @@
+/**
+ * The setup people actually run (issue 13): a master started the README's way and several `barnraise worker`
+ * processes on the same machine, every setting at its default, beside BullMQ on the local Redis with 4 worker
+ * processes × concurrency 50 on the same tasks, in the same run. Measured: tasks per second from just before
+ * the POST until the job reads `completed` (every result durable), CPU per task of the master and of all the
+ * worker processes together (from /proc, every thread of each process), and what the workers and the master
+ * cost while connected with no work.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Api, PLUS_ONE, range } from './lib/api.ts';
+import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
+import { Master, type MasterOptions } from './lib/master.ts';
+import { ClientProcess, CpuMeter, sleep, spawnNode, stopProcess, waitUntil } from './lib/proc.ts';
+import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
+
+const REDIS = { host: '127.0.0.1', port: 6379 };
+/** Issue 13's goals. */
+const TARGET = { timesBullmq: 3, masterUs: 15, volunteerUs: 20 };
+
+export interface Setup {
+  label: string;
+  processes: number;
+  /** `--threads` for each worker; undefined: the worker's default (cores − 1, at least 1). */
+  threads?: number;
+}
+
+export interface SetupRun {
+  setup: Setup;
+  tasks: number;
+  ms: number;
+  tasksPerSecond: number;
+  /** CPU microseconds per task: the master process, and all the worker processes together. */
+  masterUs: number;
+  volunteersUs: number;
+  /** Cores busy while connected with no work, over `idleSeconds`: the master, and the workers together. */
+  idle: { seconds: number; masterCores: number; volunteersCores: number };
+}
+
+/** One setup: a fresh master, `processes` workers, a warm-up job, the measured job, then an idle spell. */
+export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, warm: number, idleSeconds: number, masterOptions: MasterOptions = {}): Promise<SetupRun> {
+  const prof = (who: string) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${setup.label.replace(/\W+/g, '-')}/${who}`] : []);
+  const master = await Master.start({ ...masterOptions, nodeArgs: prof('master') });
+  const api = new Api(master.url, master.token);
+  const workers = Array.from({ length: setup.processes }, (_, k) =>
+    spawnNode('server/src/cli.ts', ['worker', '--url', master.url, ...(setup.threads ? ['--threads', String(setup.threads)] : [])], { nodeArgs: k === 0 ? prof('worker') : [] }),
+  );
+  try {
+    await waitUntil(`${setup.processes} workers joined`, async () => (await api.stats()).volunteers === setup.processes, 60_000, 50);
+    const w = await api.createJob({ name: 'warm-up', code: PLUS_ONE, inputs: range(warm) });
+    await api.waitCompleted(w.id, 60_000);
+    await sleep(300);
+
+    ctx.log(`${setup.label}: ${fmt(tasks)} tasks`);
+    const body = JSON.stringify({ name: 'common', code: PLUS_ONE, inputs: range(tasks) });
+    const cpuMaster = new CpuMeter(master.pid);
+    const cpuWorkers = workers.map((p) => new CpuMeter(p.child.pid!));
+    const t0 = performance.now();
+    const job = await api.createJobRaw(body);
+    const { at, job: final } = await api.waitCompleted(job.id, 10 * 60_000, 20);
+    const ms = at - t0;
+    const masterCpu = cpuMaster.read().cpuSeconds;
+    const workersCpu = cpuWorkers.reduce((s, m) => s + m.read().cpuSeconds, 0);
+    if (final.counts.done !== tasks) throw new Error(`${setup.label}: job ended with ${JSON.stringify(final.counts)}`);
+    const lines = await api.results(job.id);
+    const wrong = lines.filter((l) => l.status !== 'done' || l.output !== l.index + 1).length;
+    if (lines.length !== tasks || wrong > 0) throw new Error(`${setup.label}: ${lines.length} result lines, ${wrong} wrong`);
+
+    // Connected with no work: heartbeats only. A volunteer that spins or polls shows here.
+    await sleep(1000);
+    const idleMaster = new CpuMeter(master.pid);
+    const idleWorkers = workers.map((p) => new CpuMeter(p.child.pid!));
+    await sleep(idleSeconds * 1000);
+    const idle = { seconds: idleSeconds, masterCores: idleMaster.read().cores, volunteersCores: idleWorkers.reduce((s, m) => s + m.read().cores, 0) };
+    return { setup, tasks, ms, tasksPerSecond: (tasks * 1000) / ms, masterUs: (masterCpu * 1e6) / tasks, volunteersUs: (workersCpu * 1e6) / tasks, idle };
+  } finally {
+    await Promise.all(workers.map((p) => stopProcess(p.child)));
+    await master.dispose();
+  }
+}
+
+/** BullMQ: 4 worker processes × concurrency 50 (the comparison issue 13 names), `tasks` jobs added in bulk. */
+export async function bullmqRun(ctx: BenchContext, tasks: number, warm: number, processes = 4, concurrency = 50) {
+  const name = `barnraise-common-${randomBytes(4).toString('hex')}`;
+  const queue = new Queue<{ n: number }, number>(name, { connection: { ...REDIS, maxRetriesPerRequest: null } });
+  const workers = Array.from({ length: processes }, () => new ClientProcess('bullmq-workers.ts', ['--queue', name, '--workers', '1', '--concurrency', String(concurrency)]));
+  const add = async (n: number) => {
+    for (let start = 0; start < n; start += 1000) await queue.addBulk(range(Math.min(1000, n - start)).map((k) => ({ name: 't', data: { n: start + k } })));
+  };
+  try {
+    await queue.obliterate({ force: true });
+    await Promise.all(workers.map((w) => w.next('ready', 30_000)));
+    await add(warm);
+    await waitUntil('BullMQ warm-up', async () => (await queue.getCompletedCount()) >= warm, 60_000, 50);
+    await queue.clean(0, 0, 'completed');
+    ctx.log(`bullmq: ${fmt(tasks)} jobs, ${processes} processes × concurrency ${concurrency}`);
+    const cpu = workers.map((w) => new CpuMeter(w.pid));
+    const t0 = performance.now();
+    await add(tasks);
+    const at = await waitUntil(`${tasks} BullMQ jobs completed`, async () => ((await queue.getCompletedCount()) >= tasks ? performance.now() : 0), 10 * 60_000, 20);
+    const ms = at - t0;
+    const workersCpu = cpu.reduce((s, m) => s + m.read().cpuSeconds, 0);
+    return { tasks, ms, tasksPerSecond: (tasks * 1000) / ms, workersUs: (workersCpu * 1e6) / tasks, processes, concurrency };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+}
+
+export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
+  const tasks = ctx.quick ? 5_000 : 50_000;
+  const warm = ctx.quick ? 500 : 5_000;
+  const idleSeconds = ctx.quick ? 2 : 5;
+  const setups: Setup[] = ctx.quick
+    ? [{ label: '4 workers × default threads', processes: 4 }]
+    : [
+        { label: '4 workers × default threads', processes: 4 },
+        { label: '4 workers × 2 threads', processes: 4, threads: 2 },
+        { label: '1 worker × 2 threads', processes: 1, threads: 2 },
+      ];
+  const runs: SetupRun[] = [];
+  for (const s of setups) runs.push(await runSetup(ctx, s, tasks, warm, idleSeconds));
+  const bull = await bullmqRun(ctx, tasks, warm);
+
+  const rows: Row[] = [];
+  const b = 'common';
+  rows.push({ bench: b, figure: `BullMQ, 4 processes × concurrency 50: ${fmt(tasks)} jobs`, value: `${fmt(bull.tasksPerSecond)} jobs/s`, beside: `workers ${fmt(bull.workersUs)} µs CPU per job (all four)`, target: '', verdict: Verdict.info });
+  for (const r of runs) {
+    const times = r.tasksPerSecond / bull.tasksPerSecond;
+    rows.push({ bench: b, figure: `${r.setup.label}: ${fmt(tasks)} tasks, tasks/s`, value: fmt(r.tasksPerSecond), beside: `${times.toFixed(2)}× BullMQ`, target: `>= ${TARGET.timesBullmq}× BullMQ`, verdict: verdict(times, { atLeast: TARGET.timesBullmq }) });
+    rows.push({ bench: b, figure: `${r.setup.label}: master CPU per task`, value: `${fmt(r.masterUs, 1)} µs`, beside: `${((r.masterUs * r.tasksPerSecond) / 1e6).toFixed(2)} cores busy`, target: `<= ${TARGET.masterUs} µs`, verdict: verdict(r.masterUs, { atMost: TARGET.masterUs }) });
+    rows.push({ bench: b, figure: `${r.setup.label}: volunteer CPU per task (all processes)`, value: `${fmt(r.volunteersUs, 1)} µs`, beside: `${((r.volunteersUs * r.tasksPerSecond) / 1e6).toFixed(2)} cores busy`, target: `<= ${TARGET.volunteerUs} µs`, verdict: verdict(r.volunteersUs, { atMost: TARGET.volunteerUs }) });
+    rows.push({ bench: b, figure: `${r.setup.label}: connected, no work (${r.idle.seconds} s)`, value: `workers ${(r.idle.volunteersCores * 100).toFixed(2)}% of a core`, beside: `master ${(r.idle.masterCores * 100).toFixed(2)}%`, target: 'rounds to 0', verdict: verdict(r.idle.volunteersCores, { atMost: 0.005 }) });
+  }
+  return {
+    name: 'common',
+    rows,
+    data: { runs, bullmq: bull },
+    notes: [
+      'Master: `barnraise serve` defaults (SQLite, durable) with the suite\'s raised per-address limits; workers: `barnraise worker --url` at defaults (threads = cores − 1) or with --threads 2; same machine.',
+      'BullMQ: 4 processes each with one Worker of concurrency 50 on the local Redis, jobs added with addBulk in 1,000s.',
+    ],
+  };
+};
