@@ -7,6 +7,7 @@
  * first master is `home`; then report, for each, when it was welcomed by another master and when it next
  * completed a task there (`back`, Date.now() times, the clock the parent shares).
  */
+import { ThreadPool } from '../../../server/src/worker/pool.ts';
 import { HeadlessVolunteer } from '../../../server/src/worker/volunteer.ts';
 import { exitWithParent, flags, onParent, toParent } from './ipc.ts';
 
@@ -47,9 +48,22 @@ function watch(home: number): void {
     }
     if (group.every((w) => w.workingAt !== undefined) || now > deadline) {
       clearInterval(timer);
-      toParent({ type: 'back', volunteers: group.map(({ k, welcomedAt, workingAt }) => ({ k, welcomedAt: welcomedAt ?? null, workingAt: workingAt ?? null })) });
+      // How long a fresh compute thread takes to boot now: a volunteer whose thread was busy when its socket
+      // closed has it replaced (pool.reset), and asks for work once the new one is up.
+      void bootMs().then((ms) =>
+        toParent({ type: 'back', bootMs: ms, volunteers: group.map(({ k, welcomedAt, workingAt }) => ({ k, welcomedAt: welcomedAt ?? null, workingAt: workingAt ?? null })) }),
+      );
     }
   }, 2);
+}
+
+async function bootMs(): Promise<number> {
+  const t0 = performance.now();
+  const pool = new ThreadPool(1, { started: () => {}, progress: () => {}, done: () => {}, changed: () => {} });
+  await pool.whenReady();
+  const ms = performance.now() - t0;
+  await pool.close();
+  return ms;
 }
 
 onParent((msg) => {
