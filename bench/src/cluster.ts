@@ -18,7 +18,7 @@ import type { ResultLine } from '@barnraise/shared';
 import { Api, PLUS_ONE, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
-import { createDatabase, databaseUrl, dropDatabase, dropLeftovers, PgCpuMeter, pgProblem, serverFacts, walBytes } from './lib/postgres.ts';
+import { commitsIn, createDatabase, databaseUrl, dropDatabase, dropLeftovers, PgCpuMeter, pgProblem, serverFacts, walBytes } from './lib/postgres.ts';
 import { ClientProcess, CpuMeter, sleep, waitUntil } from './lib/proc.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
@@ -103,7 +103,8 @@ interface Throughput {
   masterUsPerTask: number;
   volunteerUsPerTask: number;
   /** PostgreSQL: CPU of this database's backends, of the shared background processes, µs per task of both. */
-  pg: { oursSeconds: number; sharedSeconds: number; usPerTask: number; walBytesPerTask: number } | null;
+  /** transactions: committed in the run's database over the run (claims, group commits, beats, sweeps, reads). */
+  pg: { oursSeconds: number; sharedSeconds: number; usPerTask: number; walBytesPerTask: number; transactions: number } | null;
   load: number[];
 }
 
@@ -117,6 +118,7 @@ async function throughput(ctx: BenchContext, n: number, postgres: boolean, tasks
     const body = JSON.stringify({ name: 'cluster', code: PLUS_ONE, inputs: range(tasks) });
     ctx.log(`${n} × ${postgres ? 'PostgreSQL' : 'SQLite'}: ${fmt(tasks)} tasks`);
     const wal0 = postgres ? await walBytes() : 0;
+    const xact0 = postgres ? await commitsIn(s.db!) : 0;
     const pgCpu = facts ? new PgCpuMeter(facts.postmaster, s.db!) : null;
     const cpu = s.masters.map((m) => new CpuMeter(m.pid));
     const cpuVolunteers = new CpuMeter(s.volunteers.pid);
@@ -140,6 +142,9 @@ async function throughput(ctx: BenchContext, n: number, postgres: boolean, tasks
     const volunteerCpu = cpuVolunteers.read().cpuSeconds;
     const pgUsed = pgCpu?.stop() ?? null;
     const wal1 = postgres ? await walBytes() : 0;
+    // Backends report their counts when idle, within about a second.
+    if (postgres) await sleep(1500);
+    const xact1 = postgres ? await commitsIn(s.db!) : 0;
     // Any master answers with the same truth: read the results from the last one.
     const lines = await s.apis[s.apis.length - 1]!.results(job.id);
     const wrong = wrongLines(lines, tasks, (i) => i + 1);
@@ -157,7 +162,7 @@ async function throughput(ctx: BenchContext, n: number, postgres: boolean, tasks
       masterCpuSeconds,
       masterUsPerTask: (sum * 1e6) / tasks,
       volunteerUsPerTask: (volunteerCpu * 1e6) / tasks,
-      pg: pgUsed ? { oursSeconds: pgUsed.ours, sharedSeconds: pgUsed.shared, usPerTask: (pgUsed.cpuSeconds * 1e6) / tasks, walBytesPerTask: (wal1 - wal0) / tasks } : null,
+      pg: pgUsed ? { oursSeconds: pgUsed.ours, sharedSeconds: pgUsed.shared, usPerTask: (pgUsed.cpuSeconds * 1e6) / tasks, walBytesPerTask: (wal1 - wal0) / tasks, transactions: xact1 - xact0 } : null,
       load: os.loadavg(),
     };
   } finally {
@@ -336,7 +341,7 @@ export const clusterBench: Bench = async (ctx): Promise<BenchResult> => {
       bench: 'cluster',
       figure: `PostgreSQL, ${r.masters} master${r.masters > 1 ? 's' : ''}: CPU per task, masters / PostgreSQL`,
       value: `${us(r.masterUsPerTask)} / ${us(r.pg!.usPerTask)}`,
-      beside: `each master ${r.masterCpuSeconds.map((c) => `${fmt(c, 1)}`).join(' + ')} s; PostgreSQL ${fmt(r.pg!.oursSeconds, 1)} s backends + ${fmt(r.pg!.sharedSeconds, 1)} s shared; WAL ${fmt(r.pg!.walBytesPerTask)} B/task`,
+      beside: `each master ${r.masterCpuSeconds.map((c) => `${fmt(c, 1)}`).join(' + ')} s; PostgreSQL ${fmt(r.pg!.oursSeconds, 1)} s backends + ${fmt(r.pg!.sharedSeconds, 1)} s shared; WAL ${fmt(r.pg!.walBytesPerTask)} B/task; ${fmt((r.pg!.transactions * 1000) / r.tasks, 1)} transactions per 1,000 tasks`,
       target: '',
       verdict: Verdict.info,
     });

@@ -163,3 +163,7 @@ export async function dropLeftovers(prefix: string): Promise<string[]> {
   for (const n of gone) await dropDatabase(n);
   return gone;
 }
+
+/** Transactions committed in database `db` so far (pg_stat_database; backends report within about a second). */
+export const commitsIn = (db: string) =>
+  admin(async (c) => Number((await c.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = $1', [db])).rows[0]?.n ?? NaN));
