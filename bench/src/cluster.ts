@@ -108,7 +108,7 @@ interface Throughput {
   load: number[];
 }
 
-async function throughput(ctx: BenchContext, n: number, postgres: boolean, tasks: number, warm: number): Promise<Throughput> {
+export async function throughput(ctx: BenchContext, n: number, postgres: boolean, tasks: number, warm: number): Promise<Throughput> {
   const s = await setUp(ctx, n, postgres);
   try {
     const [api] = s.apis as [Api];
