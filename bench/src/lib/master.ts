@@ -35,6 +35,8 @@ export interface MasterOptions {
   dataRoot?: string;
   /** Extra node flags (`--cpu-prof`, which NODE_OPTIONS does not allow). */
   nodeArgs?: string[];
+  /** The operator token (masters of one cluster share theirs); default: a random one. */
+  token?: string;
 }
 
 /**
@@ -79,7 +81,7 @@ export class Master {
   static async start(opts: MasterOptions = {}): Promise<Master> {
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(opts.dataRoot ?? os.tmpdir(), 'barnraise-bench-'));
-    const token = `bench-${randomBytes(12).toString('hex')}`;
+    const token = opts.token ?? `bench-${randomBytes(12).toString('hex')}`;
     const { child, output } = spawnNode(
       path.join(REPO_ROOT, 'server/src/cli.ts'),
       ['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token],
