@@ -77,6 +77,32 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(v.held.get(long), 'tasks of 200 ms: still four a thread').toBe(8);
   });
 
+  it('[K1] claims cover about 250 ms of the lease rate: short tasks come in big claims, slow ones in small', async () => {
+    /** Lease `perStep` every `stepMs` for `steps` steps, each returned at once; the most tasks ever buffered. */
+    const run = async (perStep: number, stepMs: number, steps: number) => {
+      const { clock, scheduler, add, join } = setup(600_000);
+      const job = await add({ total: 20_000 });
+      const { v } = join(1);
+      let most = 0;
+      for (let k = 0; k < steps; k++) {
+        scheduler.want(v, perStep);
+        await dispatch(scheduler);
+        most = Math.max(most, job.workCount());
+        const held = [...v.attempts.values()];
+        scheduler.results(v, held.map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 5 })));
+        clock.advance(stepMs);
+      }
+      return { rate: scheduler.supply.leaseRate(job), most };
+    };
+    const fast = await run(8, 10, 60); // 800 leases a second
+    expect(fast.rate).toBeGreaterThan(500);
+    expect(fast.rate).toBeLessThan(1000);
+    expect(fast.most, 'about 250 ms of 800 a second, claimed ahead').toBeGreaterThanOrEqual(120);
+    const slow = await run(8, 1000, 6); // 8 a second
+    expect(slow.rate).toBeLessThan(20);
+    expect(slow.most, 'never more than the smallest claim').toBeLessThanOrEqual(32);
+  });
+
   it('[P4] pause drops unused credits: nothing more is leased', async () => {
     const { scheduler, add, join } = setup();
     const { port, v } = join(2);
