@@ -17,6 +17,9 @@ function open(): RawVolunteer {
     url: f.url!,
     threads: 1,
     agent: 'browser',
+    // Idle: beats as a tab with no lease does (P5). Told to `want`, it runs trivial tasks at once, holding
+    // nothing between frames, so the slower beat stays right.
+    idle: true,
     // Hungry mode: run what comes at once (trivial tasks) and give the credit back.
     onTasks: (items, self) => {
       const out: TaskOutcome[] = items.map((t) => ({ a: t.a, ok: true, output: typeof t.input === 'number' ? t.input + 1 : null, ms: 0 }));

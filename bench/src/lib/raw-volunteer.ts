@@ -12,6 +12,11 @@ export interface RawVolunteerOptions {
   agent?: 'browser' | 'node';
   /** Send `hb` every heartbeatMs from the welcome (true by default). */
   heartbeat?: boolean;
+  /**
+   * Beat as a volunteer that holds no lease does (rule P5): every idleHeartbeatMs of the welcome. For idle
+   * swarms that never take work; a volunteer holding leases beats every heartbeatMs.
+   */
+  idle?: boolean;
   /** Called for every leased task; return the outcome to send back now, or nothing to hold the lease. */
   onTasks?: (items: Lease[], v: RawVolunteer) => void;
   /** Bind the client end to this local address (127.x.y.z), to spread sockets over source addresses. */
@@ -40,7 +45,7 @@ export class RawVolunteer {
         const msg = JSON.parse(data.toString()) as MasterMessage;
         if (msg.type === 'welcome') {
           this.welcome = msg;
-          if (opts.heartbeat !== false) this.startHeartbeat(msg.heartbeatMs);
+          if (opts.heartbeat !== false) this.startHeartbeat(opts.idle ? (msg.idleHeartbeatMs ?? msg.heartbeatMs) : msg.heartbeatMs);
           resolve();
         } else if (msg.type === 'tasks') opts.onTasks?.(msg.items, this);
       });
