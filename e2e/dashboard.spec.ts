@@ -104,7 +104,7 @@ test.describe('operator dashboard', () => {
     await expect(dash.detailStatus).toHaveText('queued');
     workers.push(HeadlessWorker.start(master, 1));
     await expect(dash.detailStatus).toHaveText('completed', { timeout: 30_000 });
-    const id = (await api.job((await (await fetch(`${master.url}/api/jobs`, { headers: { authorization: `Bearer ${master.token}` } })).json()).jobs[0].id)).id;
+    const id = (await api.client.listJobs({ limit: 1 })).jobs[0]!.id;
     expect(await api.results(id)).toEqual([
       { index: 0, status: 'done', output: 3 },
       { index: 1, status: 'done', output: 6 },
@@ -161,8 +161,7 @@ test.describe('operator dashboard', () => {
     await expect(page.getByTestId('detail.validation')).toContainText('strict (quorum 2');
     await expect(page.getByTestId('detail.validated')).toHaveText('0');
     await expect(page.getByTestId('detail.awaiting')).toHaveText('0');
-    const list = (await (await fetch(`${master.url}/api/jobs`, { headers: { authorization: `Bearer ${master.token}` } })).json()) as { jobs: Array<{ id: string }> };
-    const job = await api.job(list.jobs[0]!.id);
+    const job = await api.job((await api.client.listJobs({ limit: 1 })).jobs[0]!.id);
     expect(job.validation).toMatchObject({ mode: 'strict', quorum: 2, validated: 0, awaiting: 0, inconclusive: 0, replicas: 0 });
     await expect(page.getByTestId(`jobs.validation.${job.id}`)).toContainText('strict: 0 validated, 0 awaiting, 0 inconclusive');
   });

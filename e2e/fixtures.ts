@@ -2,45 +2,37 @@
  * Fixtures for the volunteer page tests: a real master per test, a typed REST client for seeding jobs and
  * reading results, and the VolunteerPage page object (locators by role or dotted data-testid).
  */
-import { createHash } from 'node:crypto';
 import { test as base, expect, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from '@playwright/test';
 import type { CreateJobBody, IdentityPage, IdentityRow, JobSummary, ResultLine, Site, Stats, TaskDetailReply, VolunteerMessage } from '@barnraise/shared';
+import { Barnraise } from '@barnraise/client';
 import { UnmanagedChromium } from './chromium.ts';
 import { MasterProcess, type MasterOptions } from './master.ts';
 
-/** The operator's REST API, typed with the shared schemas. */
+/**
+ * The operator's REST API on @barnraise/client (`client` for the rest of it), one try per call: the tests
+ * watch the master, not the client's retries. `/metrics` is Prometheus text, not the API the client speaks:
+ * plain fetch.
+ */
 export class Api {
+  readonly client: Barnraise;
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
-  ) {}
-
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+  ) {
+    this.client = new Barnraise({ url: baseUrl, token, retries: 0 });
   }
 
-  createJob(body: CreateJobBody): Promise<JobSummary> {
-    return this.call('POST', '/api/jobs', body);
+  private get signal(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(10_000) };
   }
 
-  /** Store `bytes` as an asset (PUT /api/assets/<sha256>); resolves with the hash a job names it by. */
-  async putAsset(bytes: Uint8Array): Promise<string> {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const res = await fetch(`${this.baseUrl}/api/assets/${sha256}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream' },
-      body: bytes as BodyInit,
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`PUT asset: ${res.status} ${await res.text()}`);
-    return sha256;
+  async createJob(body: CreateJobBody): Promise<JobSummary> {
+    return (await this.client.submit(body, this.signal)).summary!;
+  }
+
+  /** Store `bytes` as an asset (PUT /api/assets/<sha256>, unless the master has it); resolves with the hash a job names it by. */
+  putAsset(bytes: Uint8Array): Promise<string> {
+    return this.client.uploadAsset(bytes, this.signal);
   }
 
   /** Bytes of assets the master has sent in full (barnraise_asset_bytes_sent_total). */
@@ -52,38 +44,35 @@ export class Api {
   }
 
   job(id: string): Promise<JobSummary> {
-    return this.call('GET', `/api/jobs/${id}`);
+    return this.client.getJob(id, this.signal);
   }
 
   /** One task's detail: attempts and, for a validated job, its replicas. */
   task(id: string, index: number): Promise<TaskDetailReply> {
-    return this.call('GET', `/api/jobs/${id}/tasks/${index}`);
+    return this.client.getTask(id, index, this.signal);
   }
 
   identities(offset = 0, limit = 200): Promise<IdentityPage> {
-    return this.call('GET', `/api/identities?offset=${offset}&limit=${limit}`);
+    return this.client.listIdentities({ offset, limit, ...this.signal });
   }
 
   identity(id: string): Promise<IdentityRow> {
-    return this.call('GET', `/api/identities/${encodeURIComponent(id)}`);
+    return this.client.getIdentity(id, this.signal);
   }
 
   stats(): Promise<Stats> {
-    return this.call('GET', '/api/stats');
+    return this.client.stats(this.signal);
   }
 
   site(): Promise<Site> {
-    return this.call('GET', '/api/site');
+    return this.client.getSite(this.signal);
   }
 
-  /** Every result line of a job (ndjson). */
+  /** Every result line of a job (ndjson) final now. */
   async results(id: string): Promise<ResultLine[]> {
-    const res = await fetch(`${this.baseUrl}/api/jobs/${id}/results`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`results of ${id}: ${res.status}`);
-    return (await res.text())
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as ResultLine);
+    const lines: ResultLine[] = [];
+    for await (const line of this.client.job(id).lines({ follow: false, ...this.signal })) lines.push(line);
+    return lines;
   }
 
   /** Wait until the job is completed (bounded), then return its summary. */

@@ -1,5 +1,5 @@
 /** `Barnraise`: the connection to one master, and the calls that are not about one job handle. */
-import { assetPath, type CreateJobBody, type JobList, type JobSummary, type Stats } from '@barnraise/shared';
+import { assetPath, type CreateJobBody, type IdentityPage, type IdentityRow, type JobDetail, type JobList, type JobSummary, type Site, type Stats, type TaskDetailReply } from '@barnraise/shared';
 import { assetSha256, openAssetFile } from './assets.ts';
 import { ApiError, BarnraiseError, JobCancelledError, TaskError } from './errors.ts';
 import { Http } from './http.ts';
@@ -17,8 +17,12 @@ export interface BarnraiseOptions {
 }
 
 export interface SubmitOptions extends CallOptions {
-  /** Sent as Idempotency-Key; default a random UUID, the same for every retry of this submit. */
-  idempotencyKey?: string;
+  /**
+   * Sent as Idempotency-Key; default a random UUID, the same for every retry of this submit. `null` sends
+   * none (the master then skips its durable key write): a submit whose reply is lost is then not tried
+   * again, since it may have made the job, and fails instead.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** Job code: an ES module's source with a default export, or a self-contained function (it is sent as its source). */
@@ -46,6 +50,8 @@ function randomUUID(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+const identityPath = (id: string, rest = '') => `/api/identities/${encodeURIComponent(id)}${rest}`;
+
 /** The module source of job code given as a function. */
 export function moduleOf(code: JobCode): string {
   return typeof code === 'string' ? code : `export default ${code.toString()};\n`;
@@ -70,11 +76,24 @@ export class Barnraise {
    * anyway is then cancelled as soon as its reply comes.
    */
   async submit<B extends CreateJobBody>(body: B, opts: SubmitOptions = {}): Promise<Job> {
+    return this.create({ json: body }, opts);
+  }
+
+  /**
+   * `submit` with the body already encoded as JSON (a CreateJobBody), sent as it is: for a caller that
+   * encodes once and submits many times, or times the request without the encoding (the benchmarks).
+   */
+  async submitJson(json: string, opts: SubmitOptions = {}): Promise<Job> {
+    return this.create({ jsonText: json }, opts);
+  }
+
+  private async create(body: { json: unknown } | { jsonText: string }, opts: SubmitOptions): Promise<Job> {
     const { signal } = opts;
     signal?.throwIfAborted();
-    const headers = { 'idempotency-key': opts.idempotencyKey ?? randomUUID() };
+    const key = opts.idempotencyKey === undefined ? randomUUID() : opts.idempotencyKey;
+    const headers: Record<string, string> = key === null ? {} : { 'idempotency-key': key };
     // Not aborted by `signal`: once the body is sent the job may exist, and only its reply says which to cancel.
-    const created = this.http.json<JobSummary>('POST', '/api/jobs', { json: body, headers, stopRetries: signal });
+    const created = this.http.json<JobSummary>('POST', '/api/jobs', { ...body, headers, stopRetries: signal, notRepeatable: key === null });
     if (!signal) {
       const s = await created;
       return new Job(this.http, s.id, s);
@@ -105,7 +124,7 @@ export class Barnraise {
    */
   async *map(code: JobCode, inputs: Iterable<unknown>, opts: MapOptions = {}): AsyncGenerator<unknown> {
     const { signal, attempts, idempotencyKey, ...jobOpts } = opts;
-    const job = await this.submit({ ...jobOpts, code: moduleOf(code), inputs: Array.from(inputs) }, { signal, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    const job = await this.submit({ ...jobOpts, code: moduleOf(code), inputs: Array.from(inputs) }, { signal, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
     const onAbort = () => void job.cancel().catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     let complete = false;
@@ -143,6 +162,16 @@ export class Barnraise {
     return this.http.json<JobList>('GET', `/api/jobs${query ? `?${query}` : ''}`, { signal: opts.signal });
   }
 
+  /** A job's summary with its code, its first results and its first errors (what the dashboard shows). */
+  async getJobDetail(id: string, opts: CallOptions = {}): Promise<JobDetail> {
+    return this.http.json<JobDetail>('GET', `/api/jobs/${encodeURIComponent(id)}/detail`, { signal: opts.signal });
+  }
+
+  /** One task of a job: state, input, output or error, and its attempt history (and replicas, when validated). */
+  async getTask(id: string, index: number, opts: CallOptions = {}): Promise<TaskDetailReply> {
+    return this.job(id).task(index, opts);
+  }
+
   /** Cancel a job by id. */
   async cancel(id: string, opts: CallOptions = {}): Promise<JobSummary> {
     return this.job(id).cancel(opts);
@@ -156,6 +185,54 @@ export class Barnraise {
   /** The swarm: volunteers, threads, tasks per second, queued and leased tasks, active jobs. */
   async stats(opts: CallOptions = {}): Promise<Stats> {
     return this.http.json<Stats>('GET', '/api/stats', { signal: opts.signal });
+  }
+
+  /** The operator's title and description for the volunteer page (public). */
+  async getSite(opts: CallOptions = {}): Promise<Site> {
+    return this.http.json<Site>('GET', '/api/site', { signal: opts.signal });
+  }
+
+  /** A page of volunteer identities, newest first (`limit` at most 200, default 50). */
+  async listIdentities(opts: CallOptions & { offset?: number; limit?: number } = {}): Promise<IdentityPage> {
+    const q = new URLSearchParams();
+    if (opts.offset !== undefined) q.set('offset', String(opts.offset));
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    const query = q.toString();
+    return this.http.json<IdentityPage>('GET', `/api/identities${query ? `?${query}` : ''}`, { signal: opts.signal });
+  }
+
+  /**
+   * Every volunteer identity, page after page. Identities made meanwhile shift the pages (newest first), so
+   * a row may come twice; none that existed at the start is skipped.
+   */
+  async *identities(opts: CallOptions & { pageSize?: number } = {}): AsyncGenerator<IdentityRow> {
+    const limit = opts.pageSize ?? 200;
+    for (let offset = 0; ; ) {
+      const page = await this.listIdentities({ offset, limit, signal: opts.signal });
+      yield* page.rows;
+      offset += page.rows.length;
+      if (page.rows.length === 0 || offset >= page.total) return;
+    }
+  }
+
+  /** One volunteer identity, with its trust and checks (IdentityNotFoundError when there is none). */
+  async getIdentity(id: string, opts: CallOptions = {}): Promise<IdentityRow> {
+    return this.http.json<IdentityRow>('GET', identityPath(id), { signal: opts.signal });
+  }
+
+  /** Ban an identity: its connections close and its unsettled results go back for validation. */
+  async banIdentity(id: string, opts: CallOptions & { reason?: string | undefined } = {}): Promise<IdentityRow> {
+    return this.http.json<IdentityRow>('POST', identityPath(id, '/ban'), { json: opts.reason ? { reason: opts.reason } : {}, signal: opts.signal });
+  }
+
+  /** Vouch for an identity (the operator's own machine): trusted from now on, a ban lifted. */
+  async vouchForIdentity(id: string, opts: CallOptions = {}): Promise<IdentityRow> {
+    return this.http.json<IdentityRow>('POST', identityPath(id, '/vouch'), { signal: opts.signal });
+  }
+
+  /** Give an identity a fresh start: untrusted, not banned. */
+  async reinstateIdentity(id: string, opts: CallOptions = {}): Promise<IdentityRow> {
+    return this.http.json<IdentityRow>('POST', identityPath(id, '/reinstate'), { signal: opts.signal });
   }
 
   /**

@@ -43,6 +43,17 @@ export class UnauthorizedError extends ApiError {
 export class JobNotFoundError extends ApiError {
   declare readonly code: 'JOB_NOT_FOUND';
 }
+export class IdentityNotFoundError extends ApiError {
+  declare readonly code: 'IDENTITY_NOT_FOUND';
+}
+/** A job names an asset the master does not have: upload it first (`uploadAsset`). */
+export class UnknownAssetError extends ApiError {
+  declare readonly code: 'UNKNOWN_ASSET';
+}
+/** The master's disk is full: the job or asset was not stored. */
+export class StoreFullError extends ApiError {
+  declare readonly code: 'STORE_FULL';
+}
 export class NotFoundError extends ApiError {
   declare readonly code: 'NOT_FOUND';
 }
@@ -72,6 +83,9 @@ const byCode: Record<string, new (status: number, code: string, message: string)
   UNAUTHORIZED: UnauthorizedError,
   JOB_NOT_FOUND: JobNotFoundError,
   NOT_FOUND: NotFoundError,
+  IDENTITY_NOT_FOUND: IdentityNotFoundError,
+  UNKNOWN_ASSET: UnknownAssetError,
+  STORE_FULL: StoreFullError,
   JOB_FINISHED: JobFinishedError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReusedError,

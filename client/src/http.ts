@@ -1,13 +1,16 @@
 /**
  * One request to the master, and retries of transient failures. Only what fetch gives, so it runs in Node
  * 20 and in browsers alike. Every operation of the API may be repeated safely (reads, cancel, retry of
- * failed tasks; a job submission carries an Idempotency-Key), so all of them retry a few times.
+ * failed tasks, identity verdicts; a job submission carries an Idempotency-Key), so all of them retry a few
+ * times; a submission sent without a key (`notRepeatable`) only when the master says it did nothing.
  */
 import { apiError, ApiError, ConnectionError, RateLimitedError } from './errors.ts';
 
 export interface RequestOptions {
   /** A JSON body. */
   json?: unknown;
+  /** A JSON body already encoded (sent as it is). */
+  jsonText?: string;
   /** Raw bytes (an asset): a Blob is read again on each retry (a file-backed one streams from disk). */
   bytes?: Uint8Array | Blob;
   headers?: Record<string, string>;
@@ -15,6 +18,11 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Ends the retries (not the request in flight) when it aborts: for a submit whose outcome must be known. */
   stopRetries?: AbortSignal | undefined;
+  /**
+   * The request must not be repeated once the master may have acted on it (a submit without an
+   * Idempotency-Key): only a reply saying it did nothing (429, 503) is tried again.
+   */
+  notRepeatable?: boolean;
 }
 
 /** Longest wait between two tries, whatever a Retry-After says. */
@@ -23,6 +31,11 @@ const MAX_DELAY_MS = 10_000;
 /** A failure worth trying again: no reply, the master going away or busy, or a proxy's. */
 export function isTransient(err: unknown): boolean {
   return err instanceof ConnectionError || (err instanceof ApiError && [429, 502, 503, 504].includes(err.status));
+}
+
+/** A reply by which the master says it did nothing with the request (so even a non-repeatable one may go again). */
+function refused(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 429 || err.status === 503);
 }
 
 /** Wait `ms`, or reject with the signal's reason when it aborts first. */
@@ -61,9 +74,9 @@ export class Http {
     const headers: Record<string, string> = { ...opts.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | Uint8Array | Blob | undefined;
-    if (opts.json !== undefined) {
+    if (opts.jsonText !== undefined || opts.json !== undefined) {
       headers['content-type'] = 'application/json';
-      body = JSON.stringify(opts.json);
+      body = opts.jsonText ?? JSON.stringify(opts.json);
     } else if (opts.bytes) {
       headers['content-type'] = 'application/octet-stream';
       body = opts.bytes;
@@ -93,7 +106,7 @@ export class Http {
         return await this.once(method, path, opts);
       } catch (err) {
         const stop = opts.stopRetries ?? opts.signal;
-        if (n > this.retries || !isTransient(err) || stop?.aborted) throw err;
+        if (n > this.retries || !(opts.notRepeatable ? refused(err) : isTransient(err)) || stop?.aborted) throw err;
         const asked = err instanceof RateLimitedError && err.retryAfterS !== undefined ? err.retryAfterS * 1000 : 0;
         await sleep(Math.min(MAX_DELAY_MS, Math.max(asked, backoffMs(n))), stop);
       }

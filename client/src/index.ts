@@ -9,4 +9,4 @@ export { Job, type CallOptions, type DoneTask, type PollOptions, type ResultsOpt
 export { isFinished, RateMeter, type Progress } from './progress.ts';
 export { followResults, inIndexOrder, ndjson } from './follow.ts';
 export * from './errors.ts';
-export type { CreateJobBody, JobList, JobStatus, JobSummary, ResultLine, Stats } from '@barnraise/shared';
+export type { CreateJobBody, IdentityPage, IdentityRow, JobDetail, JobList, JobStatus, JobSummary, ResultLine, Site, Stats, TaskDetailReply } from '@barnraise/shared';

@@ -1,4 +1,4 @@
-/** Helpers for end-to-end tests: real master and worker processes on loopback, a REST client, a raw volunteer. */
+/** Helpers for end-to-end tests: real master and worker processes on loopback, the REST client, a raw volunteer. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { Barnraise } from '@barnraise/client';
 import { PROTOCOL_VERSION, VOLUNTEER_PATH, type CreateJobBody, type JobSummary, type MasterMessage, type ResultLine, type VolunteerMessage } from '@barnraise/shared';
 
 export const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -131,33 +132,30 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** A typed REST client for the operator API. */
+/**
+ * The operator API as the suite uses it, on @barnraise/client (`client` for the rest of it). One try per
+ * call and no Idempotency-Key, as a plain request would: these tests watch what the master does, and a
+ * retry or a durable key write would change what they see (the client's own retries and keys have their
+ * own tests, client/test). `raw` and `headers` stay plain fetch: they send what the client never would
+ * (malformed bodies, wrong tokens, odd headers, other routes) and read statuses and headers.
+ */
 export function api(url: string, token: string) {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const client = new Barnraise({ url, token, retries: 0 });
   return {
+    client,
+    /** POST /api/jobs, resolving with the summary (201, once the job is durable). */
     async createJob(body: CreateJobBody): Promise<JobSummary> {
-      const res = await fetch(`${url}/api/jobs`, { method: 'POST', headers, body: JSON.stringify(body) });
-      if (res.status !== 201) throw new Error(`POST /api/jobs: ${res.status} ${await res.text()}`);
-      return (await res.json()) as JobSummary;
+      return (await client.submit(body, { idempotencyKey: null })).summary!;
     },
-    async job(id: string): Promise<JobSummary> {
-      const res = await fetch(`${url}/api/jobs/${id}`, { headers });
-      if (!res.ok) throw new Error(`GET job: ${res.status}`);
-      return (await res.json()) as JobSummary;
-    },
+    job: (id: string): Promise<JobSummary> => client.getJob(id),
+    /** Every line of the results stream: the tasks final now, or (`follow`) every task, as the job ends. */
     async results(id: string, follow = false): Promise<ResultLine[]> {
-      const res = await fetch(`${url}/api/jobs/${id}/results${follow ? '?follow=true' : ''}`, { headers });
-      if (!res.ok) throw new Error(`GET results: ${res.status}`);
-      return (await res.text())
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as ResultLine);
+      const lines: ResultLine[] = [];
+      for await (const line of client.job(id).lines({ follow })) lines.push(line);
+      return lines;
     },
-    async cancel(id: string): Promise<JobSummary> {
-      const res = await fetch(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers });
-      if (!res.ok) throw new Error(`cancel: ${res.status}`);
-      return (await res.json()) as JobSummary;
-    },
+    cancel: (id: string): Promise<JobSummary> => client.cancel(id),
     raw: (p: string, init: RequestInit = {}) => fetch(`${url}${p}`, init),
     headers,
   };

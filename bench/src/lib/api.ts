@@ -1,63 +1,58 @@
-/** The operator's REST API as the suite uses it: submit a job, poll it, typed with the shared schemas. */
-import type { CreateJobBody, IdentityPage, IdentityRow, JobSummary, ResultLine } from '@barnraise/shared';
+/**
+ * The operator's REST API as the suite uses it, on @barnraise/client (`client` for the rest of it). One try
+ * per call (a hidden retry would hide a failure inside a figure) and no Idempotency-Key (the old figures were
+ * measured without its durable key write, and a benchmark submits each body once).
+ */
+import type { CreateJobBody, IdentityRow, JobSummary, ResultLine, Stats } from '@barnraise/shared';
+import { Barnraise } from '@barnraise/client';
 import { sleep } from './proc.ts';
 
+const LONG_MS = 120_000;
+const SHORT_MS = 30_000;
+
 export class Api {
-  private readonly headers: Record<string, string>;
+  readonly client: Barnraise;
   constructor(
     readonly url: string,
     token: string,
   ) {
-    this.headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    this.client = new Barnraise({ url, token, retries: 0 });
   }
 
   /** POST /api/jobs with a body already encoded (so encoding is not timed), expecting 201. */
   async createJobRaw(json: string): Promise<JobSummary> {
-    const res = await fetch(`${this.url}/api/jobs`, { method: 'POST', headers: this.headers, body: json, signal: AbortSignal.timeout(120_000) });
-    if (res.status !== 201) throw new Error(`POST /api/jobs: ${res.status} ${(await res.text()).slice(0, 500)}`);
-    return (await res.json()) as JobSummary;
+    return (await this.client.submitJson(json, { idempotencyKey: null, signal: AbortSignal.timeout(LONG_MS) })).summary!;
   }
 
   createJob(body: CreateJobBody): Promise<JobSummary> {
     return this.createJobRaw(JSON.stringify(body));
   }
 
-  async job(id: string): Promise<JobSummary> {
-    const res = await fetch(`${this.url}/api/jobs/${id}`, { headers: this.headers, signal: AbortSignal.timeout(30_000) });
-    if (!res.ok) throw new Error(`GET /api/jobs/${id}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as JobSummary;
+  job(id: string): Promise<JobSummary> {
+    return this.client.getJob(id, { signal: AbortSignal.timeout(SHORT_MS) });
   }
 
   async cancel(id: string): Promise<void> {
-    await fetch(`${this.url}/api/jobs/${id}/cancel`, { method: 'POST', headers: { authorization: this.headers.authorization! }, signal: AbortSignal.timeout(30_000) });
+    await this.client.cancel(id, { signal: AbortSignal.timeout(SHORT_MS) });
   }
 
   /** GET /api/jobs/:id/results: every line of the (finished) job's NDJSON stream. */
   async results(id: string): Promise<ResultLine[]> {
-    const res = await fetch(`${this.url}/api/jobs/${id}/results`, { headers: this.headers, signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) throw new Error(`GET /api/jobs/${id}/results: ${res.status} ${await res.text()}`);
-    const text = await res.text();
-    return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as ResultLine);
+    const lines: ResultLine[] = [];
+    for await (const line of this.client.job(id).lines({ follow: false, signal: AbortSignal.timeout(LONG_MS) })) lines.push(line);
+    return lines;
   }
 
   /** GET /api/identities, every page. */
   async identities(): Promise<IdentityRow[]> {
     const rows: IdentityRow[] = [];
-    for (let offset = 0; offset < 1_000_000; ) {
-      const res = await fetch(`${this.url}/api/identities?offset=${offset}&limit=200`, { headers: this.headers, signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`GET /api/identities: ${res.status} ${await res.text()}`);
-      const page = (await res.json()) as IdentityPage;
-      rows.push(...page.rows);
-      offset += page.rows.length;
-      if (page.rows.length === 0 || offset >= page.total) break;
-    }
+    for await (const row of this.client.identities({ signal: AbortSignal.timeout(SHORT_MS) })) rows.push(row);
     return rows;
   }
 
-  /** Public swarm totals. */
-  async stats(): Promise<{ volunteers: number; threads: number; queued: number; leased: number }> {
-    const res = await fetch(`${this.url}/api/stats`, { signal: AbortSignal.timeout(30_000) });
-    return (await res.json()) as { volunteers: number; threads: number; queued: number; leased: number };
+  /** Swarm totals. */
+  stats(): Promise<Stats> {
+    return this.client.stats({ signal: AbortSignal.timeout(SHORT_MS) });
   }
 
   /**

@@ -1,37 +1,29 @@
-/** The operator REST calls the dashboard makes; errors carry the master's message for inline display. */
-import type { CreateJobBody, IdentityPage, IdentityRow, JobDetail, JobList, JobRow, JobSummary, TaskDetailReply } from '@barnraise/shared';
+/** The operator REST calls the dashboard makes, on @barnraise/client; errors carry the master's message for inline display. */
+import { Barnraise, BarnraiseError } from '@barnraise/client';
+import type { CreateJobBody, JobRow, JobSummary } from '@barnraise/shared';
 
-export class ApiRequestError extends Error {
-  readonly code = 'api_error' as const;
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/**
+ * Any error the client makes (an API error with the master's message, no connection, …): its message is
+ * fit to show the operator as it is.
+ */
+export { BarnraiseError as ApiRequestError };
 
+/** The dashboard's calls, against the page's own origin. */
 export function operatorApi(token: string) {
-  async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const res = await fetch(path, {
-      ...init,
-      headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
-    });
-    const body = (await res.json().catch(() => null)) as { message?: string } | null;
-    if (!res.ok) throw new ApiRequestError(res.status, body?.message ?? `${res.status} ${res.statusText}`);
-    return body as T;
-  }
+  const br = new Barnraise({ url: location.origin, token });
   return {
-    createJob: (body: CreateJobBody) => call<JobSummary>('/api/jobs', { method: 'POST', body: JSON.stringify(body) }),
-    jobs: (cursor?: string) => call<JobList>(`/api/jobs?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
-    detail: (id: string) => call<JobDetail>(`/api/jobs/${encodeURIComponent(id)}/detail`),
-    task: (id: string, index: number) => call<TaskDetailReply>(`/api/jobs/${encodeURIComponent(id)}/tasks/${index}`),
-    cancel: (id: string) => call<JobSummary>(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }),
-    retryFailed: (id: string) => call<JobSummary>(`/api/jobs/${encodeURIComponent(id)}/retry-failed`, { method: 'POST' }),
-    identities: (offset: number, limit: number) => call<IdentityPage>(`/api/identities?offset=${offset}&limit=${limit}`),
-    ban: (id: string, reason?: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/ban`, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }),
-    vouch: (id: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/vouch`, { method: 'POST' }),
-    reinstate: (id: string) => call<IdentityRow>(`/api/identities/${encodeURIComponent(id)}/reinstate`, { method: 'POST' }),
+    /** The client, for calls the dashboard has no shorthand for. */
+    client: br,
+    createJob: async (body: CreateJobBody) => (await br.submit(body)).summary!,
+    jobs: (cursor?: string) => br.listJobs({ limit: 50, ...(cursor ? { cursor } : {}) }),
+    detail: (id: string) => br.getJobDetail(id),
+    task: (id: string, index: number) => br.getTask(id, index),
+    cancel: (id: string) => br.cancel(id),
+    retryFailed: (id: string) => br.retryFailed(id),
+    identities: (offset: number, limit: number) => br.listIdentities({ offset, limit }),
+    ban: (id: string, reason?: string) => br.banIdentity(id, { reason }),
+    vouch: (id: string) => br.vouchForIdentity(id),
+    reinstate: (id: string) => br.reinstateIdentity(id),
   };
 }
 export type OperatorApi = ReturnType<typeof operatorApi>;
