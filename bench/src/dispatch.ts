@@ -77,13 +77,14 @@ export async function barnraise(ctx: BenchContext, tasks: number, warm: number, 
     await volunteers.stop();
     await master.stop();
 
-    // The attempts table holds, per attempt, when it was leased and when the master accepted its result.
+    // [D6] A task's done attempt (when it was leased, when the master accepted its result) is on its row;
+    // the attempts table keeps only the others (failed, lost).
     const db = new Database(master.dbFile, { readonly: true, fileMustExist: true });
     let latency: Summary;
     let correct: number;
     try {
       const seq = (db.prepare('SELECT seq FROM jobs WHERE id = ?').get(job.id) as { seq: number }).seq;
-      const rows = db.prepare("SELECT ended_at - leased_at AS d FROM attempts WHERE job_seq = ? AND outcome = 'done'").pluck().all(seq) as number[];
+      const rows = db.prepare('SELECT ended_at - leased_at AS d FROM tasks WHERE job_seq = ? AND state = 2 AND leased_at IS NOT NULL').pluck().all(seq) as number[];
       latency = summarize(rows);
       correct = (db.prepare('SELECT COUNT(*) FROM tasks WHERE job_seq = ? AND state = 2 AND CAST(output AS INTEGER) = idx + 1').pluck().get(seq) as number) ?? 0;
     } finally {
