@@ -15,19 +15,20 @@ export class Api {
     private readonly token: string,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }
 
   createJob(body: CreateJobBody): Promise<JobSummary> {
-    return this.call('POST', '/api/jobs', body);
+    // A master's first Python job waits for its Python syntax checker to start (rule Y2): several seconds.
+    return this.call('POST', '/api/jobs', body, body.language === 'python' ? 60_000 : 10_000);
   }
 
   /** Store `bytes` as an asset (PUT /api/assets/<sha256>); resolves with the hash a job names it by. */

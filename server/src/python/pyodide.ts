@@ -7,10 +7,11 @@ import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { PYODIDE_ASSET_NAMES } from '@barnraise/shared';
 import type { AssetStore } from '../assets/store.ts';
 
 /** The files a Python job needs, by the asset names runtime.js reads them under (about 13.5 MB, 6.3 MB gzipped). */
-export const PYODIDE_FILES = ['pyodide.mjs', 'pyodide.asm.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip', 'pyodide-lock.json'] as const;
+export const PYODIDE_FILES = PYODIDE_ASSET_NAMES;
 
 const require = createRequire(import.meta.url);
 

@@ -10,7 +10,7 @@ const PYODIDE = /*PYODIDE*/ {};
 const WHEELS = /*WHEELS*/ [];
 
 const PRELUDE = `
-import json, sys, types, traceback
+import inspect, json, sys, types, traceback
 
 def _barnraise_load(source):
     mod = types.ModuleType("job")
@@ -42,6 +42,16 @@ def _barnraise_run(main, input_json, index):
         return [True, json.dumps(out, allow_nan=False)]
     except Exception as e:
         return [False, _barnraise_describe(e)]
+
+async def _barnraise_run_async(main, input_json, index):
+    try:
+        out = await main(json.loads(input_json), Context(index))
+        return [True, json.dumps(out, allow_nan=False)]
+    except Exception as e:
+        return [False, _barnraise_describe(e)]
+
+def _barnraise_runner(main):
+    return _barnraise_run_async if inspect.iscoroutinefunction(main) else _barnraise_run
 `;
 
 const inNode = typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
@@ -130,7 +140,8 @@ async function boot(ctx) {
   py.globals.set('_barnraise_progress', (f) => current?.progress(f));
   py.runPython(PRELUDE);
   const main = py.globals.get('_barnraise_load')(SOURCE);
-  return { py, main, run: py.globals.get('_barnraise_run') };
+  // An `async def main` is awaited (on Pyodide's event loop); a plain one is called without it.
+  return { py, main, run: py.globals.get('_barnraise_runner')(main) };
 }
 
 /** One task: main(input, ctx) in Python, its input and output as JSON. */
@@ -143,7 +154,7 @@ export default async function pythonTask(input, ctx) {
   current = ctx;
   let reply;
   try {
-    reply = run(main, JSON.stringify(input ?? null), ctx.index);
+    reply = await run(main, JSON.stringify(input ?? null), ctx.index);
   } finally {
     current = null;
   }
