@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only dispatch,common,scale,browser,ingest,recovery,validation,cluster] [--out bench-results/latest.json] [--profile DIR]`
+ * `pnpm bench [--quick] [--only dispatch,common,scale,browser,ingest,recovery,validation,cluster,python] [--out bench-results/latest.json] [--profile DIR]`
  *
  * Runs each benchmark in turn (each starts and ends its own processes), prints every figure beside what it
  * is compared against and its target, and writes all numbers plus the machine to JSON (and the table as
@@ -24,6 +24,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   recovery: async () => (await import('./recovery.ts')).recoveryBench,
   validation: async () => (await import('./validation.ts')).validationBench,
   cluster: async () => (await import('./cluster.ts')).clusterBench,
+  python: async () => (await import('./python.ts')).pythonBench,
 };
 
 const { values } = parseArgs({

@@ -3,7 +3,10 @@
  * added to the job's assets and sent once, exact results from Python's main(input, ctx), Python errors and
  * a Python loop stopped by its time limit.
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
 import { PYODIDE_FILES } from '../src/python/pyodide.ts';
@@ -117,4 +120,29 @@ describe('[Y1][Y4] Python jobs on a headless worker', () => {
     expect(line).toMatchObject({ index: 0, status: 'failed' });
     expect(line?.status === 'failed' && line.error).toMatch(/timed out after 25000 ms/);
   }, 120_000);
+
+  it('[Y5] a pure-Python wheel among the job\'s assets is installed before its module is imported', async () => {
+    const wheel = path.join(dataDir, 'greet-1.0-py3-none-any.whl');
+    // A wheel is a zip: the package and its dist-info, built here with Python's zipfile.
+    execFileSync('python3', ['-c', `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("greet/__init__.py", "def hello(name):\\n    return 'hello ' + name\\n")
+    z.writestr("greet-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: greet\\nVersion: 1.0\\n")
+    z.writestr("greet-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    z.writestr("greet-1.0.dist-info/RECORD", "")
+`, wheel]);
+    const bytes = fs.readFileSync(wheel);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const put = await fetch(`${master.url}/api/assets/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: bytes });
+    expect(put.status).toBe(201);
+    const client = api(master.url, token);
+    const code = 'import greet\nfrom importlib.metadata import version\n\ndef main(name, ctx):\n    return [greet.hello(name), version("greet")]\n';
+    const job = await client.createJob({ language: 'python', code, inputs: ['ada', 'bob'], assets: { 'greet-1.0-py3-none-any.whl': sha } });
+    await waitFor('wheel job completed', async () => (await client.job(job.id)).status === 'completed', 120_000, 200);
+    expect(await client.results(job.id)).toEqual([
+      { index: 0, status: 'done', output: ['hello ada', '1.0'] },
+      { index: 1, status: 'done', output: ['hello bob', '1.0'] },
+    ]);
+  }, 150_000);
 });
