@@ -103,7 +103,7 @@ async function openTab(context: BrowserContext, url: string, api: Api): Promise<
   const page = await context.newPage();
   await page.goto(url);
   await page.getByRole('slider', { name: 'Threads' }).fill('1');
-  await page.getByRole('button', { name: /^(Start|Resume)$/ }).click();
+  await page.getByRole('button', { name: /^(Start|Resume)$/ }).first().click();
   await page.getByTestId('volunteer.connection').filter({ hasText: 'connected' }).waitFor({ timeout: 30_000 });
   await waitUntil('the tab joined', async () => (await api.stats()).threads >= 1, 30_000, 50);
   return page;
