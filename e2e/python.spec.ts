@@ -115,9 +115,9 @@ test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact resu
     await test.step('[Y3][Y4][S4] a second Python job in the same tabs downloads no interpreter bytes; its code reaches no network; its endless loop is stopped by the time limit', async () => {
       const target = await countingServer();
       try {
-        // The loop comes last, so the other tasks are through before it holds a thread for its 30 s.
+        // The loop comes last, so the other tasks are through before it holds a thread for its 20 s.
         const ways = ['compute', 'js.fetch', 'pyfetch', 'open_url', 'xhr', 'urllib', 'loadPackage', 'loop'];
-        const job = await api.createJob({ name: 'escapes', language: 'python', code: ESCAPES(target.url), inputs: ways, maxAttempts: 1, timeoutMs: 30_000 });
+        const job = await api.createJob({ name: 'escapes', language: 'python', code: ESCAPES(target.url), inputs: ways, maxAttempts: 1, timeoutMs: 20_000 });
         await api.waitForCompletion(job.id, 150_000);
         const lines = await api.results(job.id);
         const byWay = Object.fromEntries(lines.map((l) => [ways[l.index]!, l.status === 'done' ? `done: ${JSON.stringify(l.output)}` : `failed: ${l.error}`]));
@@ -125,7 +125,7 @@ test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact resu
         for (const way of ways.filter((w) => w !== 'compute')) expect(byWay[way], way).toMatch(/^failed: /);
         expect(byWay['js.fetch']).toContain('sandbox: network access is not allowed (fetch');
         expect(byWay.xhr).toContain('sandbox: network access is not allowed (XMLHttpRequest');
-        expect(byWay.loop).toBe('failed: timed out after 30000 ms');
+        expect(byWay.loop).toBe('failed: timed out after 20000 ms');
         expect(target.hits(), 'requests and connections the loopback server received').toBe(0);
       } finally {
         await target.close();
