@@ -3,10 +3,14 @@
  * written in Python inside the sandbox. One test, its steps sharing two tabs, because each tab's first
  * Python job costs it a Pyodide start (about 10 s here): a job across two tabs and a headless worker with
  * exact results; a second job that downloads nothing; Python job code that cannot reach the network; a
- * Python loop stopped by its time limit; a reloaded tab that takes Pyodide from Cache Storage.
+ * Python loop stopped by its time limit; a reloaded tab that takes Pyodide from Cache Storage and runs
+ * HighFive's example with its task in Python (examples/highfive/add_master.py --python).
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PYODIDE_ASSET_NAMES } from '@barnraise/shared';
 import { HeadlessWorker } from './dashboard-page.ts';
 import { expect, test, type VolunteerPage } from './fixtures.ts';
@@ -75,6 +79,24 @@ async function countingServer(): Promise<{ url: string; hits: () => number; clos
   };
 }
 
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** `python3 examples/highfive/add_master.py --python` against `url`, killed by its PID if it takes over 2 minutes. */
+async function runExample(url: string, token: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn('python3', ['examples/highfive/add_master.py', '--python'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, BARNRAISE_URL: url, BARNRAISE_TOKEN: token, PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
 const pyodideRequests = (tab: VolunteerPage) => tab.assetRequests.length;
 
 test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact results, Pyodide downloaded once, no network, loops stopped', async ({ openVolunteer, api, master }) => {
@@ -135,16 +157,17 @@ test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact resu
       expect(await api.assetBytesSent()).toBe(3 * pyodideBytes);
     });
 
-    await test.step('[Y3][Y6] a returning volunteer (a reloaded tab) takes Pyodide from Cache Storage: nothing downloaded', async () => {
+    await test.step('[Y3][Y6] a returning volunteer (a reloaded tab) takes Pyodide from Cache Storage, nothing downloaded, and runs HighFive\'s add_master.py --python', async () => {
       const [tab, other] = tabs as [VolunteerPage, VolunteerPage];
       await other.stop();
       await tab.page.reload();
       await tab.resumeButton.or(tab.startButton).first().click();
       await expect(tab.connection).toHaveText('connected');
       const before = tab.assetRequests.length;
-      const job = await api.createJob({ language: 'python', code: 'def main(n, ctx):\n    return n * 3\n', inputs: [1, 2, 3] });
-      await api.waitForCompletion(job.id, 90_000);
-      expect((await api.results(job.id)).map((l) => (l.status === 'done' ? l.output : l.error))).toEqual([3, 6, 9]);
+      // HighFive's example with its task in Python, as its README runs it, against this master: its 100 sums come from this tab.
+      const example = await runExample(master.url, master.token);
+      expect(example.status, example.stderr).toBe(0);
+      expect(example.stdout.trim().split('\n')).toEqual(Array.from({ length: 100 }, (_, i) => `${i} + ${i + 1} = ${2 * i + 1}`));
       expect(tab.assetRequests.length - before, 'asset requests after the reload').toBe(0);
       await expect(tab.page.getByTestId('volunteer.python')).toContainText("Python ready from this browser's cache: nothing downloaded");
       expect(await api.assetBytesSent()).toBe(3 * pyodideBytes);
