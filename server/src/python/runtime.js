@@ -144,6 +144,29 @@ async function boot(ctx) {
   return { py, main, run: py.globals.get('_barnraise_runner')(main) };
 }
 
+/**
+ * The interpreters alive in this thread, most recently used last. Each job's module keeps its own (a thread
+ * keeps a job's module for as long as it lives), so without a bound a tab that ran ten Python jobs would hold
+ * ten interpreters of 130 MB per thread. Two stay: jobs of equal priority take turns task by task (F2), and
+ * two Python jobs at once must not start an interpreter for every task.
+ */
+const LIVE_INTERPRETERS = 2;
+const live = (globalThis[Symbol.for('barnraise.python.live')] ??= []);
+
+function touch(entry) {
+  const at = live.indexOf(entry);
+  if (at >= 0) live.splice(at, 1);
+  live.push(entry);
+  while (live.length > LIVE_INTERPRETERS) live.shift().release();
+}
+
+const mine = {
+  release() {
+    // Dropping the references is what frees the interpreter's memory; the next task of this job starts a new one.
+    booting = null;
+  },
+};
+
 /** One task: main(input, ctx) in Python, its input and output as JSON. */
 export default async function pythonTask(input, ctx) {
   booting ??= boot(ctx).catch((err) => {
@@ -151,6 +174,7 @@ export default async function pythonTask(input, ctx) {
     throw err;
   });
   const { main, run } = await booting;
+  touch(mine);
   current = ctx;
   let reply;
   try {
