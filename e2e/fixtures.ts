@@ -27,7 +27,9 @@ export class Api {
   }
 
   async createJob(body: CreateJobBody): Promise<JobSummary> {
-    return (await this.client.submit(body, this.signal)).summary!;
+    // A master's first Python job waits for its Python syntax checker to start (rule Y2): several seconds.
+    const signal = AbortSignal.timeout(body.language === 'python' ? 60_000 : 10_000);
+    return (await this.client.submit(body, { signal })).summary!;
   }
 
   /** Store `bytes` as an asset (PUT /api/assets/<sha256>, unless the master has it); resolves with the hash a job names it by. */

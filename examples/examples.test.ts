@@ -73,6 +73,12 @@ describe.skipIf(!hasPython && !process.env.CI)(`examples that need python3${hasP
     expect(lines(stdout)).toEqual(Array.from({ length: 100 }, (_, i) => `${i} + ${i + 1} = ${2 * i + 1}`));
   }, TIMEOUT_MS);
 
+  it("[Y1] HighFive's add_master.py --python: the task written in Python, run on Pyodide, the same 100 sums", async () => {
+    const { code, stdout, stderr } = await run(['python3', 'examples/highfive/add_master.py', '--python'], 150_000);
+    expect(code, stderr).toBe(0);
+    expect(lines(stdout)).toEqual(Array.from({ length: 100 }, (_, i) => `${i} + ${i + 1} = ${2 * i + 1}`));
+  }, 180_000);
+
   it("Parallel's jobs of half a second (here 40 of 50 ms) followed with the CLI's progress bar in a terminal", async () => {
     const { code, stdout } = await run(['python3', PTY_RUN, 'pnpm', '--silent', 'example:parallel', '40', '50']);
     expect(code, stdout).toBe(0);

@@ -10,17 +10,28 @@ Python 3.9+, standard library only: copy this one file next to your script.
         for line in job.as_completed():                  # {"index": 3, "status": "done", "output": ...}
             print(line)
 
-Job code is JavaScript (an ES module whose default export is `(input, ctx) => output`): volunteers run it in
-their browsers. Results stream back as dicts, the lines of the REST results stream.
+Job code is JavaScript (an ES module whose default export is `(input, ctx) => output`), or Python: a module
+defining `main(input, ctx)` (`language="python"`), or simply a function, whose source is sent:
+
+    def square(n):
+        return n * n
+
+    client.map(square, range(10))                         # runs on Pyodide in the volunteers' browsers
+
+Volunteers run it in their browsers. Results stream back as dicts, the lines of the REST results stream.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 import http.client
 import json
 import os
 import random
 import socket
+import sys
+import textwrap
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +39,7 @@ import urllib.request
 import uuid
 from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
-__all__ = ["Client", "Job", "BarnraiseError", "ApiError", "MasterUnreachable", "JobCancelledError", "TaskError"]
+__all__ = ["Client", "Job", "python_job_source", "BarnraiseError", "ApiError", "MasterUnreachable", "JobCancelledError", "TaskError"]
 
 _FINISHED = ("completed", "cancelled")
 _TRANSIENT_STATUS = (429, 502, 503, 504)
@@ -142,10 +153,13 @@ class Client:
                     raise
                 time.sleep(_backoff(n))
 
-    def submit(self, code: str, inputs: Iterable[Any], *, name: Optional[str] = None, timeout_ms: Optional[int] = None, max_attempts: Optional[int] = None, priority: Optional[int] = None, idempotency_key: Optional[str] = None, **extra: Any) -> "Job":
+    def submit(self, code: Union[str, Callable[..., Any]], inputs: Iterable[Any], *, name: Optional[str] = None, timeout_ms: Optional[int] = None, max_attempts: Optional[int] = None, priority: Optional[int] = None, idempotency_key: Optional[str] = None, **extra: Any) -> "Job":
         """Submit a job; returns once the master has stored it. Sends an Idempotency-Key (a new UUID unless
         given), the same on each retry, so a lost reply never makes two jobs. `extra` fields go in the body as they are,
-        e.g. `assets={"model.wasm": client.upload_asset("model.wasm")}`."""
+        e.g. `assets={"model.wasm": client.upload_asset("model.wasm")}`, or `language="python"` for Python code.
+        `code` may be a Python function instead: its source becomes a Python job (see `python_job_source`)."""
+        if callable(code):
+            code, extra = python_job_source(code), {**extra, "language": "python"}
         body: Dict[str, Any] = {"code": code, "inputs": list(inputs), **extra}
         for key, value in (("name", name), ("timeoutMs", timeout_ms), ("maxAttempts", max_attempts), ("priority", priority)):
             if value is not None:
@@ -200,8 +214,8 @@ class Client:
                 return False
             raise
 
-    def map(self, code: str, inputs: Iterable[Any], *, return_exceptions: bool = False, **job_options: Any) -> List[Any]:
-        """Run `code` on every input and return the outputs in input order. A failed task raises its TaskError
+    def map(self, code: Union[str, Callable[..., Any]], inputs: Iterable[Any], *, return_exceptions: bool = False, **job_options: Any) -> List[Any]:
+        """Run `code` (job code, or a Python function: see `submit`) on every input and return the outputs in input order. A failed task raises its TaskError
         (and the job is cancelled), unless `return_exceptions`, which puts the TaskError in its place."""
         with self.submit(code, inputs, **job_options) as job:
             outputs: List[Any] = []
@@ -227,6 +241,38 @@ class Client:
     def stats(self) -> Dict[str, Any]:
         """The swarm: volunteers, threads, tasksPerSecond, queued, leased, activeJobs."""
         return self._request("GET", "/api/stats")
+
+
+def python_job_source(fn: Callable[..., Any]) -> str:
+    """The Python job that runs `fn` on each input: the source of `fn` (a plain function defined with `def` at
+    the top level of a module, taking `(input)` or `(input, ctx)`), after the module's top-level imports of the
+    standard library, with a `main` that calls it. Only what `fn` itself says travels: the rest of its module
+    (other functions, globals, `if __name__ == "__main__"`) stays on this machine."""
+    if not inspect.isfunction(fn) or fn.__name__ == "<lambda>":
+        raise TypeError("a Python job's function must be a plain function defined with def")
+    if "<locals>" in fn.__qualname__:
+        raise TypeError(f"{fn.__qualname__} is defined inside another function: define it at the top level of its module")
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except OSError as err:
+        raise TypeError(f"the source of {fn.__name__} cannot be found (define it in a file, not at an interactive prompt): {err}") from err
+    imports: List[str] = []
+    module = inspect.getmodule(fn)
+    try:
+        module_source = inspect.getsource(module) if module else ""
+    except (OSError, TypeError):
+        module_source = ""
+    stdlib = getattr(sys, "stdlib_module_names", None)
+    for node in ast.parse(module_source).body if module_source else []:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            # Volunteers have the standard library (and the job's wheels), not this machine's site-packages.
+            if stdlib is None or all(n.split(".")[0] in stdlib for n in names):
+                imports.append(ast.get_source_segment(module_source, node) or "")
+    takes_ctx = len(inspect.signature(fn).parameters) >= 2
+    call = f"{fn.__name__}(input, ctx)" if takes_ctx else f"{fn.__name__}(input)"
+    head = "\n".join(i for i in imports if i)
+    return f"{head}\n\n{source}\n\ndef main(input, ctx):\n    return {call}\n"
 
 
 class Job:

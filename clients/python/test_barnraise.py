@@ -2,6 +2,7 @@
 
 client/test/python.test.ts starts both and runs `python3 -m unittest` here; without the variables every test
 is skipped."""
+import math
 import os
 import socket
 import threading
@@ -18,6 +19,15 @@ SQUARE = "export default (n) => n * n"
 SLOW_FIRST = "export default async (n) => { await new Promise((r) => setTimeout(r, n === 0 ? 600 : 5)); return n * n; }"
 SLOW = "export default async (n) => { await new Promise((r) => setTimeout(r, 50)); return n; }"
 THROWS_ON_3 = "export default (n) => { if (n % 3 === 0) throw new RangeError('no multiples of 3: ' + n); return -n; }"
+
+
+def collatz_steps(n, ctx):
+    """A plain function sent as a Python job by client.map (rule Y1): its source, not its bytecode, travels."""
+    steps = 0
+    while n != 1:
+        n = n // 2 if n % 2 == 0 else 3 * n + 1
+        steps += 1
+    return {"index": ctx.index, "steps": steps, "root": math.isqrt(steps)}
 
 
 class CutProxy:
@@ -83,6 +93,24 @@ class ClientTest(unittest.TestCase):
 
     def test_map_returns_outputs_in_input_order(self) -> None:
         self.assertEqual(self.client.map(SLOW_FIRST, range(30)), [n * n for n in range(30)])
+
+    def test_map_of_a_python_function_runs_it_as_a_python_job(self) -> None:
+        def steps(n: int) -> int:
+            return collatz_steps(n, type("Ctx", (), {"index": 0})())["steps"]
+
+        got = self.client.map(collatz_steps, range(1, 21))
+        self.assertEqual([g["steps"] for g in got], [steps(n) for n in range(1, 21)])
+        self.assertEqual([g["index"] for g in got], list(range(20)))
+        self.assertEqual([g["root"] for g in got], [math.isqrt(steps(n)) for n in range(1, 21)])
+
+    def test_a_function_defined_inside_another_is_refused_before_anything_is_sent(self) -> None:
+        def local(n):
+            return n
+
+        with self.assertRaisesRegex(TypeError, "top level"):
+            self.client.map(local, [1])
+        with self.assertRaisesRegex(TypeError, "plain function"):
+            self.client.map(lambda n: n, [1])
 
     def test_map_raises_the_first_failed_task_in_input_order(self) -> None:
         with self.assertRaises(TaskError) as caught:

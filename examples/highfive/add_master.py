@@ -6,6 +6,7 @@ becomes the job's code, which volunteers run in their browsers or in `barnraise 
 half is this script.
 
     python3 examples/highfive/add_master.py      # BARNRAISE_URL / BARNRAISE_TOKEN, or the `npm start` master
+    python3 examples/highfive/add_master.py --python   # the task written in Python: browsers run it on Pyodide
 """
 import os
 import sys
@@ -17,6 +18,11 @@ from barnraise import BarnraiseError, Client  # noqa: E402  (found through the p
 
 # AddWorker.run, as a job: a task's input is {"a": ..., "b": ...}, its output their sum.
 ADD = "export default ({ a, b }) => a + b"
+
+
+def add(task):
+    """AddWorker.run in Python, as HighFive's users wrote it: with --python its source is the job (rule Y1)."""
+    return task["a"] + task["b"]
 
 
 def connect() -> Client:
@@ -36,7 +42,10 @@ def main() -> int:
     tasks = [{"a": i, "b": i + 1} for i in range(100)]
     failed = 0
     # Leaving the with block (Ctrl-C included) cancels the job if it has not ended.
-    with client.submit(ADD, tasks, name="add") as job:
+    python = "--python" in sys.argv[1:]
+    # Python's first task on each volunteer thread starts the interpreter (about 10 s): a longer time limit.
+    code, options = (add, {"name": "add (python)", "timeout_ms": 120_000}) if python else (ADD, {"name": "add"})
+    with client.submit(code, tasks, **options) as job:
         for line in job.results():  # followed, in index order, as HighFive's p.results()
             t = tasks[line["index"]]
             if line["status"] == "done":

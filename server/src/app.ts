@@ -2,6 +2,7 @@
  * The master as a Fastify app: REST API, volunteer hub, static pages. Built without listening, so tests
  * load it on an ephemeral port and the entry point (server.ts) only adds `listen` and signals.
  */
+import { closePythonChecker } from './python/check.ts';
 import { throttled } from './log-throttle.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -237,6 +238,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     sync.stop();
     clearInterval(ticker);
     clearInterval(retention);
+    // [Y2] The Python syntax checker's thread, if a Python job started it.
+    closePythonChecker();
     if (!opts.idempotency) await idempotency.close();
   });
 

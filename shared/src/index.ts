@@ -13,3 +13,4 @@ export * from './volunteer/core.ts';
 export * from './volunteer/url.ts';
 export * from './csp.ts';
 export * from './prefetch.ts';
+export * from './python.ts';

@@ -1,4 +1,5 @@
 /** What the operator's dashboard reads: job rows with rates, volunteer pages, job detail, retries. */
+import { pythonSourceOf } from '../python/job.ts';
 import type { IdentityPage, IdentityRow, JobRow, JobSummary, ResultLine, VolunteerPage, VolunteerRow } from '@barnraise/shared';
 import { ApiError } from '../errors.ts';
 import type { JobsService } from '../jobs/service.ts';
@@ -206,7 +207,8 @@ export class OperatorView {
     const record = await this.store.getJob(id);
     if (!record) throw new ApiError('JOB_NOT_FOUND');
     const [sample, errors] = await Promise.all([this.store.sampleResults(id, 'done', SAMPLE), this.store.sampleResults(id, 'failed', SAMPLE)]);
-    return { summary, code: record.code, sample, errors };
+    // [Y3] A Python job shows the Python its operator wrote, not the module the master generated to run it.
+    return { summary, code: pythonSourceOf(record.code) ?? record.code, sample, errors };
   }
 
   async task(id: string, index: number): Promise<TaskDetail> {

@@ -10,6 +10,7 @@ import type { JobRecord, Store } from '../store/store.ts';
 import type { ValidationPolicy } from '../validation/job.ts';
 import { checkJobCode } from './code.ts';
 import { summaryOf } from './summary.ts';
+import { asJavaScriptJob } from '../python/submit.ts';
 
 const RESULTS_PAGE = 1000;
 
@@ -49,7 +50,9 @@ export class JobsService {
    * Validate, make durable, then schedule (rule D1: the 201 comes only once the job is on disk). With an
    * Idempotency-Key, [S5] the same key gives back the job it made; with another body it is a 422.
    */
-  async create(body: CreateJobBody, opts: CreateOptions = {}): Promise<Created> {
+  async create(submitted: CreateJobBody, opts: CreateOptions = {}): Promise<Created> {
+    // [Y1] A Python job becomes the JavaScript module that runs it on Pyodide, before anything else sees it.
+    const body = await asJavaScriptJob(submitted, this.assets);
     const key = opts.idempotencyKey;
     if (key === undefined) {
       const inputBytes = this.check(body, opts.bodyChars);
@@ -59,7 +62,7 @@ export class JobsService {
     if (running) {
       // A concurrent duplicate: once the first is through, the key is known and this is a replay.
       await running.catch(() => undefined);
-      return this.create(body, opts);
+      return this.create(submitted, opts);
     }
     const creation = this.createOnce(key, opts.bodySha256 ?? '', body, opts.bodyChars).finally(() => this.creating.delete(key));
     this.creating.set(key, creation);

@@ -2,6 +2,7 @@
 import type { JobSummary } from '@barnraise/shared';
 import type { JobState } from '../scheduler/state.ts';
 import type { JobRecord } from '../store/store.ts';
+import { languageOf } from '../python/job.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -13,6 +14,7 @@ export function summaryOf(r: JobRecord, live?: JobState): JobSummary {
     name: r.name,
     status: r.status,
     priority: r.priority,
+    language: languageOf(r.code),
     total: r.total,
     counts: { queued: Math.max(0, r.total - finished - leased), leased, done: r.done, failed: r.failed },
     requeues: r.requeues,

@@ -53,10 +53,19 @@ export const KnownAnswerSchema = Type.Object(
 );
 export type KnownAnswer = Static<typeof KnownAnswerSchema>;
 
+/** The language of a job's code (SPEC.md section Y): an ES module, or a Python module defining main(input, ctx). */
+export const JobLanguage = { javascript: 'javascript', python: 'python' } as const;
+export type JobLanguage = (typeof JobLanguage)[keyof typeof JobLanguage];
+export const JobLanguageSchema = Type.Union(Object.values(JobLanguage).map((l) => Type.Literal(l)), {
+  description: 'javascript (default): an ES module whose default export is the task function; python: a module defining main(input, ctx)',
+});
+
 export const CreateJobBodySchema = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: Limits.maxNameChars })),
     code: Type.String({ minLength: 1, maxLength: Limits.maxCodeBytes }),
+    /** Default javascript. A Python job runs on Pyodide, which the master adds to its assets (section Y). */
+    language: Type.Optional(JobLanguageSchema),
     inputs: Type.Array(Type.Unknown(), { minItems: 1, maxItems: Limits.maxInputs }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 24 * 3600 * 1000 })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
@@ -84,6 +93,8 @@ export const JobSummarySchema = Type.Object({
   name: Type.String(),
   status: Type.Union(Object.values(JobStatus).map((s) => Type.Literal(s))),
   priority: Type.Integer(),
+  /** The language of the job's code (section Y). */
+  language: JobLanguageSchema,
   total: Type.Integer(),
   counts: Type.Object({
     queued: Type.Integer(),

@@ -6,6 +6,7 @@ const row = (id: string, done: number, createdAt = '2026-01-01T00:00:00.000Z'): 
   id,
   name: id,
   status: 'running',
+  language: 'javascript',
   priority: 0,
   total: 10,
   counts: { queued: 10 - done, leased: 0, done, failed: 0 },

@@ -16,3 +16,6 @@ export const formatCount = (n: number) => counter.format(n);
 
 /** Tasks per second with sensible precision. */
 export const formatRate = (perSecond: number) => (perSecond >= 10 ? Math.round(perSecond).toString() : perSecond.toFixed(1));
+
+/** 13_456_789 -> "13.5 MB" (decimal megabytes, as a download is usually told); under 1 MB in kB. */
+export const formatBytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);

@@ -1,6 +1,6 @@
 /** This tab's live state: connection, tasks, CPU time, current job, workers. */
 import { Stat } from '../ui/Stat.tsx';
-import { formatCount, formatDuration } from '../ui/format.ts';
+import { formatBytes, formatCount, formatDuration } from '../ui/format.ts';
 import { ConnectionState } from '@barnraise/shared';
 import {
   selectConnection,
@@ -8,12 +8,14 @@ import {
   selectCurrentJob,
   selectIdentity,
   selectProblem,
+  selectPython,
   selectRunning,
   selectTasksDone,
   selectTasksFailed,
   selectWorkersAlive,
   selectWorkersBusy,
   useVolunteer,
+  type PythonView,
 } from './store.ts';
 
 const connectionText: Record<ConnectionState, string> = {
@@ -35,6 +37,7 @@ export function MyStats() {
   const alive = useVolunteer(selectWorkersAlive);
   const busy = useVolunteer(selectWorkersBusy);
   const identity = useVolunteer(selectIdentity);
+  const python = useVolunteer(selectPython);
   return (
     <>
       <p className={`status ${connection}`} role="status" aria-live="polite">
@@ -59,11 +62,27 @@ export function MyStats() {
       <p className="current-job">
         Current job: <strong data-testid="volunteer.current-job">{running && job ? job : '—'}</strong>
       </p>
+      {python && <PythonStatus python={python} />}
       {identity && (
         <p className="identity">
           Your anonymous volunteer identity: <code data-testid="volunteer.identity">{identity}</code>
         </p>
       )}
     </>
+  );
+}
+
+/** [Y6] Python jobs need Pyodide: the page says when it loads it, and how much it downloads (once: then it is cached). */
+function PythonStatus({ python }: { python: PythonView }) {
+  const text =
+    python.pendingBytes > 0
+      ? `Loading Python for a Python job: ${formatBytes(python.pendingBytes)} to fetch (downloaded once, then kept in this browser)…`
+      : python.downloadedBytes > 0
+        ? `Python ready: ${formatBytes(python.downloadedBytes)} downloaded, kept for your next visit. Each thread starts it with its first Python task (about 10 s).`
+        : `Python ready from this browser's cache: nothing downloaded. Each thread starts it with its first Python task.`;
+  return (
+    <p className="python" data-testid="volunteer.python" data-downloaded={python.downloadedBytes} data-pending={python.pendingBytes}>
+      {text}
+    </p>
   );
 }

@@ -36,8 +36,11 @@ async function openCache(): Promise<Cache | undefined> {
   }
 }
 
+/** Told of each asset the page got, and whether it came over the network (else from Cache Storage). */
+export type AssetGot = (asset: AssetRef, downloaded: boolean) => void;
+
 /** A FetchAsset for the page: resolves with a Blob of the asset's checked bytes. */
-export function browserAssets(origin = location.origin, log?: (msg: string) => void): FetchAsset {
+export function browserAssets(origin = location.origin, log?: (msg: string) => void, got?: AssetGot): FetchAsset {
   let cache: Promise<Cache | undefined> | undefined;
   return async (asset) => {
     const url = new URL(assetPath(asset.sha256), origin).href;
@@ -45,7 +48,10 @@ export function browserAssets(origin = location.origin, log?: (msg: string) => v
     const hit = await store?.match(url).catch(() => undefined);
     if (hit) {
       const bytes = await hit.arrayBuffer();
-      if (await isAsset(bytes, asset)) return new Blob([bytes]);
+      if (await isAsset(bytes, asset)) {
+        got?.(asset, false);
+        return new Blob([bytes]);
+      }
       log?.(`cached asset ${asset.sha256} is damaged; fetching it again`);
       await store!.delete(url).catch(() => false);
     }
@@ -54,6 +60,7 @@ export function browserAssets(origin = location.origin, log?: (msg: string) => v
     const bytes = await res.arrayBuffer();
     if (!(await isAsset(bytes, asset))) throw new Error(`the bytes sent (${bytes.byteLength}) are not the asset`);
     // Kept for the next visit; a full quota only costs that visit a download.
+    got?.(asset, true);
     await store?.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } })).catch((err: unknown) => log?.(`asset ${asset.sha256} not cached: ${String(err)}`));
     return new Blob([bytes]);
   };

@@ -5,7 +5,7 @@
  */
 // The bare Check rather than the Value namespace object, which would pull every Value operator into the bundle.
 import { Check } from '@sinclair/typebox/value';
-import { AssetGate, ConnectionState, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type Site, type Stats } from '@barnraise/shared';
+import { AssetGate, ConnectionState, isPyodideAsset, type FetchAsset, MasterMessageSchema, VolunteerCore, volunteerSocketUrl, type MasterMessage, type Site, type Stats } from '@barnraise/shared';
 import { SandboxFrame } from '../sandbox/host.ts';
 import { WorkerPool } from '../sandbox/pool.ts';
 import { browserAssets } from './assets.ts';
@@ -30,7 +30,18 @@ function deferrer(): (fn: () => void) => void {
 function getClient(): VolunteerCore {
   if (client) return client;
   const store = useVolunteer.getState();
-  const assets = browserAssets(location.origin, (msg) => console.warn(msg));
+  const fetchAsset = browserAssets(location.origin, (msg) => console.warn(msg), (asset, downloaded) => {
+    if (isPyodideAsset(asset.name)) store.pythonAssetGot(asset.size, downloaded);
+  });
+  // [Y6] Pyodide's files are counted as they come, so the page can say it is loading Python, and how much.
+  const assets: FetchAsset = (asset) => {
+    if (!isPyodideAsset(asset.name)) return fetchAsset(asset);
+    store.pythonAssetWanted(asset.size);
+    return fetchAsset(asset).catch((err: unknown) => {
+      store.pythonAssetFailed(asset.size);
+      throw err;
+    });
+  };
   const frame = new SandboxFrame((why) => {
     store.reportProblem(why);
     stop();

@@ -46,8 +46,20 @@ export interface SessionSlice extends VolunteerSink {
   workersBusy: number;
   /** The identity this browser proves to the master (rule V1), once welcomed. */
   identity: string | null;
+  /** Pyodide's files for Python jobs (rule Y6), once a Python job has come. */
+  python: PythonView | null;
+  pythonAssetWanted(size: number): void;
+  pythonAssetGot(size: number, downloaded: boolean): void;
+  pythonAssetFailed(size: number): void;
   setRunning(running: boolean): void;
   reportProblem(problem: string): void;
+}
+
+/** Pyodide's files as this tab gets them: bytes still coming, bytes downloaded, bytes read from Cache Storage. */
+export interface PythonView {
+  pendingBytes: number;
+  downloadedBytes: number;
+  cachedBytes: number;
 }
 
 /** What the visitor chose; kept across visits. */
@@ -89,6 +101,15 @@ const sessionSlice: Slice<SessionSlice> = (set) => ({
   workersAlive: 0,
   workersBusy: 0,
   identity: null,
+  python: null,
+  pythonAssetWanted: (size) =>
+    set((s) => ({ python: { pendingBytes: (s.python?.pendingBytes ?? 0) + size, downloadedBytes: s.python?.downloadedBytes ?? 0, cachedBytes: s.python?.cachedBytes ?? 0 } })),
+  pythonAssetGot: (size, downloaded) =>
+    set((s) => {
+      const p = s.python ?? { pendingBytes: size, downloadedBytes: 0, cachedBytes: 0 };
+      return { python: { pendingBytes: Math.max(0, p.pendingBytes - size), downloadedBytes: p.downloadedBytes + (downloaded ? size : 0), cachedBytes: p.cachedBytes + (downloaded ? 0 : size) } };
+    }),
+  pythonAssetFailed: (size) => set((s) => (s.python ? { python: { ...s.python, pendingBytes: Math.max(0, s.python.pendingBytes - size) } } : {})),
   welcomed: (_volunteerId, identity) => set({ identity: identity ?? null }),
   setRunning: (running) => set({ running, resumable: running, ...(running ? { problem: null } : { currentJob: null }) }),
   reportProblem: (problem) => set({ problem }),
@@ -157,6 +178,7 @@ export const selectTasksDone = (s: VolunteerState) => s.tasksDone;
 export const selectTasksFailed = (s: VolunteerState) => s.tasksFailed;
 export const selectCpuMs = (s: VolunteerState) => s.cpuMs;
 export const selectCurrentJob = (s: VolunteerState) => s.currentJob;
+export const selectPython = (s: VolunteerState) => s.python;
 export const selectWorkersAlive = (s: VolunteerState) => s.workersAlive;
 export const selectWorkersBusy = (s: VolunteerState) => s.workersBusy;
 export const selectIdentity = (s: VolunteerState) => s.identity;

@@ -1,0 +1,54 @@
+/**
+ * The module a Python job runs as, in this process as a headless worker's thread runs it (a data: URL import,
+ * its assets on a shelf): one interpreter per job, kept across its tasks, at most two per thread.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AssetShelf, runAttempt, taskFunctionOf, type TaskFunction } from '@barnraise/shared';
+import { pythonJobModule } from './job.ts';
+import { PYODIDE_FILES, pyodideDir } from './pyodide.ts';
+
+const dir = pyodideDir();
+// Stand-in hashes: the shelf keys by them, the module names its temp directory by the wasm's.
+const refs = PYODIDE_FILES.map((name) => ({ name, sha256: name.replace(/[^a-z]/g, '').padEnd(64, '0').slice(0, 64), size: readFileSync(path.join(dir, name)).length, source: path.join(dir, name) }));
+const shelf = new AssetShelf(async (a) => new Uint8Array(readFileSync(a.source as string)));
+const hashes = Object.fromEntries(refs.map((r) => [r.name, r.sha256]));
+const live = () => (globalThis as unknown as Record<symbol, unknown[]>)[Symbol.for('barnraise.python.live')] ?? [];
+
+async function jobModule(source: string): Promise<TaskFunction> {
+  const code = pythonJobModule(source, hashes, []);
+  return taskFunctionOf(await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`));
+}
+
+async function run(fn: TaskFunction, input: unknown, index = 0) {
+  return runAttempt(fn, input, index, () => {}, () => performance.now(), await shelf.open(refs));
+}
+
+// Each job module keeps a counter in its interpreter's globals: it shows whether tasks shared one interpreter.
+const COUNTER = (tag: string) => `
+calls = 0
+def main(n, ctx):
+    global calls
+    calls += 1
+    return ["${tag}", n, calls, "calls_b" in globals()]
+`;
+
+describe('[Y4] interpreters in a thread', () => {
+  it('[Y4] a job keeps one interpreter for its tasks, jobs do not share one, and a thread keeps at most two', async () => {
+    const a = await jobModule(COUNTER('a'));
+    expect(await run(a, 1)).toMatchObject({ ok: true, output: ['a', 1, 1, false] });
+    expect(await run(a, 2)).toMatchObject({ ok: true, output: ['a', 2, 2, false] });
+    const b = await jobModule(`calls_b = True\n${COUNTER('b')}`);
+    expect(await run(b, 3)).toMatchObject({ ok: true, output: ['b', 3, 1, true] });
+    expect(live()).toHaveLength(2);
+    // Job a again: its interpreter was kept (two are).
+    expect(await run(a, 4)).toMatchObject({ ok: true, output: ['a', 4, 3, false] });
+    const c = await jobModule(COUNTER('c'));
+    expect(await run(c, 5)).toMatchObject({ ok: true, output: ['c', 5, 1, false] });
+    expect(live()).toHaveLength(2);
+    // b was the least recently used: released, its next task starts a new interpreter (its count starts over).
+    expect(await run(b, 6)).toMatchObject({ ok: true, output: ['b', 6, 1, true] });
+    expect(live()).toHaveLength(2);
+  }, 180_000);
+});
