@@ -44,12 +44,9 @@ interface Plan {
   seedsOf?: Record<string, number>;
   /** One run's bound: a job not completed by then is reported, not waited for. */
   runLimitMs: number;
-  /** Seeds of the honest swarm whose volunteers compute from the input the lease carries, null or not. */
-  asIsSeeds: number;
-  asIsLimitMs: number;
 }
 
-const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 120_000, asIsSeeds: 3, asIsLimitMs: 60_000 };
+const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 120_000 };
 const QUICK: Plan = {
   tasks: 2_000,
   seeds: 2,
@@ -60,8 +57,6 @@ const QUICK: Plan = {
   scenarios: SCENARIOS.filter((s) => ['colluding', 'sybils'].includes(s.key)),
   seedsOf: { sybils: 1 },
   runLimitMs: 30_000,
-  asIsSeeds: 0,
-  asIsLimitMs: 0,
 };
 
 interface RunSpec {
@@ -72,8 +67,6 @@ interface RunSpec {
   sybil: boolean;
   seed: number;
   vouched: boolean;
-  /** Volunteers compute n from the lease's index when its input is null (see ASIS below). */
-  inputFromIndex: boolean;
 }
 
 interface RunOutcome extends SeedRun {
@@ -126,7 +119,7 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
   let joined = false;
   try {
     const vouched = vouchKey ? spec.roles.indexOf(Role.honest) : undefined;
-    swarm.send({ type: 'join', url: master.url, token: master.token, roles: spec.roles, sybil: spec.sybil, inputFromIndex: spec.inputFromIndex, ...(vouchKey ? { vouchKey, vouched } : {}) });
+    swarm.send({ type: 'join', url: master.url, token: master.token, roles: spec.roles, sybil: spec.sybil, ...(vouchKey ? { vouchKey, vouched } : {}) });
     await swarm.next('joined', 60_000);
     joined = true;
     const body = JSON.stringify({ name: spec.label, code: SQUARE, inputs: range(spec.tasks), validation: { mode: spec.mode } });
@@ -186,7 +179,7 @@ async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenari
   const runs: RunOutcome[] = [];
   for (const seed of seeds) {
     const roles = assignRoles(VOLUNTEERS, BAD_FRACTION, seed, sc.bad);
-    runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched, inputFromIndex: true }, plan.runLimitMs));
+    runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched }, plan.runLimitMs));
   }
   return runs;
 }
@@ -240,7 +233,7 @@ function planOf(quick: boolean): { plan: Plan; replay: Map<string, number[]> | n
   const text = process.env.BENCH_VALIDATION;
   if (!text) return { plan: base, replay: null, replayVouched: false };
   const replay = parseReplay(text, seedsUpTo(base.seeds));
-  const plan: Plan = { ...base, baseSeeds: 0, vouchedSeeds: 0, bigTasks: 0, asIsSeeds: 0, scenarios: SCENARIOS.filter((s) => replay.has(s.key)) };
+  const plan: Plan = { ...base, baseSeeds: 0, vouchedSeeds: 0, bigTasks: 0, scenarios: SCENARIOS.filter((s) => replay.has(s.key)) };
   return { plan, replay, replayVouched: process.env.BENCH_VALIDATION_VOUCHED === '1' };
 }
 
@@ -253,7 +246,7 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
     // The honest swarm in mode none: the time every other figure stands beside.
     const none: RunOutcome[] = [];
     for (let seed = 1; seed <= plan.baseSeeds; seed++) {
-      none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
+      none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false }, plan.runLimitMs));
     }
     const noneMs = none.length ? aggregate(none).ms.mean : Number.NaN;
     const scenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
@@ -269,18 +262,10 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
       }
     }
     const big = plan.bigTasks
-      ? await runOnce(ctx, swarm, { label: 'honest, adaptive, big', tasks: plan.bigTasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed: 1, vouched: false, inputFromIndex: true }, plan.runLimitMs * 4)
+      ? await runOnce(ctx, swarm, { label: 'honest, adaptive, big', tasks: plan.bigTasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed: 1, vouched: false }, plan.runLimitMs * 4)
       : null;
 
-    // As is: volunteers compute from the input the lease carries, as real job code does. A check the master
-    // re-issues from a task already final is leased with input null (scheduler.ts sends job.inputs[index],
-    // freed once the task is final), so honest volunteers answer 0 and are banned for it.
-    const asIs: RunOutcome[] = [];
-    for (let seed = 1; seed <= plan.asIsSeeds; seed++) {
-      asIs.push(await runOnce(ctx, swarm, { label: 'honest, adaptive, as is', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: false }, plan.asIsLimitMs));
-    }
-
-    const matrix = [...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
+    const matrix = [...none, ...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
     const nullLeases = matrix.reduce((n, r) => n + r.swarm.nullInputs, 0);
     const nullRuns = matrix.filter((r) => r.swarm.nullInputs > 0).length;
     const rows: Row[] = [
@@ -288,22 +273,10 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
         bench: 'validation',
         figure: 'leases that arrived with input null (every input is a number)',
         value: fmt(nullLeases),
-        beside: `${nullRuns} of ${matrix.length} validated runs; volunteers below compute n from the lease's index then (index = input here), as a master that sends a check's input would have them`,
+        beside: `${nullRuns} of ${matrix.length} runs; every volunteer computes from the lease's input, as real job code does (a known-answer check once arrived with input null)`,
         target: '0',
         verdict: nullLeases === 0 ? Verdict.pass : Verdict.miss,
       },
-      ...(asIs.length
-        ? [
-            {
-              bench: 'validation',
-              figure: `honest swarm as is (n from the lease's input), ${fmt(plan.tasks)} tasks`,
-              value: `honest banned ${asIs.map((r) => r.honestBanned).join(', ')} of ${VOLUNTEERS}`,
-              beside: `seeds 1–${asIs.length}: finished ${asIs.filter((r) => r.finished).length}; done ${asIs.map((r) => r.counts.done).join(', ')}; null inputs ${asIs.map((r) => r.swarm.nullInputs).join(', ')}; wrong ${asIs.reduce((n, r) => n + r.score.wrong, 0)}`,
-              target: '0 banned, finished',
-              verdict: asIs.every((r) => r.finished && r.honestBanned === 0 && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.pass : Verdict.miss,
-            },
-          ]
-        : []),
       ...(none.length
         ? [
             {
@@ -343,7 +316,6 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
         identityLimit: IDENTITY_LIMIT,
         none: none.map(strip),
         big: big ? strip(big) : 'not run (quick)',
-        asIs: plan.asIsSeeds ? asIs.map(strip) : 'not run (quick)',
         nullInputLeases: nullLeases,
         scenarios: Object.fromEntries(Object.entries(scenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])),
         vouched: plan.vouchedSeeds ? Object.fromEntries(Object.entries(vouchedScenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])) : 'not run (quick)',
