@@ -80,6 +80,8 @@ interface RunOutcome extends SeedRun {
   /** Identities by trust label at the end. */
   trust: Record<string, number>;
   end: 'completed' | 'stalled' | 'timeout';
+  /** Times the master logged that it lost the store (its beat starved, K3). */
+  storeLost: number;
 }
 
 /** A job whose counts and replicas have not moved for this long is stuck (reported, not waited for). */
@@ -116,6 +118,12 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
     },
   });
   const api = new Api(master.url, master.token);
+  // [K3] A master whose event loop is starved past its beat's lease (the claim TTL, 5 s) drops its jobs from
+  // memory and reads them back: counted, since it is the load of the machine, not validation, when it happens.
+  let storeLost = 0;
+  const countLost = (d: Buffer) => void (storeLost += (d.toString().match(/lost the store/g) ?? []).length);
+  master.child.stdout?.on('data', countLost);
+  master.child.stderr?.on('data', countLost);
   let joined = false;
   try {
     const vouched = vouchKey ? spec.roles.indexOf(Role.honest) : undefined;
@@ -158,8 +166,9 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
       swarm: stats,
       banReasons,
       trust,
+      storeLost,
     };
-    const problems = [!finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
+    const problems = [storeLost > 0 && `master lost the store ${storeLost}× (beat starved, K3)`, !finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
       .filter(Boolean)
       .join('; ');
     ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned})${problems ? ` — ${problems}` : ''}`);
