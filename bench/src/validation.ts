@@ -240,7 +240,10 @@ const seedsUpTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
  * (nothing beside them); `BENCH_VALIDATION_VOUCHED=1` replays them with the vouched machine.
  */
 function planOf(quick: boolean): { plan: Plan; replay: Map<string, number[]> | null; replayVouched: boolean } {
-  const base = quick ? QUICK : FULL;
+  const seeds = process.env.BENCH_VALIDATION_SEEDS;
+  const vouchedSeeds = process.env.BENCH_VALIDATION_VOUCHED_SEEDS;
+  // Fewer seeds (a loaded machine, a short session): said in the table, since each row names its seeds.
+  const base = { ...(quick ? QUICK : FULL), ...(seeds ? { seeds: Number(seeds) } : {}), ...(vouchedSeeds ? { vouchedSeeds: Number(vouchedSeeds) } : {}) };
   const text = process.env.BENCH_VALIDATION;
   if (!text) return { plan: base, replay: null, replayVouched: false };
   const replay = parseReplay(text, seedsUpTo(base.seeds));
@@ -252,6 +255,8 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
   const { plan, replay, replayVouched } = planOf(ctx.quick);
   if (replay) ctx.log(`replaying ${[...replay].map(([k, s]) => `${k} seeds ${s.join(' ')}`).join('; ')}${replayVouched ? ', one vouched' : ''}`);
   const swarm = new ClientProcess('validation-swarm.ts', []);
+  // The swarm dying is the bench's own failure: say why, from its output.
+  swarm.child.on('exit', (code, signal) => code !== 0 && ctx.log(`validation swarm exited (${code ?? signal}): ${swarm.output.value.slice(-2000)}`));
   try {
     await swarm.next('started', 30_000);
     // The honest swarm in mode none: the time every other figure stands beside.
