@@ -44,12 +44,9 @@ interface Plan {
   seedsOf?: Record<string, number>;
   /** One run's bound: a job not completed by then is reported, not waited for. */
   runLimitMs: number;
-  /** Seeds of the honest swarm whose volunteers compute from the input the lease carries, null or not. */
-  asIsSeeds: number;
-  asIsLimitMs: number;
 }
 
-const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 120_000, asIsSeeds: 3, asIsLimitMs: 60_000 };
+const FULL: Plan = { tasks: 10_000, seeds: 10, baseSeeds: 3, vouchedSeeds: 3, bigTasks: 100_000, scenarios: SCENARIOS, runLimitMs: 120_000 };
 const QUICK: Plan = {
   tasks: 2_000,
   seeds: 2,
@@ -60,8 +57,6 @@ const QUICK: Plan = {
   scenarios: SCENARIOS.filter((s) => ['colluding', 'sybils'].includes(s.key)),
   seedsOf: { sybils: 1 },
   runLimitMs: 30_000,
-  asIsSeeds: 0,
-  asIsLimitMs: 0,
 };
 
 interface RunSpec {
@@ -72,8 +67,6 @@ interface RunSpec {
   sybil: boolean;
   seed: number;
   vouched: boolean;
-  /** Volunteers compute n from the lease's index when its input is null (see ASIS below). */
-  inputFromIndex: boolean;
 }
 
 interface RunOutcome extends SeedRun {
@@ -87,6 +80,8 @@ interface RunOutcome extends SeedRun {
   /** Identities by trust label at the end. */
   trust: Record<string, number>;
   end: 'completed' | 'stalled' | 'timeout';
+  /** Times the master logged that it lost the store (its beat starved, K3). */
+  storeLost: number;
 }
 
 /** A job whose counts and replicas have not moved for this long is stuck (reported, not waited for). */
@@ -123,10 +118,16 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
     },
   });
   const api = new Api(master.url, master.token);
+  // [K3] A master whose event loop is starved past its beat's lease (the claim TTL, 5 s) drops its jobs from
+  // memory and reads them back: counted, since it is the load of the machine, not validation, when it happens.
+  let storeLost = 0;
+  const countLost = (d: Buffer) => void (storeLost += (d.toString().match(/lost the store/g) ?? []).length);
+  master.child.stdout?.on('data', countLost);
+  master.child.stderr?.on('data', countLost);
   let joined = false;
   try {
     const vouched = vouchKey ? spec.roles.indexOf(Role.honest) : undefined;
-    swarm.send({ type: 'join', url: master.url, token: master.token, roles: spec.roles, sybil: spec.sybil, inputFromIndex: spec.inputFromIndex, ...(vouchKey ? { vouchKey, vouched } : {}) });
+    swarm.send({ type: 'join', url: master.url, token: master.token, roles: spec.roles, sybil: spec.sybil, ...(vouchKey ? { vouchKey, vouched } : {}) });
     await swarm.next('joined', 60_000);
     joined = true;
     const body = JSON.stringify({ name: spec.label, code: SQUARE, inputs: range(spec.tasks), validation: { mode: spec.mode } });
@@ -165,8 +166,9 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
       swarm: stats,
       banReasons,
       trust,
+      storeLost,
     };
-    const problems = [!finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
+    const problems = [storeLost > 0 && `master lost the store ${storeLost}× (beat starved, K3)`, !finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
       .filter(Boolean)
       .join('; ');
     ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned})${problems ? ` — ${problems}` : ''}`);
@@ -186,7 +188,7 @@ async function scenarioRuns(ctx: BenchContext, swarm: ClientProcess, sc: Scenari
   const runs: RunOutcome[] = [];
   for (const seed of seeds) {
     const roles = assignRoles(VOLUNTEERS, BAD_FRACTION, seed, sc.bad);
-    runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched, inputFromIndex: true }, plan.runLimitMs));
+    runs.push(await runOnce(ctx, swarm, { label: `${sc.key}${vouched ? ' (vouched)' : ''}`, tasks: plan.tasks, mode: sc.mode, roles, sybil: sc.sybil, seed, vouched }, plan.runLimitMs));
   }
   return runs;
 }
@@ -223,8 +225,10 @@ function scenarioRows(sc: Scenario, a: Aggregate, runs: RunOutcome[], noneMs: nu
       figure: `${name}: replicas per task, mean (max)`,
       value: `${fmt(a.replicas.mean, 2)} (${fmt(a.replicas.max, 2)})`,
       beside: `bans ${fmt(a.bans.mean, 1)} per seed (${a.bans.min}–${a.bans.max}), honest banned ${a.honestBanned}; finish ${fmt(a.ms.mean / 1000, 1)} s (max ${fmt(a.ms.max / 1000, 1)}), mode none ${fmt(noneMs / 1000, 1)} s`,
-      target: honest ? '' : `<= ${fmt(GOAL_REPLICAS_ATTACK, 1)}`,
-      verdict: honest ? (a.honestBanned === 0 ? Verdict.info : Verdict.miss) : verdict(a.replicas.max, { atMost: GOAL_REPLICAS_ATTACK }),
+      // The issue's 2.0 is a goal of mode adaptive; strict pays quorum (2) replicas a task plus its checks by
+      // design, and is reported beside it for what it costs.
+      target: honest ? '' : sc.mode === 'strict' ? '— (strict; reported)' : `<= ${fmt(GOAL_REPLICAS_ATTACK, 1)}`,
+      verdict: honest ? (a.honestBanned === 0 ? Verdict.info : Verdict.miss) : sc.mode === 'strict' ? Verdict.info : verdict(a.replicas.max, { atMost: GOAL_REPLICAS_ATTACK }),
     },
   ];
 }
@@ -236,11 +240,14 @@ const seedsUpTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
  * (nothing beside them); `BENCH_VALIDATION_VOUCHED=1` replays them with the vouched machine.
  */
 function planOf(quick: boolean): { plan: Plan; replay: Map<string, number[]> | null; replayVouched: boolean } {
-  const base = quick ? QUICK : FULL;
+  const seeds = process.env.BENCH_VALIDATION_SEEDS;
+  const vouchedSeeds = process.env.BENCH_VALIDATION_VOUCHED_SEEDS;
+  // Fewer seeds (a loaded machine, a short session): said in the table, since each row names its seeds.
+  const base = { ...(quick ? QUICK : FULL), ...(seeds ? { seeds: Number(seeds) } : {}), ...(vouchedSeeds ? { vouchedSeeds: Number(vouchedSeeds) } : {}) };
   const text = process.env.BENCH_VALIDATION;
   if (!text) return { plan: base, replay: null, replayVouched: false };
   const replay = parseReplay(text, seedsUpTo(base.seeds));
-  const plan: Plan = { ...base, baseSeeds: 0, vouchedSeeds: 0, bigTasks: 0, asIsSeeds: 0, scenarios: SCENARIOS.filter((s) => replay.has(s.key)) };
+  const plan: Plan = { ...base, baseSeeds: 0, vouchedSeeds: 0, bigTasks: 0, scenarios: SCENARIOS.filter((s) => replay.has(s.key)) };
   return { plan, replay, replayVouched: process.env.BENCH_VALIDATION_VOUCHED === '1' };
 }
 
@@ -248,12 +255,14 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
   const { plan, replay, replayVouched } = planOf(ctx.quick);
   if (replay) ctx.log(`replaying ${[...replay].map(([k, s]) => `${k} seeds ${s.join(' ')}`).join('; ')}${replayVouched ? ', one vouched' : ''}`);
   const swarm = new ClientProcess('validation-swarm.ts', []);
+  // The swarm dying is the bench's own failure: say why, from its output.
+  swarm.child.on('exit', (code, signal) => code !== 0 && ctx.log(`validation swarm exited (${code ?? signal}): ${swarm.output.value.slice(-2000)}`));
   try {
     await swarm.next('started', 30_000);
     // The honest swarm in mode none: the time every other figure stands beside.
     const none: RunOutcome[] = [];
     for (let seed = 1; seed <= plan.baseSeeds; seed++) {
-      none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: true }, plan.runLimitMs));
+      none.push(await runOnce(ctx, swarm, { label: 'honest, mode none', tasks: plan.tasks, mode: 'none', roles: honestSwarm(), sybil: false, seed, vouched: false }, plan.runLimitMs));
     }
     const noneMs = none.length ? aggregate(none).ms.mean : Number.NaN;
     const scenarios: Record<string, { aggregate: Aggregate; runs: RunOutcome[] }> = {};
@@ -269,18 +278,10 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
       }
     }
     const big = plan.bigTasks
-      ? await runOnce(ctx, swarm, { label: 'honest, adaptive, big', tasks: plan.bigTasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed: 1, vouched: false, inputFromIndex: true }, plan.runLimitMs * 4)
+      ? await runOnce(ctx, swarm, { label: 'honest, adaptive, big', tasks: plan.bigTasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed: 1, vouched: false }, plan.runLimitMs * 4)
       : null;
 
-    // As is: volunteers compute from the input the lease carries, as real job code does. A check the master
-    // re-issues from a task already final is leased with input null (scheduler.ts sends job.inputs[index],
-    // freed once the task is final), so honest volunteers answer 0 and are banned for it.
-    const asIs: RunOutcome[] = [];
-    for (let seed = 1; seed <= plan.asIsSeeds; seed++) {
-      asIs.push(await runOnce(ctx, swarm, { label: 'honest, adaptive, as is', tasks: plan.tasks, mode: 'adaptive', roles: honestSwarm(), sybil: false, seed, vouched: false, inputFromIndex: false }, plan.asIsLimitMs));
-    }
-
-    const matrix = [...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
+    const matrix = [...none, ...Object.values(scenarios).flatMap((x) => x.runs), ...Object.values(vouchedScenarios).flatMap((x) => x.runs), ...(big ? [big] : [])];
     const nullLeases = matrix.reduce((n, r) => n + r.swarm.nullInputs, 0);
     const nullRuns = matrix.filter((r) => r.swarm.nullInputs > 0).length;
     const rows: Row[] = [
@@ -288,22 +289,10 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
         bench: 'validation',
         figure: 'leases that arrived with input null (every input is a number)',
         value: fmt(nullLeases),
-        beside: `${nullRuns} of ${matrix.length} validated runs; volunteers below compute n from the lease's index then (index = input here), as a master that sends a check's input would have them`,
+        beside: `${nullRuns} of ${matrix.length} runs; every volunteer computes from the lease's input, as real job code does (a known-answer check once arrived with input null)`,
         target: '0',
         verdict: nullLeases === 0 ? Verdict.pass : Verdict.miss,
       },
-      ...(asIs.length
-        ? [
-            {
-              bench: 'validation',
-              figure: `honest swarm as is (n from the lease's input), ${fmt(plan.tasks)} tasks`,
-              value: `honest banned ${asIs.map((r) => r.honestBanned).join(', ')} of ${VOLUNTEERS}`,
-              beside: `seeds 1–${asIs.length}: finished ${asIs.filter((r) => r.finished).length}; done ${asIs.map((r) => r.counts.done).join(', ')}; null inputs ${asIs.map((r) => r.swarm.nullInputs).join(', ')}; wrong ${asIs.reduce((n, r) => n + r.score.wrong, 0)}`,
-              target: '0 banned, finished',
-              verdict: asIs.every((r) => r.finished && r.honestBanned === 0 && r.score.wrong === 0 && r.score.failed === 0) ? Verdict.pass : Verdict.miss,
-            },
-          ]
-        : []),
       ...(none.length
         ? [
             {
@@ -343,7 +332,6 @@ export const validationBench: Bench = async (ctx: BenchContext): Promise<BenchRe
         identityLimit: IDENTITY_LIMIT,
         none: none.map(strip),
         big: big ? strip(big) : 'not run (quick)',
-        asIs: plan.asIsSeeds ? asIs.map(strip) : 'not run (quick)',
         nullInputLeases: nullLeases,
         scenarios: Object.fromEntries(Object.entries(scenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])),
         vouched: plan.vouchedSeeds ? Object.fromEntries(Object.entries(vouchedScenarios).map(([k, v]) => [k, { aggregate: v.aggregate, runs: v.runs.map(strip) }])) : 'not run (quick)',

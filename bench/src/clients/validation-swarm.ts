@@ -24,8 +24,6 @@ interface JoinMessage {
   vouchKey?: string;
   /** Index of the volunteer that carries the operator's vouch. */
   vouched?: number;
-  /** Volunteers compute n from the lease's index when its input is null (ScriptedOptions.inputFromIndex). */
-  inputFromIndex?: boolean;
   timeoutMs?: number;
 }
 
@@ -40,7 +38,7 @@ export interface SwarmStats {
   /** Sleepers that woke (reached the trust they waited for). */
   sleepersAwake: number;
   identities: number;
-  /** Leases that arrived with a null input. */
+  /** Leases that arrived with a null input (none should: every input is a number). */
   nullInputs: number;
 }
 
@@ -58,7 +56,6 @@ function spawn(m: JoinMessage, role: RoleT, k: number): ScriptedVolunteer {
     token: m.token,
     role,
     localAddress: loopbackAddress(k),
-    inputFromIndex: m.inputFromIndex ?? false,
     ...(m.vouchKey && m.vouched === k ? { vouchKey: m.vouchKey } : {}),
     onRefused: (self, code) => {
       if (code !== CloseCode.Banned) {

@@ -29,11 +29,6 @@ export interface ScriptedOptions {
   localAddress: string;
   /** The operator's vouch key: this volunteer is the operator's own machine (rule V3). */
   vouchKey?: string;
-  /**
-   * Compute from the lease's index when its input is null. The benchmark's inputs are 0..N-1, so index =
-   * input; this stands in for a master whose check leases carry their input (see BENCHMARKS.md).
-   */
-  inputFromIndex?: boolean;
   /** The master refused it for good (banned: 4032, or another fatal code). */
   onRefused?: (v: ScriptedVolunteer, code: number) => void;
 }
@@ -47,7 +42,10 @@ export class ScriptedVolunteer {
   awake = false;
   /** Close code of a refusal for good, if any. */
   refusedWith: number | null = null;
-  /** Leases whose input was null (every input of the benchmark's jobs is a number). */
+  /**
+   * Leases whose input was null. Every input of the benchmark's jobs is a number, so any is a master bug
+   * (a known-answer check once arrived so, and honest volunteers were banned for answering 0).
+   */
   nullInputs = 0;
 
   constructor(readonly opts: ScriptedOptions) {
@@ -58,9 +56,9 @@ export class ScriptedVolunteer {
       connect: (url) => new WebSocket(url, { localAddress: opts.localAddress }) as unknown as SocketLike,
       createPool: (events) =>
         new InlinePool(1, events, (task) => {
+          // Computed from the lease's input, as real job code is: a check looks like any other task.
           if (task.input === null) this.nullInputs++;
-          const input = task.input === null && opts.inputFromIndex ? task.i : task.input;
-          return behave({ job: task.job, index: task.i, input, trusted: this.awake, seasoned: this.awake, random: Math.random });
+          return behave({ job: task.job, index: task.i, input: task.input, trusted: this.awake, seasoned: this.awake, random: Math.random });
         }),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),
       agent: 'node',

@@ -59,11 +59,20 @@ const plainTake = (job: JobState): Picked | undefined => {
 };
 
 /**
+ * [V6] Leases of a validated job one volunteer may hold per thread, however short its tasks. Each such lease
+ * is a decision taken when it is leased (a fresh task, a replica for this identity, a known-answer check, a
+ * tail check or a corroboration): a volunteer holding 128 would be handed 128 checks at the end of a job, and
+ * hold fresh tasks whose replicas must go to others.
+ */
+export const VALIDATED_PER_THREAD = 4;
+
+/**
  * [P3] Most live leases of `job` one volunteer may hold: its threads × the prefetch the job's task length
- * calls for, and never fewer than 4 a thread (what every volunteer could hold before prefetch went by time).
+ * calls for, and never fewer than 4 a thread (what every volunteer could hold before prefetch went by time);
+ * a validated job's, 4 a thread (V6).
  */
 export function heldCap(job: JobState, v: VolunteerState): number {
-  return v.threads * Math.max(4, leasesPerThread(job.avgMs));
+  return v.threads * (job.validation ? VALIDATED_PER_THREAD : Math.max(4, leasesPerThread(job.avgMs)));
 }
 
 /**

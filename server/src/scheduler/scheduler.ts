@@ -304,8 +304,12 @@ export class Scheduler {
     this.events.emit('activity', a);
   }
 
-  /** [P3] Grant credits. */
+  /**
+   * [P3] Grant credits. Not to a volunteer that is gone: a results frame can carry `want` and get its own
+   * volunteer banned (V5) on the way, and leases to a departed volunteer are never answered nor lost.
+   */
   want(v: VolunteerState, n: number): void {
+    if (!this.volunteers.has(v.id)) return;
     v.credits = Math.max(0, Math.min(v.credits + n, this.maxCredits(v) - v.attempts.size));
     if (v.credits > 0) {
       this.hungry.add(v);

@@ -144,6 +144,14 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
     this.schedule();
   }
 
+  /**
+   * [K5] Events of identity `id` not yet taken into a batch. One batch is written at a time, so when a
+   * commit's receipt arrives these are exactly the changes made in memory since it was taken.
+   */
+  pendingIdentityEvents(id: string): IdentityEvent[] {
+    return this.identities.filter((e) => e.id === id);
+  }
+
   /** [K7] A line for the cluster's event log. */
   event(e: ClusterEvent): void {
     this.events.push(e);

@@ -9,6 +9,8 @@ import { applyTrustEvent, TrustState, trustVotes, type IdentityRecord, type Trus
 /** Where changes of trust go to become durable: as events, applied again to the stored record (K5). */
 export interface TrustJournal {
   identityEvent(e: TrustEvent): void;
+  /** Events of `id` journaled here and not yet in any commit sent to the store (K5), oldest first. */
+  pendingIdentityEvents?(id: string): TrustEvent[];
 }
 
 export interface TrustEvents {
@@ -52,12 +54,18 @@ export class TrustBook {
 
   /**
    * The store's record is the truth (another master may have changed it): take it, and act on a change of
-   * trust it brings (a ban from elsewhere closes this master's connections of it too).
+   * trust it brings (a ban from elsewhere closes this master's connections of it too). [K5][V5] Changes made
+   * here since the commit it came from are not in it yet: they are applied again on top, so a ban made while
+   * an earlier commit was on its way is not undone by that commit's receipt (the banned identity leased work
+   * again, and was banned a second time when its own commit landed).
    */
   refresh(stored: IdentityRecord): void {
     const before = this.records.get(stored.id);
     if (!before) return;
-    this.changed(before, stored);
+    let merged = stored;
+    for (const e of this.journal.pendingIdentityEvents?.(stored.id) ?? []) merged = applyTrustEvent(merged, e) ?? merged;
+    if (merged === before) return;
+    this.changed(before, merged);
   }
 
   votes(id: string): number {

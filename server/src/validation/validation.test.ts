@@ -120,6 +120,65 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(leases.every((t) => t.i >= 0 && t.i < 10)).toBe(true);
   });
 
+  it('[V5][K5] a ban made while an earlier commit is on its way stands: that commit\'s receipt does not bring the identity back', async () => {
+    const s = swarm(5);
+    const x = s.join(Behaviors.honest);
+    await s.scheduler.writer.flush();
+    const bans: unknown[] = [];
+    s.scheduler.events.on('activity', (a: { kind: string }) => a.kind === 'identity-banned' && bans.push(a));
+    const book = s.scheduler.book;
+    book.pass(x.identity);
+    // The pass is taken into a batch now; the ban comes while that batch is on its way to the store.
+    const landing = s.scheduler.writer.flush();
+    book.fail(x.identity, 'wrong answer to a known-answer check (test)');
+    expect(book.get(x.identity)!.state).toBe('banned');
+    await landing;
+    // The receipt carries the stored record as of the pass: the ban made since is applied on top of it.
+    expect(book.get(x.identity)).toMatchObject({ state: 'banned', checksPassed: 1 });
+    await s.scheduler.writer.flush();
+    expect(book.get(x.identity)).toMatchObject({ state: 'banned', checksPassed: 1 });
+    expect(bans).toHaveLength(1);
+  });
+
+  it('[P3][V5] a volunteer banned by its own results frame is leased nothing more, though the frame asks for more', async () => {
+    const s = swarm(2, { validation: { checkRate: 1 } });
+    const job = await s.addJob(10, 'adaptive', { checks: [{ input: 3, output: 9 }, { input: 5, output: 25 }] });
+    const liar = s.join(Behaviors.colluder);
+    await s.settle();
+    const held = [...liar.v.attempts.values()];
+    expect(held.some((a) => a.check)).toBe(true);
+    const plain = await s.addJob(5, 'none');
+    // Wrong answers to its checks, and credits for as many more leases, in one frame.
+    s.scheduler.results(liar.v, held.map((a) => ({ a: a.id, ok: true as const, output: -1 })), held.length);
+    expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
+    await s.settle();
+    expect(liar.v.attempts.size).toBe(0);
+    expect(s.scheduler.attempts.size).toBe(0);
+    expect(plain.counts.leased).toBe(0);
+    // The work waits for a volunteer that is there (rule P3: no credits for a connection that has left).
+    const honest = s.join(Behaviors.honest);
+    await s.settle();
+    expect(honest.v.attempts.size).toBeGreaterThan(0);
+    expect([...s.scheduler.attempts.values()].every((a) => a.volunteer === honest.v)).toBe(true);
+    expect(job.counts.leased).toBe([...honest.v.attempts.values()].filter((a) => a.job === job && !a.check).length);
+  });
+
+  it('[P3][V6] a volunteer holds at most 4 leases a thread of a validated job, however short its tasks and many its credits', async () => {
+    const s = swarm(7, { credits: 128 });
+    const validated = await s.addJob(500, 'adaptive');
+    validated.avgMs = 0.1; // as volunteers report for n => n * n
+    const a = s.join(Behaviors.honest);
+    await s.settle();
+    expect(a.v.attempts.size).toBe(4);
+    // Beside it, a job of tiny tasks in mode none is prefetched deep (P3).
+    const plain = await s.addJob(500, 'none');
+    plain.avgMs = 0.1;
+    await s.settle();
+    const held = [...a.v.attempts.values()];
+    expect(held.filter((x) => x.job === validated)).toHaveLength(4);
+    expect(held.filter((x) => x.job === plain).length).toBeGreaterThan(100);
+  });
+
   it('[V11] volunteers failing every task on purpose fail none: failures need trusted votes', async () => {
     const s = swarm(4);
     const job = await s.addJob(300, 'adaptive');

@@ -65,9 +65,9 @@ export function prepare(db: Database.Database) {
     ),
     setVerdict: db.prepare('UPDATE replicas SET verdict = ? WHERE job_seq = ? AND attempt = ?'),
     unsettledVotesOf: db.prepare(
-      "SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas WHERE job_seq = ? AND idx = ? AND kind = 'vote' AND verdict IN ('pending', 'credited', 'seasoning') ORDER BY at, attempt",
+      "SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas INDEXED BY replicas_task WHERE job_seq = ? AND idx = ? AND kind = 'vote' AND verdict IN ('pending', 'credited', 'seasoning') ORDER BY at, attempt",
     ),
-    taskReplicas: db.prepare('SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas WHERE job_seq = ? AND idx = ? ORDER BY at, attempt'),
+    taskReplicas: db.prepare('SELECT idx, attempt, identity, network, kind, ok, hash, output, error, at, verdict FROM replicas INDEXED BY replicas_task WHERE job_seq = ? AND idx = ? ORDER BY at, attempt'),
     deleteReplicas: db.prepare('DELETE FROM replicas WHERE job_seq = ?'),
     upsertIdentity: db.prepare(
       `INSERT INTO identities (id, key, network, created_at, state, vouched, streak, trusted_checks, checks_passed, checks_failed, contradicted, banned_at, ban_reason)
