@@ -62,6 +62,8 @@ export interface PoolLike {
   readonly running: number;
   readonly queued: number;
   readonly workers: number;
+  /** Workers running an attempt now, where that differs from `running` (attempts sent ahead to workers). */
+  readonly busyWorkers?: number;
   resize(n: number): void;
   run(task: PoolTask): void;
   abort(a: string): boolean;
@@ -171,7 +173,7 @@ export class VolunteerCore {
       started: (task) => deps.sink.attemptStarted(this.jobs.get(task.job)?.name ?? task.job),
       progress: (a, p) => this.progress(a, p),
       done: (task, outcome) => this.done(task, outcome),
-      changed: () => deps.sink.workersChanged(this.pool.workers, this.pool.running),
+      changed: () => deps.sink.workersChanged(this.pool.workers, this.pool.busyWorkers ?? this.pool.running),
     });
   }
 

@@ -100,6 +100,35 @@ describe('WorkerPool', () => {
     expect(pool.workers).toBe(1);
   });
 
+  it('[P3] a short job\'s attempts go to a worker ahead, so it never waits on the page between them; a time limit still stops only the running one', () => {
+    const { host, pool, done, started } = setup(1);
+    const ids = Array.from({ length: 12 }, (_, k) => `a${k + 1}`);
+    for (const a of ids) pool.run(task(a, { timeoutMs: 500 }));
+    const w = host.alive[0]!;
+    expect(w.received.map((r) => r.a), 'a job of unknown length: one at a time').toEqual(['a1']);
+    w.finish({ ok: true, output: 1, ms: 0.5 });
+    // 0.5 ms tasks: the rest are sent at once, behind the running one; one worker busy, eleven attempts out.
+    expect(w.received.map((r) => r.a)).toEqual(ids);
+    expect(pool.running).toBe(11);
+    expect(pool.busyWorkers).toBe(1);
+    expect(pool.queued).toBe(0);
+    expect(started).toEqual(['a1', 'a2']);
+    w.finish({ ok: true, output: 2, ms: 0.5 });
+    expect(started.at(-1)).toBe('a3');
+    // a3 runs past its limit (armed when it started): only it fails; a4..a12 run again on a fresh worker.
+    vi.advanceTimersByTime(500);
+    expect(done.map((d) => d.a)).toEqual(['a1', 'a2', 'a3']);
+    expect(done.at(-1)!.outcome).toEqual({ ok: false, error: 'timed out after 500 ms', ms: 500 });
+    expect(w.terminated).toBe(true);
+    const fresh = host.alive[0]!;
+    expect(fresh.received.map((r) => r.a)).toEqual(ids.slice(3));
+    expect(fresh.received[0]!.code, 'the fresh worker loads the job first').toBeDefined();
+    expect(fresh.received.slice(1).every((r) => r.code === undefined)).toBe(true);
+    for (let k = 0; k < 9; k++) fresh.finish({ ok: true, output: k, ms: 0.5 });
+    expect(done.map((d) => d.a)).toEqual(ids);
+    expect(pool.running + pool.queued).toBe(0);
+  });
+
   it('reset drops every lease and hands back what it dropped', () => {
     const { pool } = setup(1);
     pool.run(task('a1'));

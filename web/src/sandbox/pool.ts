@@ -1,7 +1,11 @@
 /**
- * The worker pool: one compute worker per thread, one attempt per worker at a time, leases waiting FIFO.
- * An attempt past its time limit is stopped by terminating its worker, which is replaced; the other
- * workers go on. Runs on the page's main thread, so a task that never yields cannot stall the socket.
+ * The worker pool: one compute worker per thread, leases waiting FIFO. A worker runs one attempt at a time;
+ * once a job's attempts prove short, each worker is sent the next few attempts before it asks (the worker
+ * runs them one after another), so it never waits for the page's main thread between tiny tasks: on a busy
+ * machine that thread may get the CPU only every few milliseconds (issue 13). An attempt past its time limit
+ * is stopped by terminating its worker, which is replaced; the attempts sent behind it go back to the front
+ * of the queue, and the other workers go on. Runs on the page's main thread, so a task that never yields
+ * cannot stall the socket.
  */
 import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
 import type { FromWorker } from './messages.ts';
@@ -21,16 +25,28 @@ interface Slot {
   handle: WorkerHandle;
   /** Jobs whose code this worker has loaded. */
   jobs: Set<string>;
-  task: PoolTask | null;
+  /** Attempts sent to this worker and not reported yet, in the order it runs them: the first is running. */
+  sent: PoolTask[];
+  /** The running attempt's time limit, armed when it became the first. */
   timer: ReturnType<typeof setTimeout> | null;
-  /** Set when threads shrank while this worker was busy: it goes once its attempt ends. */
+  /** Set when threads shrank while this worker was busy: it goes once its attempts end. */
   retiring: boolean;
 }
+
+/** A job whose attempts take less than this (smoothed, ms) is sent to workers ahead of time. */
+const SHORT_MS = 4;
+/** About this much work (ms) sent to a worker ahead, and at most this many attempts. */
+const AHEAD_MS = 8;
+const MAX_AHEAD = 16;
+/** Jobs whose durations are remembered; the first learned is forgotten first. */
+const MAX_JOBS = 64;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: PoolTask[] = [];
   private target = 0;
+  /** Smoothed attempt duration (ms) per job; unknown means not short. */
+  private readonly durations = new Map<string, number>();
 
   constructor(
     private readonly host: WorkerHost,
@@ -42,9 +58,14 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  /** Attempts running now. */
+  /** Attempts sent to workers and not reported yet (running, or next in a worker's line). */
   get running(): number {
-    return this.slots.filter((s) => s.task).length;
+    return this.slots.reduce((n, s) => n + s.sent.length, 0);
+  }
+
+  /** Workers running an attempt now. */
+  get busyWorkers(): number {
+    return this.slots.filter((s) => s.sent.length > 0).length;
   }
 
   /** Leases waiting for a worker. */
@@ -52,7 +73,7 @@ export class WorkerPool {
     return this.queue.length;
   }
 
-  /** Set the number of workers. Idle ones go at once, busy ones when their attempt ends. */
+  /** Set the number of workers. Idle ones go at once, busy ones when their attempts end. */
   resize(n: number): void {
     this.target = Math.max(0, n);
     for (const s of this.slots) s.retiring = false;
@@ -60,18 +81,20 @@ export class WorkerPool {
     let excess = this.slots.length - this.target;
     for (const s of [...this.slots].reverse()) {
       if (excess <= 0) break;
-      if (!s.task) this.remove(s);
+      if (s.sent.length === 0) this.remove(s);
       else s.retiring = true;
       excess--;
     }
-    for (const s of this.slots) this.next(s);
+    this.feedAll();
     this.events.changed();
   }
 
   run(task: PoolTask): void {
     this.queue.push(task);
-    const idle = this.slots.find((s) => !s.task && !s.retiring);
-    if (idle) this.next(idle);
+    // An idle worker first; with none, a worker whose line is short (a short job's attempts go ahead).
+    const idle = this.slots.find((s) => s.sent.length === 0 && !s.retiring);
+    if (idle) this.feed(idle);
+    else this.feedAll();
   }
 
   /** Stop attempt `a` wherever it is, without an outcome. Returns true if it was here. */
@@ -82,9 +105,11 @@ export class WorkerPool {
       this.events.changed();
       return true;
     }
-    const slot = this.slots.find((s) => s.task?.a === a);
+    const slot = this.slots.find((s) => s.sent.some((t) => t.a === a));
     if (!slot) return false;
-    this.replace(slot);
+    // A posted attempt cannot be recalled: only a new worker stops it. The others sent there run again.
+    const others = slot.sent.filter((t) => t.a !== a);
+    this.replace(slot, others);
     return true;
   }
 
@@ -99,21 +124,21 @@ export class WorkerPool {
   reset(): PoolTask[] {
     const dropped = this.queue.splice(0);
     for (const s of [...this.slots]) {
-      if (!s.task) continue;
-      dropped.push(s.task);
-      this.replace(s);
+      if (s.sent.length === 0) continue;
+      dropped.push(...s.sent);
+      this.replace(s, []);
     }
     this.events.changed();
     return dropped;
   }
 
   private spawn(): Slot {
-    const slot: Slot = { handle: undefined as unknown as WorkerHandle, jobs: new Set(), task: null, timer: null, retiring: false };
+    const slot: Slot = { handle: undefined as unknown as WorkerHandle, jobs: new Set(), sent: [], timer: null, retiring: false };
     slot.handle = this.host.spawn({
       message: (msg) => this.onMessage(slot, msg),
       error: (message) => {
-        const task = slot.task;
-        this.replace(slot);
+        const [task, ...rest] = slot.sent;
+        this.replace(slot, rest);
         if (task) this.events.done(task, { ok: false, error: `worker crashed: ${message}`, ms: 0 });
       },
     });
@@ -121,59 +146,107 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
-    const task = slot.task;
-    // Anything not about this worker's current attempt is late or forged: ignore it.
+    const task = slot.sent[0];
+    // Anything not about this worker's running attempt is late or forged: ignore it.
     if (!task || typeof msg !== 'object' || msg === null || msg.a !== task.a) return;
     if (msg.t === 'progress') {
       if (typeof msg.p === 'number') this.events.progress(task.a, msg.p);
       return;
     }
     if (msg.t !== 'done' || !isOutcome(msg.outcome)) return;
-    this.settle(slot);
+    this.disarm(slot);
+    slot.sent.shift();
+    this.learn(task.job, msg.outcome.ms);
     this.events.done(task, msg.outcome);
-    if (slot.retiring) this.remove(slot);
-    else this.next(slot);
+    // The outcome may have reset or shrunk the pool meanwhile: a slot no longer here gets nothing more.
+    if (!this.slots.includes(slot)) return this.events.changed();
+    if (slot.retiring && slot.sent.length === 0) this.remove(slot);
+    else {
+      this.begin(slot);
+      this.feed(slot);
+    }
     this.events.changed();
   }
 
-  private settle(slot: Slot): void {
+  private learn(job: string, ms: number): void {
+    const avg = this.durations.get(job);
+    if (avg === undefined && this.durations.size >= MAX_JOBS) this.durations.delete(this.durations.keys().next().value!);
+    this.durations.set(job, avg === undefined ? ms : 0.8 * avg + 0.2 * ms);
+  }
+
+  /** How many attempts of `job` a worker may have sent to it: one until the job proves short. */
+  private depth(job: string): number {
+    const avg = this.durations.get(job);
+    if (avg === undefined || avg >= SHORT_MS) return 1;
+    return Math.min(MAX_AHEAD, Math.max(2, Math.ceil(AHEAD_MS / Math.max(avg, 0.05))));
+  }
+
+  private disarm(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    slot.task = null;
   }
 
   private remove(slot: Slot): void {
-    this.settle(slot);
+    this.disarm(slot);
+    slot.sent = [];
     slot.handle.terminate();
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
   }
 
-  /** Terminate a slot's worker and put a fresh one in its place (or none, if it was retiring). */
-  private replace(slot: Slot): void {
+  /**
+   * Terminate a slot's worker and put a fresh one in its place (or none, if it was retiring). `requeue`: the
+   * attempts sent there that must run again, back at the front of the queue in their order.
+   */
+  private replace(slot: Slot, requeue: PoolTask[]): void {
     const i = this.slots.indexOf(slot);
     const retiring = slot.retiring;
     this.remove(slot);
-    if (i < 0 || retiring) return this.events.changed();
-    const fresh = this.spawn();
-    this.slots.splice(i, 0, fresh);
-    this.next(fresh);
+    this.queue.unshift(...requeue);
+    if (i >= 0 && !retiring) this.slots.splice(i, 0, this.spawn());
+    this.feedAll();
     this.events.changed();
   }
 
-  private next(slot: Slot): void {
-    if (slot.task || slot.retiring) return;
-    const task = this.queue.shift();
-    if (!task) return;
-    slot.task = task;
+  /** The slot's first attempt starts running: its time limit is armed from now. */
+  private begin(slot: Slot): void {
+    const task = slot.sent[0];
+    if (!task || slot.timer) return;
     slot.timer = setTimeout(() => {
-      this.replace(slot);
+      const [, ...rest] = slot.sent;
+      this.replace(slot, rest);
       this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
     }, task.timeoutMs);
+    this.events.started(task);
+  }
+
+  private feedAll(): void {
+    for (const s of this.slots) this.feed(s);
+  }
+
+  /**
+   * Send the slot's worker attempts from the head of the queue: one when it is idle, and while the head's job
+   * is short, more behind the running one up to that job's depth (an even share of the queue among the
+   * workers, so none sits on attempts another could start now).
+   */
+  private feed(slot: Slot): void {
+    if (slot.retiring) return;
+    const share = Math.max(1, Math.ceil((this.queue.length + this.running) / Math.max(1, this.slots.length)));
+    for (;;) {
+      const head = this.queue[0];
+      if (!head) return;
+      if (slot.sent.length > 0 && slot.sent.length >= Math.min(this.depth(head.job), share)) return;
+      this.queue.shift();
+      this.post(slot, head);
+    }
+  }
+
+  private post(slot: Slot, task: PoolTask): void {
     const first = !slot.jobs.has(task.job);
     slot.jobs.add(task.job);
+    slot.sent.push(task);
     slot.handle.post({ t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), i: task.i, input: task.input });
-    this.events.started(task);
+    if (slot.sent.length === 1) this.begin(slot);
   }
 }
 

@@ -80,5 +80,10 @@ scope.onmessage = (e) => {
   const port = e.ports[0];
   if (!port) return;
   scope.onmessage = null;
-  port.onmessage = (m: MessageEvent<ToWorker>) => void run(port, m.data);
+  // One attempt at a time, in the order sent: the pool sends a short job's next attempts ahead (an async
+  // task, Python's among them, must not start the next one while it awaits).
+  let line = Promise.resolve();
+  port.onmessage = (m: MessageEvent<ToWorker>) => {
+    line = line.then(() => run(port, m.data)).catch(() => undefined);
+  };
 };

@@ -21,9 +21,17 @@ export class FakeWorker implements WorkerHandle {
   get current(): RunRequest | undefined {
     return this.received.at(-1);
   }
+  /** Attempts reported done, by id. */
+  private readonly finished = new Set<string>();
+  /** The attempt it runs now: the first it was sent and has not reported. */
+  get running(): RunRequest | undefined {
+    return this.received.find((r) => !this.finished.has(r.a));
+  }
+  /** Report the running attempt done. */
   finish(outcome: AttemptOutcome = { ok: true, output: null, ms: 5 }): void {
-    const a = this.current?.a;
+    const a = this.running?.a;
     if (!a) throw new Error(`worker ${this.id} runs nothing`);
+    this.finished.add(a);
     this.listener.message({ t: 'done', a, outcome });
   }
 }
