@@ -397,7 +397,12 @@ export class JobValidation {
     for (const i of this.byIdentity.get(identity) ?? []) this.reweighed.add(i);
   }
 
-  /** Decide again the tasks `reweigh` marked (not in the middle of deciding another: trust moves as it does). */
+  /**
+   * Decide again the tasks `reweigh` marked (not in the middle of deciding another: trust moves as it does)
+   * where nobody is left to ask: no replica in flight, and every online identity of the trust the task waits
+   * for has voted on it. Elsewhere the next replica decides it as before; so a patient sleeper just seasoned
+   * does not pass, at once, a burst of checks on the honest votes of its past that would end its probation.
+   */
   redecide(): void {
     if (this.reweighed.size === 0) return;
     const indices = [...this.reweighed];
@@ -405,8 +410,17 @@ export class JobValidation {
     for (const i of indices) {
       const t = this.tasks.get(i);
       // A decision waiting on probation stands as it is (V9); it ends by checks.
-      if (t && t.votes.length > 0 && t.waiting === null) this.evaluate(i, t);
+      if (!t || t.votes.length === 0 || t.waiting !== null || t.flying.size > 0 || this.askable(t)) continue;
+      this.evaluate(i, t);
     }
+  }
+
+  /** Someone online could still bring the replica `t` wants: an identity of that trust that has not held it. */
+  private askable(t: TaskVotes): boolean {
+    const book = this.host.book;
+    let held = 0;
+    for (const id of t.holders) if (book.isOnline(id) && book.votes(id) >= t.need) held++;
+    return book.onlineWithWeight(t.need) > held;
   }
 
   /** [V13] After a restart: a task's durable votes, decided again (provisional results start their probation over). */
