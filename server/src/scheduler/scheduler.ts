@@ -142,6 +142,10 @@ export class Scheduler {
       passed: (r) => {
         for (const [job, indices] of this.probation.of(r.id)) job.probationCheck(r.id, indices);
       },
+      reweighed: (r) => {
+        for (const job of this.jobs.values()) job.validation?.reweigh(r.id);
+        this.schedulePump();
+      },
     });
     const core = this.core;
     this.validationHost = {
@@ -427,6 +431,8 @@ export class Scheduler {
    * is served again next turn; one held back by its backlog, at the next tick after it drains.
    */
   pump(): void {
+    // [V9] Tasks whose voters weigh more now are decided again first: they may settle, or want other replicas.
+    if (this.validating) for (const job of this.jobs.values()) job.validation?.redecide();
     this.replenish();
     let queued = this.queue.queued();
     if (queued === 0 || this.hungry.size === 0) return;

@@ -122,6 +122,8 @@ export class JobValidation {
   private readonly known: KnownAnswerEntry[] = [];
   /** Unsettled votes per identity: where a ban must roll back (V5). */
   private readonly byIdentity = new Map<string, Set<number>>();
+  /** Tasks with a voter whose vote weighs more than when the task was last decided: to decide again (V9). */
+  private readonly reweighed = new Set<number>();
   /** Results received (replicas and checks): the cost of validation. */
   replicas = 0;
   /** Leases given, by what they were for: where the cost of validation goes (BENCHMARKS.md). */
@@ -383,6 +385,42 @@ export class JobValidation {
       this.host.probation.remove(identity, this, i);
       if (t.waiting!.size === 0) this.settleHeld(i, t);
     }
+  }
+
+  /**
+   * [V9] `identity`'s vote weighs more now (it became trusted or seasoned): tasks it voted on are decided
+   * again at the next dispatch (`redecide`). A task is decided only as votes come, so one whose every possible
+   * voter has voted (a small swarm) would else wait for ever for a replica of more trust that nobody is left
+   * to give, though its voters now bring that trust themselves.
+   */
+  reweigh(identity: string): void {
+    for (const i of this.byIdentity.get(identity) ?? []) this.reweighed.add(i);
+  }
+
+  /**
+   * Decide again the tasks `reweigh` marked (not in the middle of deciding another: trust moves as it does)
+   * where nobody is left to ask: no replica in flight, and every online identity of the trust the task waits
+   * for has voted on it. Elsewhere the next replica decides it as before; so a patient sleeper just seasoned
+   * does not pass, at once, a burst of checks on the honest votes of its past that would end its probation.
+   */
+  redecide(): void {
+    if (this.reweighed.size === 0) return;
+    const indices = [...this.reweighed];
+    this.reweighed.clear();
+    for (const i of indices) {
+      const t = this.tasks.get(i);
+      // A decision waiting on probation stands as it is (V9); it ends by checks.
+      if (!t || t.votes.length === 0 || t.waiting !== null || t.flying.size > 0 || this.askable(t)) continue;
+      this.evaluate(i, t);
+    }
+  }
+
+  /** Someone online could still bring the replica `t` wants: an identity of that trust that has not held it. */
+  private askable(t: TaskVotes): boolean {
+    const book = this.host.book;
+    let held = 0;
+    for (const id of t.holders) if (book.isOnline(id) && book.votes(id) >= t.need) held++;
+    return book.onlineWithWeight(t.need) > held;
   }
 
   /** [V13] After a restart: a task's durable votes, decided again (provisional results start their probation over). */

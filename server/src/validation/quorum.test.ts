@@ -115,6 +115,18 @@ describe('quorum (SPEC.md V7-V12)', () => {
     expect(v.decision).toMatchObject({ kind: 'more', need: Weight.seasoned });
   });
 
+  it('[V10] an untrusted volunteer earns trust agreeing with trusted ones not yet seasoned: three identities, none seasoned', () => {
+    // Two of a swarm of four trusted: the other two can never gather three untrusted on one task.
+    const v = decide(input([vote('t1', 4), vote('t2', 4), vote('u1', 4), vote('u2', -1)], { seasonedOnline: false }));
+    expect(v.credited.map((x) => x.identity)).toEqual(['u1']);
+    expect(v.creditLevel).toBe('trust');
+    expect(v.bootstrapLosers).toEqual(['u2']);
+    // Still three agreeing identities, and twice the dissent; a seasoned vote settles it instead.
+    expect(decide(input([vote('t1', 4), vote('u1', 4)], { seasonedOnline: false })).credited).toEqual([]);
+    expect(decide(input([vote('t1', 4), vote('t2', 4), vote('u1', 4), vote('u2', -1), vote('u3', -1)], { seasonedOnline: false })).credited).toEqual([]);
+    expect(decide(input([vote('s1', 4), vote('t2', 4), vote('u1', 4)])).credited).toEqual([]);
+  });
+
   it('[V11] failures from two trusted settle a task as failed; untrusted ones alone never do while someone trusted is online', () => {
     expect(decide(input([vote('s1'), vote('t1')])).decision).toMatchObject({ kind: 'final', group: { ok: false } });
     expect(decide(input([vote('u1'), vote('u2'), vote('u3'), vote('u4')])).decision.kind).toBe('more');

@@ -202,27 +202,43 @@ function settle(verdict: Verdict, winner: Group, groups: Group[], inp: QuorumInp
  * [V10] Bootstrap: where no vote of higher trust exists, agreement of `bootstrapQuorum` identities of the top
  * trust present (untrusted ones becoming trusted, trusted ones becoming seasoned), on enough networks and
  * twice any dissent of that trust, earns each a credit; dissenters of that trust start their streak over.
- * The result itself still waits for the trust V8/V9 ask.
+ * Untrusted ones may count trusted (not seasoned) peers among theirs. The result itself still waits for the
+ * trust V8/V9 ask.
  */
 function bootstrap(verdict: Verdict, groups: Group[], inp: QuorumInput): void {
   const top = Math.max(0, ...groups.map((g) => g.top));
   if (top >= Weight.seasoned || (inp.mode === 'strict' && top > 0)) return;
-  const level: Exclude<Credit, null> = top === Weight.untrusted ? 'trust' : 'seasoning';
-  const atTop = (v: Vote) => inp.trustOf(v.identity) === top;
-  const peers = inp.votes.filter(atTop);
+  const weight = (v: Vote) => inp.trustOf(v.identity);
+  if (top === Weight.trusted && credit(verdict, groups, inp, 'seasoning', (v) => weight(v) === Weight.trusted, () => true)) return;
+  // Untrusted volunteers earn trust by agreeing with trusted ones not yet seasoned too: else, once some of a
+  // small swarm are trusted, the rest could never gather `bootstrapQuorum` untrusted peers on a task, and
+  // nobody would ever be seasoned. It still takes that many agreeing identities, none of them seasoned.
+  credit(verdict, groups, inp, 'trust', (v) => weight(v) <= Weight.trusted, (v) => weight(v) === Weight.untrusted);
+}
+
+/**
+ * [V10] One level of bootstrap: `peers` votes agreeing (enough of them, on enough networks, twice any dissent
+ * among peers) earn a credit each at `level` for those of them `creditable`; creditable dissenters lose their
+ * streak. True when it credited.
+ */
+function credit(verdict: Verdict, groups: Group[], inp: QuorumInput, level: Exclude<Credit, null>, peer: (v: Vote) => boolean, creditable: (v: Vote) => boolean): boolean {
   // One credit per task per level; a vote credited once (at either level) earns nothing more.
-  if (inp.votes.some((v) => v.credit === level)) return;
+  if (inp.votes.some((v) => v.credit === level)) return false;
+  const peers = inp.votes.filter(peer);
   let best: { g: Group; votes: Vote[] } | undefined;
   for (const g of groups) {
-    const votes = g.votes.filter(atTop);
+    const votes = g.votes.filter(peer);
     if (g.ok && (!best || votes.length > best.votes.length)) best = { g, votes };
   }
-  if (!best) return;
+  if (!best) return false;
   const networks = new Set(best.votes.map((v) => v.network)).size;
-  if (!enough(best.votes.length, networks, inp) || best.votes.length < 2 * (peers.length - best.votes.length)) return;
-  verdict.credited = best.votes.filter((v) => v.credit === null);
+  if (!enough(best.votes.length, networks, inp) || best.votes.length < 2 * (peers.length - best.votes.length)) return false;
+  const credited = best.votes.filter((v) => v.credit === null && creditable(v));
+  if (credited.length === 0) return false;
+  verdict.credited = credited;
   verdict.creditLevel = level;
-  for (const g of groups) if (g !== best.g) for (const v of g.votes) if (v.ok && atTop(v)) verdict.bootstrapLosers.push(v.identity);
+  for (const g of groups) if (g !== best.g) for (const v of g.votes) if (v.ok && peer(v) && creditable(v)) verdict.bootstrapLosers.push(v.identity);
+  return true;
 }
 
 /** `bootstrapQuorum` identities, on as many networks as the swarm has, up to that number (V10). */

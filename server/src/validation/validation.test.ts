@@ -233,6 +233,19 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(s.bans).toBe(2);
   });
 
+  it('[V10][V9] four honest volunteers on one network finish every task: trust, seasoning and every decision come within the swarm', async () => {
+    // Two trusted first left the other two no third untrusted peer to bootstrap with (a stall at the start);
+    // tasks all four had voted on waited for a weightier replica nobody was left to give (a stall at the tail).
+    for (const seed of [1, 2, 3]) {
+      const s = swarm(seed);
+      const job = await s.addJob(400, 'adaptive');
+      for (let k = 0; k < 4; k++) s.join(Behaviors.honest, { network: '127.0.0.0/24' });
+      const lines = await s.run(job, 3000);
+      expect(lines, `seed ${seed}`).toHaveLength(400);
+      expect(score(lines, job), `seed ${seed}`).toMatchObject({ wrong: 0, failed: 0 });
+    }
+  });
+
   it('[V13] votes, trust and bans survive a restart: the job resumes and nothing is accepted twice', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-v13-'));
     const file = path.join(dir, 'db.sqlite');
