@@ -136,11 +136,20 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
         { label: '4 workers × default threads, adaptive validation', processes: 4, validation: 'adaptive' },
       ];
   const runs: SetupRun[] = [];
-  for (const s of setups) runs.push(await runSetup(ctx, s, tasks, warm, idleSeconds));
-  const bull = await bullmqRun(ctx, tasks, warm);
-
   const rows: Row[] = [];
   const b = 'common';
+  for (const s of setups) {
+    try {
+      runs.push(await runSetup(ctx, s, tasks, warm, idleSeconds));
+    } catch (err) {
+      // One setup failing (a stalled job) is reported; the others still give their figures.
+      const message = (err as Error).message.split('\n')[0]!.slice(0, 200);
+      ctx.log(`${s.label}: ERROR ${message}`);
+      rows.push({ bench: b, figure: `${s.label}: run`, value: 'failed', beside: message, target: '', verdict: Verdict.error });
+    }
+  }
+  const bull = await bullmqRun(ctx, tasks, warm);
+
   rows.push({ bench: b, figure: `BullMQ, 4 processes × concurrency 50: ${fmt(tasks)} jobs`, value: `${fmt(bull.tasksPerSecond)} jobs/s`, beside: `workers ${fmt(bull.workersUs)} µs CPU per job (all four)`, target: '', verdict: Verdict.info });
   for (const r of runs) {
     const times = r.tasksPerSecond / bull.tasksPerSecond;

@@ -90,45 +90,84 @@ const swarmSlice: Slice<SwarmSlice> = (set) => ({
     })),
 });
 
-const sessionSlice: Slice<SessionSlice> = (set) => ({
-  connectionState: ConnectionState.idle,
-  problem: null,
-  running: false,
-  tasksDone: 0,
-  tasksFailed: 0,
-  cpuMs: 0,
-  currentJob: null,
-  workersAlive: 0,
-  workersBusy: 0,
-  identity: null,
-  python: null,
-  pythonAssetWanted: (size) =>
-    set((s) => ({ python: { pendingBytes: (s.python?.pendingBytes ?? 0) + size, downloadedBytes: s.python?.downloadedBytes ?? 0, cachedBytes: s.python?.cachedBytes ?? 0 } })),
-  pythonAssetGot: (size, downloaded) =>
-    set((s) => {
-      const p = s.python ?? { pendingBytes: size, downloadedBytes: 0, cachedBytes: 0 };
-      return { python: { pendingBytes: Math.max(0, p.pendingBytes - size), downloadedBytes: p.downloadedBytes + (downloaded ? size : 0), cachedBytes: p.cachedBytes + (downloaded ? 0 : size) } };
-    }),
-  pythonAssetFailed: (size) => set((s) => (s.python ? { python: { ...s.python, pendingBytes: Math.max(0, s.python.pendingBytes - size) } } : {})),
-  welcomed: (_volunteerId, identity) => set({ identity: identity ?? null }),
-  setRunning: (running) => set({ running, resumable: running, ...(running ? { problem: null } : { currentJob: null }) }),
-  reportProblem: (problem) => set({ problem }),
-  connectionChanged: (connectionState, problem) =>
+/**
+ * How long per-attempt news (counts, the current job, busy workers) waits to reach the view. Applied one by
+ * one, tiny tasks cost the page a render and a localStorage write (lifetimeTasks persists) each, on the main
+ * thread that also feeds the workers (issue 13); ten updates a second are plenty for a human.
+ */
+export const UI_UPDATE_MS = 100;
+
+const sessionSlice: Slice<SessionSlice> = (set) => {
+  let due: ReturnType<typeof setTimeout> | null = null;
+  const fresh = () => ({ done: 0, failed: 0, cpuMs: 0, job: undefined as string | null | undefined, workers: undefined as [number, number] | undefined });
+  let news = fresh();
+  const flush = () => {
+    if (due) clearTimeout(due);
+    due = null;
+    const n = news;
+    news = fresh();
+    if (n.done === 0 && n.failed === 0 && n.job === undefined && n.workers === undefined) return;
     set((s) => ({
-      connectionState,
-      problem: problem ?? (connectionState === ConnectionState.connected ? null : s.problem),
-      ...(connectionState === ConnectionState.failed ? { running: false } : {}),
-    })),
-  attemptStarted: (currentJob) => set({ currentJob }),
-  attemptEnded: (outcome: AttemptOutcome) =>
-    set((s) =>
-      outcome.ok
-        ? { tasksDone: s.tasksDone + 1, lifetimeTasks: s.lifetimeTasks + 1, cpuMs: s.cpuMs + outcome.ms }
-        : { tasksFailed: s.tasksFailed + 1, cpuMs: s.cpuMs + outcome.ms },
-    ),
-  swarmReported: (f: MessageOf<MasterMessage, 'swarm'>) => set({ swarm: { volunteers: f.volunteers, tasksDone: f.tasksDone, tasksPerSecond: f.tasksPerSecond, activeJobs: f.jobs.length, jobs: f.jobs } }),
-  workersChanged: (workersAlive, workersBusy) => set({ workersAlive, workersBusy }),
-});
+      tasksDone: s.tasksDone + n.done,
+      lifetimeTasks: s.lifetimeTasks + n.done,
+      tasksFailed: s.tasksFailed + n.failed,
+      cpuMs: s.cpuMs + n.cpuMs,
+      ...(n.job !== undefined ? { currentJob: n.job } : {}),
+      ...(n.workers ? { workersAlive: n.workers[0], workersBusy: n.workers[1] } : {}),
+    }));
+  };
+  const soon = () => {
+    due ??= setTimeout(flush, UI_UPDATE_MS);
+  };
+  return {
+    connectionState: ConnectionState.idle,
+    problem: null,
+    running: false,
+    tasksDone: 0,
+    tasksFailed: 0,
+    cpuMs: 0,
+    currentJob: null,
+    workersAlive: 0,
+    workersBusy: 0,
+    identity: null,
+    python: null,
+    pythonAssetWanted: (size) =>
+      set((s) => ({ python: { pendingBytes: (s.python?.pendingBytes ?? 0) + size, downloadedBytes: s.python?.downloadedBytes ?? 0, cachedBytes: s.python?.cachedBytes ?? 0 } })),
+    pythonAssetGot: (size, downloaded) =>
+      set((s) => {
+        const p = s.python ?? { pendingBytes: size, downloadedBytes: 0, cachedBytes: 0 };
+        return { python: { pendingBytes: Math.max(0, p.pendingBytes - size), downloadedBytes: p.downloadedBytes + (downloaded ? size : 0), cachedBytes: p.cachedBytes + (downloaded ? 0 : size) } };
+      }),
+    pythonAssetFailed: (size) => set((s) => (s.python ? { python: { ...s.python, pendingBytes: Math.max(0, s.python.pendingBytes - size) } } : {})),
+    welcomed: (_volunteerId, identity) => set({ identity: identity ?? null }),
+    setRunning: (running) => {
+      flush(); // news from before comes first: a stop's "no current job" is not overwritten by it
+      set({ running, resumable: running, ...(running ? { problem: null } : { currentJob: null }) });
+    },
+    reportProblem: (problem) => set({ problem }),
+    connectionChanged: (connectionState, problem) =>
+      set((s) => ({
+        connectionState,
+        problem: problem ?? (connectionState === ConnectionState.connected ? null : s.problem),
+        ...(connectionState === ConnectionState.failed ? { running: false } : {}),
+      })),
+    attemptStarted: (currentJob) => {
+      news.job = currentJob;
+      soon();
+    },
+    attemptEnded: (outcome: AttemptOutcome) => {
+      if (outcome.ok) news.done++;
+      else news.failed++;
+      news.cpuMs += outcome.ms;
+      soon();
+    },
+    swarmReported: (f: MessageOf<MasterMessage, 'swarm'>) => set({ swarm: { volunteers: f.volunteers, tasksDone: f.tasksDone, tasksPerSecond: f.tasksPerSecond, activeJobs: f.jobs.length, jobs: f.jobs } }),
+    workersChanged: (workersAlive, workersBusy) => {
+      news.workers = [workersAlive, workersBusy];
+      soon();
+    },
+  };
+};
 
 /** Threads the visitor may choose: 1 up to the hardware's parallelism. */
 export function maxThreads(): number {
