@@ -158,6 +158,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     randomSeed: env.BARNRAISE_RANDOM_SEED ? int(env.BARNRAISE_RANDOM_SEED, 0, 'BARNRAISE_RANDOM_SEED') : undefined,
   };
   const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  // Defaults derived from the heartbeat follow the heartbeat the overrides set, unless given themselves.
+  if (overrides.heartbeatMs !== undefined) {
+    if (overrides.heartbeatTimeoutMs === undefined && !env.BARNRAISE_HEARTBEAT_TIMEOUT_MS) merged.heartbeatTimeoutMs = merged.heartbeatMs * 4;
+    if (overrides.idleHeartbeatMs === undefined && !env.BARNRAISE_IDLE_HEARTBEAT_MS) merged.idleHeartbeatMs = Math.round(merged.heartbeatMs * 7.5);
+  }
   merged.dataDir = path.resolve(merged.dataDir);
   if (merged.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(merged.databaseUrl)) {
     throw new Error('BARNRAISE_DATABASE_URL (--database-url) must be a postgres:// URL');
