@@ -96,7 +96,7 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: CommitBatch): Promise<CommitReceipt> {
-    return this.db.transaction(() => {
+    return this.transaction((after) => {
       const key = receiptKey(batch.owner);
       if (batch.id !== undefined) {
         const kept = this.s.keptReceipt.get(key) as { batch: string; receipt: string } | undefined;
@@ -104,10 +104,25 @@ export class SqliteStore implements Store {
       }
       const { receipt, ended } = applyCommit(this.s, (id) => this.seq(id), batch, this.claims);
       if (batch.id !== undefined) this.s.keepReceipt.run(key, batch.id, encodeReceipt(receipt));
-      // The transaction has not failed: what it made final leaves the claims with it.
-      for (const [seq, index] of ended) this.claims.ended(seq, index);
+      // What it made final leaves the claims once the transaction has committed.
+      after(() => {
+        for (const [seq, index] of ended) this.claims.ended(seq, index);
+      });
       return receipt;
-    })();
+    });
+  }
+
+  /**
+   * A transaction whose effects on the claims (memory, not the file) apply only once it has committed. The
+   * COMMIT itself can fail (SQLITE_FULL on a full disk, after every statement ran): the rows roll back, and
+   * claims changed inside would be lost with them, leaving tasks pending in the file that no claim could
+   * reach again (a job that never completes once the disk has room).
+   */
+  private transaction<T>(fn: (after: (effect: () => void) => void) => T): T {
+    const effects: Array<() => void> = [];
+    const result = this.db.transaction(() => fn((effect) => effects.push(effect)))();
+    for (const effect of effects) effect();
+    return result;
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -138,10 +153,10 @@ export class SqliteStore implements Store {
   async cancelJob(jobId: string, at: number): Promise<JobCounters | undefined> {
     const seq = this.seq(jobId);
     if (seq === undefined) return undefined;
-    return this.db.transaction(() => {
-      if (this.s.cancelJob.run(at, seq).changes > 0) this.claims.releaseJob(seq);
+    return this.transaction((after) => {
+      if (this.s.cancelJob.run(at, seq).changes > 0) after(() => this.claims.releaseJob(seq));
       return toCounters(this.s.jobBySeq.get(seq) as JobRow);
-    })();
+    });
   }
 
   async readResults(jobId: string, afterIndex: number, limit: number): Promise<FinishedTask[]> {
@@ -191,14 +206,16 @@ export class SqliteStore implements Store {
   async resetFailed(jobId: string): Promise<number> {
     const seq = this.seq(jobId);
     if (seq === undefined) return 0;
-    return this.db.transaction(() => {
+    return this.transaction((after) => {
       const failed = (this.s.failedIndices.all(seq) as Array<{ idx: number }>).map((r) => r.idx);
       if (failed.length === 0) return 0;
       this.s.resetFailed.run(seq);
       this.s.reopenJob.run(failed.length, seq);
-      for (const index of failed) this.claims.returnTask(seq, index);
+      after(() => {
+        for (const index of failed) this.claims.returnTask(seq, index);
+      });
       return failed.length;
-    })();
+    });
   }
 
   async claimTasks(jobId: string, owner: Owner, n: number): Promise<ClaimedTask[]> {
@@ -286,17 +303,19 @@ export class SqliteStore implements Store {
 
   async deleteFinishedBefore(before: number): Promise<number> {
     const old = this.s.oldJobs.all(before) as Array<{ seq: number; id: string }>;
-    this.db.transaction(() => {
+    this.transaction((after) => {
       for (const { seq, id } of old) {
         this.s.deleteTasks.run(seq);
         this.s.deleteAttempts.run(seq);
         this.s.deleteReplicas.run(seq);
         this.s.deleteChecks.run(seq);
         this.s.deleteJob.run(seq);
-        this.seqs.delete(id);
-        this.claims.forget(seq);
+        after(() => {
+          this.seqs.delete(id);
+          this.claims.forget(seq);
+        });
       }
-    })();
+    });
     return old.length;
   }
 
