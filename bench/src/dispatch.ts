@@ -200,7 +200,7 @@ async function bullmq(ctx: BenchContext, tasks: number, warm: number) {
 }
 
 export const dispatchBench: Bench = async (ctx): Promise<BenchResult> => {
-  const tasks = ctx.quick ? 20_000 : 200_000;
+  const tasks = ctx.quick ? 10_000 : 200_000;
   const warm = ctx.quick ? 1_000 : 5_000;
   const b = await barnraise(ctx, tasks, warm);
   const raw = await againstNoopServer(ctx, 'raw limit', tasks, warm, (url) =>

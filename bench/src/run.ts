@@ -37,8 +37,9 @@ const { values } = parseArgs({
   strict: true,
 });
 const quick = values.quick!;
-// The quick run stays under 2 minutes without python (about 100 s of Chromium and Pyodide starts); ask for it by name.
-const QUICK_SKIPS = new Set(['python']);
+// The quick run stays under 2 minutes without python (about 100 s of Chromium and Pyodide starts) and the
+// cluster (masters and a database per run, about 22 s); ask for them by name.
+const QUICK_SKIPS = new Set(['python', 'cluster']);
 const selected = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(BENCHES).filter((name) => !(quick && QUICK_SKIPS.has(name)));
 for (const name of selected) if (!BENCHES[name]) throw new Error(`unknown benchmark "${name}"; choose from ${Object.keys(BENCHES).join(', ')}`);
 
