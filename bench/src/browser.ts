@@ -128,13 +128,13 @@ function ensurePageBuilt(ctx: BenchContext): void {
 }
 
 export const browserBench: Bench = async (ctx): Promise<BenchResult> => {
-  const seconds = ctx.quick ? 6 : 30;
+  const seconds = ctx.quick ? 4 : 30;
   ensurePageBuilt(ctx);
   const cal = calibrate();
   const code = taskCode(cal.iters);
   // More tasks than `seconds` of 2 threads can take at the calibrated task time, with room to spare.
   const tasks = Math.round((seconds * 1000 * THREADS * 2) / TASK_MS) + 100;
-  const tinySeconds = ctx.quick ? 3 : 15;
+  const tinySeconds = ctx.quick ? 2 : 15;
   const tinyIters = Math.max(100, Math.round((cal.iters * TINY_MS) / cal.ms));
   const tinyCode = taskCode(tinyIters);
   const tinyTasks = Math.round((tinySeconds * 1000 * THREADS * 2) / TINY_MS) + 1000;

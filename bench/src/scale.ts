@@ -46,7 +46,7 @@ interface Step {
 }
 
 export const scaleBench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
-  const steps = ctx.quick ? [1_000, 2_000] : [1_000, 5_000, 10_000];
+  const steps = ctx.quick ? [2_000] : [1_000, 5_000, 10_000];
   const windowMs = ctx.quick ? 2_000 : 10_000;
   const settleMs = ctx.quick ? 1_000 : 3_000;
   const reps = ctx.quick ? 3 : 5;

@@ -210,6 +210,30 @@ describe('barnraise CLI in pipes', () => {
     expect(badValidation).toMatchObject({ code: 2, stderr: expect.stringContaining('Allowed choices are none, adaptive, strict') });
   });
 
+  it('[Y1] a .py job file is a Python job: try runs it here in Pyodide, run sends it to the master, a syntax error is refused with its line', { timeout: 240_000 }, async () => {
+    fs.writeFileSync(path.join(jobDir, 'roots.py'), `import math\n\ndef main(x, ctx):\n    if x == 3:\n        raise ValueError("three is right out")\n    return {"n": x, "root": math.isqrt(x * x)}\n`);
+    fs.writeFileSync(path.join(jobDir, 'in-roots.json'), '[1, 2, 3, 4]');
+    const expected = [
+      { index: 0, status: 'done', output: { n: 1, root: 1 } },
+      { index: 1, status: 'done', output: { n: 2, root: 2 } },
+      { index: 2, status: 'failed', error: expect.stringContaining('ValueError: three is right out') },
+      { index: 3, status: 'done', output: { n: 4, root: 4 } },
+    ];
+    const tried = await finished(barnraise(['try', 'roots.py', '--inputs', 'in-roots.json', '-n', '4', '--threads', '1']), 120_000);
+    expect(tried.code, tried.stderr).toBe(1);
+    expect(resultLines(tried.stdout)).toEqual(expected);
+    const ran = await finished(barnraise(['run', 'roots.py', '--inputs', 'in-roots.json', '--attempts', '1', '--name', 'roots']), 180_000);
+    expect(ran.code, ran.stderr).toBe(1);
+    expect(resultLines(ran.stdout)).toEqual(expected);
+    const listed = await finished(barnraise(['jobs', '--json']));
+    const jobs = listed.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; language: string });
+    expect(jobs.find((j) => j.name === 'roots')?.language).toBe('python');
+    fs.writeFileSync(path.join(jobDir, 'broken.py'), 'def main(x, ctx):\n    return x +\n');
+    const broken = await finished(barnraise(['submit', 'broken.py', '--inputs', 'in-roots.json']));
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/line 2/);
+  });
+
   it('[A2] --asset uploads each file (stored once however often it is sent) and the job reads it through ctx.assets; try --asset runs it here alike', async () => {
     fs.writeFileSync(path.join(jobDir, 'words.txt'), 'alpha beta gamma delta\n');
     fs.writeFileSync(path.join(jobDir, 'asset-job.js'), `export default (i, ctx) => ctx.assets.text('words').trim().split(' ')[i].toUpperCase();\n`);

@@ -3,9 +3,10 @@
  * into the one ES module the master takes: everything inlined, a default export, for browsers (volunteers'
  * tabs are where it runs; the headless worker runs the same module).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build, type Message } from 'esbuild';
-import { Limits } from '@barnraise/shared';
+import { Limits, type JobLanguage } from '@barnraise/shared';
 import { CliError } from './common.ts';
 
 function describe(messages: Message[]): string {
@@ -45,4 +46,18 @@ export async function bundleJob(file: string): Promise<string> {
   const bytes = Buffer.byteLength(code);
   if (bytes > Limits.maxCodeBytes) throw new CliError(`${file} bundles to ${bytes} bytes; the master takes at most ${Limits.maxCodeBytes}`);
   return code;
+}
+
+/** A job file as the master takes it: a `.py` file is a Python module sent as it is (the master checks and wraps it, Y1); anything else is bundled. */
+export async function loadJob(file: string): Promise<{ code: string; language: JobLanguage }> {
+  if (path.extname(file).toLowerCase() !== '.py') return { code: await bundleJob(file), language: 'javascript' };
+  let code: string;
+  try {
+    code = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const bytes = Buffer.byteLength(code);
+  if (bytes > Limits.maxCodeBytes) throw new CliError(`${file} is ${bytes} bytes; the master takes at most ${Limits.maxCodeBytes}`);
+  return { code, language: 'python' };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { ValidationMode, CreateJobBody } from '@barnraise/shared';
 import { assetFlag, uploadAssets } from './assets.ts';
-import { bundleJob } from './bundle.ts';
+import { loadJob } from './bundle.ts';
 import { action, connect, duration, Exit, integer, Interrupted, positiveInt, withConnection, type ConnectionFlags } from './common.ts';
 import { readInputs } from './inputs.ts';
 import { exitCodeAfter, openOut, watchJob, type Output } from './watch.ts';
@@ -33,10 +33,12 @@ function jobOptions(cmd: Command): Command {
 /** Bundle, read inputs, upload assets, submit. Resolves with the job once the master has stored it. */
 async function submitJob(jobFile: string, inputs: unknown[], flags: JobFlags) {
   const client = connect(flags);
-  const code = await bundleJob(jobFile);
+  const { code, language } = await loadJob(jobFile);
   const body: CreateJobBody = {
     name: flags.name ?? path.basename(jobFile),
     code,
+    // [Y1] Sent only for Python: a master older than section Y refuses a field it does not know.
+    ...(language === 'python' ? { language } : {}),
     inputs,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
     ...(flags.attempts !== undefined ? { maxAttempts: flags.attempts } : {}),
@@ -70,7 +72,7 @@ export function registerSubmit(program: Command): void {
   jobOptions(
     program
       .command('submit <jobfile>')
-      .description('bundle a job (TS or JS, with its npm imports), submit it and follow it with a progress bar')
+      .description('bundle a job (TS or JS, with its npm imports; or a Python module, .py), submit it and follow it with a progress bar')
       .requiredOption('-i, --inputs <file>', 'inputs: a JSON array or JSON Lines; - for stdin')
       .option('-o, --out <file>', 'write results there as NDJSON lines, as tasks end (- for stdout)')
       .option('--detach', 'print the job id and leave; the job goes on')

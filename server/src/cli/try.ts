@@ -3,13 +3,25 @@
  * threads (same module loading, same runner, same time limit), before spending anyone's CPU. No master.
  */
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { JobDefaults, type AttemptOutcome, type HandedAsset, type ResultLine } from '@barnraise/shared';
 import { ThreadPool } from '../worker/pool.ts';
 import { assetFlag, localAssets } from './assets.ts';
-import { bundleJob } from './bundle.ts';
-import { action, duration, Exit, positiveInt } from './common.ts';
+import { loadJob } from './bundle.ts';
+import { action, CliError, duration, Exit, positiveInt } from './common.ts';
 import { readInputs } from './inputs.ts';
+import { isWheel, pythonJobModule } from '../python/job.ts';
+import { PYODIDE_FILES, pyodideDir } from '../python/pyodide.ts';
+
+/** A Python module as the job module volunteers run, with the installed Pyodide's files as local assets. */
+async function localPythonJob(source: string, own: HandedAsset[]): Promise<{ code: string; assets: HandedAsset[] }> {
+  const taken = own.filter((a) => (PYODIDE_FILES as readonly string[]).includes(a.name));
+  if (taken.length > 0) throw new CliError(`a Python job's assets may not be named ${taken.map((a) => `"${a.name}"`).join(', ')}: Pyodide's files have those names`);
+  const pyodide = await localAssets(Object.fromEntries(PYODIDE_FILES.map((name) => [name, path.join(pyodideDir(), name)])));
+  const hashes = Object.fromEntries(pyodide.map((a) => [a.name, a.sha256]));
+  return { code: pythonJobModule(source, hashes, own.map((a) => a.name).filter(isWheel)), assets: [...own, ...pyodide] };
+}
 
 /** Run `inputs` of `code` locally; resolves with each outcome (and its duration), in input order. */
 export async function tryLocally(code: string, inputs: unknown[], opts: { threads: number; timeoutMs: number; assets?: readonly HandedAsset[] }): Promise<Array<ResultLine & { ms: number }>> {
@@ -41,7 +53,7 @@ export async function tryLocally(code: string, inputs: unknown[], opts: { thread
 export function registerTry(program: Command): void {
   program
     .command('try <jobfile>')
-    .description('run the first inputs here, on local threads, before submitting (trusted code: no sandbox)')
+    .description('run the first inputs here, on local threads, before submitting (trusted code: no sandbox; .py jobs run in Pyodide as on volunteers)')
     .option('-i, --inputs <file>', 'inputs: a JSON array or JSON Lines (default: stdin)', '-')
     .option('-n, --count <n>', 'how many of the inputs to run', positiveInt, 5)
     .option('--timeout <duration>', 'time limit of one attempt (default 60s)', duration)
@@ -49,9 +61,11 @@ export function registerTry(program: Command): void {
     .option('--asset <name=path>', 'a file the job reads as ctx.assets.<name> (repeat for more)', assetFlag)
     .action(
       action(async (jobFile: string, flags: { inputs: string; count: number; timeout?: number; threads: number; asset?: Record<string, string> }) => {
-        const code = await bundleJob(jobFile);
+        const job = await loadJob(jobFile);
         const inputs = (await readInputs(flags.inputs)).slice(0, flags.count);
-        const assets = flags.asset ? await localAssets(flags.asset) : [];
+        const own = flags.asset ? await localAssets(flags.asset) : [];
+        // [Y3] A Python job runs here as volunteers run it: the same generated module, Pyodide from node_modules.
+        const { code, assets } = job.language === 'python' ? await localPythonJob(job.code, own) : { code: job.code, assets: own };
         const lines = await tryLocally(code, inputs, { threads: flags.threads, timeoutMs: flags.timeout ?? JobDefaults.timeoutMs, assets });
         for (const { ms, ...line } of lines) {
           process.stdout.write(`${JSON.stringify(line)}\n`);
