@@ -111,6 +111,31 @@ test.describe('operator dashboard', () => {
     ]);
   });
 
+  test('[Y1] a Python job submitted from the dashboard runs on a headless worker; a syntax error shows its line', async ({ page, master, api }) => {
+    test.setTimeout(180_000);
+    const dash = new DashboardPage(page, master);
+    await dash.signIn();
+    const pythonLabel = 'Code (a Python module; its main(input, ctx) runs once per input)';
+    await page.getByLabel('Language').selectOption('python');
+    await expect(page.getByLabel(pythonLabel), 'the untouched example turns into Python').toHaveValue(/def main\(n, ctx\):/);
+    await page.getByLabel(pythonLabel).fill('def main(n, ctx):\n    return n *\n');
+    await page.getByLabel('Inputs (a JSON array: one task per element)').fill('[1, 2, 3]');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    // The master's parser (Pyodide on a thread of its own, started by this first Python job) says where.
+    await expect(page.getByTestId('submit.code-error')).toContainText('line 2', { timeout: 60_000 });
+    await page.getByLabel('Name').fill('cubes in python');
+    await page.getByLabel(pythonLabel).fill('def main(n, ctx):\n    return {"n": n, "cube": n ** 3}\n');
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await expect(dash.detailStatus).toHaveText('queued');
+    await expect(page.getByTestId('detail.language')).toHaveText('Python');
+    workers.push(HeadlessWorker.start(master, 1));
+    await expect(dash.detailStatus).toHaveText('completed', { timeout: 120_000 });
+    await expect(page.getByTestId('detail.code')).toContainText('"cube": n ** 3');
+    const job = (await api.client.listJobs({ limit: 1 })).jobs[0]!;
+    expect(job).toMatchObject({ name: 'cubes in python', language: 'python' });
+    expect(await api.results(job.id)).toEqual([1, 2, 3].map((n, index) => ({ index, status: 'done', output: { n, cube: n ** 3 } })));
+  });
+
   test('[V5] [V3] the operator bans, reinstates and vouches for an identity from the Identities section', async ({ page, master, api }) => {
     const dash = new DashboardPage(page, master);
     await dash.signIn();

@@ -59,6 +59,8 @@ export function JobDetail() {
         <dd>
           {row.total} ({row.counts.queued} queued, {row.counts.leased} leased, {row.counts.done} done, {row.counts.failed} failed)
         </dd>
+        <dt>Language</dt>
+        <dd data-testid="detail.language">{row.language === 'python' ? 'Python' : 'JavaScript'}</dd>
         <dt>Requeued</dt>
         <dd>{row.requeues}</dd>
         <dt>Limits</dt>

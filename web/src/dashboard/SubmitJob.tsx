@@ -1,11 +1,19 @@
 import { useState, type ChangeEvent, type FormEvent } from 'react';
+import type { JobLanguage } from '@barnraise/shared';
 import { ApiRequestError } from './api.ts';
 import { useServices } from './services.ts';
 import { useDashboard } from './store.ts';
 import { validationField, type ValidationChoice } from './trust.ts';
 import { checkCode, checkInputs, checkPositive } from './validate.ts';
 
-const EXAMPLE = 'export default (n, ctx) => {\n  ctx.progress(1);\n  return n * n;\n}\n';
+const EXAMPLES: Record<JobLanguage, string> = {
+  javascript: 'export default (n, ctx) => {\n  ctx.progress(1);\n  return n * n;\n}\n',
+  python: 'def main(n, ctx):\n    ctx.progress(1)\n    return n * n\n',
+};
+const CODE_LABEL: Record<JobLanguage, string> = {
+  javascript: 'Code (an ES module; its default export runs once per input)',
+  python: 'Code (a Python module; its main(input, ctx) runs once per input)',
+};
 
 type Errors = Partial<Record<'code' | 'inputs' | 'timeout' | 'server', string>>;
 
@@ -14,12 +22,20 @@ export function SubmitJob() {
   const { api } = useServices();
   const select = useDashboard((s) => s.selectJob);
   const [name, setName] = useState('');
-  const [code, setCode] = useState(EXAMPLE);
+  const [language, setLanguage] = useState<JobLanguage>('javascript');
+  const [code, setCode] = useState(EXAMPLES.javascript);
   const [inputs, setInputs] = useState('[1, 2, 3, 4, 5]');
   const [timeout, setTimeoutMs] = useState('');
   const [validation, setValidation] = useState<ValidationChoice>('');
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
+
+  const switchLanguage = (next: JobLanguage) => {
+    // The other language's untouched example gives way to this one's; the operator's own code stays.
+    if (code === EXAMPLES[language] || !code.trim()) setCode(EXAMPLES[next]);
+    setLanguage(next);
+    setErrors({});
+  };
 
   const load = (set: (text: string) => void) => async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
@@ -28,7 +44,7 @@ export function SubmitJob() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const c = checkCode(code);
+    const c = checkCode(code, language);
     const i = checkInputs(inputs);
     const t = checkPositive(timeout, 'Timeout');
     const found: Errors = {};
@@ -39,7 +55,8 @@ export function SubmitJob() {
     if (!c.ok || !i.ok || !t.ok) return;
     setBusy(true);
     try {
-      const job = await api.createJob({ code: c.value, inputs: i.value, ...(name.trim() ? { name: name.trim() } : {}), ...(t.value ? { timeoutMs: t.value } : {}), ...validationField(validation) });
+      // [Y1] `language` only for Python: JavaScript is the master's default.
+      const job = await api.createJob({ code: c.value, inputs: i.value, ...(language === 'python' ? { language } : {}), ...(name.trim() ? { name: name.trim() } : {}), ...(t.value ? { timeoutMs: t.value } : {}), ...validationField(validation) });
       select(job.id);
     } catch (err) {
       const message = err instanceof ApiRequestError ? err.message : String(err);
@@ -55,9 +72,14 @@ export function SubmitJob() {
       <form onSubmit={submit} noValidate>
         <label htmlFor="job-name">Name</label>
         <input id="job-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="optional" />
-        <label htmlFor="job-code">Code (an ES module; its default export runs once per input)</label>
+        <label htmlFor="job-language">Language</label>
+        <select id="job-language" value={language} onChange={(e) => switchLanguage(e.target.value as JobLanguage)}>
+          <option value="javascript">JavaScript</option>
+          <option value="python">Python (runs on Pyodide; volunteers download it once, about 13.5 MB)</option>
+        </select>
+        <label htmlFor="job-code">{CODE_LABEL[language]}</label>
         <textarea id="job-code" className="mono" rows={7} value={code} onChange={(e) => setCode(e.target.value)} aria-invalid={!!errors.code} aria-describedby="job-code-error" />
-        <input type="file" accept=".js,.mjs,text/javascript" aria-label="Upload code file" onChange={load(setCode)} />
+        <input type="file" accept={language === 'python' ? '.py,text/x-python' : '.js,.mjs,text/javascript'} aria-label="Upload code file" onChange={load(setCode)} />
         <p id="job-code-error" className="problem" data-testid="submit.code-error">{errors.code}</p>
         <label htmlFor="job-inputs">Inputs (a JSON array: one task per element)</label>
         <textarea id="job-inputs" className="mono" rows={3} value={inputs} onChange={(e) => setInputs(e.target.value)} aria-invalid={!!errors.inputs} aria-describedby="job-inputs-error" />

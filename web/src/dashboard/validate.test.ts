@@ -21,6 +21,13 @@ describe('submit form checks', () => {
     expect(checkCode('  ')).toMatchObject({ ok: false });
     expect(checkCode('export const f = 1')).toMatchObject({ ok: false, error: expect.stringMatching(/default export/) });
   });
+  it('[Y1] wants Python code with a main', () => {
+    expect(checkCode('def main(n, ctx):\n    return n\n', 'python').ok).toBe(true);
+    expect(checkCode('from tasks import main\n', 'python').ok).toBe(true);
+    expect(checkCode('def run(n):\n    return n\n', 'python')).toMatchObject({ ok: false, error: expect.stringMatching(/main function/) });
+    expect(checkCode('export default (n) => n', 'python')).toMatchObject({ ok: false });
+    expect(checkCode(' \n', 'python')).toMatchObject({ ok: false, error: expect.stringMatching(/Python module/) });
+  });
   it('reads optional positive integers', () => {
     expect(checkPositive('', 'Timeout')).toEqual({ ok: true, value: undefined });
     expect(checkPositive('500', 'Timeout')).toEqual({ ok: true, value: 500 });

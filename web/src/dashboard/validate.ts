@@ -1,5 +1,5 @@
 /** Checks of the submit form, run before anything is sent, so mistakes show inline at once. */
-import { Limits } from '@barnraise/shared';
+import { Limits, type JobLanguage } from '@barnraise/shared';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -18,11 +18,16 @@ export function checkInputs(text: string): Checked<unknown[]> {
   return { ok: true, value };
 }
 
-/** The code field: present, within the size limit, and visibly an ES module with a default export. */
-export function checkCode(code: string): Checked<string> {
-  if (!code.trim()) return { ok: false, error: 'Code is required: an ES module whose default export is the task function.' };
+/**
+ * The code field: present, within the size limit, and visibly the job module its language wants: an ES module
+ * with a default export, or a Python module with a `main` (Y1).
+ */
+export function checkCode(code: string, language: JobLanguage = 'javascript'): Checked<string> {
+  const python = language === 'python';
+  if (!code.trim()) return { ok: false, error: python ? 'Code is required: a Python module whose main(input, ctx) is the task function.' : 'Code is required: an ES module whose default export is the task function.' };
   if (code.length > Limits.maxCodeBytes) return { ok: false, error: `Code is larger than ${Limits.maxCodeBytes} bytes.` };
   // The master parses it properly and says where a syntax error is; this only catches the common slip.
+  if (python) return /\bmain\b/.test(code) ? { ok: true, value: code } : { ok: false, error: 'Code needs a main function: def main(input, ctx): return output' };
   if (!/export\s+default|as\s+default/.test(code)) return { ok: false, error: 'Code needs a default export: export default (input, ctx) => output' };
   return { ok: true, value: code };
 }
