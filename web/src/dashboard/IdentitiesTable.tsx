@@ -5,6 +5,7 @@ import { ApiRequestError } from './api.ts';
 import { useServices } from './services.ts';
 import { selectIdentitiesPage, selectIdentityEventSeq, useDashboard } from './store.ts';
 import { IdentityId, TrustBadge } from './Trust.tsx';
+import { Pager } from './Pager.tsx';
 
 export const IDENTITIES_PAGE = 20;
 
@@ -89,19 +90,7 @@ export function IdentitiesTable() {
           </tbody>
         </table>
       </div>
-      {pages > 1 && (
-        <nav className="row pager" aria-label="Identities pages">
-          <button className="small" disabled={pageNo === 0} onClick={() => setPage(pageNo - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {pageNo + 1} of {pages}
-          </span>
-          <button className="small" disabled={pageNo >= pages - 1} onClick={() => setPage(pageNo + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="Identities pages" pageNo={pageNo} pages={pages} setPage={setPage} />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { formatCount, formatDuration, formatRate } from '../ui/format.ts';
 import { useServices } from './services.ts';
 import { selectVolunteers, selectVolunteersPage, useDashboard } from './store.ts';
 import { IdentityId, TrustBadge } from './Trust.tsx';
+import { Pager } from './Pager.tsx';
 
 export const VOLUNTEERS_PAGE = 25;
 
@@ -65,19 +66,7 @@ export function VolunteersTable() {
           </tbody>
         </table>
       </div>
-      {pages > 1 && (
-        <nav className="row pager" aria-label="Volunteers pages">
-          <button className="small" disabled={pageNo === 0} onClick={() => setPage(pageNo - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {pageNo + 1} of {pages}
-          </span>
-          <button className="small" disabled={pageNo >= pages - 1} onClick={() => setPage(pageNo + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="Volunteers pages" pageNo={pageNo} pages={pages} setPage={setPage} />
     </section>
   );
 }
