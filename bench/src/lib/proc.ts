@@ -58,6 +58,46 @@ export class CpuMeter {
   }
 }
 
+/** CPU seconds of each thread of a process, by thread id (threads that ended meanwhile are missing). */
+export function readThreadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * A process's CPU split by thread between two moments: its main thread (the event loop), its busiest other
+ * thread (in the master: the store thread), and the rest (V8's compiler and GC helpers, libuv's pool).
+ */
+export class ThreadCpuMeter {
+  private readonly t0: Map<number, number>;
+  constructor(private readonly pid: number) {
+    this.t0 = readThreadCpuSeconds(pid);
+  }
+  read(): { main: number; busiest: number; rest: number } {
+    let main = 0;
+    let busiest = 0;
+    let rest = 0;
+    for (const [tid, cpu] of readThreadCpuSeconds(this.pid)) {
+      const d = cpu - (this.t0.get(tid) ?? 0);
+      if (tid === this.pid) main = d;
+      else if (d > busiest) {
+        rest += busiest;
+        busiest = d;
+      } else rest += d;
+    }
+    return { main, busiest, rest };
+  }
+}
+
 /** Samples a process's RSS on an interval and keeps the peak. */
 export class RssSampler {
   private timer: NodeJS.Timeout | null = null;

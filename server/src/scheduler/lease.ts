@@ -117,7 +117,8 @@ export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Atte
       leasedAt: now,
       deadline: now + rounds * job.spec.timeoutMs + core.graceMs + assetAllowance(job, v, now),
       progress: 0,
-      ...(got.check ? { check: got.check } : {}),
+      // One shape for every attempt (a spread here built each one property by property).
+      check: got.check,
     };
     if (job.validation) job.validation.leased(attempt);
     else {

@@ -511,9 +511,16 @@ export class Scheduler {
   private committed(c: Committed): void {
     for (const [v, ids] of c.acks) if (this.volunteers.has(v.id)) v.port.send({ type: 'ack', attempts: ids });
     const touched = new Set<string>();
+    // The event's name once per job in a row of results, not a new string per task.
+    let named: JobState | undefined;
+    let name = '';
     for (const { job, line } of c.results) {
-      touched.add(job.id);
-      this.events.emit(`result:${job.id}`, line satisfies ResultLine);
+      if (job !== named) {
+        named = job;
+        name = `result:${job.id}`;
+        touched.add(job.id);
+      }
+      this.events.emit(name, line satisfies ResultLine);
       if (line.status === 'failed') this.activity({ kind: 'task-failed', job: job.id, index: line.index, error: line.error });
     }
     for (const r of c.receipt.identities) this.book.refresh(r);

@@ -2,7 +2,8 @@
  * The hot calls to the store thread (commit, claimTasks) in columns. postMessage clones an array of small
  * objects one object at a time; the same data as typed arrays and arrays of primitives crosses in a fraction
  * of the time (for a batch of 500 writes: 0.4 µs a write instead of 2-4, each side; BENCHMARKS.md, issue 13).
- * Everything else crosses as it is.
+ * Everything else crosses as it is. The arrays of values are built by push, never `new Array(n)`: V8's
+ * serializer sends a holey array as a sparse one, key by key, several times slower to clone both ways.
  */
 import type { AttemptWrite, ClaimedTask, CommitBatch, CommitReceipt, FinalAttempt, TaskWrite } from './store.ts';
 import type { Vote } from '../validation/quorum.ts';
@@ -65,9 +66,9 @@ function packTasks(ws: readonly TaskWrite[]): PackedTasks {
     index: new Int32Array(n),
     failures: new Int32Array(n),
     losses: new Int32Array(n),
-    value: new Array(n),
-    byAttempt: new Array(n),
-    byVolunteer: new Array(n),
+    value: [],
+    byAttempt: [],
+    byVolunteer: [],
     byLeasedAt: new Float64Array(n),
     byEndedAt: new Float64Array(n),
   };
@@ -78,29 +79,27 @@ function packTasks(ws: readonly TaskWrite[]): PackedTasks {
     p.index[i] = w.index;
     p.failures[i] = w.failures;
     p.losses[i] = w.losses;
-    p.value[i] = w.kind === 'done' ? w.output : w.error;
+    p.value.push(w.kind === 'done' ? w.output : w.error);
     const by = w.kind === 'done' ? w.by : undefined;
-    p.byAttempt[i] = by?.attempt ?? null;
-    p.byVolunteer[i] = by?.volunteer ?? null;
+    p.byAttempt.push(by?.attempt ?? null);
+    p.byVolunteer.push(by?.volunteer ?? null);
     p.byLeasedAt[i] = by?.leasedAt ?? 0;
     p.byEndedAt[i] = by?.endedAt ?? 0;
   }
   return p;
 }
 
+/** Each row an object literal of one shape per kind (no spreads: they build objects property by property). */
 function unpackTasks(p: PackedTasks): TaskWrite[] {
-  const out = new Array<TaskWrite>(p.kind.length);
-  for (let i = 0; i < out.length; i++) {
-    const base = { job: p.jobs[p.job[i]!]!, index: p.index[i]!, failures: p.failures[i]!, losses: p.losses[i]! };
+  const out: TaskWrite[] = [];
+  for (let i = 0; i < p.kind.length; i++) {
+    const job = p.jobs[p.job[i]!]!;
     const kind = KINDS[p.kind[i]!]!;
-    const attempt = p.byAttempt[i];
-    const by: FinalAttempt | undefined = attempt == null ? undefined : { attempt, volunteer: p.byVolunteer[i]!, leasedAt: p.byLeasedAt[i]!, endedAt: p.byEndedAt[i]! };
-    out[i] =
-      kind === 'done'
-        ? { kind, ...base, output: p.value[i], ...(by ? { by } : {}) }
-        : kind === 'failed'
-          ? { kind, ...base, error: p.value[i] as string }
-          : { kind, ...base, error: p.value[i] as string | null };
+    if (kind === 'done') {
+      const attempt = p.byAttempt[i];
+      const by: FinalAttempt | undefined = attempt == null ? undefined : { attempt, volunteer: p.byVolunteer[i]!, leasedAt: p.byLeasedAt[i]!, endedAt: p.byEndedAt[i]! };
+      out.push({ kind, job, index: p.index[i]!, failures: p.failures[i]!, losses: p.losses[i]!, output: p.value[i], by });
+    } else out.push({ kind, job, index: p.index[i]!, failures: p.failures[i]!, losses: p.losses[i]!, error: p.value[i] as string });
   }
   return out;
 }
@@ -108,25 +107,25 @@ function unpackTasks(p: PackedTasks): TaskWrite[] {
 function packAttempts(as: readonly AttemptWrite[]): PackedAttempts {
   const n = as.length;
   const { jobs, of } = jobTable(as.map((a) => a.job));
-  const p: PackedAttempts = { jobs, job: new Uint32Array(n), index: new Int32Array(n), attempt: new Array(n), volunteer: new Array(n), leasedAt: new Float64Array(n), endedAt: new Float64Array(n), end: new Uint8Array(n), error: new Array(n) };
+  const p: PackedAttempts = { jobs, job: new Uint32Array(n), index: new Int32Array(n), attempt: [], volunteer: [], leasedAt: new Float64Array(n), endedAt: new Float64Array(n), end: new Uint8Array(n), error: [] };
   for (let i = 0; i < n; i++) {
     const a = as[i]!;
     p.job[i] = of(a.job);
     p.index[i] = a.index;
-    p.attempt[i] = a.attempt;
-    p.volunteer[i] = a.volunteer;
+    p.attempt.push(a.attempt);
+    p.volunteer.push(a.volunteer);
     p.leasedAt[i] = a.leasedAt;
     p.endedAt[i] = a.endedAt;
     p.end[i] = ENDS.indexOf(a.end);
-    p.error[i] = a.error;
+    p.error.push(a.error);
   }
   return p;
 }
 
 function unpackAttempts(p: PackedAttempts): AttemptWrite[] {
-  const out = new Array<AttemptWrite>(p.index.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = { job: p.jobs[p.job[i]!]!, index: p.index[i]!, attempt: p.attempt[i]!, volunteer: p.volunteer[i]!, leasedAt: p.leasedAt[i]!, endedAt: p.endedAt[i]!, end: ENDS[p.end[i]!]!, error: p.error[i]! };
+  const out: AttemptWrite[] = [];
+  for (let i = 0; i < p.index.length; i++) {
+    out.push({ job: p.jobs[p.job[i]!]!, index: p.index[i]!, attempt: p.attempt[i]!, volunteer: p.volunteer[i]!, leasedAt: p.leasedAt[i]!, endedAt: p.endedAt[i]!, end: ENDS[p.end[i]!]!, error: p.error[i]! });
   }
   return out;
 }
@@ -158,24 +157,26 @@ export interface PackedClaims {
 
 export function packClaims(ts: readonly ClaimedTask[]): PackedClaims {
   const n = ts.length;
-  const p: PackedClaims = { index: new Int32Array(n), input: new Array(n), failures: new Int32Array(n), losses: new Int32Array(n), error: new Array(n), votes: new Array(n) };
+  const p: PackedClaims = { index: new Int32Array(n), input: [], failures: new Int32Array(n), losses: new Int32Array(n), error: [], votes: [] };
   for (let i = 0; i < n; i++) {
     const t = ts[i]!;
     p.index[i] = t.index;
-    p.input[i] = t.input;
+    p.input.push(t.input);
     p.failures[i] = t.failures;
     p.losses[i] = t.losses;
-    p.error[i] = t.error;
-    p.votes[i] = t.votes;
+    p.error.push(t.error);
+    p.votes.push(t.votes);
   }
   return p;
 }
 
 export function unpackClaims(p: PackedClaims): ClaimedTask[] {
-  const out = new Array<ClaimedTask>(p.index.length);
-  for (let i = 0; i < out.length; i++) {
+  const out: ClaimedTask[] = [];
+  for (let i = 0; i < p.index.length; i++) {
+    const t: ClaimedTask = { index: p.index[i]!, input: p.input[i], failures: p.failures[i]!, losses: p.losses[i]!, error: p.error[i]! };
     const votes = p.votes[i];
-    out[i] = { index: p.index[i]!, input: p.input[i], failures: p.failures[i]!, losses: p.losses[i]!, error: p.error[i]!, ...(votes ? { votes } : {}) };
+    if (votes) t.votes = votes;
+    out.push(t);
   }
   return out;
 }

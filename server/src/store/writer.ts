@@ -82,11 +82,16 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
 
   finished(job: JobState, line: ResultLine, attempt: Attempt | null): void {
     this.opts.metrics?.finished?.(job, line, attempt);
-    const base = { job: job.id, index: line.index, failures: job.failures[line.index]!, losses: job.losses[line.index]! };
-    const ended = attempt && line.status === 'done' ? this.doneAttempts.get(attempt.id) : undefined;
-    if (ended) this.doneAttempts.delete(ended.attempt);
-    const by = ended && { attempt: ended.attempt, volunteer: ended.volunteer, leasedAt: ended.leasedAt, endedAt: ended.endedAt };
-    this.tasks.push(line.status === 'done' ? { kind: 'done', ...base, output: line.output, ...(by ? { by } : {}) } : { kind: 'failed', ...base, error: line.error });
+    const index = line.index;
+    const failures = job.failures[index]!;
+    const losses = job.losses[index]!;
+    // Object literals of one shape per kind, no spreads: this runs once per task.
+    if (line.status === 'done') {
+      const ended = attempt ? this.doneAttempts.get(attempt.id) : undefined;
+      if (ended) this.doneAttempts.delete(ended.attempt);
+      const by = ended ? { attempt: ended.attempt, volunteer: ended.volunteer, leasedAt: ended.leasedAt, endedAt: ended.endedAt } : undefined;
+      this.tasks.push({ kind: 'done', job: job.id, index, output: line.output, failures, losses, by });
+    } else this.tasks.push({ kind: 'failed', job: job.id, index, error: line.error, failures, losses });
     this.taskSources.push({ attempt, line, job });
     this.jobs.add(job);
     this.schedule();

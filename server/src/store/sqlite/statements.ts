@@ -38,9 +38,10 @@ export function prepare(db: Database.Database) {
     failed: db.prepare('UPDATE tasks SET state = 3, error = ?, failures = ?, losses = ?, fin = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
     retry: db.prepare('UPDATE tasks SET failures = ?, losses = ?, error = ? WHERE job_seq = ? AND idx = ? AND state = 0'),
 
-    // ---- claims (K1): what a claim reads; who holds what is in memory (claims.ts)
-    scanPending: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx > ? AND state = 0 ORDER BY idx LIMIT ?'),
-    pendingTask: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx = ? AND state = 0'),
+    // ---- claims (K1): what a claim reads; who holds what is in memory (claims.ts). Rows as arrays (raw):
+    // better-sqlite3 builds an object row one property at a time, a visible share of a claim's cost.
+    scanPending: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx > ? AND state = 0 ORDER BY idx LIMIT ?').raw(),
+    pendingTask: db.prepare('SELECT idx, input, failures, losses, error FROM tasks WHERE job_seq = ? AND idx = ? AND state = 0').raw(),
     keptReceipt: db.prepare('SELECT batch, receipt FROM commit_receipts WHERE master = ?'),
     keepReceipt: db.prepare('INSERT INTO commit_receipts (master, batch, receipt) VALUES (?, ?, ?) ON CONFLICT (master) DO UPDATE SET batch = excluded.batch, receipt = excluded.receipt'),
     forgetReceipt: db.prepare('DELETE FROM commit_receipts WHERE master = ?'),

@@ -225,7 +225,7 @@ export class SqliteStore implements Store {
     // Only a job still to be done has tasks to claim (a cancelled one keeps its pending tasks, unclaimed).
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return [];
     const validated = row.validation != null;
-    type Row = { idx: number; input: string; failures: number; losses: number; error: string | null };
+    type Row = [idx: number, input: string, failures: number, losses: number, error: string | null];
     return this.db.transaction(() => {
       const rows: Row[] = [];
       for (const index of this.claims.takeReturned(seq, n)) {
@@ -235,13 +235,13 @@ export class SqliteStore implements Store {
       let scannedTo: number | undefined;
       if (rows.length < n) {
         const more = this.s.scanPending.all(seq, this.claims.cursor(seq), n - rows.length) as Row[];
-        if (more.length > 0) scannedTo = more[more.length - 1]!.idx;
-        rows.push(...more);
+        if (more.length > 0) scannedTo = more[more.length - 1]![0];
+        for (const r of more) rows.push(r);
       }
-      this.claims.hold(seq, owner, rows.map((r) => r.idx), scannedTo);
-      return rows.map((r): ClaimedTask => {
-        const task: ClaimedTask = { index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error };
-        if (validated) task.votes = (this.s.unsettledVotesOf.all(seq, r.idx) as ReplicaRow[]).map(toVote);
+      this.claims.hold(seq, owner, rows.map((r) => r[0]), scannedTo);
+      return rows.map(([index, input, failures, losses, error]): ClaimedTask => {
+        const task: ClaimedTask = { index, input: JSON.parse(input) as unknown, failures, losses, error };
+        if (validated) task.votes = (this.s.unsettledVotesOf.all(seq, index) as ReplicaRow[]).map(toVote);
         return task;
       });
     })();
