@@ -69,8 +69,59 @@ const SNAPSHOT = 'pyodide-snapshot.gz';
  */
 async function snapshotOf(assets) {
   if (!PYODIDE[SNAPSHOT]) return undefined;
-  const stream = new Blob([assets.bytes(SNAPSHOT)]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const gz = assets.bytes(SNAPSHOT);
+  // Straight into one buffer of its size (gzip's last four bytes), not chunks joined into a second copy.
+  const size = new DataView(gz.buffer, gz.byteOffset + gz.byteLength - 4, 4).getUint32(0, true);
+  const out = new Uint8Array(size);
+  let at = 0;
+  const reader = new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.byteLength > size) throw new Error('the Pyodide snapshot is longer than its gzip trailer says');
+    out.set(value, at);
+    at += value.byteLength;
+  }
+  if (at !== size) throw new Error('the Pyodide snapshot is shorter than its gzip trailer says');
+  return out;
+}
+
+/**
+ * Pyodide's module factory, changed to restore a snapshot sparsely: Pyodide copies all 31 MB of it into the
+ * new interpreter's memory, half of it 64 KB blocks of zeros, and every page it writes counts in the
+ * process's memory. Here a block is skipped only when it is zero in both the snapshot and the new memory
+ * (which its start may have written to); the others are copied. The header, read by Pyodide's own
+ * restoreSnapshot, stays Pyodide's to check. Also lets go of the snapshot's bytes, which Pyodide's config
+ * would keep for the interpreter's life.
+ */
+function sparseRestore(createModule) {
+  return async (settings) => {
+    const module = await createModule(settings);
+    const api = module.API;
+    const restore = api?.restoreSnapshot;
+    if (typeof restore !== 'function') return module;
+    api.restoreSnapshot = (snapshot) => {
+      const heapAt = new Uint32Array(snapshot.buffer, snapshot.byteOffset, 2)[1];
+      const heap = snapshot.subarray(heapAt);
+      // The header alone: Pyodide checks its magic number and build id and reads its config; it copies nothing.
+      const config = restore(snapshot.subarray(0, heapAt));
+      const target = module.HEAP8;
+      const BLOCK = 65536;
+      const zero = (bytes) => {
+        const words = bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : bytes;
+        for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
+        return true;
+      };
+      for (let at = 0; at < heap.byteLength; at += BLOCK) {
+        const end = Math.min(at + BLOCK, heap.byteLength);
+        const block = heap.subarray(at, end);
+        if (!zero(block) || !zero(target.subarray(at, end))) target.set(block, at);
+      }
+      if (api.config) delete api.config._loadSnapshot;
+      return config;
+    };
+    return module;
+  };
 }
 
 /** When each step of this thread's last interpreter start ended (ms since it began): for benchmarks. */
@@ -101,9 +152,16 @@ async function bootInNode(assets) {
     await writeFile(tmp, bytes);
     await rename(tmp, file);
   }
-  const [{ loadPyodide }, snapshot] = await Promise.all([import(url.pathToFileURL(path.join(dir, 'pyodide.mjs')).href), snapshotOf(assets)]);
+  const href = (name) => url.pathToFileURL(path.join(dir, name)).href;
+  const [{ loadPyodide }, asm, snapshot] = await Promise.all([import(href('pyodide.mjs')), import(href('pyodide.asm.mjs')), snapshotOf(assets)]);
   mark('files');
-  return loadPyodide({ indexURL: dir + path.sep, lockFileContents: assets.text('pyodide-lock.json'), stdout: () => {}, stderr: () => {}, ...(snapshot ? { _loadSnapshot: snapshot } : {}) });
+  return loadPyodide({
+    indexURL: dir + path.sep,
+    lockFileContents: assets.text('pyodide-lock.json'),
+    stdout: () => {},
+    stderr: () => {},
+    ...(snapshot ? { _loadSnapshot: snapshot, createPyodideModule: sparseRestore(asm.default) } : {}),
+  });
 }
 
 /**
@@ -154,7 +212,7 @@ async function bootInBrowser(assets) {
     mark('imported');
     return await loadPyodide({
       indexURL: base,
-      createPyodideModule: asm.default,
+      createPyodideModule: snapshot ? sparseRestore(asm.default) : asm.default,
       lockFileContents: assets.text('pyodide-lock.json'),
       stdout: () => {},
       stderr: () => {},

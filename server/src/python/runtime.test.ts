@@ -63,13 +63,15 @@ describe('[Y4] interpreters started from the master\'s snapshot', () => {
     const all = [...refs, snapRef];
     const withSnapshot = async (source: string) => taskFunctionOf(await import(`data:text/javascript;base64,${Buffer.from(pythonJobModule(source, { ...hashes, [PYODIDE_SNAPSHOT_NAME]: snapRef.sha256 }, [])).toString('base64')}`));
     const SOURCE = `
-import random, sys
+import random, sys, json, re, collections, decimal
 import js
 seen = []
 def main(n, ctx):
     seen.append(n)
     start = js.__barnraisePythonStart.to_py()
-    return [list(seen), random.random(), sys.version_info[:2] == (3, 14), start]
+    # Modules imported after the start, and some work, on memory restored block by block.
+    works = json.loads(json.dumps({"a": [1, 2]})) == {"a": [1, 2]} and re.sub(r"b+", "x", "abbbc") == "axc" and collections.Counter("aab")["a"] == 2 and str(decimal.Decimal(1) / 8) == "0.125"
+    return [list(seen), random.random(), sys.version_info[:2] == (3, 14) and works, start]
 `;
     // Two jobs (the same source would be one module: imports of one URL are one module).
     const a = await withSnapshot(`# job a${SOURCE}`);
