@@ -86,42 +86,10 @@ async function snapshotOf(assets) {
   return out;
 }
 
-/**
- * Pyodide's module factory, changed to restore a snapshot sparsely: Pyodide copies all 31 MB of it into the
- * new interpreter's memory, half of it 64 KB blocks of zeros, and every page it writes counts in the
- * process's memory. Here a block is skipped only when it is zero in both the snapshot and the new memory
- * (which its start may have written to); the others are copied. The header, read by Pyodide's own
- * restoreSnapshot, stays Pyodide's to check. Also lets go of the snapshot's bytes, which Pyodide's config
- * would keep for the interpreter's life.
- */
-function sparseRestore(createModule) {
-  return async (settings) => {
-    const module = await createModule(settings);
-    const api = module.API;
-    const restore = api?.restoreSnapshot;
-    if (typeof restore !== 'function') return module;
-    api.restoreSnapshot = (snapshot) => {
-      const heapAt = new Uint32Array(snapshot.buffer, snapshot.byteOffset, 2)[1];
-      const heap = snapshot.subarray(heapAt);
-      // The header alone: Pyodide checks its magic number and build id and reads its config; it copies nothing.
-      const config = restore(snapshot.subarray(0, heapAt));
-      const target = module.HEAP8;
-      const BLOCK = 65536;
-      const zero = (bytes) => {
-        const words = bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : bytes;
-        for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
-        return true;
-      };
-      for (let at = 0; at < heap.byteLength; at += BLOCK) {
-        const end = Math.min(at + BLOCK, heap.byteLength);
-        const block = heap.subarray(at, end);
-        if (!zero(block) || !zero(target.subarray(at, end))) target.set(block, at);
-      }
-      if (api.config) delete api.config._loadSnapshot;
-      return config;
-    };
-    return module;
-  };
+/** Pyodide keeps its options for the interpreter's life: the snapshot's 31 MB among them, unless dropped. */
+function letGo(py) {
+  if (py?._api?.config) delete py._api.config._loadSnapshot;
+  return py;
 }
 
 /** When each step of this thread's last interpreter start ended (ms since it began): for benchmarks. */
@@ -152,16 +120,9 @@ async function bootInNode(assets) {
     await writeFile(tmp, bytes);
     await rename(tmp, file);
   }
-  const href = (name) => url.pathToFileURL(path.join(dir, name)).href;
-  const [{ loadPyodide }, asm, snapshot] = await Promise.all([import(href('pyodide.mjs')), import(href('pyodide.asm.mjs')), snapshotOf(assets)]);
+  const [{ loadPyodide }, snapshot] = await Promise.all([import(url.pathToFileURL(path.join(dir, 'pyodide.mjs')).href), snapshotOf(assets)]);
   mark('files');
-  return loadPyodide({
-    indexURL: dir + path.sep,
-    lockFileContents: assets.text('pyodide-lock.json'),
-    stdout: () => {},
-    stderr: () => {},
-    ...(snapshot ? { _loadSnapshot: snapshot, createPyodideModule: sparseRestore(asm.default) } : {}),
-  });
+  return letGo(await loadPyodide({ indexURL: dir + path.sep, lockFileContents: assets.text('pyodide-lock.json'), stdout: () => {}, stderr: () => {}, ...(snapshot ? { _loadSnapshot: snapshot } : {}) }));
 }
 
 /**
@@ -210,14 +171,14 @@ async function bootInBrowser(assets) {
   try {
     const [{ loadPyodide }, asm] = await Promise.all([blobImport([prelude, assets.bytes('pyodide.mjs')]), blobImport([assets.bytes('pyodide.asm.mjs')])]);
     mark('imported');
-    return await loadPyodide({
+    return letGo(await loadPyodide({
       indexURL: base,
-      createPyodideModule: snapshot ? sparseRestore(asm.default) : asm.default,
+      createPyodideModule: asm.default,
       lockFileContents: assets.text('pyodide-lock.json'),
       stdout: () => {},
       stderr: () => {},
       ...(snapshot ? { _loadSnapshot: snapshot } : {}),
-    });
+    }));
   } finally {
     delete self.__barnraisePyodideShadow;
   }
