@@ -65,10 +65,10 @@ const SNAPSHOT = 'pyodide-snapshot.gz';
 /**
  * The snapshot's bytes (31 MB, 6 MB gzipped) decompressed for one interpreter's start, which copies them into
  * its memory: a fresh interpreter per job costs this and that copy, not CPython's initialisation. Not kept
- * between starts (31 MB more per thread, for about 0.1 s per start).
+ * between starts (31 MB more per thread, for 0.2-0.3 s per start on a loaded machine).
  */
-async function snapshotOf(assets) {
-  if (!PYODIDE[SNAPSHOT]) return undefined;
+async function snapshotOf(assets, use) {
+  if (!use || !PYODIDE[SNAPSHOT]) return undefined;
   const gz = assets.bytes(SNAPSHOT);
   // Straight into one buffer of its size (gzip's last four bytes), not chunks joined into a second copy.
   const size = new DataView(gz.buffer, gz.byteOffset + gz.byteLength - 4, 4).getUint32(0, true);
@@ -105,7 +105,7 @@ function mark(step) {
 }
 
 /** Pyodide in Node: the files in a directory of the temp dir named by the wasm's hash, loaded from there. */
-async function bootInNode(assets) {
+async function bootInNode(assets, useSnapshot) {
   const [{ mkdir, writeFile, rename, stat }, os, path, url] = await Promise.all([import('node:fs/promises'), import('node:os'), import('node:path'), import('node:url')]);
   const dir = path.join(os.tmpdir(), `barnraise-pyodide-${PYODIDE['pyodide.asm.wasm'].slice(0, 16)}`);
   await mkdir(dir, { recursive: true });
@@ -120,7 +120,7 @@ async function bootInNode(assets) {
     await writeFile(tmp, bytes);
     await rename(tmp, file);
   }
-  const [{ loadPyodide }, snapshot] = await Promise.all([import(url.pathToFileURL(path.join(dir, 'pyodide.mjs')).href), snapshotOf(assets)]);
+  const [{ loadPyodide }, snapshot] = await Promise.all([import(url.pathToFileURL(path.join(dir, 'pyodide.mjs')).href), snapshotOf(assets, useSnapshot)]);
   mark('files');
   return letGo(await loadPyodide({ indexURL: dir + path.sep, lockFileContents: assets.text('pyodide-lock.json'), stdout: () => {}, stderr: () => {}, ...(snapshot ? { _loadSnapshot: snapshot } : {}) }));
 }
@@ -131,13 +131,13 @@ async function bootInNode(assets) {
  * requests for the stdlib and the wasm are answered from the assets' bytes, and the wasm module is the one
  * ctx.assets compiled once for this thread (rule A6). Anything else it asks for goes to the real fetch, refused.
  */
-async function bootInBrowser(assets) {
+async function bootInBrowser(assets, useSnapshot) {
   const base = 'https://pyodide.barnraise.invalid/';
   const files = new Map([
     [`${base}python_stdlib.zip`, assets.bytes('python_stdlib.zip')],
     [`${base}pyodide.asm.wasm`, assets.bytes('pyodide.asm.wasm')],
   ]);
-  const [wasm, snapshot] = await Promise.all([assets.wasm('pyodide.asm.wasm'), snapshotOf(assets)]);
+  const [wasm, snapshot] = await Promise.all([assets.wasm('pyodide.asm.wasm'), snapshotOf(assets, useSnapshot)]);
   mark('compiled');
   const served = Symbol('barnraise served');
   const shadow = {
@@ -186,11 +186,22 @@ async function bootInBrowser(assets) {
 
 async function boot(ctx) {
   startTimes();
-  const py = await (inNode ? bootInNode(ctx.assets) : bootInBrowser(ctx.assets));
+  const start = (useSnapshot) => (inNode ? bootInNode(ctx.assets, useSnapshot) : bootInBrowser(ctx.assets, useSnapshot));
+  let py;
+  let restored = Boolean(PYODIDE[SNAPSHOT]);
+  try {
+    py = await start(restored);
+  } catch (err) {
+    if (!restored) throw err;
+    // A snapshot that does not restore (damaged, or not of this build): CPython's own start, the long way.
+    restored = false;
+    times.snapshot = `failed: ${String(err?.message ?? err).split('\n')[0]}`;
+    py = await start(false);
+  }
   mark('interpreter');
   // Every interpreter started from one snapshot would share its random module's state: seeded afresh here
   // from the system's entropy (crypto.getRandomValues), so tasks do not all draw the same numbers.
-  if (PYODIDE[SNAPSHOT]) py.runPython('import random as _r; _r.seed(); del _r');
+  if (restored) py.runPython('import random as _r; _r.seed(); del _r');
   for (const name of WHEELS) py.unpackArchive(ctx.assets.bytes(name), 'wheel');
   py.globals.set('_barnraise_progress', (f) => current?.progress(f));
   py.runPython(PRELUDE);

@@ -88,3 +88,16 @@ def main(n, ctx):
     console.log('starts from the snapshot (ms per step):', JSON.stringify(oa![3]), JSON.stringify(ob![3]));
   }, 180_000);
 });
+
+describe('[Y4] a snapshot that does not restore', () => {
+  it('[Y4] a damaged snapshot: the interpreter starts the long way and the task runs', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const bad = new Uint8Array(gzipSync(Buffer.alloc(4096, 7)));
+    const badRef = { name: PYODIDE_SNAPSHOT_NAME, sha256: 'e'.repeat(64), size: bad.byteLength, source: bad };
+    const badShelf = new AssetShelf(async (a) => (a.source instanceof Uint8Array ? a.source : new Uint8Array(readFileSync(a.source as string))));
+    const code = pythonJobModule('# damaged\nimport js\ndef main(n, ctx):\n    return [n * 2, js.__barnraisePythonStart.to_py()["snapshot"]]\n', { ...hashes, [PYODIDE_SNAPSHOT_NAME]: badRef.sha256 }, []);
+    const fn = taskFunctionOf(await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`));
+    const out = await runAttempt(fn, 21, 0, () => {}, () => performance.now(), await badShelf.open([...refs, badRef]));
+    expect(out).toMatchObject({ ok: true, output: [42, expect.stringMatching(/^failed: .*magic/i)] });
+  }, 180_000);
+});
