@@ -43,7 +43,8 @@ def main() -> int:
     failed = 0
     # Leaving the with block (Ctrl-C included) cancels the job if it has not ended.
     python = "--python" in sys.argv[1:]
-    # Python's first task on each volunteer thread starts the interpreter (about 10 s): a longer time limit.
+    # Python tasks are slower than JavaScript ones: a longer time limit (the interpreter's start, about a
+    # second on each volunteer thread, has a limit of its own).
     code, options = (add, {"name": "add (python)", "timeout_ms": 120_000}) if python else (ADD, {"name": "add"})
     with client.submit(code, tasks, **options) as job:
         for line in job.results():  # followed, in index order, as HighFive's p.results()

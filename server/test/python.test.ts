@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startMaster, startWorker, tempDir, waitFor, type MasterProc, type Proc } from './helpers.ts';
-import { PYODIDE_FILES } from '../src/python/pyodide.ts';
+import { PYODIDE_ASSET_NAMES, PYODIDE_SNAPSHOT_NAME } from '@barnraise/shared';
 
 const token = 'python-token';
 const dataDir = tempDir();
@@ -83,7 +83,7 @@ describe('[Y1][Y4] Python jobs on a headless worker', () => {
     const inputs = Array.from({ length: 30 }, (_, i) => i * 7);
     const job = await client.createJob({ name: 'py squares', language: 'python', code: SQUARES, inputs });
     expect(job.language).toBe('python');
-    expect(job.assets?.map((a) => a.name).sort()).toEqual([...PYODIDE_FILES].sort());
+    expect(job.assets?.map((a) => a.name).sort()).toEqual([...PYODIDE_ASSET_NAMES].sort());
     const pyodideBytes = job.assets!.reduce((n, a) => n + a.size, 0);
     await waitFor('python job completed', async () => (await client.job(job.id)).status === 'completed', 120_000, 200);
     const lines = await client.results(job.id);
@@ -145,4 +145,22 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
       { index: 1, status: 'done', output: ['hello bob', '1.0'] },
     ]);
   }, 150_000);
+});
+
+describe('[Y3] the snapshot', () => {
+  it('[Y3] a restarted master sends the same snapshot it made once, so a returning volunteer\'s cache still holds it', async () => {
+    const client = api(master.url, token);
+    const first = await client.createJob({ name: 'py snap 1', language: 'python', code: 'def main(x, ctx):\n    return x\n', inputs: [1] });
+    const snapshot = first.assets!.find((a) => a.name === PYODIDE_SNAPSHOT_NAME);
+    expect(snapshot, 'the job carries a snapshot').toBeDefined();
+    await client.cancel(first.id);
+    const pointers = () => fs.readdirSync(path.join(dataDir, 'assets')).filter((n) => n.startsWith('pyodide-snapshot.'));
+    expect(pointers()).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dataDir, 'assets', pointers()[0]!), 'utf8')).toBe(snapshot!.sha256);
+    await master.kill('SIGTERM');
+    master = await startMaster({ dataDir, token, env: { BARNRAISE_HEARTBEAT_MS: '500' } });
+    const again = await api(master.url, token).createJob({ name: 'py snap 2', language: 'python', code: 'def main(x, ctx):\n    return x\n', inputs: [1] });
+    expect(again.assets!.find((a) => a.name === PYODIDE_SNAPSHOT_NAME)).toEqual(snapshot);
+    expect(pointers()).toHaveLength(1);
+  }, 120_000);
 });

@@ -39,6 +39,18 @@ export function taskFunctionOf(mod: unknown): TaskFunction {
   return fn as TaskFunction;
 }
 
+/**
+ * What a job module may export besides its task function: `prepare(ctx)`, awaited by the thread before each
+ * attempt's time limit starts (a Python job's interpreter start, Y4); it gets `ctx.assets`. Its own time is
+ * bounded by `timeoutMs` too, separately. Undefined when the module exports none.
+ */
+export type PrepareFunction = (ctx: { readonly assets: TaskAssets }) => unknown;
+
+export function prepareFunctionOf(mod: unknown): PrepareFunction | undefined {
+  const fn = (mod as { prepare?: unknown } | null)?.prepare;
+  return typeof fn === 'function' ? (fn as PrepareFunction) : undefined;
+}
+
 /** Render anything thrown as one line that helps the job's author. */
 export function describeError(err: unknown): string {
   let text: string;

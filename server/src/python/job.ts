@@ -6,9 +6,9 @@
  * asset does, fetched once by each volunteer and kept in its cache (rule A4).
  */
 import { readFileSync } from 'node:fs';
+import { PYTHON_MARKER } from '@barnraise/shared';
 
-/** The first line of every generated Python job module: how a job's language is told from its code. */
-export const PYTHON_MARKER = '// barnraise:python-job';
+export { PYTHON_MARKER };
 
 const TEMPLATE = readFileSync(new URL('./runtime.js', import.meta.url), 'utf8');
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AssetShelf, runAttempt, taskFunctionOf, type TaskFunction } from '@barnraise/shared';
 import { pythonJobModule } from './job.ts';
-import { PYODIDE_FILES, pyodideDir } from './pyodide.ts';
+import { PYODIDE_SNAPSHOT_NAME } from '@barnraise/shared';
+import { makePyodideSnapshot, PYODIDE_FILES, pyodideDir } from './pyodide.ts';
 
 const dir = pyodideDir();
 // Stand-in hashes: the shelf keys by them, the module names its temp directory by the wasm's.
@@ -50,5 +51,53 @@ describe('[Y4] interpreters in a thread', () => {
     // b was the least recently used: released, its next task starts a new interpreter (its count starts over).
     expect(await run(b, 6)).toMatchObject({ ok: true, output: ['b', 6, 1, true] });
     expect(live()).toHaveLength(2);
+  }, 180_000);
+});
+
+describe('[Y4] interpreters started from the master\'s snapshot', () => {
+  it('[Y4] a job\'s interpreter starts from the snapshot: fresh per job, and its random numbers its own', async () => {
+    const gz = await makePyodideSnapshot();
+    expect(gz, 'the snapshot thread made one').toBeInstanceOf(Uint8Array);
+    const snapRef = { name: PYODIDE_SNAPSHOT_NAME, sha256: 'f'.repeat(64), size: gz!.byteLength, source: gz };
+    const snapShelf = new AssetShelf(async (a) => (a.source instanceof Uint8Array ? a.source : new Uint8Array(readFileSync(a.source as string))));
+    const all = [...refs, snapRef];
+    const withSnapshot = async (source: string) => taskFunctionOf(await import(`data:text/javascript;base64,${Buffer.from(pythonJobModule(source, { ...hashes, [PYODIDE_SNAPSHOT_NAME]: snapRef.sha256 }, [])).toString('base64')}`));
+    const SOURCE = `
+import random, sys, json, re, collections, decimal
+import js
+seen = []
+def main(n, ctx):
+    seen.append(n)
+    start = js.__barnraisePythonStart.to_py()
+    # Modules imported after the start, and some work, on memory restored block by block.
+    works = json.loads(json.dumps({"a": [1, 2]})) == {"a": [1, 2]} and re.sub(r"b+", "x", "abbbc") == "axc" and collections.Counter("aab")["a"] == 2 and str(decimal.Decimal(1) / 8) == "0.125"
+    return [list(seen), random.random(), sys.version_info[:2] == (3, 14) and works, start]
+`;
+    // Two jobs (the same source would be one module: imports of one URL are one module).
+    const a = await withSnapshot(`# job a${SOURCE}`);
+    const b = await withSnapshot(`# job b${SOURCE}`);
+    const ra = await runAttempt(a, 1, 0, () => {}, () => performance.now(), await snapShelf.open(all));
+    const rb = await runAttempt(b, 2, 0, () => {}, () => performance.now(), await snapShelf.open(all));
+    const ra2 = await runAttempt(a, 3, 1, () => {}, () => performance.now(), await snapShelf.open(all));
+    expect(ra).toMatchObject({ ok: true, output: [[1], expect.any(Number), true, expect.objectContaining({ snapshot: true })] });
+    expect(rb).toMatchObject({ ok: true, output: [[2], expect.any(Number), true, expect.objectContaining({ snapshot: true })] });
+    // Job a kept its interpreter for its second task; b had one of its own.
+    expect(ra2.ok && (ra2.output as unknown[])[0]).toEqual([1, 3]);
+    const [oa, ob] = [ra, rb].map((r) => (r.ok ? (r.output as [number[], number, boolean, Record<string, number>]) : null));
+    expect(oa![1], 'two interpreters from one snapshot draw different random numbers').not.toBe(ob![1]);
+    console.log('starts from the snapshot (ms per step):', JSON.stringify(oa![3]), JSON.stringify(ob![3]));
+  }, 180_000);
+});
+
+describe('[Y4] a snapshot that does not restore', () => {
+  it('[Y4] a damaged snapshot: the interpreter starts the long way and the task runs', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const bad = new Uint8Array(gzipSync(Buffer.alloc(4096, 7)));
+    const badRef = { name: PYODIDE_SNAPSHOT_NAME, sha256: 'e'.repeat(64), size: bad.byteLength, source: bad };
+    const badShelf = new AssetShelf(async (a) => (a.source instanceof Uint8Array ? a.source : new Uint8Array(readFileSync(a.source as string))));
+    const code = pythonJobModule('# damaged\nimport js\ndef main(n, ctx):\n    return [n * 2, js.__barnraisePythonStart.to_py()["snapshot"]]\n', { ...hashes, [PYODIDE_SNAPSHOT_NAME]: badRef.sha256 }, []);
+    const fn = taskFunctionOf(await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`));
+    const out = await runAttempt(fn, 21, 0, () => {}, () => performance.now(), await badShelf.open([...refs, badRef]));
+    expect(out).toMatchObject({ ok: true, output: [42, expect.stringMatching(/^failed: .*magic/i)] });
   }, 180_000);
 });

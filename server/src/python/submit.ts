@@ -1,25 +1,28 @@
 /** [Y1-Y3] A submitted Python job as the JavaScript job it runs as: checked, wrapped, with Pyodide among its assets. */
 import type { CreateJobBody } from '@barnraise/shared';
-import { Limits } from '@barnraise/shared';
+import { Limits, PYODIDE_ASSET_NAMES } from '@barnraise/shared';
 import type { AssetStore } from '../assets/store.ts';
 import { ApiError } from '../errors.ts';
 import { checkPythonCode } from './check.ts';
 import { isWheel, pythonJobModule } from './job.ts';
-import { PYODIDE_FILES, pyodideAssets } from './pyodide.ts';
+import { pyodideAssets } from './pyodide.ts';
 
 /** `body` itself for a JavaScript job; for a Python one, the job that runs it (or a 4xx saying what is wrong). */
 export async function asJavaScriptJob(body: CreateJobBody, assets: AssetStore | undefined): Promise<CreateJobBody> {
   if (body.language !== 'python') return body;
+  // Pyodide's assets (the first time: its snapshot made on a thread) while the check runs on another.
+  const pyodideReady = assets ? pyodideAssets(assets) : undefined;
+  pyodideReady?.catch(() => undefined);
   const problem = await checkPythonCode(body.code);
   if (problem) throw new ApiError('BAD_CODE', problem);
   const own = body.assets ?? {};
-  const taken = PYODIDE_FILES.filter((name) => name in own);
+  const taken = PYODIDE_ASSET_NAMES.filter((name) => name in own);
   if (taken.length > 0) throw new ApiError('BAD_REQUEST', `a Python job's assets may not be named ${taken.map((n) => `"${n}"`).join(', ')}: Pyodide's files have those names`);
-  if (Object.keys(own).length + PYODIDE_FILES.length > Limits.maxAssetsPerJob) {
-    throw new ApiError('BAD_REQUEST', `a Python job may name at most ${Limits.maxAssetsPerJob - PYODIDE_FILES.length} assets (Pyodide takes ${PYODIDE_FILES.length})`);
+  if (Object.keys(own).length + PYODIDE_ASSET_NAMES.length > Limits.maxAssetsPerJob) {
+    throw new ApiError('BAD_REQUEST', `a Python job may name at most ${Limits.maxAssetsPerJob - PYODIDE_ASSET_NAMES.length} assets (Pyodide takes ${PYODIDE_ASSET_NAMES.length})`);
   }
   if (!assets) throw new ApiError('UNKNOWN_ASSET', 'this master keeps no assets, and Python jobs need Pyodide as assets');
-  const pyodide = await pyodideAssets(assets);
+  const pyodide = await pyodideReady!;
   const { language: _, ...rest } = body;
   return {
     ...rest,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PYTHON_MARKER } from '@barnraise/shared';
 import { FakeClock, leaseCore, makeJob, volunteer } from '../testing/doubles.ts';
 import { ASSET_BYTES_PER_MS, cancel, claim, complete, expire, fail, lose, release } from './lease.ts';
 import { TaskState } from './state.ts';
@@ -102,6 +103,14 @@ describe('lease transitions (SPEC.md L, T, E, J)', () => {
     expect(expire(core).map((a) => a.index)).toEqual([0, 1]);
     expect(job.failures[0]).toBe(1);
     expect(job.counts.queued).toBe(2);
+  });
+
+  it('[L4][Y4] a Python job\'s attempts get one timeoutMs more, for the interpreter\'s start that volunteers bound on its own', () => {
+    const clock = new FakeClock();
+    const job = makeJob({ total: 4, timeoutMs: 1000, code: `${PYTHON_MARKER}\nconst SOURCE = "";` });
+    const core = leaseCore(clock, job);
+    const start = clock.now();
+    expect(claim(core, volunteer(2, 4)).map((a) => a.deadline - start)).toEqual([2100, 2100, 3100, 3100]);
   });
 
   it('[T2] a task that fails maxAttempts times fails with its last error', () => {

@@ -3,7 +3,7 @@
  * only a live attempt held by the calling volunteer can change a task, which is what makes a late or
  * forged result harmless (rules L2, L3, E1).
  */
-import { leasesPerThread, type ResultLine } from '@barnraise/shared';
+import { leasesPerThread, PYTHON_MARKER, type ResultLine } from '@barnraise/shared';
 import type { Clock } from './clock.ts';
 import type { FairQueue } from './queue.ts';
 import { TaskState, type Attempt, type JobState, type VolunteerState } from './state.ts';
@@ -93,6 +93,14 @@ export function assetAllowance(job: JobState, v: VolunteerState, now: number): n
   return Math.max(0, (v.jobsSent.get(job.id) ?? now) + bytes / ASSET_BYTES_PER_MS - now);
 }
 
+/**
+ * [L4][Y4] A Python job's attempt may first wait for its thread's interpreter to start, which volunteers bound
+ * by a time limit of its own (timeoutMs), not counted in the task's: one timeoutMs more.
+ */
+export function startAllowance(job: JobState): number {
+  return job.spec.code.startsWith(PYTHON_MARKER) ? job.spec.timeoutMs : 0;
+}
+
 /** [L1] Lease up to `max` tasks to `v`, never more than its credits, nor more of a job than heldCap. */
 export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Attempt[] {
   const out: Attempt[] = [];
@@ -115,7 +123,7 @@ export function claim(core: LeaseCore, v: VolunteerState, max = v.credits): Atte
       index: got.index,
       volunteer: v,
       leasedAt: now,
-      deadline: now + rounds * job.spec.timeoutMs + core.graceMs + assetAllowance(job, v, now),
+      deadline: now + rounds * job.spec.timeoutMs + core.graceMs + assetAllowance(job, v, now) + startAllowance(job),
       progress: 0,
       // One shape for every attempt (a spread here built each one property by property).
       check: got.check,

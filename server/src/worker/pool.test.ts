@@ -127,6 +127,19 @@ describe('ThreadPool batches', () => {
     expect(reportedAt.get(ts[1]!.a)! - posted, 'reported after its 300 ms, which began ~200 ms in').toBeGreaterThanOrEqual(480);
   });
 
+  it('[Y4] a module\'s prepare (a Python interpreter\'s start) is bounded by a time limit of its own; the attempt gets its whole limit after it', async () => {
+    const { p, reported } = await pool(1);
+    // prepare takes 250 ms of a 300 ms limit, then the task 200 ms: 450 ms in all, within both limits.
+    const code = `let ready = false; export async function prepare() { if (!ready) { await new Promise((r) => setTimeout(r, 250)); ready = true; } } export default (n) => { const end = Date.now() + 200; while (Date.now() < end); return n; }`;
+    const ts = tasks('prep', code, [1], 300);
+    await runAll(p, reported, ts);
+    expect(outcomesOf(reported, ts)).toEqual([[{ ok: true, output: 1 }]]);
+    // A prepare that never ends is stopped at the limit.
+    const stuck = tasks('stuck', `export function prepare() { return new Promise(() => {}); } export default (n) => n;`, [1], 300);
+    await runAll(p, reported, stuck);
+    expect(outcomesOf(reported, stuck)).toEqual([[{ ok: false, error: 'timed out after 300 ms' }]]);
+  });
+
   it('a thread crashing in the middle of a batch fails the attempt it was running; the others complete once', async () => {
     const { p, reported } = await pool(1);
     const crash5 = `export default (n) => n === 5 ? new Promise(() => setTimeout(() => { throw new Error('boom'); }, 20)) : n + 1;`;

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { AssetShelf, describeError, NO_ASSETS, runAttempt, taskFunctionOf, type AttemptOutcome, type HandedAsset, type TaskAssets, type TaskFunction } from '@barnraise/shared';
+import { AssetShelf, describeError, NO_ASSETS, prepareFunctionOf, runAttempt, taskFunctionOf, type AttemptOutcome, type HandedAsset, type PrepareFunction, type TaskAssets, type TaskFunction } from '@barnraise/shared';
 import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 /** Longest an outcome waits for others to share its message. */
@@ -14,18 +14,19 @@ const FLUSH_MS = 1;
 
 const port = parentPort!;
 const mark = new RunningMark(workerData as SharedArrayBuffer);
-const modules = new Map<string, Promise<TaskFunction>>();
+/** Each job's module: its task function, and what must run before an attempt's time limit starts, if anything. */
+const modules = new Map<string, Promise<{ fn: TaskFunction; prepare: PrepareFunction | undefined }>>();
 /** Each job's assets as the pool handed them, with its code; the bytes are on the shelf (rule A6). */
 const jobAssets = new Map<string, readonly HandedAsset[]>();
 const shelf = new AssetShelf(async (asset) => new Uint8Array(await readFile(asset.source as string)));
 const post = (r: ThreadReply) => port.postMessage(r);
 
-function load(job: string, code: string | undefined): Promise<TaskFunction> {
+function load(job: string, code: string | undefined): Promise<{ fn: TaskFunction; prepare: PrepareFunction | undefined }> {
   let fn = modules.get(job);
   if (!fn) {
     if (code === undefined) return Promise.reject(new Error(`no code for job ${job}`));
     const url = `data:text/javascript;base64,${Buffer.from(code).toString('base64')}`;
-    fn = import(url).then(taskFunctionOf);
+    fn = import(url).then((mod: unknown) => ({ fn: taskFunctionOf(mod), prepare: prepareFunctionOf(mod) }));
     modules.set(job, fn);
   }
   return fn;
@@ -56,9 +57,10 @@ class Outbox {
 async function run(req: ThreadRequest): Promise<void> {
   if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
+  let prepare: PrepareFunction | undefined;
   let assets: TaskAssets = NO_ASSETS;
   try {
-    fn = await load(req.job, req.code);
+    ({ fn, prepare } = await load(req.job, req.code));
   } catch (err) {
     modules.delete(req.job);
     return fail(req, `job code failed to load: ${describeError(err)}`);
@@ -69,11 +71,20 @@ async function run(req: ThreadRequest): Promise<void> {
   } catch (err) {
     return fail(req, `the job's assets could not be read: ${describeError(err)}`);
   }
+  if (prepare) {
+    // A Python job's interpreter start, bounded by the time limit the pool armed when it posted the request;
+    // the first attempt's own limit starts over once it is done (the pool reads the mark, Y4).
+    try {
+      await prepare({ assets });
+    } catch (err) {
+      return fail(req, describeError(err));
+    }
+  }
   const outbox = new Outbox();
   for (const [k, t] of req.attempts.entries()) {
     // The pool marked attempt 0 when it posted the request, so loading the module counts against it, as it
-    // did before batches.
-    if (k > 0) mark.set(k, clock());
+    // did before batches (a job's preparation aside: from then).
+    if (k > 0 || prepare) mark.set(k, clock());
     const outcome = await runAttempt(fn, t.input, t.i, (p) => post({ type: 'progress', a: t.a, p }), () => performance.now(), assets);
     outbox.add(t.a, outcome);
   }

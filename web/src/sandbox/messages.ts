@@ -29,8 +29,11 @@ export interface RunRequest {
 }
 export type ToWorker = RunRequest;
 
-/** Worker to page. */
-export type FromWorker = { t: 'progress'; a: string; p: number } | { t: 'done'; a: string; outcome: AttemptOutcome };
+/**
+ * Worker to page. `begin`: the job's module is prepared (a Python job's interpreter started) and attempt `a`
+ * starts now; sent only for modules that have something to prepare, its time limit starting over from it.
+ */
+export type FromWorker = { t: 'progress'; a: string; p: number } | { t: 'begin'; a: string } | { t: 'done'; a: string; outcome: AttemptOutcome };
 
 /** Prefix of every error the sandbox itself raises, so a job's author sees at once what refused them. */
 export const SANDBOX_ERROR_PREFIX = 'sandbox:';

@@ -57,6 +57,31 @@ describe('WorkerPool', () => {
     expect(done.map((d) => d.a)).toEqual(['loop', 'quick']);
   });
 
+  it('[Y4] a worker that prepared its job\'s module (a Python interpreter\'s start) says begin: the attempt\'s time limit starts over from it, the start bounded by one of its own', () => {
+    const { host, pool, done } = setup(1);
+    pool.run(task('py', { timeoutMs: 500 }));
+    const [w] = host.alive;
+    // 400 ms of the interpreter starting, then the attempt itself: 500 ms from then.
+    vi.advanceTimersByTime(400);
+    w!.listener.message({ t: 'begin', a: 'py' });
+    vi.advanceTimersByTime(499);
+    expect(done).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(done).toEqual([{ a: 'py', outcome: { ok: false, error: 'timed out after 500 ms', ms: 500 } }]);
+    // A start that never ends is stopped by the first limit: no begin, 500 ms.
+    pool.run(task('stuck', { timeoutMs: 500 }));
+    vi.advanceTimersByTime(499);
+    expect(done).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(done.at(-1)).toEqual({ a: 'stuck', outcome: { ok: false, error: 'timed out after 500 ms', ms: 500 } });
+    // A begin for an attempt that is not the running one changes nothing.
+    pool.run(task('next', { timeoutMs: 500 }));
+    vi.advanceTimersByTime(300);
+    host.alive[0]!.listener.message({ t: 'begin', a: 'other' });
+    vi.advanceTimersByTime(200);
+    expect(done.at(-1)!.a).toBe('next');
+  });
+
   it('grows at once; shrinks idle workers at once and busy ones when their attempt ends', () => {
     const { host, pool } = setup(1);
     pool.resize(3);

@@ -153,6 +153,12 @@ export class WorkerPool {
       if (typeof msg.p === 'number') this.events.progress(task.a, msg.p);
       return;
     }
+    if (msg.t === 'begin') {
+      // Its module was being prepared (an interpreter's start, bounded by one time limit): the attempt's own starts now.
+      this.disarm(slot);
+      this.arm(slot, task);
+      return;
+    }
     if (msg.t !== 'done' || !isOutcome(msg.outcome)) return;
     this.disarm(slot);
     slot.sent.shift();
@@ -208,16 +214,23 @@ export class WorkerPool {
     this.events.changed();
   }
 
-  /** The slot's first attempt starts running: its time limit is armed from now. */
+  /**
+   * The slot's first attempt starts running: its time limit is armed from now (and again from the worker's
+   * `begin`, when its job's module first had something to prepare).
+   */
   private begin(slot: Slot): void {
     const task = slot.sent[0];
     if (!task || slot.timer) return;
+    this.arm(slot, task);
+    this.events.started(task);
+  }
+
+  private arm(slot: Slot, task: PoolTask): void {
     slot.timer = setTimeout(() => {
       const [, ...rest] = slot.sent;
       this.replace(slot, rest);
       this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
     }, task.timeoutMs);
-    this.events.started(task);
   }
 
   private feedAll(): void {

@@ -7,7 +7,7 @@
  */
 // runner.ts by path, not through '@barnraise/shared': the package index would bring TypeBox and every
 // schema into this script, which is inlined into sandbox.html (4 KB instead of 50 KB).
-import { describeError, runAttempt, taskFunctionOf, type TaskFunction } from '../../../shared/src/runner.ts';
+import { describeError, prepareFunctionOf, runAttempt, taskFunctionOf, type PrepareFunction, type TaskFunction } from '../../../shared/src/runner.ts';
 import { AssetShelf, NO_ASSETS, type HandedAsset, type TaskAssets } from '../../../shared/src/task-assets.ts';
 import { describeViolation, installGuards } from './guard.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
@@ -19,7 +19,12 @@ interface WorkerScope {
 }
 
 const scope = self as unknown as WorkerScope;
-const modules = new Map<string, Promise<TaskFunction>>();
+/** A job's module: its task function, and what must run before an attempt's time limit starts, if anything. */
+interface JobModule {
+  fn: TaskFunction;
+  prepare: PrepareFunction | undefined;
+}
+const modules = new Map<string, Promise<JobModule>>();
 /** Each job's assets as the page handed them (Blobs), with its code; their bytes are read onto the shelf once (A6). */
 const jobAssets = new Map<string, readonly HandedAsset[]>();
 const shelf = new AssetShelf(async (asset) => new Uint8Array(await (asset.source as Blob).arrayBuffer()));
@@ -29,13 +34,13 @@ const violations: string[] = [];
 scope.addEventListener('securitypolicyviolation', (e) => violations.push(describeViolation(e)));
 installGuards(self);
 
-function load(job: string, code: string | undefined): Promise<TaskFunction> {
+function load(job: string, code: string | undefined): Promise<JobModule> {
   let fn = modules.get(job);
   if (!fn) {
     if (code === undefined) return Promise.reject(new Error(`no code for job ${job}`));
     const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
     fn = import(/* @vite-ignore */ url)
-      .then(taskFunctionOf)
+      .then((mod: unknown) => ({ fn: taskFunctionOf(mod), prepare: prepareFunctionOf(mod) }))
       .finally(() => URL.revokeObjectURL(url));
     modules.set(job, fn);
   }
@@ -50,8 +55,9 @@ async function run(port: MessagePort, req: ToWorker): Promise<void> {
   const seen = violations.length;
   if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
+  let prepare: PrepareFunction | undefined;
   try {
-    fn = await load(req.job, req.code);
+    ({ fn, prepare } = await load(req.job, req.code));
   } catch (err) {
     modules.delete(req.job);
     await nextTurn();
@@ -66,6 +72,18 @@ async function run(port: MessagePort, req: ToWorker): Promise<void> {
   } catch (err) {
     reply({ t: 'done', a: req.a, outcome: { ok: false, error: `the job's assets could not be read: ${describeError(err)}`, ms: 0 } });
     return;
+  }
+  if (prepare) {
+    // A Python job's interpreter start: the page times the attempt from the 'begin' that follows (Y4).
+    const t0 = performance.now();
+    try {
+      await prepare({ assets });
+    } catch (err) {
+      reply({ t: 'done', a: req.a, outcome: { ok: false, error: describeError(err), ms: 0 } });
+      return;
+    }
+    // Only when it took time (the start, not a later attempt's check that it is done): no message more per task.
+    if (performance.now() - t0 >= 1) reply({ t: 'begin', a: req.a });
   }
   const outcome = await runAttempt(fn, req.input, req.i, (p) => reply({ t: 'progress', a: req.a, p }), () => performance.now(), assets);
   if (!outcome.ok && !outcome.error.startsWith('SandboxError')) {

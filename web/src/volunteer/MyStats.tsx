@@ -78,7 +78,7 @@ function PythonStatus({ python }: { python: PythonView }) {
     python.pendingBytes > 0
       ? `Loading Python for a Python job: ${formatBytes(python.pendingBytes)} to fetch (downloaded once, then kept in this browser)…`
       : python.downloadedBytes > 0
-        ? `Python ready: ${formatBytes(python.downloadedBytes)} downloaded, kept for your next visit. Each thread starts it with its first Python task (about 10 s).`
+        ? `Python ready: ${formatBytes(python.downloadedBytes)} downloaded, kept for your next visit. Each thread starts it with its first Python task (about a second).`
         : `Python ready from this browser's cache: nothing downloaded. Each thread starts it with its first Python task.`;
   return (
     <p className="python" data-testid="volunteer.python" data-downloaded={python.downloadedBytes} data-pending={python.pendingBytes}>
