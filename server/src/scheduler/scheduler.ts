@@ -139,9 +139,6 @@ export class Scheduler {
     this.book = new TrustBook({ ...DEFAULT_TRUST_POLICY, ...opts.trust }, this.writer, opts.clock, {
       banned: (r) => this.banned(r),
       trusted: (r) => this.activity({ kind: 'identity-trusted', identity: r.id }),
-      passed: (r) => {
-        for (const [job, indices] of this.probation.of(r.id)) job.probationCheck(r.id, indices);
-      },
       reweighed: (r) => {
         for (const job of this.jobs.values()) job.validation?.reweigh(r.id);
         this.schedulePump();
@@ -154,6 +151,11 @@ export class Scheduler {
       random: opts.random ?? Math.random,
       journal: this.writer,
       probation: this.probation,
+      // [V9] Only checks passed here count toward this master's probations: a pass another master journaled
+      // (K5) says nothing of when the result it checked was returned.
+      passed: (id, seq, evidence) => {
+        for (const [job, indices] of this.probation.of(id)) job.probationCheck(id, indices, seq, evidence);
+      },
       finish: (job, line) => {
         finish(core, job, line, null);
         if (line.status === 'failed' && line.error.startsWith('inconclusive')) this.activity({ kind: 'task-inconclusive', job: job.id, index: line.index, error: line.error });

@@ -18,8 +18,6 @@ export interface TrustEvents {
   banned(r: IdentityRecord): void;
   /** An identity became trusted. */
   trusted(r: IdentityRecord): void;
-  /** An identity passed a check (provisional results waiting on it may become final, V9). */
-  passed(r: IdentityRecord): void;
   /** An identity's vote weighs more than it did (trusted, seasoned, vouched): its undecided tasks may settle now. */
   reweighed(r: IdentityRecord): void;
 }
@@ -180,7 +178,6 @@ export class TrustBook {
       this.onlineByWeight[weightAfter]!++;
     }
     if (wasTrusted !== isTrusted) this.moveTrusted(id, isTrusted);
-    if (after.checksPassed > before.checksPassed) this.events.passed(after);
     if (weightAfter > weightBefore) this.events.reweighed(after);
     if (after.state === TrustState.banned && before.state !== TrustState.banned) this.events.banned(after);
     else if (isTrusted && !wasTrusted) this.events.trusted(after);

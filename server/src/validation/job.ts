@@ -32,11 +32,13 @@ export interface ValidationParams {
   bootstrapQuorum: number;
   /** Chance that an untrusted volunteer's lease is a known answer, when the job has one it has not seen (V4). */
   checkRate: number;
+  /** adaptive: the same for a seasoned volunteer whose results wait on its probation here (V9). */
+  probationCheckRate: number;
   /** Known answers kept per job: the operator's and results validated by a trusted quorum. */
   reservoir: number;
 }
 
-export const DEFAULT_VALIDATION_PARAMS: ValidationParams = { spotCheck: 0.1, probation: 3, bootstrapQuorum: 3, checkRate: 0.25, reservoir: 256 };
+export const DEFAULT_VALIDATION_PARAMS: ValidationParams = { spotCheck: 0.1, probation: 3, bootstrapQuorum: 3, checkRate: 0.25, probationCheckRate: 0.03, reservoir: 256 };
 
 /** A known answer (V4): leased like a task of the job, compared with its output. */
 export interface KnownAnswerEntry {
@@ -46,6 +48,8 @@ export interface KnownAnswerEntry {
   hash: string;
   /** Identities that ran this index before or got this check: they must not see it (again). */
   holders: Set<string>;
+  /** A result volunteers settled (V4), not the operator's: it bans one volunteer at most, then it is retired. */
+  derived?: boolean;
 }
 
 /** How a replica or check is written down (rule V13). */
@@ -73,6 +77,23 @@ export interface ValidationHost {
   abort(attempts: string[], reason: string): void;
   readonly journal: ValidationJournal;
   readonly probation: Probation;
+  /**
+   * [V9] `identity` passed a check of its result `seq`, by agreement with `evidence` (null: a known answer):
+   * results waiting on its probation (of any job) may now stand.
+   */
+  passed(identity: string, seq: number, evidence: readonly string[] | null): void;
+}
+
+/** [V9] One supporter's probation on a decision: the checks that counted so far, of results after `after`. */
+interface Wait {
+  after: number;
+  checks: number;
+  /**
+   * A known answer was among them, or the decision needs none: once the job has known answers, a decision
+   * that catches nobody needs one (volunteers that woke together agree with one another). One that catches
+   * someone does not: its dissent is a check, and delaying it would leave the caught at work meanwhile.
+   */
+  known: boolean;
 }
 
 interface TaskVotes {
@@ -91,10 +112,13 @@ interface TaskVotes {
   /** adaptive: the spot check drawn for the trusted result that could stand alone (null: not drawn). */
   spot: boolean | null;
   /**
-   * [V9] The decision waiting for probation: the trusted supporters it waits on, each with the checks it had
-   * passed when the wait began; and the verdict to carry out (bans, contradicted failures) once it is over.
+   * [V9] The decision waiting for probation: the trusted supporters it waits on, each with its wait (which
+   * of its results count, how many checks have); and the verdict to carry out (bans, contradicted failures)
+   * once it is over.
    */
-  waiting: Map<string, number> | null;
+  waiting: Map<string, Wait> | null;
+  /** Every supporter of the decision when its wait began: agreement among them is no check of them (V9). */
+  group: ReadonlySet<string> | null;
   held: Verdict | null;
   /** Votes that have had their check passed by this task (a re-decision passes nobody twice). */
   passed: Set<string>;
@@ -102,6 +126,8 @@ interface TaskVotes {
   stale: Set<string>;
   /** A tail corroboration was leased for it (V14): once is enough. */
   corroborated: boolean;
+  /** Its probation was waived (V14): it stands unchecked, so it is no known answer for others (V4). */
+  waived: boolean;
 }
 
 /** What `take` gives a volunteer: a replica of a task, or a known answer (a check that looks like one). */
@@ -150,6 +176,11 @@ export class JobValidation {
     return n;
   }
 
+  /** Known answers it holds now (V4): the operator's and settled results re-issued. */
+  get knownAnswers(): number {
+    return this.known.length;
+  }
+
   /** A bound on the work this job has for someone (fresh tasks, wanted replicas, the provisional tail). */
   workCount(): number {
     return this.job.freshLeft() + this.anyQueue.length + this.trustedQueue.length + (this.waiting.size > 0 ? 1 : 0);
@@ -164,8 +195,10 @@ export class JobValidation {
     const book = this.host.book;
     if (book.get(id)?.state === TrustState.banned) return undefined;
     const trusted = book.isTrusted(id);
-    // [V4] Known answers for those still earning trust or seasoning: a check with no trusted volunteer's time spent.
-    if (book.votes(id) < Weight.seasoned && this.known.length > 0 && this.host.random() < this.host.params.checkRate) {
+    // [V4] Known answers for those still earning trust or seasoning: a check with no trusted volunteer's time spent;
+    // [V9] and, less often, for a seasoned one whose results here wait on its probation.
+    const rate = book.votes(id) < Weight.seasoned ? this.host.params.checkRate : this.host.probation.has(id, this) ? this.host.params.probationCheckRate : 0;
+    if (rate > 0 && this.known.length > 0 && this.host.random() < rate) {
       const check = this.knownFor(id);
       if (check) return this.count('check', { index: check.index, check });
     }
@@ -272,6 +305,7 @@ export class JobValidation {
         if (!t || t.flying.size > 0 || (!t.corroborated && this.host.book.onlineWithWeight(Weight.trusted) > t.holders.size)) continue;
         if (!t.waiting?.delete(identity)) continue;
         this.host.probation.remove(identity, this, i);
+        t.waived = true;
         if (t.waiting.size === 0) this.settleHeld(i, t);
       }
     }
@@ -283,7 +317,7 @@ export class JobValidation {
   outcome(a: Attempt, ok: boolean, output: unknown, error: string | null): void {
     const v = a.volunteer;
     const id = v.identity!;
-    const vote: Vote = { attempt: a.id, identity: id, network: v.network, ok, output: ok ? output : null, error, hash: ok ? outputHash(output) : FAILED_HASH, credit: null };
+    const vote: Vote = { attempt: a.id, identity: id, network: v.network, ok, output: ok ? output : null, error, hash: ok ? outputHash(output) : FAILED_HASH, credit: null, seq: this.host.probation.stamp() };
     this.replicas++;
     if (ok) this.anySuccess = true;
     if (a.check) return this.checkAnswered(a, a.check, vote);
@@ -301,8 +335,13 @@ export class JobValidation {
     const book = this.host.book;
     const passed = vote.ok && this.cmp.same(check.output, vote.output, check.hash, vote.hash);
     this.host.journal.replica(this.job, check.index, a, vote, 'check', passed ? 'passed' : 'failed');
-    if (passed) book.pass(vote.identity);
-    else if (vote.ok) book.fail(vote.identity, `wrong answer to a known-answer check (task ${check.index} of ${this.job.id})`);
+    if (passed) this.pass(vote, null);
+    else if (vote.ok) {
+      // [V4] A settled result can be wrong (a colluder right most of the time passes its probation honestly):
+      // as a known answer it bans once, not every honest volunteer it is leased to after.
+      if (check.derived) this.retire(check);
+      book.fail(vote.identity, `wrong answer to a known-answer check (task ${check.index} of ${this.job.id})`);
+    }
     else book.contradicted(vote.identity);
   }
 
@@ -374,13 +413,22 @@ export class JobValidation {
     return rolledBack;
   }
 
-  /** [V9] `identity` passed another check: results whose probation it ends are decided again (and settle). */
-  probationCheck(identity: string, indices: number[]): void {
-    const passed = this.host.book.get(identity)?.checksPassed ?? 0;
+  /**
+   * [V9] `identity` passed a check of its result `seq` by `evidence` (null: a known answer). It counts toward
+   * a decision waiting on it only if that result came after the decision's own (results of its past, checked
+   * late, say nothing of what it returns now) and the evidence is not only the decision's own supporters
+   * (who would else end each other's probations). Once the job has known answers, one of the checks of a
+   * decision that catches nobody must be a known answer: agreement with other volunteers that woke with it
+   * ends no such probation alone. Results whose probation it ends settle.
+   */
+  probationCheck(identity: string, indices: number[], seq: number, evidence: readonly string[] | null): void {
     for (const i of indices) {
       const t = this.tasks.get(i);
-      const since = t?.waiting?.get(identity);
-      if (!t || since === undefined || passed - since < this.host.params.probation) continue;
+      const wait = t?.waiting?.get(identity);
+      if (!t || !wait || seq <= wait.after) continue;
+      if (evidence && !evidence.some((e) => !t.group?.has(e))) continue;
+      if (!evidence) wait.known = true;
+      if (++wait.checks < this.host.params.probation || (!wait.known && this.known.length > 0)) continue;
       t.waiting!.delete(identity);
       this.host.probation.remove(identity, this, i);
       if (t.waiting!.size === 0) this.settleHeld(i, t);
@@ -478,8 +526,9 @@ export class JobValidation {
     }
     for (const v of verdict.credited) {
       v.credit = verdict.creditLevel;
+      const peers = verdict.credited.filter((x) => x !== v).map((x) => x.identity);
       host.journal.verdict(this.job, index, v.attempt, verdict.creditLevel === 'trust' ? 'credited' : 'seasoning');
-      book.pass(v.identity);
+      this.pass(v, peers);
     }
     for (const id of verdict.bootstrapLosers) book.lostBootstrap(id);
     this.apply(index, t, verdict);
@@ -504,48 +553,59 @@ export class JobValidation {
 
   /**
    * [V9] A decision is carried out only once every trusted supporter of it (the operator's vouched machines
-   * excepted) has passed `probation` more checks since it began to wait: sleepers that agree on a wrong
-   * answer, and seasoned colluders, are caught by their next checks first. Checks passed by the decision
-   * count now (they are how probations end); bans and contradictions wait for the decision to stand.
+   * excepted) has passed `probation` more checks of results it returned after its vote here, by evidence from
+   * outside the decision's supporters (`probationCheck`): sleepers that agree on a wrong answer, and seasoned
+   * colluders, are caught by their next checks first. Checks passed by the decision count now (they are how
+   * other probations end); bans and contradictions wait for the decision to stand.
    */
   private hold(index: number, t: TaskVotes, verdict: Verdict): void {
     const group = verdict.decision.kind === 'final' || verdict.decision.kind === 'provisional' ? verdict.decision.group : null;
     if (!group) return;
     t.wanted = 0;
     t.queuedIn = null;
+    const book = this.host.book;
     for (const id of verdict.passed) {
       if (t.passed.has(id)) continue;
       t.passed.add(id);
-      this.host.book.pass(id);
+      const evidence = group.votes.filter((v) => v.identity !== id && book.votes(v.identity) >= Weight.trusted).map((v) => v.identity);
+      this.pass(group.votes.find((v) => v.identity === id)!, evidence);
     }
-    const book = this.host.book;
     if (group.top >= Weight.vouched || this.policy.mode === 'strict') {
       // strict promises a quorum with one trusted vote, no more (V8); the operator's machine is its own proof.
       this.unwait(index, t);
       return this.settle(index, t, verdict);
     }
     const supporters = group.votes.map((v) => v.identity).filter((id) => book.votes(id) >= Weight.trusted);
-    const waiting = t.waiting ?? new Map<string, number>();
+    const waiting = t.waiting ?? new Map<string, Wait>();
     for (const id of [...waiting.keys()]) if (!supporters.includes(id)) this.host.probation.remove(id, this, index);
     // Who the wait is on is fixed when it begins: a volunteer that corroborates later is evidence, not a new
     // wait (else every check of a waiting result would make it wait longer).
     const on = t.waiting ? supporters.filter((id) => waiting.has(id)) : supporters;
-    const next = new Map<string, number>();
+    const own = t.waiting && t.group ? t.group : new Set(group.votes.map((v) => v.identity));
+    const next = new Map<string, Wait>();
     for (const id of on) {
-      const since = waiting.get(id) ?? book.get(id)?.checksPassed ?? 0;
-      if ((book.get(id)?.checksPassed ?? 0) - since >= this.host.params.probation) continue;
-      next.set(id, since);
+      const wait = waiting.get(id) ?? { after: group.votes.find((v) => v.identity === id)!.seq ?? 0, checks: 0, known: verdict.caught.length > 0 };
+      if (wait.checks >= this.host.params.probation) continue;
+      next.set(id, wait);
       this.host.probation.add(id, this, index);
     }
     t.held = verdict;
     if (next.size === 0) return this.settleHeld(index, t);
     t.waiting = next;
+    t.group = own;
     this.waiting.add(index);
+  }
+
+  /** [V4][V9] `vote`'s identity passed a check, by agreement with `evidence` (null: a known answer). */
+  private pass(vote: Vote, evidence: readonly string[] | null): void {
+    this.host.book.pass(vote.identity);
+    this.host.passed(vote.identity, vote.seq ?? 0, evidence);
   }
 
   private unwait(index: number, t: TaskVotes): void {
     for (const id of t.waiting?.keys() ?? []) this.host.probation.remove(id, this, index);
     t.waiting = null;
+    t.group = null;
     t.held = null;
     this.waiting.delete(index);
   }
@@ -560,7 +620,7 @@ export class JobValidation {
     const d = verdict.decision;
     if (d.kind !== 'final' && d.kind !== 'provisional') return;
     const winner = d.group;
-    if (winner.ok && winner.trust >= FINAL_TRUST && winner.top >= Weight.seasoned) this.remember(index, winner, t);
+    if (winner.ok && winner.trust >= FINAL_TRUST && winner.top >= Weight.seasoned && !t.waived) this.remember(index, winner, t);
     const line: ResultLine = winner.ok
       ? { index, status: 'done', output: winner.output }
       : { index, status: 'failed', error: [...winner.votes].reverse().find((v) => this.host.book.isTrusted(v.identity))?.error ?? winner.votes[0]!.error ?? 'failed' };
@@ -592,10 +652,15 @@ export class JobValidation {
   private remember(index: number, winner: Group, t: TaskVotes): void {
     const input = this.job.inputs[index];
     if (input === undefined) return;
-    const entry: KnownAnswerEntry = { index, input, output: winner.output, hash: winner.hash, holders: new Set(t.holders) };
+    const entry: KnownAnswerEntry = { index, input, output: winner.output, hash: winner.hash, holders: new Set(t.holders), derived: true };
     const cap = this.host.params.reservoir;
     if (this.known.length < cap) this.known.push(entry);
     else this.known[Math.floor(this.host.random() * cap)] = entry;
+  }
+
+  private retire(check: KnownAnswerEntry): void {
+    const k = this.known.indexOf(check);
+    if (k >= 0) this.known.splice(k, 1);
   }
 
   private want(index: number, t: TaskVotes, n: number, need: number, replace = false): void {
@@ -614,7 +679,7 @@ export class JobValidation {
   private votesOf(index: number): TaskVotes {
     let t = this.tasks.get(index);
     if (!t) {
-      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, held: null, passed: new Set(), stale: new Set(), corroborated: false };
+      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, group: null, held: null, passed: new Set(), stale: new Set(), corroborated: false, waived: false };
       this.tasks.set(index, t);
     }
     return t;

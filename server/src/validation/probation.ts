@@ -1,13 +1,20 @@
 /**
  * Probation (SPEC.md V9): results settled by a group of trusted volunteers, or standing on one seasoned
- * volunteer, wait here on each of those volunteers until it has passed `probation` more checks; a ban of
- * one of them first sends the result back for validation. Indexed by identity, so a passed check finds the
- * results it may make final.
+ * volunteer, wait here on each of those volunteers until it has passed `probation` more checks of results it
+ * returned later (job.ts `probationCheck` says which count); a ban of one of them first sends the result back
+ * for validation. Indexed by identity, so a passed check finds the results it may make final; and the order
+ * of results received (`stamp`), so a check of a result can be placed before or after a decision.
  */
 import type { JobValidation } from './job.ts';
 
 export class Probation {
   private readonly byIdentity = new Map<string, Map<JobValidation, Set<number>>>();
+  private last = 0;
+
+  /** [V9] The next place in the order of results received (votes and checks): see Vote.seq. */
+  stamp(): number {
+    return ++this.last;
+  }
 
   add(identity: string, job: JobValidation, index: number): void {
     let jobs = this.byIdentity.get(identity);

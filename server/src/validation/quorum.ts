@@ -19,6 +19,11 @@ export interface Vote {
   hash: string;
   /** The bootstrap credit this vote earned its identity (V10): toward trust, or toward seasoning; one at most. */
   credit: Credit;
+  /**
+   * [V9] Its place among the votes and checks this master received (Probation.stamp): a probation counts only
+   * checks of results returned after the decision's own. Absent for votes read back from the store (V13).
+   */
+  seq?: number;
 }
 
 export type Credit = 'trust' | 'seasoning' | null;

@@ -11,7 +11,7 @@ import { SqliteStore } from '../store/sqlite/store.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { jobRecord } from '../store/contract.ts';
 import { prngOf } from './random.ts';
-import { Behaviors, score, SimSwarm, truth, type Behavior } from './sim.ts';
+import { Behaviors, score, SimSwarm, truth, type Behavior, type SimVolunteer } from './sim.ts';
 import { newIdentity } from './trust.ts';
 
 const swarms: SimSwarm[] = [];
@@ -29,6 +29,17 @@ function swarm(seed = 1, opts: Partial<ConstructorParameters<typeof SimSwarm>[0]
 function holders(s: SimSwarm, jobId: string, index: number): string[] {
   return s.volunteers.filter((v) => v.port.of('tasks').some((f) => f.items.some((t) => t.job === jobId && t.i === index))).map((v) => v.identity);
 }
+
+/** `sim` answers every lease it holds with `output(input)` and asks for `credits` more; the indices it answered. */
+function answer(s: SimSwarm, sim: SimVolunteer, output: (input: number) => number, credits = 0): number[] {
+  const held = [...sim.v.attempts.values()].filter((a) => !sim.answered.has(a.id));
+  for (const a of held) sim.answered.add(a.id);
+  s.scheduler.results(sim.v, held.map((a) => ({ a: a.id, ok: true as const, output: output((a.check ? a.check.input : a.job.inputs[a.index]) as number) })), credits);
+  return held.map((a) => a.index);
+}
+
+const lie = (n: number) => -1 - n;
+const square = (n: number) => n * n;
 
 describe('validation in the scheduler (SPEC.md V)', () => {
   it('[V1] an anonymous volunteer gets no validated work, and all of a job that needs none', async () => {
@@ -84,6 +95,93 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(s.scheduler.book.get(other.identity)!.checksPassed).toBeGreaterThanOrEqual(1);
   });
 
+  it('[V9] probation counts only checks of results returned after the decision\'s own: honest results of a sleeper\'s past, checked late, do not end it', async () => {
+    // The benchmark's sleepers: honest votes cast while trusted wait for a seasoned replica; the volunteer is
+    // seasoned meanwhile and lies, alone (a provisional result); then those old votes are confirmed.
+    const s = swarm(21, { validation: { spotCheck: 0, probation: 2, checkRate: 0 } });
+    const job = await s.addJob(12, 'adaptive');
+    const honest = s.join(Behaviors.honest, { trust: 'seasoned' });
+    let awake = false;
+    const sleeper = s.join(({ input }) => ({ ok: true, output: awake ? lie(input as number) : square(input as number) }), { trust: 'trusted' });
+    for (let k = 0; k < 4; k++) s.scheduler.book.pass(sleeper.identity); // one check short of seasoned
+    await s.settle();
+    const past = answer(s, sleeper, square, 2); // weight 1: each waits for a seasoned replica
+    await s.settle();
+    s.scheduler.book.pass(sleeper.identity); // seasoned now (a check passed elsewhere)
+    expect(s.scheduler.book.votes(sleeper.identity)).toBe(2);
+    awake = true;
+    const lies = answer(s, sleeper, lie); // alone and seasoned: provisional, waiting on its probation
+    await s.settle();
+    for (const i of lies) expect(job.validation!.snapshot(i)!.waitingOn).toEqual([sleeper.identity]);
+    const passed = s.scheduler.book.get(sleeper.identity)!.checksPassed;
+    answer(s, honest, square, 2);
+    await s.settle();
+    expect(answer(s, honest, square).sort()).toEqual([...past].sort()); // the replicas its past waited for
+    await s.settle();
+    await s.scheduler.writer.flush();
+    // Its past is confirmed: two checks passed, as many as its probation asks; they say nothing of the lies.
+    expect(s.scheduler.book.get(sleeper.identity)!.checksPassed).toBe(passed + 2);
+    for (const i of past) expect(job.validation!.snapshot(i)!.waitingOn).toContain(sleeper.identity);
+    const lines = await s.store.readResults(job.id, -1, 100);
+    expect(lines.filter((l) => lies.includes(l.index))).toEqual([]);
+    for (const i of lies) expect(job.validation!.snapshot(i)!.waitingOn).toEqual([sleeper.identity]);
+    // Its next checks are of what it returns now: with one more honest volunteer to meet, it is caught.
+    s.join(Behaviors.honest, { trust: 'seasoned' });
+    const rest = await s.run(job, 2000);
+    expect(rest).toHaveLength(12);
+    expect(s.scheduler.book.get(sleeper.identity)!.state).toBe('banned');
+    expect(score(rest, job)).toMatchObject({ wrong: 0, failed: 0 });
+  });
+
+  it('[V9] agreement among a decision\'s own supporters ends none of its probation: two seasoned liars checking each other settle nothing', async () => {
+    const s = swarm(22, { validation: { spotCheck: 1, probation: 2, checkRate: 0 } });
+    const job = await s.addJob(40, 'adaptive');
+    const a = s.join(Behaviors.colluder, { trust: 'seasoned' });
+    const b = s.join(Behaviors.colluder, { trust: 'seasoned' });
+    s.join(Behaviors.honest, { trust: 'seasoned' }); // online, never answers: replicas could go to it
+    await s.settle();
+    // Every result draws its spot check (a replica to another trusted); each liar takes the other's.
+    for (let round = 0; round < 8; round++) {
+      answer(s, a, lie, 2);
+      answer(s, b, lie, 2);
+      await s.settle();
+    }
+    await s.scheduler.writer.flush();
+    const waiting = [...Array(40).keys()].filter((i) => (job.validation!.snapshot(i)?.waitingOn.length ?? 0) > 0);
+    expect(waiting.length).toBeGreaterThanOrEqual(8); // many decisions of the two, each waiting on both
+    expect(await s.store.readResults(job.id, -1, 100)).toEqual([]);
+    expect(s.scheduler.book.get(a.identity)!.checksPassed).toBeGreaterThanOrEqual(8); // passes all the same (V3)
+  });
+
+  it('[V9] once the job has known answers a probation needs one: three liars woken together, checking one another, settle nothing', async () => {
+    // No known answer is leased to them here (rates 0): agreement among themselves is all they get.
+    const s = swarm(23, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
+    const job = await s.addJob(60, 'adaptive', { checks: [{ input: 7, output: 49 }] });
+    const liars = [0, 1, 2].map(() => s.join(Behaviors.colluder, { trust: 'seasoned' }));
+    s.join(Behaviors.honest, { trust: 'seasoned' }); // online, never answers
+    await s.settle();
+    for (let round = 0; round < 10; round++) {
+      for (const l of liars) answer(s, l, lie, 2);
+      await s.settle();
+    }
+    await s.scheduler.writer.flush();
+    const waiting = [...Array(60).keys()].filter((i) => (job.validation!.snapshot(i)?.waitingOn.length ?? 0) > 0);
+    expect(waiting.length).toBeGreaterThanOrEqual(10);
+    expect(await s.store.readResults(job.id, -1, 100)).toEqual([]);
+    for (const l of liars) expect(s.scheduler.book.get(l.identity)!.checksPassed).toBeGreaterThanOrEqual(5);
+  });
+
+  it('[V9][V5] a decision that catches someone needs no known answer: the ban is not held back until one comes', async () => {
+    const s = swarm(24, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
+    const job = await s.addJob(200, 'adaptive', { checks: [{ input: 7, output: 49 }] });
+    const liar = s.join(Behaviors.colluder, { trust: 'seasoned' });
+    for (let k = 0; k < 4; k++) s.join(Behaviors.honest, { trust: 'seasoned' });
+    for (let r = 0; r < 20 && s.scheduler.book.get(liar.identity)!.state !== 'banned'; r++) await s.round();
+    expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
+    expect(job.isFinished()).toBe(false); // long before the end of the job, where known answers come anyway (V14)
+    expect(job.validation!.leases.check + job.validation!.leases.tailCheck).toBe(0);
+  });
+
   it('[V5][V9] a caught volunteer is banned, its connections closed with 4032, and its results waiting on probation decided again', async () => {
     const s = swarm(3, { validation: { spotCheck: 0, probation: 2 } });
     const job = await s.addJob(40, 'adaptive');
@@ -118,6 +216,29 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     const leases = liar.port.of('tasks').flatMap((f) => f.items);
     for (const t of leases) expect(t).toMatchObject({ job: job.id, i: expect.any(Number) as number });
     expect(leases.every((t) => t.i >= 0 && t.i < 10)).toBe(true);
+  });
+
+  it('[V4] a known answer re-issued from a settled result bans one volunteer, then it is retired; the operator\'s stay', async () => {
+    const s = swarm(25, { validation: { spotCheck: 1, probation: 1, checkRate: 1, probationCheckRate: 0.5 } });
+    const job = await s.addJob(200, 'adaptive', { checks: [{ input: 7, output: 49 }] });
+    const honest = [0, 1, 2, 3].map(() => s.join(Behaviors.honest, { trust: 'seasoned' }));
+    for (let r = 0; r < 15; r++) await s.round();
+    expect(job.validation!.knownAnswers).toBeGreaterThan(3); // settled results re-issued beside the operator's one
+    for (const h of honest) s.scheduler.want(h.v, 0); // the honest hold their leases: nothing settles meanwhile
+    const retired: boolean[] = [];
+    for (let k = 0; k < 6; k++) {
+      const before = job.validation!.knownAnswers;
+      const liar = s.join(Behaviors.colluder);
+      await s.settle();
+      const checks = [...liar.v.attempts.values()].filter((a) => a.check);
+      expect(checks.length).toBeGreaterThan(0); // checkRate 1: its leases are known answers
+      answer(s, liar, lie);
+      expect(s.scheduler.book.get(liar.identity)!.state).toBe('banned');
+      const caughtBy = checks[0]!.check!; // its first wrong answer banned it
+      retired.push(caughtBy.derived === true);
+      expect(job.validation!.knownAnswers).toBe(before - (caughtBy.derived ? 1 : 0));
+    }
+    expect(retired).toContain(true);
   });
 
   it('[V5][K5] a ban made while an earlier commit is on its way stands: that commit\'s receipt does not bring the identity back', async () => {
@@ -346,5 +467,7 @@ describe('the end of a validated job (SPEC.md V14)', () => {
     expect(job.validation!.replicas).toBeGreaterThan(30);
     expect(job.validation!.replicas).toBeLessThanOrEqual(60);
     for (const v of [a, b]) expect(s.scheduler.book.get(v.identity)!.checksPassed).toBeGreaterThan(0);
+    // [V4] Results that stand with their probation waived were never checked: none is re-issued as a known answer.
+    expect(job.validation!.knownAnswers).toBe(0);
   });
 });
