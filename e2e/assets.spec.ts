@@ -80,9 +80,7 @@ test('[A4][A6] a WebAssembly module and a data file used by jobs in two tabs: ea
   await test.step('a reloaded tab (a returning volunteer) takes them from Cache Storage: not one request', async () => {
     const [tab, other] = tabs as [VolunteerPage, VolunteerPage];
     await other.stop();
-    await tab.page.reload();
-    await tab.resumeButton.or(tab.startButton).first().click();
-    await expect(tab.connection).toHaveText('connected');
+    await tab.reloadAndResume();
     const before = tab.assetRequests.length;
     const inputs = [3, 5, 7, 11];
     const job = await api.createJob({ name: 'after a reload', code: code('third'), inputs, assets });

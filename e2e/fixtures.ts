@@ -163,6 +163,15 @@ export class VolunteerPage {
     await expect(this.connection).toHaveText('connected');
   }
 
+  /** A returning volunteer: reload the tab, press Resume (or Start), and wait until the master has welcomed it. */
+  async reloadAndResume(): Promise<void> {
+    await this.page.reload();
+    const again = this.resumeButton.or(this.startButton).first();
+    await expect(again).toBeVisible({ timeout: 30_000 });
+    await again.click();
+    await expect(this.connection).toHaveText('connected');
+  }
+
   async stop(): Promise<void> {
     await this.stopButton.click();
     await expect(this.startButton).toBeVisible();

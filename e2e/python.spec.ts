@@ -164,9 +164,7 @@ test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact resu
     await test.step('[Y3][Y6] a returning volunteer (a reloaded tab) takes Pyodide from Cache Storage, nothing downloaded, and runs HighFive\'s add_master.py --python', async () => {
       const [tab, other] = tabs as [VolunteerPage, VolunteerPage];
       await other.stop();
-      await tab.page.reload();
-      await tab.resumeButton.or(tab.startButton).first().click();
-      await expect(tab.connection).toHaveText('connected');
+      await tab.reloadAndResume();
       const before = tab.assetRequests.length;
       // HighFive's example with its task in Python, as its README runs it, against this master: its 100 sums come from this tab.
       const example = await runExample(master.url, master.token);

@@ -140,11 +140,7 @@ test.describe('result validation', () => {
     await expect(dash.volunteerTrust(first)).toHaveText('untrusted');
 
     await test.step('reloaded, the tab proves the same identity', async () => {
-      await tab.page.reload();
-      const again = tab.resumeButton.or(tab.startButton).first();
-      await expect(again).toBeVisible({ timeout: 30_000 });
-      await again.click();
-      await expect(tab.connection).toHaveText('connected');
+      await tab.reloadAndResume();
       await expect(identity).toHaveText(first);
     });
 
