@@ -11,13 +11,13 @@ import { assetFlag, localAssets } from './assets.ts';
 import { loadJob } from './bundle.ts';
 import { action, CliError, duration, Exit, positiveInt } from './common.ts';
 import { readInputs } from './inputs.ts';
-import { isWheel, pythonJobModule } from '../python/job.ts';
+import { isWheel, pyodideNameClash, pythonJobModule } from '../python/job.ts';
 import { PYODIDE_FILES, pyodideDir } from '../python/pyodide.ts';
 
 /** A Python module as the job module volunteers run, with the installed Pyodide's files as local assets. */
 async function localPythonJob(source: string, own: HandedAsset[]): Promise<{ code: string; assets: HandedAsset[] }> {
-  const taken = own.filter((a) => (PYODIDE_FILES as readonly string[]).includes(a.name));
-  if (taken.length > 0) throw new CliError(`a Python job's assets may not be named ${taken.map((a) => `"${a.name}"`).join(', ')}: Pyodide's files have those names`);
+  const clash = pyodideNameClash(own.map((a) => a.name));
+  if (clash) throw new CliError(clash);
   const pyodide = await localAssets(Object.fromEntries(PYODIDE_FILES.map((name) => [name, path.join(pyodideDir(), name)])));
   const hashes = Object.fromEntries(pyodide.map((a) => [a.name, a.sha256]));
   return { code: pythonJobModule(source, hashes, own.map((a) => a.name).filter(isWheel)), assets: [...own, ...pyodide] };

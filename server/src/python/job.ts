@@ -6,7 +6,7 @@
  * asset does, fetched once by each volunteer and kept in its cache (rule A4).
  */
 import { readFileSync } from 'node:fs';
-import { PYTHON_MARKER } from '@barnraise/shared';
+import { PYODIDE_ASSET_NAMES, PYTHON_MARKER } from '@barnraise/shared';
 
 export { PYTHON_MARKER };
 
@@ -17,6 +17,12 @@ export type JobLanguage = 'javascript' | 'python';
 
 export function languageOf(code: string): JobLanguage {
   return code.startsWith(PYTHON_MARKER) ? 'python' : 'javascript';
+}
+
+/** [Y3] Why a Python job's own asset names clash with Pyodide's (whose files take those names), or undefined. */
+export function pyodideNameClash(names: readonly string[]): string | undefined {
+  const taken = PYODIDE_ASSET_NAMES.filter((name) => names.includes(name));
+  return taken.length > 0 ? `a Python job's assets may not be named ${taken.map((n) => `"${n}"`).join(', ')}: Pyodide's files have those names` : undefined;
 }
 
 /** Asset names a job may give wheels: installed from them before its module is imported (Y5). */

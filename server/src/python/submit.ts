@@ -4,7 +4,7 @@ import { Limits, PYODIDE_ASSET_NAMES } from '@barnraise/shared';
 import type { AssetStore } from '../assets/store.ts';
 import { ApiError } from '../errors.ts';
 import { checkPythonCode } from './check.ts';
-import { isWheel, pythonJobModule } from './job.ts';
+import { isWheel, pyodideNameClash, pythonJobModule } from './job.ts';
 import { pyodideAssets } from './pyodide.ts';
 
 /** `body` itself for a JavaScript job; for a Python one, the job that runs it (or a 4xx saying what is wrong). */
@@ -16,8 +16,8 @@ export async function asJavaScriptJob(body: CreateJobBody, assets: AssetStore | 
   const problem = await checkPythonCode(body.code);
   if (problem) throw new ApiError('BAD_CODE', problem);
   const own = body.assets ?? {};
-  const taken = PYODIDE_ASSET_NAMES.filter((name) => name in own);
-  if (taken.length > 0) throw new ApiError('BAD_REQUEST', `a Python job's assets may not be named ${taken.map((n) => `"${n}"`).join(', ')}: Pyodide's files have those names`);
+  const clash = pyodideNameClash(Object.keys(own));
+  if (clash) throw new ApiError('BAD_REQUEST', clash);
   if (Object.keys(own).length + PYODIDE_ASSET_NAMES.length > Limits.maxAssetsPerJob) {
     throw new ApiError('BAD_REQUEST', `a Python job may name at most ${Limits.maxAssetsPerJob - PYODIDE_ASSET_NAMES.length} assets (Pyodide takes ${PYODIDE_ASSET_NAMES.length})`);
   }
