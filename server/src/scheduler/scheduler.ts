@@ -17,6 +17,7 @@ import { Supply } from './supply.ts';
 import { largestJsonBound } from '../security/json.ts';
 import { TrustBook } from '../validation/book.ts';
 import { DEFAULT_VALIDATION_PARAMS, JobValidation, Probation, type ValidationHost, type ValidationParams } from '../validation/job.ts';
+import { Suspicion } from '../validation/suspicion.ts';
 import { DEFAULT_TRUST_POLICY, type IdentityRecord, type TrustPolicy } from '../validation/trust.ts';
 
 /** Known answers from the operator (`checks` of a job). */
@@ -92,6 +93,7 @@ export class Scheduler {
   /** Identities and their trust (section V). */
   readonly book: TrustBook;
   private readonly probation = new Probation();
+  private readonly suspicion = new Suspicion();
   /** Identities whose last connection left, and when (V14: results waiting on them are given up after a while). */
   private readonly offline = new Map<string, number>();
   private readonly validationHost: ValidationHost;
@@ -151,6 +153,11 @@ export class Scheduler {
       random: opts.random ?? Math.random,
       journal: this.writer,
       probation: this.probation,
+      suspicion: this.suspicion,
+      cleared: (id) => {
+        for (const job of this.jobs.values()) job.validation?.reweigh(id);
+        this.schedulePump();
+      },
       // [V9] Only checks passed here count toward this master's probations: a pass another master journaled
       // (K5) says nothing of when the result it checked was returned.
       passed: (id, seq, evidence) => {

@@ -11,6 +11,7 @@ import { TrustState } from './trust.ts';
 import { comparator, FAILED_HASH, outputHash, type Comparator } from './compare.ts';
 import { decide, FINAL_TRUST, Weight, type Group, type Verdict, type Vote } from './quorum.ts';
 import { Probation } from './probation.ts';
+import type { Suspicion } from './suspicion.ts';
 import { ReplicaQueue, type Verdict as ScanVerdict } from './queue.ts';
 
 export { Probation };
@@ -77,6 +78,10 @@ export interface ValidationHost {
   abort(attempts: string[], reason: string): void;
   readonly journal: ValidationJournal;
   readonly probation: Probation;
+  /** [V15] Identities a held decision has caught, and the decisions parked on them. */
+  readonly suspicion: Suspicion;
+  /** [V15] `identity` is suspect no more: its vote weighs again wherever it voted. */
+  cleared(identity: string): void;
   /**
    * [V9] `identity` passed a check of its result `seq`, by agreement with `evidence` (null: a known answer):
    * results waiting on its probation (of any job) may now stand.
@@ -120,6 +125,8 @@ interface TaskVotes {
   /** Every supporter of the decision when its wait began: agreement among them is no check of them (V9). */
   group: ReadonlySet<string> | null;
   held: Verdict | null;
+  /** [V15] Whom the held verdict accuses (its caught): suspect until it is carried out or undone. */
+  accusing: readonly string[] | null;
   /** Votes that have had their check passed by this task (a re-decision passes nobody twice). */
   passed: Set<string>;
   /** Votes that no longer count: their volunteer left before its probation ended (V14). */
@@ -150,11 +157,15 @@ export class JobValidation {
   private readonly byIdentity = new Map<string, Set<number>>();
   /** Tasks with a voter whose vote weighs more than when the task was last decided: to decide again (V9). */
   private readonly reweighed = new Set<number>();
+  /** [V15] Decisions parked on a suspect that is suspect no more: to carry out at the next dispatch. */
+  private readonly unparked = new Set<number>();
   /** Results received (replicas and checks): the cost of validation. */
   replicas = 0;
   /** Leases given, by what they were for: where the cost of validation goes (BENCHMARKS.md). */
   readonly leases = { fresh: 0, replica: 0, check: 0, tailCheck: 0, corroboration: 0 };
   inconclusive = 0;
+  /** [V15] Decisions parked on a suspect supporter so far. */
+  parked = 0;
 
   constructor(
     readonly job: JobState,
@@ -452,6 +463,14 @@ export class JobValidation {
    * does not pass, at once, a burst of checks on the honest votes of its past that would end its probation.
    */
   redecide(): void {
+    if (this.unparked.size > 0) {
+      const indices = [...this.unparked];
+      this.unparked.clear();
+      for (const i of indices) {
+        const t = this.tasks.get(i);
+        if (t?.held && t.waiting?.size === 0) this.settleHeld(i, t);
+      }
+    }
     if (this.reweighed.size === 0) return;
     const indices = [...this.reweighed];
     this.reweighed.clear();
@@ -497,6 +516,7 @@ export class JobValidation {
   /** The job ended (completed or cancelled): its provisional results no longer wait on anyone. */
   close(): void {
     this.host.probation.forget(this);
+    this.host.suspicion.forget(this);
   }
 
   // ------------------------------------------------------------------ deciding
@@ -509,7 +529,8 @@ export class JobValidation {
       quorum: this.policy.quorum,
       maxReplicas: this.policy.maxReplicas,
       votes: t.stale.size > 0 ? t.votes.filter((v) => !t.stale.has(v.identity)) : t.votes,
-      trustOf: (id: string) => book.votes(id),
+      // [V15] A suspect's vote weighs nothing until its accusation is carried out or undone.
+      trustOf: (id: string) => (host.suspicion.isSuspect(id) ? 0 : book.votes(id)),
       comparator: this.cmp,
       spotCheck: t.spot === true,
       trustedOnline: book.onlineWithWeight(1) > 0,
@@ -590,6 +611,7 @@ export class JobValidation {
       this.host.probation.add(id, this, index);
     }
     t.held = verdict;
+    this.accuse(t, verdict.caught);
     if (next.size === 0) return this.settleHeld(index, t);
     t.waiting = next;
     t.group = own;
@@ -608,12 +630,57 @@ export class JobValidation {
     t.group = null;
     t.held = null;
     this.waiting.delete(index);
+    const accused = t.accusing;
+    t.accusing = null;
+    for (const id of accused ?? []) this.clear(id);
+  }
+
+  /** [V15] The held verdict catches `caught`: they are suspect (and those it caught before and not now, no longer). */
+  private accuse(t: TaskVotes, caught: readonly string[]): void {
+    const before = t.accusing ?? [];
+    t.accusing = caught.length > 0 ? [...caught] : null;
+    for (const id of caught) if (!before.includes(id)) this.host.suspicion.accuse(id);
+    for (const id of before) if (!caught.includes(id)) this.clear(id);
+  }
+
+  /** [V15] One accusation of `identity` is over; once none is left, what was parked on it is carried out next dispatch. */
+  private clear(identity: string): void {
+    const parked = this.host.suspicion.release(identity);
+    if (this.host.suspicion.isSuspect(identity)) return;
+    for (const [job, indices] of parked) job.unpark(indices);
+    this.host.cleared(identity);
+  }
+
+  /** [V15] Decisions parked on a suspect no longer suspect: carried out (or parked again) at the next dispatch. */
+  unpark(indices: readonly number[]): void {
+    for (const i of indices) this.unparked.add(i);
   }
 
   private settleHeld(index: number, t: TaskVotes): void {
     const verdict = t.held;
+    if (verdict && verdict.caught.length === 0 && this.park(index, t, verdict)) return;
     this.unwait(index, t);
     if (verdict) this.settle(index, t, verdict);
+  }
+
+  /**
+   * [V15] A decision that catches nobody waits while one of its supporters is suspect: parked on each such
+   * supporter, its probation over (an empty wait), until the accusation is carried out (a ban sends the task
+   * back for validation) or undone. A decision that catches someone is never parked, so no two accusations
+   * can wait on each other.
+   */
+  private park(index: number, t: TaskVotes, verdict: Verdict): boolean {
+    const d = verdict.decision;
+    if (d.kind !== 'final' && d.kind !== 'provisional') return false;
+    const suspects = d.group.votes.filter((v) => this.host.suspicion.isSuspect(v.identity));
+    if (suspects.length === 0) return false;
+    for (const id of t.waiting?.keys() ?? []) this.host.probation.remove(id, this, index);
+    t.waiting = new Map();
+    t.group ??= new Set(d.group.votes.map((v) => v.identity));
+    this.waiting.add(index);
+    for (const v of suspects) this.host.suspicion.park(v.identity, this, index);
+    this.parked++;
+    return true;
   }
 
   private settle(index: number, t: TaskVotes, verdict: Verdict): void {
@@ -679,7 +746,7 @@ export class JobValidation {
   private votesOf(index: number): TaskVotes {
     let t = this.tasks.get(index);
     if (!t) {
-      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, group: null, held: null, passed: new Set(), stale: new Set(), corroborated: false, waived: false };
+      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, group: null, held: null, accusing: null, passed: new Set(), stale: new Set(), corroborated: false, waived: false };
       this.tasks.set(index, t);
     }
     return t;
