@@ -52,7 +52,9 @@ async function setUp(ctx: BenchContext, n: number, postgres: boolean): Promise<S
   const masters: Master[] = [];
   try {
     // In parallel, as an operator starting a cluster would: migrations are safe when several start at once.
-    const started = await Promise.allSettled(range(n).map(() => Master.start({ token, env: db ? { BARNRAISE_DATABASE_URL: databaseUrl(db) } : {} })));
+    // `--profile DIR`: each master writes a V8 CPU profile under DIR/<masters>-<store>/ when it stops.
+    const nodeArgs = (k: number) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${n}-${db ? 'pg' : 'sqlite'}`, `--cpu-prof-name=master-${k}.cpuprofile`] : []);
+    const started = await Promise.allSettled(range(n).map((k) => Master.start({ token, env: db ? { BARNRAISE_DATABASE_URL: databaseUrl(db) } : {}, nodeArgs: nodeArgs(k) })));
     for (const s of started) if (s.status === 'fulfilled') masters.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -191,7 +193,7 @@ interface KillFigures {
 }
 
 export async function kill(ctx: BenchContext, tasks: number): Promise<KillFigures> {
-  const s = await setUp(ctx, 3, true);
+  const s = await setUp({ ...ctx, profileDir: undefined }, 3, true); // not profiled: one of them is killed
   const client = new pg.Client({ connectionString: databaseUrl(s.db!) });
   await client.connect();
   try {
