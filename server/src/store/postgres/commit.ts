@@ -77,15 +77,27 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   if (verdicts.jobSeqs.length > 0) await setVerdicts(db, verdicts, fence);
 
   const applied = new Array<boolean>(batch.tasks.length).fill(false);
+  const markKey = (key: string) => {
+    for (const i of folded.positions.get(key) ?? []) applied[i] = true;
+  };
   const mark = (rows: TaskKeyRow[]) => {
-    for (const r of rows) for (const i of folded.positions.get(taskKey(r.job_seq, r.idx)) ?? []) applied[i] = true;
+    for (const r of rows) markKey(taskKey(r.job_seq, r.idx));
   };
   if (retries.jobSeqs.length > 0) mark(await retryTasks(db, retries, fence));
   if (finals.jobSeqs.length > 0) {
     const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
-    const finished = await finishTasks(db, finals, fence, bases);
-    mark(finished);
-    for (const r of finished) tally(r.job_seq)[r.state === 3 ? 'failed' : 'done']++;
+    const { counts, missed } = await finishTasks(db, finals, fence, bases);
+    // Every final write took effect but those the guard refused (usually none).
+    const refused = new Set(missed.map((r) => taskKey(r.job_seq, r.idx)));
+    for (let k = 0; k < finals.jobSeqs.length; k++) {
+      const key = taskKey(finals.jobSeqs[k]!, finals.indexes[k]!);
+      if (!refused.has(key)) markKey(key);
+    }
+    for (const c of counts) {
+      const t = tally(c.job_seq);
+      t.done += c.done;
+      t.failed += c.failed;
+    }
   }
 
   const jobs: JobCounters[] = [];

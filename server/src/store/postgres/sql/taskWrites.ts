@@ -16,9 +16,14 @@ export interface TaskKeyRow {
   idx: number;
 }
 
-/** A task a final write changed, with the state it set (2 done, 3 failed). */
-export interface FinalRow extends TaskKeyRow {
-  state: number;
+/**
+ * What a batch of final writes did: per job, how many tasks became done and failed; and the writes that did
+ * not take effect (the guard refused them), by key. Counted in the database, so that the usual batch (every
+ * write applied) comes back as a few rows rather than one row a task for the master to parse.
+ */
+export interface FinalSummary {
+  counts: Array<{ job_seq: number; done: number; failed: number }>;
+  missed: TaskKeyRow[];
 }
 
 /** Fence: the master and generation a write must hold the task under, or null for an unfenced batch. */
@@ -34,8 +39,8 @@ export interface Fence {
  * with their claim cleared and (done, D6) the attempt that made them so. The lock is a LATERAL subquery per write: a key lookup each, in the order given
  * (`w` is sorted by key), whatever the planner guesses of the scans' sizes.
  */
-export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalRow[]> {
-  const { rows } = await db.query<FinalRow>({
+export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalSummary> {
+  const { rows } = await db.query<{ job_seq: number | null; done: number; failed: number; missed_seqs: number[] | null; missed_idx: number[] | null }>({
     name: 'barnraise.finishTasks',
     text: `WITH w AS (
              SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::int[], $5::text[], $6::text[], $7::smallint[], $8::smallint[],
@@ -52,16 +57,29 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
            numbered AS (
              SELECT hit.*, b.fin + row_number() OVER (PARTITION BY hit.job_seq ORDER BY hit.ord) AS fin
              FROM hit JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = hit.job_seq
+           ),
+           done AS (
+             UPDATE tasks AS t
+             SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
+                 fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
+             FROM numbered n
+             WHERE t.job_seq = n.job_seq AND t.idx = n.idx
+             RETURNING t.job_seq, t.idx, t.state
            )
-           UPDATE tasks AS t
-           SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
-               fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
-           FROM numbered n
-           WHERE t.job_seq = n.job_seq AND t.idx = n.idx
-           RETURNING t.job_seq, t.idx, t.state`,
+           SELECT job_seq, count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed, NULL::int[] AS missed_seqs, NULL::int[] AS missed_idx
+           FROM done GROUP BY job_seq
+           UNION ALL
+           SELECT NULL, 0, 0, array_agg(w.job_seq), array_agg(w.idx)
+           FROM w WHERE NOT EXISTS (SELECT FROM done d WHERE d.job_seq = w.job_seq AND d.idx = w.idx)
+           HAVING count(*) > 0`,
     values: [w.jobSeqs, w.indexes, w.states, w.ords, w.outputs, w.errors, w.failures, w.losses, fence.master, fence.gen, bases.seqs, bases.fins, w.attempts, w.volunteers, w.leasedAts, w.endedAts],
   });
-  return rows;
+  const summary: FinalSummary = { counts: [], missed: [] };
+  for (const r of rows) {
+    if (r.job_seq !== null) summary.counts.push({ job_seq: r.job_seq, done: r.done, failed: r.failed });
+    else r.missed_seqs!.forEach((seq, k) => summary.missed.push({ job_seq: seq, idx: r.missed_idx![k]! }));
+  }
+  return summary;
 }
 
 /** [T2][L5] A task went back to the queue: its counts and last error, written only while pending and held. */
