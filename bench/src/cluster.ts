@@ -22,10 +22,9 @@ import { commitsIn, createDatabase, databaseUrl, dropDatabase, dropLeftovers, Pg
 import { ClientProcess, CpuMeter, sleep, waitUntil } from './lib/proc.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
-/** The swarm: 6 connections divide evenly over 1, 2 and 3 masters; 1 thread and 4 leases each, as in dispatch. */
+/** The swarm: 6 connections divide evenly over 1, 2 and 3 masters; 1 thread each, at the volunteer's default prefetch (SPEC P3). */
 const CONNECTIONS = 6;
 const THREADS = 1;
-const PREFETCH = 4;
 /** The defaults (server/src/config.ts), which the kill figures are held to. */
 const CLAIM_TTL_MS = 5000;
 const BEAT_MS = 1000;
@@ -52,14 +51,14 @@ async function setUp(ctx: BenchContext, n: number, postgres: boolean): Promise<S
   const masters: Master[] = [];
   try {
     // In parallel, as an operator starting a cluster would: migrations are safe when several start at once.
-    // `--profile DIR`: each master writes a V8 CPU profile under DIR/<masters>-<store>/ when it stops.
-    const nodeArgs = (k: number) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${n}-${db ? 'pg' : 'sqlite'}`, `--cpu-prof-name=master-${k}.cpuprofile`] : []);
+    // `--profile DIR`: each master writes V8 CPU profiles (one a thread) under DIR/<masters>-<store>/master-<k>/.
+    const nodeArgs = (k: number) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${n}-${db ? 'pg' : 'sqlite'}/master-${k}`] : []);
     const started = await Promise.allSettled(range(n).map((k) => Master.start({ token, env: db ? { BARNRAISE_DATABASE_URL: databaseUrl(db) } : {}, nodeArgs: nodeArgs(k) })));
     for (const s of started) if (s.status === 'fulfilled') masters.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const apis = masters.map((m) => new Api(m.url, m.token));
-    const volunteers = new ClientProcess('cluster-volunteers.ts', ['--urls', masters.map((m) => m.url).join(','), '--connections', String(CONNECTIONS), '--threads', String(THREADS), '--prefetch', String(PREFETCH)]);
+    const volunteers = new ClientProcess('cluster-volunteers.ts', ['--urls', masters.map((m) => m.url).join(','), '--connections', String(CONNECTIONS), '--threads', String(THREADS)]);
     await volunteers.next('started', 30_000);
     // Every master shows the whole cluster's volunteers (K7): wait until each sees all of them.
     await waitUntil(`${CONNECTIONS} volunteers seen by every master`, async () => (await Promise.all(apis.map((a) => a.stats()))).every((s) => s.volunteers === CONNECTIONS), 30_000, 100);
@@ -375,10 +374,10 @@ export const clusterBench: Bench = async (ctx): Promise<BenchResult> => {
   return {
     name: 'cluster',
     rows,
-    data: { postgres: facts, connections: CONNECTIONS, threads: THREADS, prefetch: PREFETCH, sqlite, runs, kills, load: { atStart: loadAtStart, atEnd: os.loadavg() } },
+    data: { postgres: facts, connections: CONNECTIONS, threads: THREADS, prefetch: 'default', sqlite, runs, kills, load: { atStart: loadAtStart, atEnd: os.loadavg() } },
     notes: [
       `PostgreSQL ${facts.version} on 127.0.0.1 (${Object.entries(facts.settings).map(([k, v]) => `${k}=${v}`).join(', ')}), a fresh database per run, dropped after; masters with the README's defaults (pool of 8, beat 1 s, claim TTL 5 s, sync 1 s, group commit 10 ms), the suite's raised REST and connection limits.`,
-      `${CONNECTIONS} headless volunteers in one process, ${THREADS} thread and ${PREFETCH} leases each; volunteer k lists every master starting with master k mod n. The job is submitted to the first master and polled there every 50 ms; its results are read from the last master and checked (each index once, n + 1).`,
+      `${CONNECTIONS} headless volunteers in one process, ${THREADS} thread each at the default prefetch (about 50 ms of work a thread, SPEC P3); volunteer k lists every master starting with master k mod n. The job is submitted to the first master and polled there every 50 ms; its results are read from the last master and checked (each index once, n + 1).`,
       `kill -9 (full run, ${KILL_RUNS} times, a fresh cluster each): ${fmt(KILL_TASKS)} tasks of ~2 ms submitted to the first master; at a quarter done the third is killed. Its volunteers' return is read in the swarm process (every 2 ms: welcomed by another master, then a task completed there); its claims (tasks.owner in the database, read right after the kill) are polled every 25 ms until none is left; when each was leased again is its completed attempt's leasedAt in GET /api/jobs/:id/tasks/:index on a surviving master.`,
       'CPU per task: CPU seconds over the run (from just before the POST to completed) of every master process, and of PostgreSQL: the backends of the run\'s database plus the postmaster and its shared background processes (WAL writer, checkpointer, background writer), sampled every 200 ms from /proc; other databases\' backends are left out.',
     ],

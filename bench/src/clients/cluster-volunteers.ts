@@ -18,7 +18,8 @@ const volunteers = Array.from({ length: Number(f.connections ?? 6) }, (_, k) => 
   // Each volunteer's few log lines (connected, disconnected, joined) with the time, on stderr: the parent
   // keeps them to show what a slow return did.
   const log = (msg: string) => process.stderr.write(`${Date.now()} v${k} ${msg}\n`);
-  return new HeadlessVolunteer({ url: mine, threads: Number(f.threads ?? 1), prefetch: Number(f.prefetch ?? 4), log });
+  // No --prefetch: the default, as `barnraise worker` runs (leases by task length, SPEC P3).
+  return new HeadlessVolunteer({ url: mine, threads: Number(f.threads ?? 1), ...(f.prefetch ? { prefetch: Number(f.prefetch) } : {}), log });
 });
 for (const v of volunteers) v.start();
 exitWithParent(() => Promise.all(volunteers.map((v) => v.stop())).then(() => {}));
