@@ -309,12 +309,14 @@ export const clusterBench: Bench = async (ctx): Promise<BenchResult> => {
   const loadAtStart = os.loadavg();
   // The quick run (a budget of seconds) keeps SQLite against one master on PostgreSQL; the full run adds 2
   // and 3 masters and the kill.
-  const counts = ctx.quick ? [1] : [1, 2, 3];
+  // To look at one part alone (profiles, a flag tried): BENCH_CLUSTER_COUNTS=1,2 BENCH_CLUSTER_KILLS=0.
+  const counts = process.env.BENCH_CLUSTER_COUNTS?.split(',').map(Number) ?? (ctx.quick ? [1] : [1, 2, 3]);
+  const killRuns = process.env.BENCH_CLUSTER_KILLS !== undefined ? Number(process.env.BENCH_CLUSTER_KILLS) : ctx.quick ? 0 : KILL_RUNS;
   const sqlite = await throughput(ctx, 1, false, tasks, warm);
   const runs: Throughput[] = [];
   for (const n of counts) runs.push(await throughput(ctx, n, true, tasks, warm));
   const kills: KillFigures[] = [];
-  for (let k = 0; k < (ctx.quick ? 0 : KILL_RUNS); k++) kills.push(await kill(ctx, KILL_TASKS));
+  for (let k = 0; k < killRuns; k++) kills.push(await kill(ctx, KILL_TASKS));
 
   const one = runs[0]!;
   const rows: Row[] = [

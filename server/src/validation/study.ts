@@ -24,11 +24,16 @@ for (const [name, sc] of Object.entries(scenarios)) {
     const random = prngOf(seed);
     const swarm = new SimSwarm({ random });
     const job = await swarm.addJob(tasks, mode);
-    for (let k = 0; k < 100; k++) swarm.join(k % 5 === 0 ? sc.bad : Behaviors.honest, { sybil: k % 5 === 0 && (sc.sybil ?? false) });
+    const honest = new Set<string>();
+    for (let k = 0; k < 100; k++) {
+      const v = swarm.join(k % 5 === 0 ? sc.bad : Behaviors.honest, { sybil: k % 5 === 0 && (sc.sybil ?? false) });
+      if (k % 5 !== 0) honest.add(v.identity);
+    }
     const t0 = Date.now();
     const lines = await swarm.run(job, 200_000);
     const s = score(lines, job);
-    rows.push(`seed ${seed}: wrong ${s.wrong}, failed ${s.failed} (inconclusive ${s.inconclusive}), replicas/task ${s.replicasPerTask.toFixed(3)}, bans ${swarm.bans}, finished ${job.isFinished()} ${lines.length}/${tasks}, ${Date.now() - t0} ms`);
+    const honestBanned = (await swarm.store.listIdentities(0, 10_000)).rows.filter((r) => honest.has(r.id) && r.state === 'banned').length;
+    rows.push(`seed ${seed}: wrong ${s.wrong}, failed ${s.failed} (inconclusive ${s.inconclusive}), replicas/task ${s.replicasPerTask.toFixed(3)}, bans ${swarm.bans} (honest ${honestBanned}), finished ${job.isFinished()} ${lines.length}/${tasks}, ${Date.now() - t0} ms`);
     await swarm.close();
   }
   console.log(`${name} (${mode})\n  ${rows.join('\n  ')}`);
