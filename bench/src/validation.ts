@@ -15,7 +15,7 @@ import { Master } from './lib/master.ts';
 import { ClientProcess, sleep } from './lib/proc.ts';
 import { SLEEPER_POLL_MS } from './lib/scripted-volunteer.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
-import { aggregate, assignRoles, parseReplay, Role, SCENARIOS, scoreResults, type Aggregate, type Scenario, type SeedRun } from './lib/validation-scenarios.ts';
+import { aggregate, assignRoles, parseReplay, Role, SCENARIOS, scoreResults, volunteerOf, type Aggregate, type Scenario, type SeedRun } from './lib/validation-scenarios.ts';
 import type { SwarmStats } from './clients/validation-swarm.ts';
 
 const VOLUNTEERS = 100;
@@ -77,6 +77,8 @@ interface RunOutcome extends SeedRun {
   swarm: SwarmStats;
   /** Why identities were banned (task numbers and ids left out), and how many. */
   banReasons: Record<string, number>;
+  /** The same for honest volunteers alone (their role known from the loopback /24 each volunteer joins from). */
+  honestBanReasons: Record<string, number>;
   /** Identities by trust label at the end. */
   trust: Record<string, number>;
   end: 'completed' | 'stalled' | 'timeout';
@@ -143,9 +145,11 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
     const bannedRows = identities.filter((r) => r.trust === 'banned');
     const banned = bannedRows.length;
     const banReasons: Record<string, number> = {};
+    const honestBanReasons: Record<string, number> = {};
     for (const r of bannedRows) {
       const why = (r.banReason ?? '').replace(/\(task \d+ of \S+\)/, '(task …)');
       banReasons[why] = (banReasons[why] ?? 0) + 1;
+      if (spec.roles[volunteerOf(r.network)] === Role.honest) honestBanReasons[why] = (honestBanReasons[why] ?? 0) + 1;
     }
     swarm.send({ type: 'leave' });
     joined = false;
@@ -165,13 +169,14 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
       inconclusive: final.validation?.inconclusive ?? 0,
       swarm: stats,
       banReasons,
+      honestBanReasons,
       trust,
       storeLost,
     };
     const problems = [storeLost > 0 && `master lost the store ${storeLost}× (beat starved, K3)`, !finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
       .filter(Boolean)
       .join('; ');
-    ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned})${problems ? ` — ${problems}` : ''}`);
+    ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned}${out.honestBanned > 0 ? `: ${Object.entries(honestBanReasons).map(([why, n]) => `${n}× ${why}`).join('; ')}` : ''})${problems ? ` — ${problems}` : ''}`);
     return out;
   } finally {
     if (joined) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultLine } from '@barnraise/shared';
 import { networkOf } from '../../../server/src/validation/network.ts';
-import { aggregate, assignRoles, parseReplay, behaviorOf, loopbackAddress, Role, SCENARIOS, scoreResults, wakesAt, type SeedRun } from './validation-scenarios.ts';
+import { aggregate, assignRoles, parseReplay, behaviorOf, loopbackAddress, volunteerOf, Role, SCENARIOS, scoreResults, wakesAt, type SeedRun } from './validation-scenarios.ts';
 
 describe('assignRoles', () => {
   it('makes exactly the fraction adversarial, the same for a seed and different across seeds', () => {
@@ -20,6 +20,11 @@ describe('loopbackAddress', () => {
     expect(loopbackAddress(0)).toBe('127.10.0.1');
     expect(loopbackAddress(257)).toBe('127.11.1.1');
     expect(() => loopbackAddress(-1)).toThrow(RangeError);
+  });
+
+  it('volunteerOf reads the volunteer back from the network the master records', () => {
+    for (const k of [0, 7, 255, 256, 599]) expect(volunteerOf(networkOf(loopbackAddress(k)))).toBe(k);
+    expect(volunteerOf('10.0.0.0/24')).toBe(-1);
   });
 });
 

@@ -112,6 +112,12 @@ export function loopbackAddress(k: number): string {
   return `127.${10 + (k >> 8)}.${k & 255}.1`;
 }
 
+/** The volunteer whose /24 (as the master names networks, `127.10.3.0/24`) `loopbackAddress` gave; -1 for another. */
+export function volunteerOf(network: string): number {
+  const m = /^127\.(\d+)\.(\d+)\.0\/24$/.exec(network);
+  return m && Number(m[1]) >= 10 ? ((Number(m[1]) - 10) << 8) + Number(m[2]) : -1;
+}
+
 export interface Score {
   /** Result lines read. */
   lines: number;
