@@ -3,7 +3,7 @@
  * and time limits, crashes and aborts still hit the one attempt they concern, the rest completing once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AttemptOutcome } from '@barnraise/shared';
+import { outputOf, type AttemptOutcome } from '@barnraise/shared';
 import { ThreadPool, type PoolTask } from './pool.ts';
 
 const pools: ThreadPool[] = [];
@@ -53,7 +53,7 @@ async function runAll(p: ThreadPool, reported: Map<string, AttemptOutcome[]>, ts
 
 /** Outcomes without their durations, one list per attempt. */
 const outcomesOf = (reported: Map<string, AttemptOutcome[]>, ts: PoolTask[]) =>
-  ts.map((t) => (reported.get(t.a) ?? []).map((o) => (o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error })));
+  ts.map((t) => (reported.get(t.a) ?? []).map((o) => (o.ok ? { ok: true, output: outputOf(o) } : { ok: false, error: o.error })));
 
 const increment = `export default (n) => n + 1;`;
 

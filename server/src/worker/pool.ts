@@ -6,8 +6,8 @@
  * terminating its thread, which is replaced; the rest of its batch goes back to the front of the queue.
  */
 import { Worker } from 'node:worker_threads';
-import type { PoolEvents, PoolLike, PoolTask } from '@barnraise/shared';
-import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
+import type { AttemptOutcome, PoolEvents, PoolLike, PoolTask } from '@barnraise/shared';
+import { clock, RunningMark, type ThreadOutcomes, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 export type { PoolTask };
 
@@ -97,7 +97,7 @@ export class ThreadPool implements PoolLike {
         if (slot.held.some((t) => t.a === r.a)) this.events.progress(r.a, r.p);
         return;
       case 'done':
-        return this.onOutcomes(slot, r.outcomes);
+        return this.onOutcomes(slot, r);
     }
   }
 
@@ -105,13 +105,20 @@ export class ThreadPool implements PoolLike {
    * Report a reply's outcomes one by one, all in this turn, so the volunteer sends them in one frame. A
    * thread done with its request takes the next.
    */
-  private onOutcomes(slot: Slot, outcomes: ThreadOutcome[]): void {
+  private onOutcomes(slot: Slot, r: ThreadOutcomes): void {
     this.repliesReceived++;
-    for (const { a, outcome } of outcomes) {
-      const k = slot.held.findIndex((t) => t.a === a);
-      if (k < 0) continue;
-      const task = slot.held.splice(k, 1)[0]!;
-      this.learn(task.job, outcome.ms);
+    let failed = 0;
+    for (let k = 0; k < r.a.length; k++) {
+      const a = r.a[k]!;
+      const ok = r.failed[failed] !== k;
+      if (!ok) failed++;
+      // Outcomes come in the order the attempts were posted, so the one reported is nearly always the first held.
+      const p = slot.held[0]?.a === a ? 0 : slot.held.findIndex((t) => t.a === a);
+      if (p < 0) continue;
+      const task = p === 0 ? slot.held.shift()! : slot.held.splice(p, 1)[0]!;
+      const ms = r.ms[k]!;
+      const outcome: AttemptOutcome = ok ? { ok: true, json: r.text[k]!, ms } : { ok: false, error: r.text[k]!, ms };
+      this.learn(task.job, ms);
       this.events.done(task, outcome);
     }
     if (slot.held.length > 0 || slot.retired) return;
@@ -240,7 +247,12 @@ export class ThreadPool implements PoolLike {
     slot.posted = batch.length;
     slot.mark.set(0, clock());
     this.arm(slot, first.timeoutMs);
-    const req: ThreadRequest = { type: 'run', job: first.job, attempts: batch.map(({ a, i, input }) => ({ a, i, input })) };
+    const req: ThreadRequest = { type: 'run', job: first.job, a: [], i: [], input: [] };
+    for (const t of batch) {
+      req.a.push(t.a);
+      req.i.push(t.i);
+      req.input.push(t.input);
+    }
     if (!slot.jobs.has(first.job)) {
       req.code = first.code;
       if (first.assets) req.assets = first.assets;

@@ -6,8 +6,8 @@
  * Node, so the whole exchange is unit-tested with fakes.
  */
 import { Limits } from '../limits.ts';
-import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type TaskOutcome, type VolunteerMessage } from '../protocol.ts';
-import { decodeFrame, FrameError, type Check } from '../codec.ts';
+import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type VolunteerMessage } from '../protocol.ts';
+import { decodeFrame, encodeResultItem, encodeResultsFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
 import { leasesPerThread, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
@@ -138,7 +138,8 @@ export class VolunteerCore {
   /** Capacity at the last reconcile (0 while not welcomed). */
   private lastCapacity = 0;
   private wantQueued = 0;
-  private pending: TaskOutcome[] = [];
+  /** Results not sent yet, each its frame item's JSON text. */
+  private pending: string[] = [];
   private flushQueued = false;
   private readonly progressSent = new Map<string, number>();
   private heartbeat: unknown = null;
@@ -350,7 +351,11 @@ export class VolunteerCore {
         for (const lease of msg.items) {
           const job = this.jobs.get(lease.job);
           if (!job || !this.running) unknown.push(lease.a);
-          else this.pool.run({ a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input, ...(job.assets?.length ? { assets: job.assets } : {}) });
+          else {
+            const task: PoolTask = { a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input };
+            if (job.assets?.length) task.assets = job.assets;
+            this.pool.run(task);
+          }
         }
         if (unknown.length > 0) this.send({ type: 'release', attempts: unknown });
         return this.reconcile();
@@ -412,7 +417,7 @@ export class VolunteerCore {
 
   private done(task: PoolTask, outcome: AttemptOutcome): void {
     this.progressSent.delete(task.a);
-    this.pending.push(outcome.ok ? { a: task.a, ok: true, output: outcome.output, ms: outcome.ms } : { a: task.a, ok: false, error: outcome.error, ms: outcome.ms });
+    this.pending.push(encodeResultItem(task.a, outcome));
     if (outcome.ok) this.completed++;
     this.avgMs = smoothMs(this.avgMs, outcome.ms);
     this.deps.sink.attemptEnded(outcome);
@@ -436,7 +441,7 @@ export class VolunteerCore {
       const items = this.pending.splice(0, Limits.maxCreditsPerConnection);
       const want = Math.min(this.wantQueued, Limits.maxCreditsPerConnection);
       this.wantQueued -= want;
-      this.send(want > 0 ? { type: 'results', items, want } : { type: 'results', items });
+      this.sendText(encodeResultsFrame(items, want));
     }
     if (this.wantQueued > 0) {
       this.send({ type: 'want', n: Math.min(this.wantQueued, Limits.maxCreditsPerConnection) });
@@ -445,7 +450,11 @@ export class VolunteerCore {
   }
 
   private send(msg: VolunteerMessage): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(JSON.stringify(msg));
+    this.sendText(JSON.stringify(msg));
+  }
+
+  private sendText(frame: string): void {
+    if (this.ws?.readyState === OPEN) this.ws.send(frame);
   }
 
   private beat(): void {
