@@ -15,6 +15,11 @@ export type ThreadRequest = {
   code?: string;
   /** The job's assets, with the path of each one's checked file in the cache (with `code`, rule A6). */
   assets?: readonly HandedAsset[];
+  /**
+   * The pool marked the first attempt's start as it posted the request (to an idle thread). False for a
+   * request sent ahead: the thread marks it when it gets to it.
+   */
+  marked: boolean;
   a: string[];
   i: number[];
   input: unknown[];
@@ -44,7 +49,8 @@ export type ThreadReply =
 export const clock = (): number => performance.timeOrigin + performance.now();
 
 /**
- * Which attempt of the current request a thread runs, and since when, in memory shared with the pool. A
+ * Which attempt a thread runs (counted over every request since it started), and since when, in memory
+ * shared with the pool. A
  * thread stuck in a long attempt cannot post the outcomes it holds of the attempts before it, so only this
  * tells the pool which attempt is past its time limit. It costs no message: the pool reads it when a
  * timer fires.

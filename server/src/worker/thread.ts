@@ -65,7 +65,13 @@ class Outbox {
   }
 }
 
-async function run(req: ThreadRequest): Promise<void> {
+/**
+ * Run a request's attempts; `base` is how many attempts came before it, so attempt k is `base + k` on the
+ * mark. A request sent ahead is marked from when the thread gets to it: its module and preparation count
+ * against its first attempt, as the pool's mark at posting does for a request to an idle thread.
+ */
+async function run(req: ThreadRequest, base: number): Promise<void> {
+  if (!req.marked) mark.set(base, clock());
   if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
   let prepare: PrepareFunction | undefined;
@@ -96,7 +102,7 @@ async function run(req: ThreadRequest): Promise<void> {
   for (let k = 0; k < a.length; k++) {
     // The pool marked attempt 0 when it posted the request, so loading the module counts against it, as it
     // did before batches (a job's preparation aside: from then).
-    if (k > 0 || prepare) mark.set(k, clock());
+    if (k > 0 || prepare) mark.set(base + k, clock());
     const id = a[k]!;
     const pending = runAttemptJson(fn, input[k], i[k]!, (p) => post({ type: 'progress', a: id, p }), now, assets);
     // A task function that returns a plain value is not awaited: a trivial attempt costs less than the hop.
@@ -111,6 +117,21 @@ function fail(req: ThreadRequest, error: string): void {
   post({ type: 'done', a: req.a, ms: req.a.map(() => 0), text: req.a.map(() => error), failed: req.a.map((_, k) => k) });
 }
 
-port.on('message', (req: ThreadRequest) => void run(req));
+/** Attempts received so far. */
+let received = 0;
+/** Requests run one after the other: one sent ahead waits for the one running, even while it awaits. */
+let running: Promise<void> = Promise.resolve();
+port.on('message', (req: ThreadRequest) => {
+  const base = received;
+  received += req.a.length;
+  running = running
+    .then(() => run(req, base))
+    .catch((err: unknown) => {
+      // A fault of this file, not of the job (run reports those): crash as an unhandled rejection would, so the pool replaces the thread.
+      process.nextTick(() => {
+        throw err;
+      });
+    });
+});
 
 post({ type: 'ready' });
