@@ -143,24 +143,27 @@ export function runAttemptJson(
       if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
     },
   };
-  const ok = (value: unknown): JsonOutcome => {
-    try {
-      const json = outputJson(value);
-      return { ok: true, json, ms: now() - started };
-    } catch (err) {
-      return { ok: false, error: describeError(err), ms: now() - started };
-    }
-  };
-  const failed = (err: unknown): JsonOutcome => ({ ok: false, error: describeError(err), ms: now() - started });
   let value: unknown;
   try {
     value = fn(input, ctx);
   } catch (err) {
-    return failed(err);
+    return { ok: false, error: describeError(err), ms: now() - started };
   }
   // Anything with a `then` is awaited, as `await` would (a thenable that is not a Promise included).
   if ((typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function') {
-    return Promise.resolve(value).then(ok, failed);
+    return Promise.resolve(value).then(
+      (v) => jsonOutcome(v, started, now),
+      (err: unknown) => ({ ok: false, error: describeError(err), ms: now() - started }),
+    );
   }
-  return ok(value);
+  return jsonOutcome(value, started, now);
+}
+
+function jsonOutcome(value: unknown, started: number, now: () => number): JsonOutcome {
+  try {
+    const json = outputJson(value);
+    return { ok: true, json, ms: now() - started };
+  } catch (err) {
+    return { ok: false, error: describeError(err), ms: now() - started };
+  }
 }

@@ -141,6 +141,8 @@ export class VolunteerCore {
   /** Results not sent yet, each its frame item's JSON text. */
   private pending: string[] = [];
   private flushQueued = false;
+  /** An attempt ended since the last reconcile: the next flush reconciles first (once for a whole batch). */
+  private reconcileDue = false;
   private readonly progressSent = new Map<string, number>();
   private heartbeat: unknown = null;
   private welcomeTimer: unknown = null;
@@ -376,6 +378,7 @@ export class VolunteerCore {
    * waiting leases when over (Stop, fewer threads, hidden), ask for more when under.
    */
   private reconcile(): void {
+    this.reconcileDue = false;
     if (!this.welcome) return;
     if (this.rejoining && this.held() === 0) return this.rejoin();
     const cap = this.capacity();
@@ -421,7 +424,10 @@ export class VolunteerCore {
     if (outcome.ok) this.completed++;
     this.avgMs = smoothMs(this.avgMs, outcome.ms);
     this.deps.sink.attemptEnded(outcome);
-    this.reconcile();
+    // The credits these outcomes free are counted once, just before they are sent: a thread's reply ends a
+    // whole batch of attempts in one turn. A drain for a rejoin is ended by its last outcome at once.
+    if (this.rejoining) this.reconcile();
+    else this.reconcileDue = true;
     this.scheduleFlush();
   }
 
@@ -430,6 +436,7 @@ export class VolunteerCore {
     this.flushQueued = true;
     // Results ending in the same turn travel in one frame, with the credits they free.
     this.defer(() => {
+      if (this.reconcileDue) this.reconcile(); // while flushQueued, its own scheduleFlush adds no other turn
       this.flushQueued = false;
       this.flush();
     });
