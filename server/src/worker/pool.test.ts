@@ -133,12 +133,13 @@ describe('ThreadPool batches', () => {
     const code = `export default (n) => { if (n === 0) { const end = Date.now() + 200; while (Date.now() < end); } if (n === 70) for (;;) {} return n; }`;
     await proveShort(p, reported, 'ahead', code, 300);
     const before = { posted: p.messagesPosted, started: p.threadsStarted };
-    const ts = tasks('ahead', code, Array.from({ length: 80 }, (_, n) => n), 300);
+    // 96: a batch of 64, and 32 (at least half a batch) sent ahead.
+    const ts = tasks('ahead', code, Array.from({ length: 96 }, (_, n) => n), 300);
     const posted = Date.now();
     for (const t of ts) p.run(t);
     await sleep(100);
     expect(p.messagesPosted - before.posted, 'one request running, the next sent ahead').toBe(2);
-    expect(p.running, 'both held by the thread').toBe(80);
+    expect(p.running, 'both held by the thread').toBe(96);
     await waitFor('every attempt reported', () => ts.every((t) => reported.has(t.a)));
     await sleep(100);
     expect(outcomesOf(reported, ts)).toEqual(ts.map((t) => [t.input === 70 ? { ok: false, error: 'timed out after 300 ms' } : { ok: true, output: t.input }]));
