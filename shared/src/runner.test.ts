@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, encodeOutput, runAttempt, taskFunctionOf } from './runner.ts';
+import { describeError, encodeOutput, runAttempt, runAttemptJson, taskFunctionOf } from './runner.ts';
 
 const clock = () => 0;
 
@@ -35,5 +35,22 @@ describe('runner', () => {
   it('describes thrown non-errors', () => {
     expect(describeError('plain')).toBe('plain');
     expect(describeError({ a: 1 })).toBe('{"a":1}');
+  });
+
+  it('runAttemptJson answers a plain value at once, as JSON text, and awaits promises and thenables', async () => {
+    const sync = runAttemptJson(taskFunctionOf({ default: (n: number) => ({ n: n + 1, u: undefined }) }), 41, 0, () => {}, clock);
+    expect(sync).toEqual({ ok: true, json: '{"n":42}', ms: 0 });
+    expect(runAttemptJson(taskFunctionOf({ default: () => undefined }), 0, 0, () => {}, clock)).toEqual({ ok: true, json: 'null', ms: 0 });
+    const promised = runAttemptJson(taskFunctionOf({ default: async (n: number) => n * 2 }), 21, 0, () => {}, clock);
+    expect(promised).toBeInstanceOf(Promise);
+    await expect(promised).resolves.toEqual({ ok: true, json: '42', ms: 0 });
+    const thenable = { then: (ok: (v: unknown) => void) => ok([1]) };
+    await expect(runAttemptJson(taskFunctionOf({ default: () => thenable }), 0, 0, () => {}, clock)).resolves.toEqual({ ok: true, json: '[1]', ms: 0 });
+  });
+
+  it('runAttemptJson turns throws, rejections and unserializable outputs into failed outcomes', async () => {
+    expect(runAttemptJson(taskFunctionOf({ default: () => { throw new RangeError('too big'); } }), 0, 0, () => {}, clock)).toEqual({ ok: false, error: 'RangeError: too big', ms: 0 });
+    await expect(runAttemptJson(taskFunctionOf({ default: async () => { throw new Error('later'); } }), 0, 0, () => {}, clock)).resolves.toEqual({ ok: false, error: 'later', ms: 0 });
+    expect(runAttemptJson(taskFunctionOf({ default: () => 1n }), 0, 0, () => {}, clock)).toMatchObject({ ok: false, error: expect.stringMatching(/BigInt/) });
   });
 });

@@ -30,7 +30,21 @@ export interface PoolTask {
   assets?: readonly HandedAsset[];
 }
 
-export type AttemptOutcome = { ok: true; output: unknown; ms: number } | { ok: false; error: string; ms: number };
+type Failed = { ok: false; error: string; ms: number };
+/** An attempt's outcome with its output as a value (the page's Web Workers, runAttempt). */
+export type ValueOutcome = { ok: true; output: unknown; ms: number } | Failed;
+/**
+ * An attempt's outcome with its output as JSON text, as the headless worker's threads hand it over: encoded
+ * once, in the thread, and put into the `results` frame as is (decoding it there to encode it again cost the
+ * main thread).
+ */
+export type JsonOutcome = { ok: true; json: string; ms: number } | Failed;
+export type AttemptOutcome = ValueOutcome | JsonOutcome;
+
+/** An attempt's output as a value, whichever form its outcome carries it in. */
+export function outputOf(outcome: Extract<AttemptOutcome, { ok: true }>): unknown {
+  return 'json' in outcome ? JSON.parse(outcome.json) : outcome.output;
+}
 
 /** The default export of a job module, checked to be a function. */
 export function taskFunctionOf(mod: unknown): TaskFunction {
@@ -65,14 +79,19 @@ export function describeError(err: unknown): string {
   return (text || 'unknown error').slice(0, Limits.maxErrorChars);
 }
 
-/** Check an output can travel as JSON within the size limit; returns its JSON-safe form. */
-export function encodeOutput(output: unknown): unknown {
+/** An output's JSON text, checked to exist and to fit the size limit (undefined travels as null). */
+export function outputJson(output: unknown): string {
   const json = JSON.stringify(output === undefined ? null : output);
   if (json === undefined) throw new TypeError('task output is not JSON-serializable');
   if (json.length > Limits.maxResultBytes) {
     throw new RangeError(`task output is ${json.length} bytes; the limit is ${Limits.maxResultBytes}`);
   }
-  return JSON.parse(json);
+  return json;
+}
+
+/** Check an output can travel as JSON within the size limit; returns its JSON-safe form. */
+export function encodeOutput(output: unknown): unknown {
+  return JSON.parse(outputJson(output));
 }
 
 /**
@@ -86,7 +105,7 @@ export async function runAttempt(
   onProgress: (fraction: number) => void,
   now: () => number,
   assets: TaskAssets = NO_ASSETS,
-): Promise<AttemptOutcome> {
+): Promise<ValueOutcome> {
   const started = now();
   const ctx: TaskContext = {
     index,
@@ -98,6 +117,52 @@ export async function runAttempt(
   try {
     const output = encodeOutput(await fn(input, ctx));
     return { ok: true, output, ms: now() - started };
+  } catch (err) {
+    return { ok: false, error: describeError(err), ms: now() - started };
+  }
+}
+
+/**
+ * Like runAttempt, but the output stays JSON text, and a task function that returns a plain value is
+ * answered at once rather than in a microtask: for the headless worker's threads, where a trivial attempt
+ * costs less than the `await` and the decode it skips.
+ */
+export function runAttemptJson(
+  fn: TaskFunction,
+  input: unknown,
+  index: number,
+  onProgress: (fraction: number) => void,
+  now: () => number,
+  assets: TaskAssets = NO_ASSETS,
+): JsonOutcome | Promise<JsonOutcome> {
+  const started = now();
+  const ctx: TaskContext = {
+    index,
+    assets,
+    progress(fraction: number) {
+      if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
+    },
+  };
+  let value: unknown;
+  try {
+    value = fn(input, ctx);
+  } catch (err) {
+    return { ok: false, error: describeError(err), ms: now() - started };
+  }
+  // Anything with a `then` is awaited, as `await` would (a thenable that is not a Promise included).
+  if ((typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function') {
+    return Promise.resolve(value).then(
+      (v) => jsonOutcome(v, started, now),
+      (err: unknown) => ({ ok: false, error: describeError(err), ms: now() - started }),
+    );
+  }
+  return jsonOutcome(value, started, now);
+}
+
+function jsonOutcome(value: unknown, started: number, now: () => number): JsonOutcome {
+  try {
+    const json = outputJson(value);
+    return { ok: true, json, ms: now() - started };
   } catch (err) {
     return { ok: false, error: describeError(err), ms: now() - started };
   }

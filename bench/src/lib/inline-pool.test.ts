@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AttemptOutcome, PoolEvents, PoolTask } from '@barnraise/shared';
+import { outputOf, type AttemptOutcome, type PoolEvents, type PoolTask } from '@barnraise/shared';
 import { InlinePool } from './inline-pool.ts';
 
 const task = (a: string, input: unknown): PoolTask => ({ a, job: 'j', code: '', timeoutMs: 1000, i: 0, input });
@@ -27,7 +27,7 @@ describe('InlinePool', () => {
     expect(pool.queued).toBe(2);
     expect(r.done).toEqual([]);
     await turn();
-    expect(r.done.map((d) => [d.a, d.outcome.ok && d.outcome.output, d.queuedThen])).toEqual([
+    expect(r.done.map((d) => [d.a, d.outcome.ok && outputOf(d.outcome), d.queuedThen])).toEqual([
       ['a1', 9, 1],
       ['a2', 16, 0],
     ]);

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { JobDefaults, type AttemptOutcome, type HandedAsset, type ResultLine } from '@barnraise/shared';
+import { JobDefaults, outputOf, type AttemptOutcome, type HandedAsset, type ResultLine } from '@barnraise/shared';
 import { ThreadPool } from '../worker/pool.ts';
 import { assetFlag, localAssets } from './assets.ts';
 import { loadJob } from './bundle.ts';
@@ -46,7 +46,7 @@ export async function tryLocally(code: string, inputs: unknown[], opts: { thread
   }
   return inputs.map((_, index) => {
     const o = outcomes.get(index)!;
-    return o.ok ? { index, status: 'done', output: o.output, ms: o.ms } : { index, status: 'failed', error: o.error, ms: o.ms };
+    return o.ok ? { index, status: 'done', output: outputOf(o), ms: o.ms } : { index, status: 'failed', error: o.error, ms: o.ms };
   });
 }
 

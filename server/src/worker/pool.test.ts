@@ -3,7 +3,7 @@
  * and time limits, crashes and aborts still hit the one attempt they concern, the rest completing once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AttemptOutcome } from '@barnraise/shared';
+import { outputOf, type AttemptOutcome } from '@barnraise/shared';
 import { ThreadPool, type PoolTask } from './pool.ts';
 
 const pools: ThreadPool[] = [];
@@ -53,7 +53,7 @@ async function runAll(p: ThreadPool, reported: Map<string, AttemptOutcome[]>, ts
 
 /** Outcomes without their durations, one list per attempt. */
 const outcomesOf = (reported: Map<string, AttemptOutcome[]>, ts: PoolTask[]) =>
-  ts.map((t) => (reported.get(t.a) ?? []).map((o) => (o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error })));
+  ts.map((t) => (reported.get(t.a) ?? []).map((o) => (o.ok ? { ok: true, output: outputOf(o) } : { ok: false, error: o.error })));
 
 const increment = `export default (n) => n + 1;`;
 
@@ -125,6 +125,27 @@ describe('ThreadPool batches', () => {
     await runAll(p, reported, ts);
     expect(outcomesOf(reported, ts)).toEqual(ts.map((t) => [t.input === 1 ? { ok: false, error: 'timed out after 300 ms' } : { ok: true, output: t.input }]));
     expect(reportedAt.get(ts[1]!.a)! - posted, 'reported after its 300 ms, which began ~200 ms in').toBeGreaterThanOrEqual(480);
+  });
+
+  it('[P3] a thread running a short batch is sent the next ahead; an attempt there gets its whole time limit from its own start', async () => {
+    const { p, reported, reportedAt } = await pool(1);
+    // 0 (first request) takes 200 ms; 70 (the request sent ahead behind it) never ends, with a 300 ms limit.
+    const code = `export default (n) => { if (n === 0) { const end = Date.now() + 200; while (Date.now() < end); } if (n === 70) for (;;) {} return n; }`;
+    await proveShort(p, reported, 'ahead', code, 300);
+    const before = { posted: p.messagesPosted, started: p.threadsStarted };
+    // 96: a batch of 64, and 32 (at least half a batch) sent ahead.
+    const ts = tasks('ahead', code, Array.from({ length: 96 }, (_, n) => n), 300);
+    const posted = Date.now();
+    for (const t of ts) p.run(t);
+    await sleep(100);
+    expect(p.messagesPosted - before.posted, 'one request running, the next sent ahead').toBe(2);
+    expect(p.running, 'both held by the thread').toBe(96);
+    await waitFor('every attempt reported', () => ts.every((t) => reported.has(t.a)));
+    await sleep(100);
+    expect(outcomesOf(reported, ts)).toEqual(ts.map((t) => [t.input === 70 ? { ok: false, error: 'timed out after 300 ms' } : { ok: true, output: t.input }]));
+    expect(reportedAt.get(ts[70]!.a)! - posted, 'its 300 ms began after the 200 ms of the first request').toBeGreaterThanOrEqual(480);
+    expect(p.threadsStarted - before.started, 'the stuck thread was replaced').toBe(1);
+    expect(p.busy).toBe(0);
   });
 
   it('[Y4] a module\'s prepare (a Python interpreter\'s start) is bounded by a time limit of its own; the attempt gets its whole limit after it', async () => {

@@ -1,29 +1,35 @@
 /**
- * A pool of worker_threads, FIFO, one request per thread at a time. A request carries one attempt, or, once
- * a job has proven short, a batch of the job's attempts queued one behind the other: a thread round trip
- * costs the main thread ~60-100 µs, more than a trivial task, and outcomes that come back in one reply
- * leave in one `results` frame. An attempt past its time limit, or aborted by the master, is stopped by
- * terminating its thread, which is replaced; the rest of its batch goes back to the front of the queue.
+ * A pool of worker_threads, FIFO. A request carries one attempt, or, once a job has proven short, a batch of
+ * the job's attempts queued one behind the other: a thread round trip costs the main thread ~60-100 µs,
+ * more than a trivial task, and outcomes that come back in one reply leave in one `results` frame. A thread
+ * running a short job's batch is sent the job's next batch ahead, so it goes on from one to the next without
+ * waiting for its main thread, and batches can be large without a thread idling while the master's next
+ * leases are on the wire. An attempt past its time limit, or aborted by the master, is stopped by
+ * terminating its thread, which is replaced; the rest of what it held goes back to the front of the queue.
  */
 import { Worker } from 'node:worker_threads';
-import type { PoolEvents, PoolLike, PoolTask } from '@barnraise/shared';
-import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
+import { MAX_PREFETCH, type AttemptOutcome, type PoolEvents, type PoolLike, type PoolTask } from '@barnraise/shared';
+import { clock, RunningMark, type ThreadOutcomes, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 export type { PoolTask };
 
 interface Slot {
   worker: Worker;
-  /** Which attempt of the request the thread runs, and since when (written by the thread). */
+  /** Which attempt the thread runs (counted from its start), and since when (written by the thread). */
   mark: RunningMark;
   /** The thread has booted: an attempt's time limit starts only once it can run. */
   ready: boolean;
   /** Replaced by a fresh thread: whatever this one still says is stale. */
   retired: boolean;
   jobs: Set<string>;
-  /** Attempts of the request posted to the thread and not reported yet, in the order it runs them. */
+  /** Attempts posted to the thread and not reported yet, in the order it runs them (at most two requests' worth). */
   held: PoolTask[];
-  /** Attempts the request carried, so `held[0]` is attempt `posted - held.length` of it. */
+  /** Attempts posted to the thread since it started, so `held[0]` is its attempt `posted - held.length`. */
   posted: number;
+  /** Attempts not reported yet of each request the thread holds: the one it runs first, the one sent ahead next. */
+  requests: number[];
+  /** The job of the last request posted: only more of the same job is sent ahead. */
+  job: string | undefined;
   timer: NodeJS.Timeout | null;
 }
 
@@ -41,8 +47,13 @@ const SHORT_MS = 2;
  * round trip to the master, could overlap with.
  */
 const BATCH_MS = 2;
-/** Most attempts in one request. */
-const MAX_BATCH = 32;
+/**
+ * Most attempts in one request. A thread holds two requests at most, and a volunteer at most MAX_PREFETCH
+ * leases a thread (P3), so half of that: a 1-thread worker's 128 trivial leases go as two batches of 64,
+ * one running, one sent ahead, instead of four round trips of 32 (about a third less CPU a task for the
+ * worker's main thread, BENCHMARKS.md issue 13).
+ */
+const MAX_BATCH = MAX_PREFETCH / 2;
 /** Jobs whose durations are remembered; the first learned is forgotten first. */
 const MAX_JOBS = 64;
 
@@ -79,7 +90,7 @@ export class ThreadPool implements PoolLike {
   private spawn(): Slot {
     const mark = new RunningMark();
     const worker = new Worker(THREAD_URL, { workerData: mark.buffer });
-    const slot: Slot = { worker, mark, ready: false, retired: false, jobs: new Set(), held: [], posted: 0, timer: null };
+    const slot: Slot = { worker, mark, ready: false, retired: false, jobs: new Set(), held: [], posted: 0, requests: [], job: undefined, timer: null };
     this.threadsStarted++;
     worker.on('message', (r: ThreadReply) => this.onReply(slot, r));
     worker.on('error', (err) => this.onCrash(slot, err));
@@ -92,31 +103,42 @@ export class ThreadPool implements PoolLike {
       case 'ready':
         slot.ready = true;
         this.markBooted();
-        return this.next(slot);
+        return this.dispatch();
       case 'progress':
         if (slot.held.some((t) => t.a === r.a)) this.events.progress(r.a, r.p);
         return;
       case 'done':
-        return this.onOutcomes(slot, r.outcomes);
+        return this.onOutcomes(slot, r);
     }
   }
 
   /**
    * Report a reply's outcomes one by one, all in this turn, so the volunteer sends them in one frame. A
-   * thread done with its request takes the next.
+   * thread done with a request is sent the next: ahead, when it still runs the one sent ahead before.
    */
-  private onOutcomes(slot: Slot, outcomes: ThreadOutcome[]): void {
+  private onOutcomes(slot: Slot, r: ThreadOutcomes): void {
     this.repliesReceived++;
-    for (const { a, outcome } of outcomes) {
-      const k = slot.held.findIndex((t) => t.a === a);
-      if (k < 0) continue;
-      const task = slot.held.splice(k, 1)[0]!;
-      this.learn(task.job, outcome.ms);
+    let failed = 0;
+    for (let k = 0; k < r.a.length; k++) {
+      const a = r.a[k]!;
+      const ok = r.failed[failed] !== k;
+      if (!ok) failed++;
+      // Outcomes come in the order the attempts were posted, so the one reported is nearly always the first held.
+      const p = slot.held[0]?.a === a ? 0 : slot.held.findIndex((t) => t.a === a);
+      if (p < 0) continue;
+      const task = p === 0 ? slot.held.shift()! : slot.held.splice(p, 1)[0]!;
+      if (--slot.requests[0]! <= 0) slot.requests.shift();
+      const ms = r.ms[k]!;
+      const outcome: AttemptOutcome = ok ? { ok: true, json: r.text[k]!, ms } : { ok: false, error: r.text[k]!, ms };
+      this.learn(task.job, ms);
       this.events.done(task, outcome);
     }
-    if (slot.held.length > 0 || slot.retired) return;
-    this.disarm(slot);
-    this.next(slot);
+    if (slot.retired) return;
+    if (slot.held.length === 0) {
+      slot.requests.length = 0;
+      this.disarm(slot);
+    }
+    this.dispatch();
   }
 
   /** The attempt running when the thread crashed fails; the rest of its request goes back to the queue. */
@@ -165,6 +187,7 @@ export class ThreadPool implements PoolLike {
   private replace(slot: Slot): PoolTask[] {
     const held = slot.held;
     slot.held = [];
+    slot.requests = [];
     slot.retired = true;
     this.disarm(slot);
     void slot.worker.terminate();
@@ -198,30 +221,49 @@ export class ThreadPool implements PoolLike {
     this.dispatchQueued = true;
     queueMicrotask(() => {
       this.dispatchQueued = false;
-      for (const slot of this.slots) this.next(slot);
+      this.dispatch();
     });
+  }
+
+  /** Idle threads take requests first; then threads running a short job are sent its next batch ahead. */
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) if (this.idle(slot)) this.next(slot);
+    for (const slot of this.slots) if (this.canTakeAhead(slot)) this.next(slot);
   }
 
   private idle(slot: Slot): boolean {
     return slot.ready && !slot.retired && slot.held.length === 0;
   }
 
+  /**
+   * Runs one request of a short job and holds none ahead, and the queue holds at least half a batch more of
+   * that job. A few leases sent ahead one by one as they arrive would cost a hop each (a validated job's 4 a
+   * thread, V6); they wait and go together once the thread is done.
+   */
+  private canTakeAhead(slot: Slot): boolean {
+    const head = this.queue[0];
+    if (!slot.ready || slot.retired || slot.requests.length !== 1 || head === undefined || head.job !== slot.job) return false;
+    const batch = this.batchSize(head.job);
+    return batch > 1 && this.queue.length >= batch / 2;
+  }
+
   private next(slot: Slot): void {
-    if (!this.idle(slot) || this.closed) return;
+    if (this.closed || !(this.idle(slot) || this.canTakeAhead(slot))) return;
     const batch = this.take();
     if (batch.length > 0) this.post(slot, batch);
   }
 
   /**
    * What the next request carries: the head of the queue and, when its job has proven short, the attempts of
-   * that job right behind it, up to an even share of the queue among the idle threads (so none idles while
-   * another holds a long batch).
+   * that job right behind it, up to an even share of the queue among the threads that can take a request now
+   * (so none idles while another holds a long batch).
    */
   private take(): PoolTask[] {
     const head = this.queue[0];
     if (!head) return [];
-    const idle = Math.max(1, this.slots.filter((s) => this.idle(s)).length);
-    const most = Math.min(this.batchSize(head.job), Math.ceil(this.queue.length / idle));
+    const takers = Math.max(1, this.slots.filter((s) => this.idle(s) || this.canTakeAhead(s)).length);
+    const most = Math.min(this.batchSize(head.job), Math.ceil(this.queue.length / takers));
     let n = 1;
     while (n < most && this.queue[n]!.job === head.job) n++;
     return this.queue.splice(0, n);
@@ -234,13 +276,28 @@ export class ThreadPool implements PoolLike {
     return Math.min(MAX_BATCH, Math.max(2, Math.floor(BATCH_MS / avg)));
   }
 
+  /**
+   * Post a request. To an idle thread, its first attempt's time limit starts now (loading the job's module
+   * counts against it) and the timer is armed; sent ahead, the thread marks the start itself, and the timer
+   * armed for the running request, re-armed as it fires, covers it.
+   */
   private post(slot: Slot, batch: PoolTask[]): void {
     const first = batch[0]!;
-    slot.held = batch;
-    slot.posted = batch.length;
-    slot.mark.set(0, clock());
-    this.arm(slot, first.timeoutMs);
-    const req: ThreadRequest = { type: 'run', job: first.job, attempts: batch.map(({ a, i, input }) => ({ a, i, input })) };
+    const idle = slot.held.length === 0;
+    const req: ThreadRequest = { type: 'run', job: first.job, marked: idle, a: [], i: [], input: [] };
+    if (idle) {
+      slot.held = batch;
+      slot.mark.set(slot.posted, clock());
+      this.arm(slot, first.timeoutMs);
+    } else slot.held.push(...batch);
+    slot.posted += batch.length;
+    slot.requests.push(batch.length);
+    slot.job = first.job;
+    for (const t of batch) {
+      req.a.push(t.a);
+      req.i.push(t.i);
+      req.input.push(t.input);
+    }
     if (!slot.jobs.has(first.job)) {
       req.code = first.code;
       if (first.assets) req.assets = first.assets;

@@ -1,16 +1,12 @@
 /** Messages between the headless volunteer and its compute threads, and the memory they share. */
 import { performance } from 'node:perf_hooks';
-import type { AttemptOutcome, HandedAsset } from '@barnraise/shared';
-
-export interface ThreadAttempt {
-  a: string;
-  i: number;
-  input: unknown;
-}
+import type { HandedAsset } from '@barnraise/shared';
 
 /**
  * Attempts of one job, run in order. One attempt while the job's tasks are not known to be short; once they
- * are, several, because a thread round trip costs the main thread more than a trivial task does.
+ * are, several, because a thread round trip costs the main thread more than a trivial task does. In columns
+ * (attempt k is `a[k]`, `i[k]`, `input[k]`): structured clone copies an array of strings or numbers far faster
+ * than the same fields as an object per attempt, whose every key it reads and writes again.
  */
 export type ThreadRequest = {
   type: 'run';
@@ -19,18 +15,33 @@ export type ThreadRequest = {
   code?: string;
   /** The job's assets, with the path of each one's checked file in the cache (with `code`, rule A6). */
   assets?: readonly HandedAsset[];
-  attempts: ThreadAttempt[];
+  /**
+   * The pool marked the first attempt's start as it posted the request (to an idle thread). False for a
+   * request sent ahead: the thread marks it when it gets to it.
+   */
+  marked: boolean;
+  a: string[];
+  i: number[];
+  input: unknown[];
 };
 
-export interface ThreadOutcome {
-  a: string;
-  outcome: AttemptOutcome;
+/**
+ * Outcomes in the order the attempts ran, in columns like the request: outcome k is attempt `a[k]`, which
+ * took `ms[k]` and gave `text[k]`: its output's JSON text (sent to the master as is), or, when `failed`
+ * lists k, its error.
+ */
+export interface ThreadOutcomes {
+  a: string[];
+  ms: number[];
+  text: string[];
+  /** Positions of the failed attempts (usually none). */
+  failed: number[];
 }
 
 export type ThreadReply =
   | { type: 'progress'; a: string; p: number }
-  /** Outcomes in the order the attempts ran; a batch's come back in one or a few of these. */
-  | { type: 'done'; outcomes: ThreadOutcome[] }
+  /** A batch's outcomes come back in one or a few of these. */
+  | ({ type: 'done' } & ThreadOutcomes)
   /** The thread has loaded and takes attempts (booting one under tsx costs ~350 ms of CPU). */
   | { type: 'ready' };
 
@@ -38,7 +49,8 @@ export type ThreadReply =
 export const clock = (): number => performance.timeOrigin + performance.now();
 
 /**
- * Which attempt of the current request a thread runs, and since when, in memory shared with the pool. A
+ * Which attempt a thread runs (counted over every request since it started), and since when, in memory
+ * shared with the pool. A
  * thread stuck in a long attempt cannot post the outcomes it holds of the attempts before it, so only this
  * tells the pool which attempt is past its time limit. It costs no message: the pool reads it when a
  * timer fires.

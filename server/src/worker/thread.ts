@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { AssetShelf, describeError, NO_ASSETS, prepareFunctionOf, runAttempt, taskFunctionOf, type AttemptOutcome, type HandedAsset, type PrepareFunction, type TaskAssets, type TaskFunction } from '@barnraise/shared';
-import { clock, RunningMark, type ThreadOutcome, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
+import { AssetShelf, describeError, NO_ASSETS, prepareFunctionOf, runAttemptJson, taskFunctionOf, type HandedAsset, type JsonOutcome, type PrepareFunction, type TaskAssets, type TaskFunction } from '@barnraise/shared';
+import { clock, RunningMark, type ThreadOutcomes, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
 
 /** Longest an outcome waits for others to share its message. */
 const FLUSH_MS = 1;
@@ -37,24 +37,41 @@ function load(job: string, code: string | undefined): Promise<{ fn: TaskFunction
  * FLUSH_MS: the pool's view of progress, and so its time limits, stays close to real.
  */
 class Outbox {
-  private items: ThreadOutcome[] = [];
+  private items: ThreadOutcomes = Outbox.empty();
   private firstAt = 0;
 
-  add(a: string, outcome: AttemptOutcome): void {
+  private static empty(): ThreadOutcomes {
+    return { a: [], ms: [], text: [], failed: [] };
+  }
+
+  add(a: string, outcome: JsonOutcome): void {
     const now = performance.now();
-    if (this.items.length === 0) this.firstAt = now;
-    this.items.push({ a, outcome });
+    const items = this.items;
+    if (items.a.length === 0) this.firstAt = now;
+    if (outcome.ok) items.text.push(outcome.json);
+    else {
+      items.failed.push(items.a.length);
+      items.text.push(outcome.error);
+    }
+    items.a.push(a);
+    items.ms.push(outcome.ms);
     if (now - this.firstAt >= FLUSH_MS) this.flush();
   }
 
   flush(): void {
-    if (this.items.length === 0) return;
-    post({ type: 'done', outcomes: this.items });
-    this.items = [];
+    if (this.items.a.length === 0) return;
+    post({ type: 'done', ...this.items });
+    this.items = Outbox.empty();
   }
 }
 
-async function run(req: ThreadRequest): Promise<void> {
+/**
+ * Run a request's attempts; `base` is how many attempts came before it, so attempt k is `base + k` on the
+ * mark. A request sent ahead is marked from when the thread gets to it: its module and preparation count
+ * against its first attempt, as the pool's mark at posting does for a request to an idle thread.
+ */
+async function run(req: ThreadRequest, base: number): Promise<void> {
+  if (!req.marked) mark.set(base, clock());
   if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
   let prepare: PrepareFunction | undefined;
@@ -81,21 +98,40 @@ async function run(req: ThreadRequest): Promise<void> {
     }
   }
   const outbox = new Outbox();
-  for (const [k, t] of req.attempts.entries()) {
+  const { a, i, input } = req;
+  for (let k = 0; k < a.length; k++) {
     // The pool marked attempt 0 when it posted the request, so loading the module counts against it, as it
     // did before batches (a job's preparation aside: from then).
-    if (k > 0 || prepare) mark.set(k, clock());
-    const outcome = await runAttempt(fn, t.input, t.i, (p) => post({ type: 'progress', a: t.a, p }), () => performance.now(), assets);
-    outbox.add(t.a, outcome);
+    if (k > 0 || prepare) mark.set(base + k, clock());
+    const id = a[k]!;
+    const pending = runAttemptJson(fn, input[k], i[k]!, (p) => post({ type: 'progress', a: id, p }), now, assets);
+    // A task function that returns a plain value is not awaited: a trivial attempt costs less than the hop.
+    outbox.add(id, pending instanceof Promise ? await pending : pending);
   }
   outbox.flush();
 }
 
+const now = () => performance.now();
+
 function fail(req: ThreadRequest, error: string): void {
-  const outcome: AttemptOutcome = { ok: false, error, ms: 0 };
-  post({ type: 'done', outcomes: req.attempts.map(({ a }) => ({ a, outcome })) });
+  post({ type: 'done', a: req.a, ms: req.a.map(() => 0), text: req.a.map(() => error), failed: req.a.map((_, k) => k) });
 }
 
-port.on('message', (req: ThreadRequest) => void run(req));
+/** Attempts received so far. */
+let received = 0;
+/** Requests run one after the other: one sent ahead waits for the one running, even while it awaits. */
+let running: Promise<void> = Promise.resolve();
+port.on('message', (req: ThreadRequest) => {
+  const base = received;
+  received += req.a.length;
+  running = running
+    .then(() => run(req, base))
+    .catch((err: unknown) => {
+      // A fault of this file, not of the job (run reports those): crash as an unhandled rejection would, so the pool replaces the thread.
+      process.nextTick(() => {
+        throw err;
+      });
+    });
+});
 
 post({ type: 'ready' });

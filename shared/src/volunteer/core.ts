@@ -6,8 +6,8 @@
  * Node, so the whole exchange is unit-tested with fakes.
  */
 import { Limits } from '../limits.ts';
-import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type TaskOutcome, type VolunteerMessage } from '../protocol.ts';
-import { decodeFrame, FrameError, type Check } from '../codec.ts';
+import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type VolunteerMessage } from '../protocol.ts';
+import { decodeFrame, encodeResultItem, encodeResultsFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
 import { leasesPerThread, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
@@ -138,8 +138,11 @@ export class VolunteerCore {
   /** Capacity at the last reconcile (0 while not welcomed). */
   private lastCapacity = 0;
   private wantQueued = 0;
-  private pending: TaskOutcome[] = [];
+  /** Results not sent yet, each its frame item's JSON text. */
+  private pending: string[] = [];
   private flushQueued = false;
+  /** An attempt ended since the last reconcile: the next flush reconciles first (once for a whole batch). */
+  private reconcileDue = false;
   private readonly progressSent = new Map<string, number>();
   private heartbeat: unknown = null;
   private welcomeTimer: unknown = null;
@@ -350,7 +353,11 @@ export class VolunteerCore {
         for (const lease of msg.items) {
           const job = this.jobs.get(lease.job);
           if (!job || !this.running) unknown.push(lease.a);
-          else this.pool.run({ a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input, ...(job.assets?.length ? { assets: job.assets } : {}) });
+          else {
+            const task: PoolTask = { a: lease.a, job: lease.job, code: job.code, timeoutMs: job.timeoutMs, i: lease.i, input: lease.input };
+            if (job.assets?.length) task.assets = job.assets;
+            this.pool.run(task);
+          }
         }
         if (unknown.length > 0) this.send({ type: 'release', attempts: unknown });
         return this.reconcile();
@@ -371,6 +378,7 @@ export class VolunteerCore {
    * waiting leases when over (Stop, fewer threads, hidden), ask for more when under.
    */
   private reconcile(): void {
+    this.reconcileDue = false;
     if (!this.welcome) return;
     if (this.rejoining && this.held() === 0) return this.rejoin();
     const cap = this.capacity();
@@ -412,11 +420,14 @@ export class VolunteerCore {
 
   private done(task: PoolTask, outcome: AttemptOutcome): void {
     this.progressSent.delete(task.a);
-    this.pending.push(outcome.ok ? { a: task.a, ok: true, output: outcome.output, ms: outcome.ms } : { a: task.a, ok: false, error: outcome.error, ms: outcome.ms });
+    this.pending.push(encodeResultItem(task.a, outcome));
     if (outcome.ok) this.completed++;
     this.avgMs = smoothMs(this.avgMs, outcome.ms);
     this.deps.sink.attemptEnded(outcome);
-    this.reconcile();
+    // The credits these outcomes free are counted once, just before they are sent: a thread's reply ends a
+    // whole batch of attempts in one turn. A drain for a rejoin is ended by its last outcome at once.
+    if (this.rejoining) this.reconcile();
+    else this.reconcileDue = true;
     this.scheduleFlush();
   }
 
@@ -425,6 +436,7 @@ export class VolunteerCore {
     this.flushQueued = true;
     // Results ending in the same turn travel in one frame, with the credits they free.
     this.defer(() => {
+      if (this.reconcileDue) this.reconcile(); // while flushQueued, its own scheduleFlush adds no other turn
       this.flushQueued = false;
       this.flush();
     });
@@ -436,7 +448,7 @@ export class VolunteerCore {
       const items = this.pending.splice(0, Limits.maxCreditsPerConnection);
       const want = Math.min(this.wantQueued, Limits.maxCreditsPerConnection);
       this.wantQueued -= want;
-      this.send(want > 0 ? { type: 'results', items, want } : { type: 'results', items });
+      this.sendText(encodeResultsFrame(items, want));
     }
     if (this.wantQueued > 0) {
       this.send({ type: 'want', n: Math.min(this.wantQueued, Limits.maxCreditsPerConnection) });
@@ -445,7 +457,11 @@ export class VolunteerCore {
   }
 
   private send(msg: VolunteerMessage): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(JSON.stringify(msg));
+    this.sendText(JSON.stringify(msg));
+  }
+
+  private sendText(frame: string): void {
+    if (this.ws?.readyState === OPEN) this.ws.send(frame);
   }
 
   private beat(): void {
