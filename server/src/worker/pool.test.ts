@@ -218,4 +218,30 @@ describe('ThreadPool batches', () => {
     expect(inBatch.filter((t) => reported.has(t.a)), 'nothing of the dropped batch is reported').toEqual([]);
     expect(outcomesOf(reported, after)).toEqual(after.map((t) => [{ ok: true, output: t.input }]));
   });
+
+  it('reset leaves a thread whose attempts finish soon to finish them, unreported, rather than booting a fresh one; a long one is replaced', async () => {
+    const { p, reported } = await pool(1);
+    const brief = `export default (n) => { const end = Date.now() + 20; while (Date.now() < end); return n; }`;
+    await proveShort(p, reported, 'brief', brief);
+    const started = p.threadsStarted;
+    const inFlight = tasks('brief', brief, [0, 1, 2]);
+    for (const t of inFlight) p.run(t);
+    await sleep(5);
+    expect(p.reset().map((t) => t.a).sort()).toEqual(inFlight.map((t) => t.a).sort());
+    expect(p.busy).toBe(0);
+    const after = tasks('brief', brief, [5, 6]);
+    await runAll(p, reported, after);
+    expect(p.threadsStarted, 'the same thread went on').toBe(started);
+    expect(inFlight.filter((t) => reported.has(t.a)), 'nothing dropped is reported').toEqual([]);
+    expect(outcomesOf(reported, after)).toEqual(after.map((t) => [{ ok: true, output: t.input }]));
+
+    // A job whose duration is not known (or long) is not waited for: its thread is replaced.
+    const long = tasks('long', `export default (n) => { const end = Date.now() + 2000; while (Date.now() < end); return n; }`, [0]);
+    for (const t of long) p.run(t);
+    await sleep(50);
+    p.reset();
+    expect(p.threadsStarted).toBe(started + 1);
+    await runAll(p, reported, tasks('brief', brief, [8]));
+    expect(long.filter((t) => reported.has(t.a))).toEqual([]);
+  });
 });

@@ -31,6 +31,8 @@ interface Slot {
   /** The job of the last request posted: only more of the same job is sent ahead. */
   job: string | undefined;
   timer: NodeJS.Timeout | null;
+  /** Attempts a reset dropped while they were about to finish: left to run, their outcomes not reported. */
+  dropped: Set<string>;
 }
 
 export type { PoolEvents };
@@ -54,6 +56,8 @@ const BATCH_MS = 2;
  * worker's main thread, BENCHMARKS.md issue 13).
  */
 const MAX_BATCH = MAX_PREFETCH / 2;
+/** A reset leaves a thread to finish what it holds if that takes at most this long (ms); else it is replaced. */
+const FINISH_MS = 200;
 /** Jobs whose durations are remembered; the first learned is forgotten first. */
 const MAX_JOBS = 64;
 
@@ -90,7 +94,7 @@ export class ThreadPool implements PoolLike {
   private spawn(): Slot {
     const mark = new RunningMark();
     const worker = new Worker(THREAD_URL, { workerData: mark.buffer });
-    const slot: Slot = { worker, mark, ready: false, retired: false, jobs: new Set(), held: [], posted: 0, requests: [], job: undefined, timer: null };
+    const slot: Slot = { worker, mark, ready: false, retired: false, jobs: new Set(), held: [], posted: 0, requests: [], job: undefined, timer: null, dropped: new Set() };
     this.threadsStarted++;
     worker.on('message', (r: ThreadReply) => this.onReply(slot, r));
     worker.on('error', (err) => this.onCrash(slot, err));
@@ -105,7 +109,7 @@ export class ThreadPool implements PoolLike {
         this.markBooted();
         return this.dispatch();
       case 'progress':
-        if (slot.held.some((t) => t.a === r.a)) this.events.progress(r.a, r.p);
+        if (!slot.dropped.has(r.a) && slot.held.some((t) => t.a === r.a)) this.events.progress(r.a, r.p);
         return;
       case 'done':
         return this.onOutcomes(slot, r);
@@ -129,6 +133,10 @@ export class ThreadPool implements PoolLike {
       const task = p === 0 ? slot.held.shift()! : slot.held.splice(p, 1)[0]!;
       if (--slot.requests[0]! <= 0) slot.requests.shift();
       const ms = r.ms[k]!;
+      if (slot.dropped.delete(a)) {
+        this.learn(task.job, ms);
+        continue;
+      }
       const outcome: AttemptOutcome = ok ? { ok: true, json: r.text[k]!, ms } : { ok: false, error: r.text[k]!, ms };
       this.learn(task.job, ms);
       this.events.done(task, outcome);
@@ -145,7 +153,7 @@ export class ThreadPool implements PoolLike {
   private onCrash(slot: Slot, err: Error): void {
     if (slot.retired) return;
     const task = this.evict(slot, this.runningAt(slot));
-    if (task) this.events.done(task, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
+    if (task && !slot.dropped.has(task.a)) this.events.done(task, { ok: false, error: `thread crashed: ${err.message}`, ms: 0 });
   }
 
   /**
@@ -179,6 +187,7 @@ export class ThreadPool implements PoolLike {
     const left = slot.mark.get().since + task.timeoutMs - clock();
     if (left >= 1) return this.arm(slot, left);
     this.evict(slot, p);
+    if (slot.dropped.has(task.a)) return;
     this.learn(task.job, task.timeoutMs);
     this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
   }
@@ -204,7 +213,7 @@ export class ThreadPool implements PoolLike {
   private evict(slot: Slot, p: number): PoolTask | undefined {
     const held = this.replace(slot);
     const [task] = held.splice(p, 1);
-    this.requeue(held);
+    this.requeue(held.filter((t) => !slot.dropped.has(t.a)));
     return task;
   }
 
@@ -343,24 +352,37 @@ export class ThreadPool implements PoolLike {
     return this.queue.splice(Math.max(0, this.queue.length - n));
   }
 
-  /** Drop everything, running attempts too (their threads are replaced); returns what was dropped. */
+  /**
+   * Drop everything, running attempts too; returns what was dropped. A thread whose attempts will be done
+   * within FINISH_MS by their jobs' durations is left to finish them, their outcomes unreported; any other is
+   * replaced. A volunteer whose master died thus goes on at once on its next master, where a fresh thread
+   * took seconds to boot on a loaded machine (the cluster benchmark's kill, at the default prefetch).
+   */
   reset(): PoolTask[] {
     const dropped = this.queue.splice(0);
     for (const slot of [...this.slots]) {
-      if (slot.held.length === 0) continue;
-      dropped.push(...slot.held);
-      this.replace(slot);
+      const live = slot.held.filter((t) => !slot.dropped.has(t.a));
+      if (live.length === 0) continue;
+      dropped.push(...live);
+      if (this.finishesSoon(slot)) for (const t of live) slot.dropped.add(t.a);
+      else this.replace(slot);
     }
     return dropped;
   }
 
+  private finishesSoon(slot: Slot): boolean {
+    let ms = 0;
+    for (const t of slot.held) ms += this.durations.get(t.job) ?? Infinity;
+    return ms <= FINISH_MS;
+  }
+
   get busy(): number {
-    return this.slots.reduce((n, s) => n + s.held.length, this.queue.length);
+    return this.slots.reduce((n, s) => n + s.held.length - s.dropped.size, this.queue.length);
   }
 
   /** Attempts posted to threads and not reported yet. */
   get running(): number {
-    return this.slots.reduce((n, s) => n + s.held.length, 0);
+    return this.slots.reduce((n, s) => n + s.held.length - s.dropped.size, 0);
   }
 
   /** Attempts waiting for a thread. */
