@@ -107,13 +107,7 @@ export async function runAttempt(
   assets: TaskAssets = NO_ASSETS,
 ): Promise<ValueOutcome> {
   const started = now();
-  const ctx: TaskContext = {
-    index,
-    assets,
-    progress(fraction: number) {
-      if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
-    },
-  };
+  const ctx = taskContext(index, assets, onProgress);
   try {
     const output = encodeOutput(await fn(input, ctx));
     return { ok: true, output, ms: now() - started };
@@ -136,13 +130,7 @@ export function runAttemptJson(
   assets: TaskAssets = NO_ASSETS,
 ): JsonOutcome | Promise<JsonOutcome> {
   const started = now();
-  const ctx: TaskContext = {
-    index,
-    assets,
-    progress(fraction: number) {
-      if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
-    },
-  };
+  const ctx = taskContext(index, assets, onProgress);
   let value: unknown;
   try {
     value = fn(input, ctx);
@@ -157,6 +145,17 @@ export function runAttemptJson(
     );
   }
   return jsonOutcome(value, started, now);
+}
+
+/** What a task function gets beside its input: its index, the job's assets, and a progress report clamped to 0..1. */
+function taskContext(index: number, assets: TaskAssets, onProgress: (fraction: number) => void): TaskContext {
+  return {
+    index,
+    assets,
+    progress(fraction: number) {
+      if (typeof fraction === 'number' && Number.isFinite(fraction)) onProgress(Math.min(1, Math.max(0, fraction)));
+    },
+  };
 }
 
 function jsonOutcome(value: unknown, started: number, now: () => number): JsonOutcome {
