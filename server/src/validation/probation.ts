@@ -7,14 +7,9 @@
  */
 import type { JobValidation } from './job.ts';
 
-export class Probation {
+/** Task indices of each job, by identity: what waits on a volunteer (probation here, parked decisions in suspicion.ts). */
+export class TasksByIdentity {
   private readonly byIdentity = new Map<string, Map<JobValidation, Set<number>>>();
-  private last = 0;
-
-  /** [V9] The next place in the order of results received (votes and checks): see Vote.seq. */
-  stamp(): number {
-    return ++this.last;
-  }
 
   add(identity: string, job: JobValidation, index: number): void {
     let jobs = this.byIdentity.get(identity);
@@ -44,10 +39,26 @@ export class Probation {
     return this.byIdentity.get(identity)?.has(job) ?? false;
   }
 
+  /** Results waiting on `identity`, as `of` gives them, no longer kept. */
+  take(identity: string): Array<[JobValidation, number[]]> {
+    const taken = this.of(identity);
+    this.byIdentity.delete(identity);
+    return taken;
+  }
+
   forget(job: JobValidation): void {
     for (const [id, jobs] of this.byIdentity) {
       jobs.delete(job);
       if (jobs.size === 0) this.byIdentity.delete(id);
     }
+  }
+}
+
+export class Probation extends TasksByIdentity {
+  private last = 0;
+
+  /** [V9] The next place in the order of results received (votes and checks): see Vote.seq. */
+  stamp(): number {
+    return ++this.last;
   }
 }

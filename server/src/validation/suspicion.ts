@@ -7,12 +7,13 @@
  * decisions are made again (V13) and accuse again.
  */
 import type { JobValidation } from './job.ts';
+import { TasksByIdentity } from './probation.ts';
 
 export class Suspicion {
   /** Open accusations per identity: decisions held that would ban it. */
   private readonly against = new Map<string, number>();
   /** Decisions parked on a suspect supporter, by identity. */
-  private readonly parked = new Map<string, Map<JobValidation, Set<number>>>();
+  private readonly parked = new TasksByIdentity();
 
   isSuspect(identity: string): boolean {
     return this.against.has(identity);
@@ -30,23 +31,14 @@ export class Suspicion {
       return [];
     }
     this.against.delete(identity);
-    const jobs = this.parked.get(identity);
-    this.parked.delete(identity);
-    return jobs ? [...jobs].map(([job, set]) => [job, [...set]]) : [];
+    return this.parked.take(identity);
   }
 
   park(identity: string, job: JobValidation, index: number): void {
-    let jobs = this.parked.get(identity);
-    if (!jobs) this.parked.set(identity, (jobs = new Map()));
-    let set = jobs.get(job);
-    if (!set) jobs.set(job, (set = new Set()));
-    set.add(index);
+    this.parked.add(identity, job, index);
   }
 
   forget(job: JobValidation): void {
-    for (const [id, jobs] of this.parked) {
-      jobs.delete(job);
-      if (jobs.size === 0) this.parked.delete(id);
-    }
+    this.parked.forget(job);
   }
 }
