@@ -517,6 +517,12 @@ export class JobValidation {
   close(): void {
     this.host.probation.forget(this);
     this.host.suspicion.forget(this);
+    // [V15] Its held decisions will never be carried out: whom they accused is suspect of them no more.
+    for (const t of this.tasks.values()) {
+      const accused = t.accusing;
+      t.accusing = null;
+      for (const id of accused ?? []) this.clear(id);
+    }
   }
 
   // ------------------------------------------------------------------ deciding

@@ -470,6 +470,22 @@ describe('suspects (SPEC.md V15)', () => {
       expect(job.validation!.parked, `seed ${seed}`).toBeGreaterThan(0);
     }
   });
+
+  it('[V15] a job cancelled while its decisions accuse someone leaves nobody suspect', async () => {
+    const s = swarm(22);
+    const job = await s.addJob(10_000, 'adaptive');
+    const bad: string[] = [];
+    for (let k = 0; k < 100; k++) {
+      const v = s.join(k % 5 === 0 ? Behaviors.partial(0.3) : Behaviors.honest);
+      if (k % 5 === 0) bad.push(v.identity);
+    }
+    const suspicion = (s.scheduler as unknown as { suspicion: { isSuspect(id: string): boolean } }).suspicion;
+    const anySuspect = () => bad.some((id) => suspicion.isSuspect(id));
+    for (let r = 0; r < 200 && !anySuspect(); r++) await s.round();
+    expect(anySuspect()).toBe(true);
+    expect(s.scheduler.cancel(job.id)).toBe(true);
+    expect(bad.filter((id) => suspicion.isSuspect(id))).toEqual([]);
+  });
 });
 
 describe('the end of a validated job (SPEC.md V14)', () => {
