@@ -94,9 +94,10 @@ interface Wait {
   after: number;
   checks: number;
   /**
-   * A known answer was among them, or the decision needs none: once the job has known answers, a decision
-   * that catches nobody needs one (volunteers that woke together agree with one another). One that catches
-   * someone does not: its dissent is a check, and delaying it would leave the caught at work meanwhile.
+   * A known answer was among them: once the job has known answers, every decision needs one (volunteers that
+   * woke together agree with one another). Also one that catches someone: two seasoned sleepers outvoting an
+   * honest one ended their probation by agreeing with a third (a late-waking sleeper study, 2 wrong results
+   * and 2 honest banned in 10 seeds). The caught is suspect meanwhile (V15), its vote weighing nothing.
    */
   known: boolean;
 }
@@ -429,8 +430,8 @@ export class JobValidation {
    * a decision waiting on it only if that result came after the decision's own (results of its past, checked
    * late, say nothing of what it returns now) and the evidence is not only the decision's own supporters
    * (who would else end each other's probations). Once the job has known answers, one of the checks of a
-   * decision that catches nobody must be a known answer: agreement with other volunteers that woke with it
-   * ends no such probation alone. Results whose probation it ends settle.
+   * decision must be a known answer: agreement with other volunteers that woke with it ends no probation
+   * alone. Results whose probation it ends settle.
    */
   probationCheck(identity: string, indices: number[], seq: number, evidence: readonly string[] | null): void {
     for (const i of indices) {
@@ -537,6 +538,7 @@ export class JobValidation {
       votes: t.stale.size > 0 ? t.votes.filter((v) => !t.stale.has(v.identity)) : t.votes,
       // [V15] A suspect's vote weighs nothing until its accusation is carried out or undone.
       trustOf: (id: string) => (host.suspicion.isSuspect(id) ? 0 : book.votes(id)),
+      isSuspect: (id: string) => host.suspicion.isSuspect(id),
       comparator: this.cmp,
       spotCheck: t.spot === true,
       trustedOnline: book.onlineWithWeight(1) > 0,
@@ -611,7 +613,7 @@ export class JobValidation {
     const own = t.waiting && t.group ? t.group : new Set(group.votes.map((v) => v.identity));
     const next = new Map<string, Wait>();
     for (const id of on) {
-      const wait = waiting.get(id) ?? { after: group.votes.find((v) => v.identity === id)!.seq ?? 0, checks: 0, known: verdict.caught.length > 0 };
+      const wait = waiting.get(id) ?? { after: group.votes.find((v) => v.identity === id)!.seq ?? 0, checks: 0, known: false };
       if (wait.checks >= this.host.params.probation) continue;
       next.set(id, wait);
       this.host.probation.add(id, this, index);

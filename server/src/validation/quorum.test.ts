@@ -144,6 +144,21 @@ describe('quorum (SPEC.md V7-V12)', () => {
     expect(decide(input([...untrusted, vote('u99', 99)])).decision.kind).toBe('inconclusive');
   });
 
+  it('[V12][V15] suspects\' votes weigh nothing and do not count toward maxReplicas: the task asks for a trusted replica instead of failing', () => {
+    // The trace of a late-sleeper seed: four honest seasoned votes (three of them suspect, accused by the
+    // sleepers' held decisions) against two seasoned sleepers (one suspect): 2 against 2 that weigh.
+    const votes = [vote('s1', 4), vote('s2', -5), vote('s3', 4), vote('s4', 4), vote('s5', -5), vote('s6', 4)];
+    const suspects = new Set(['s1', 's2', 's4', 's6']);
+    const trustOf = (id: string) => (suspects.has(id) ? 0 : weight(id));
+    const v = decide(input(votes, { trustOf, isSuspect: (id) => suspects.has(id) }));
+    expect(v.decision).toEqual({ kind: 'more', need: Weight.trusted, n: 1 });
+    // Counted as before, the same votes failed the task.
+    expect(decide(input(votes, { trustOf })).decision.kind).toBe('inconclusive');
+    // The hard cap still holds: three times maxReplicas votes, whoever cast them.
+    const many = Array.from({ length: 18 }, (_, k) => vote(`s${k}`, k % 2));
+    expect(decide(input(many, { isSuspect: () => true, trustOf: () => 0 })).decision.kind).toBe('inconclusive');
+  });
+
   it('[V7] the operator\'s vouched machine settles a task alone', () => {
     const v = decide(input([vote('v1', 4), vote('u1', -1)]));
     expect(v.decision).toMatchObject({ kind: 'final', group: { output: 4 } });

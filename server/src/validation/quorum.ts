@@ -58,6 +58,8 @@ export interface QuorumInput {
   votes: readonly Vote[];
   /** Trust weight of an identity (banned identities' votes are not passed in). */
   trustOf(identity: string): number;
+  /** [V15] A held decision caught it: its vote weighs 0 (trustOf) and is not counted toward `maxReplicas` yet. */
+  isSuspect?(identity: string): boolean;
   comparator: Comparator;
   /** adaptive: a spot check was drawn for the seasoned result that could stand alone (V9). */
   spotCheck: boolean;
@@ -137,7 +139,10 @@ export function decide(inp: QuorumInput): Verdict {
   // such replicas (up to a hard cap).
   const weighty = inp.mode === 'strict' ? Weight.trusted : Weight.seasoned;
   const trustedGroups = groups.filter((g) => g.top >= weighty).length;
-  if ((trustedGroups >= 2 && inp.votes.length >= inp.maxReplicas) || inp.votes.length >= inp.maxReplicas * 3) {
+  // [V15] A suspect's vote is in limbo until its accusation is carried out or undone: counted, it let two
+  // seasoned sleepers tie one honest volunteer whose fellows they had accused, and fail the task.
+  const counted = inp.isSuspect ? inp.votes.filter((v) => !inp.isSuspect!(v.identity)).length : inp.votes.length;
+  if ((trustedGroups >= 2 && counted >= inp.maxReplicas) || inp.votes.length >= inp.maxReplicas * 3) {
     verdict.decision = { kind: 'inconclusive', groups };
     return verdict;
   }

@@ -39,6 +39,18 @@ export const Behaviors = {
   /** Honest until its vote weighs most (seasoned), then wrong with its fellows: a patient sleeper. */
   patientSleeper: (({ input, seasoned }) => ({ ok: true, output: seasoned ? wrong(input) : truth(input) })) as Behavior,
   failer: (() => ({ ok: false, error: 'failed on purpose' })) as Behavior,
+  /**
+   * A sleeper that learns of its trust late, as the benchmark's sleepers do (they poll the REST API for it):
+   * honest until its `late`-th lease while trusted, then wrong with its fellows. By then it may be seasoned.
+   * Stateful: one per volunteer.
+   */
+  lateSleeper: (late: number): Behavior => {
+    let trustedLeases = 0;
+    return ({ input, trusted }) => {
+      if (trusted) trustedLeases++;
+      return { ok: true, output: trustedLeases > late ? wrong(input) : truth(input) };
+    };
+  },
 } as const;
 
 export interface SimVolunteer {
@@ -58,6 +70,8 @@ export interface SimOptions {
   trust?: SchedulerOptions['trust'];
   /** Leases a volunteer holds at once. */
   credits?: number;
+  /** Chance that a volunteer answers nothing in a round (a slower machine): frames then arrive out of step. */
+  lag?: number;
 }
 
 export class SimSwarm {
@@ -126,8 +140,11 @@ export class SimSwarm {
   async round(): Promise<number> {
     await this.settle();
     let answered = 0;
-    for (const sim of [...this.volunteers]) {
+    const order = [...this.volunteers];
+    if (this.opts.lag) shuffle(order, this.opts.random);
+    for (const sim of order) {
       if (!this.scheduler.volunteers.has(sim.v.id)) continue;
+      if (this.opts.lag && this.opts.random() < this.opts.lag) continue;
       const items: TaskOutcome[] = [];
       const trusted = this.scheduler.book.isTrusted(sim.identity);
       const seasoned = this.scheduler.book.votes(sim.identity) >= 2;
@@ -180,6 +197,13 @@ export class SimSwarm {
   async close(): Promise<void> {
     await this.scheduler.writer.flush();
     await this.store.close();
+  }
+}
+
+function shuffle<T>(xs: T[], random: () => number): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
 }
 

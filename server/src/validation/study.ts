@@ -2,7 +2,7 @@
 import { prngOf } from './random.ts';
 import { Behaviors, score, SimSwarm, type Behavior } from './sim.ts';
 
-const scenarios: Record<string, { bad: Behavior; sybil?: boolean }> = {
+const scenarios: Record<string, { bad?: Behavior; make?: () => Behavior; sybil?: boolean }> = {
   honest: { bad: Behaviors.honest },
   colluding: { bad: Behaviors.colluder },
   'colluding 30%': { bad: Behaviors.partial(0.3) },
@@ -11,22 +11,28 @@ const scenarios: Record<string, { bad: Behavior; sybil?: boolean }> = {
   sybils: { bad: Behaviors.colluder, sybil: true },
   failers: { bad: Behaviors.failer },
   'low-rate 2%': { bad: Behaviors.partial(0.02) },
+  'late sleepers': { make: () => Behaviors.lateSleeper(Number(process.env.STUDY_LATE ?? 20)) },
 };
 
 const tasks = Number(process.argv[2] ?? 10_000);
 const seeds = Number(process.argv[3] ?? 3);
 const mode = (process.argv[4] ?? 'adaptive') as 'adaptive' | 'strict';
 const only = process.argv[5];
+// STUDY_FIRST_SEED, STUDY_CREDITS, STUDY_LAG vary the swarm: where seeds start, leases per volunteer, the
+// chance a volunteer skips a round (frames out of step, as on real sockets).
+const firstSeed = Number(process.env.STUDY_FIRST_SEED ?? 1);
+const credits = process.env.STUDY_CREDITS ? Number(process.env.STUDY_CREDITS) : undefined;
+const lag = process.env.STUDY_LAG ? Number(process.env.STUDY_LAG) : undefined;
 for (const [name, sc] of Object.entries(scenarios)) {
   if (only && name !== only) continue;
   const rows: string[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const random = prngOf(seed);
-    const swarm = new SimSwarm({ random });
+    const swarm = new SimSwarm({ random, ...(credits ? { credits } : {}), ...(lag ? { lag } : {}) });
     const job = await swarm.addJob(tasks, mode);
     const honest = new Set<string>();
     for (let k = 0; k < 100; k++) {
-      const v = swarm.join(k % 5 === 0 ? sc.bad : Behaviors.honest, { sybil: k % 5 === 0 && (sc.sybil ?? false) });
+      const v = swarm.join(k % 5 === 0 ? (sc.make?.() ?? sc.bad ?? Behaviors.honest) : Behaviors.honest, { sybil: k % 5 === 0 && (sc.sybil ?? false) });
       if (k % 5 !== 0) honest.add(v.identity);
     }
     const t0 = Date.now();
