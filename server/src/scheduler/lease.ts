@@ -245,13 +245,14 @@ export function lose(core: LeaseCore, v: VolunteerState): Attempt[] {
       continue;
     }
     job.losses[index] = Math.min(255, job.losses[index]! + 1);
-    if (job.losses[index]! >= job.spec.maxLosses) {
-      const error = `lost its volunteer ${job.losses[index]} times (the task may crash or freeze its host)`;
+    const error = `lost its volunteer ${job.losses[index]} times (the task may crash or freeze its host)`;
+    if (job.validation) {
+      // [V11] A loss is a failure: one identity dropping its socket on purpose cannot fail the task.
+      if (job.validation.lost(a, job.losses[index]!, job.spec.maxLosses, error)) job.lastError.set(index, error);
+    } else if (job.losses[index]! >= job.spec.maxLosses) {
       job.lastError.set(index, error);
-      if (job.validation) job.validation.failTask(a, error);
-      else finish(core, job, { index, status: 'failed', error }, null);
-    } else if (job.validation) job.validation.gone(a);
-    else requeue(core, job, index);
+      finish(core, job, { index, status: 'failed', error }, null);
+    } else requeue(core, job, index);
   }
   v.credits = 0;
   return lost;

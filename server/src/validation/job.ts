@@ -109,6 +109,8 @@ interface TaskVotes {
   nets: Map<string, number>;
   /** Attempts in flight, by id. */
   flying: Map<string, string>;
+  /** [V11] Identities that lost an attempt of it (with their socket): losses fail a task only from two. */
+  lostBy: Set<string>;
   /** Replicas wanted and not yet leased. */
   wanted: number;
   /** The least trust weight the wanted replicas must bring (quorum.ts `need`). */
@@ -380,6 +382,24 @@ export class JobValidation {
   reopened(index: number): void {
     const t = this.votesOf(index);
     this.want(index, t, this.policy.mode === 'strict' ? this.policy.quorum : 1, 0, true);
+  }
+
+  /**
+   * [T3][V11] `a` was lost with its volunteer, the task's `losses`-th loss. Losses are failures, so they fail
+   * the task only from two identities: `maxLosses` losses with at least two identities among the losers (a
+   * task that crashes every host), or three times as many from anyone (a swarm of one), or it would loop for
+   * ever. Else the replica is wanted again: a volunteer that takes leases and drops its socket, over and over,
+   * cannot fail tasks that way. True when the task failed.
+   */
+  lost(a: Attempt, losses: number, maxLosses: number, error: string): boolean {
+    const t = this.tasks.get(a.index);
+    if (t) t.lostBy.add(a.volunteer.identity!);
+    if (losses >= maxLosses && ((t?.lostBy.size ?? 0) >= 2 || losses >= Math.min(255, 3 * maxLosses))) {
+      this.failTask(a, error);
+      return true;
+    }
+    this.gone(a);
+    return false;
   }
 
   /** [T3] The task was lost with its volunteers too often: it fails (final), whatever its votes. */
@@ -754,7 +774,7 @@ export class JobValidation {
   private votesOf(index: number): TaskVotes {
     let t = this.tasks.get(index);
     if (!t) {
-      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, group: null, held: null, accusing: null, passed: new Set(), stale: new Set(), corroborated: false, waived: false };
+      t = { votes: [], holders: new Set(), nets: new Map(), flying: new Map(), lostBy: new Set(), wanted: 0, need: 0, queuedIn: null, spot: null, waiting: null, group: null, held: null, accusing: null, passed: new Set(), stale: new Set(), corroborated: false, waived: false };
       this.tasks.set(index, t);
     }
     return t;

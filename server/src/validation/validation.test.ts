@@ -322,6 +322,48 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(s.bans).toBeGreaterThan(0); // they fail what others complete, in a row: banned (V11)
   });
 
+  it('[V11][T3] a volunteer that takes leases and drops its socket, over and over, fails no task; losses from two identities still do', async () => {
+    const s = swarm(8);
+    const job = await s.addJob(4, 'adaptive');
+    /** `sim` leaves with the leases it holds (a socket dropped), and comes back as the same identity. */
+    const drop = async (sim: SimVolunteer): Promise<SimVolunteer> => {
+      await s.settle();
+      expect(sim.v.attempts.size).toBeGreaterThan(0);
+      s.scheduler.leave(sim.v, 'closed');
+      s.volunteers.splice(s.volunteers.indexOf(sim), 1);
+      return s.join(Behaviors.honest, { identity: sim.identity, network: sim.network });
+    };
+    let dropper = s.join(Behaviors.honest, { trust: 'seasoned' });
+    for (let k = 0; k < 20; k++) dropper = await drop(dropper);
+    expect(Math.max(...job.losses)).toBeGreaterThanOrEqual(job.spec.maxLosses); // lost more often than T3 allows one task
+    expect(job.isFinished()).toBe(false);
+    s.scheduler.leave(dropper.v, 'closed');
+    s.volunteers.splice(s.volunteers.indexOf(dropper), 1);
+    for (let k = 0; k < 3; k++) s.join(Behaviors.honest, { trust: 'seasoned' });
+    expect(score(await s.run(job, 2000), job)).toMatchObject({ wrong: 0, failed: 0 });
+
+    // A task that crashes every host: lost by two identities, it fails after maxLosses losses (T3).
+    const crash = await s.addJob(1, 'adaptive');
+    for (const v of [...s.volunteers]) {
+      s.scheduler.leave(v.v, 'closed');
+      s.volunteers.splice(s.volunteers.indexOf(v), 1);
+    }
+    const pair = [s.join(Behaviors.honest, { trust: 'seasoned' }), s.join(Behaviors.honest, { trust: 'seasoned' })];
+    for (let k = 0; k < 20 && !crash.isFinished(); k++) {
+      // Whoever holds the task crashes with it; the other takes it before the first is back.
+      await s.settle();
+      const holder = pair.findIndex((v) => v.v.attempts.size > 0);
+      expect(holder).toBeGreaterThanOrEqual(0);
+      const sim = pair[holder]!;
+      s.scheduler.leave(sim.v, 'closed');
+      s.volunteers.splice(s.volunteers.indexOf(sim), 1);
+      await s.settle();
+      pair[holder] = s.join(Behaviors.honest, { identity: sim.identity, network: sim.network });
+    }
+    await s.scheduler.writer.flush();
+    expect(await s.store.readResults(crash.id, -1, 10)).toEqual([{ index: 0, status: 'failed', error: `lost its volunteer ${crash.spec.maxLosses} times (the task may crash or freeze its host)` }]);
+  });
+
   it('[V11] code that always throws fails its tasks once trusted volunteers agree it does', async () => {
     const s = swarm(5);
     const job = await s.addJob(4, 'adaptive');
