@@ -46,6 +46,25 @@ export function clusterContract(open: () => Promise<Store>, jobRecord: (o?: Part
     await store.close();
   });
 
+  it('[K6][K4] a batch with refused writes among its final ones numbers those that took effect without holes', async () => {
+    const store = await open();
+    const job = jobRecord({ total: 6 });
+    await store.insertJob(job, [0, 1, 2, 3, 4, 5]);
+    await store.claimTasks(job.id, owner('a'), 4); // 0-3; 4 and 5 are nobody's
+    await store.commit({ owner: owner('a'), tasks: [done(job.id, 1, 'one')], jobs: [], attempts: [] });
+    // 1 is final already and 4 is not a's: both refused, between writes that take effect.
+    const receipt = await store.commit({ owner: owner('a'), tasks: [done(job.id, 2, 'two'), done(job.id, 1, 'again'), failed(job.id, 0, 'x'), done(job.id, 4, 'four'), done(job.id, 3, 'three')], jobs: [], attempts: [] });
+    expect(receipt.applied).toEqual([true, false, true, false, true]);
+    expect((await store.resultsSince(job.id, 0, 10)).map((r) => [r.index, r.fin])).toEqual([
+      [1, 1],
+      [2, 2],
+      [0, 3],
+      [3, 4],
+    ]);
+    expect((await store.getJob(job.id))!.fin).toBe(4);
+    await store.close();
+  });
+
   it('[K3] a master gives back the claims of its older generations, or all of them; a cancel frees its job\'s', async () => {
     const store = await open();
     const job = jobRecord({ total: 6 });

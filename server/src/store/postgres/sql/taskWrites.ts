@@ -33,11 +33,13 @@ export interface Fence {
 }
 
 /**
- * [E1][K4][K6] Make tasks final (done or failed). The rows that pass the guard are locked first, then
- * numbered in the batch's order from each job's last number (`bases`, read under the job's row lock, which
- * the caller holds until it commits: the numbers are gapless and become visible in order), then written
- * with their claim cleared and (done, D6) the attempt that made them so. The lock is a LATERAL subquery per write: a key lookup each, in the order given
- * (`w` is sorted by key), whatever the planner guesses of the scans' sizes.
+ * [E1][K4][K6] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
+ * write numbered in the batch's order from its job's last number (`bases`, read under the job's row lock,
+ * which the caller holds until it commits: the numbers become visible in order), written with its claim
+ * cleared and (done, D6) the attempt that made it so. A write the guard refuses leaves a hole in its job's
+ * numbers; `closeFinGaps` closes them in the same transaction (rare: a write is refused only when the claim
+ * moved or the task was final already). The rows were locked first in an earlier version, a key lookup and
+ * a row lock each before the update: half of what the database spent on a result (docs/postgres.md).
  */
 export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalSummary> {
   const { rows } = await db.query<{ job_seq: number | null; done: number; failed: number; missed_seqs: number[] | null; missed_idx: number[] | null }>({
@@ -47,23 +49,16 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
                                   $13::text[], $14::text[], $15::bigint[], $16::bigint[])
                AS w(job_seq, idx, state, ord, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
            ),
-           hit AS MATERIALIZED (
-             SELECT w.* FROM w CROSS JOIN LATERAL (
-               SELECT FROM tasks t
-               WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ($9::text IS NULL OR (t.owner IS NOT DISTINCT FROM $9 AND t.gen IS NOT DISTINCT FROM $10))
-               FOR UPDATE
-             ) AS locked
-           ),
            numbered AS (
-             SELECT hit.*, b.fin + row_number() OVER (PARTITION BY hit.job_seq ORDER BY hit.ord) AS fin
-             FROM hit JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = hit.job_seq
+             SELECT w.*, b.fin + row_number() OVER (PARTITION BY w.job_seq ORDER BY w.ord) AS fin
+             FROM w JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = w.job_seq
            ),
            done AS (
              UPDATE tasks AS t
              SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
                  fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
              FROM numbered n
-             WHERE t.job_seq = n.job_seq AND t.idx = n.idx
+             WHERE t.job_seq = n.job_seq AND t.idx = n.idx AND t.state = 0 AND ($9::text IS NULL OR (t.owner IS NOT DISTINCT FROM $9 AND t.gen IS NOT DISTINCT FROM $10))
              RETURNING t.job_seq, t.idx, t.state
            )
            SELECT job_seq, count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed, NULL::int[] AS missed_seqs, NULL::int[] AS missed_idx
@@ -79,7 +74,28 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
     if (r.job_seq !== null) summary.counts.push({ job_seq: r.job_seq, done: r.done, failed: r.failed });
     else r.missed_seqs!.forEach((seq, k) => summary.missed.push({ job_seq: seq, idx: r.missed_idx![k]! }));
   }
+  // Holes only where something was refused and something else numbered: a batch of refused duplicates has none.
+  if (summary.missed.length > 0 && summary.counts.length > 0) await closeFinGaps(db, bases);
   return summary;
+}
+
+/**
+ * [K6] After refused writes: number the tasks this transaction made final again, per job, in the order their
+ * numbers were given, from the job's base, so that they follow on without holes. Only this transaction's
+ * rows of each job are numbered above its base (the caller holds the job's row lock).
+ */
+async function closeFinGaps(db: Queryable, bases: { seqs: number[]; fins: number[] }): Promise<void> {
+  await db.query({
+    name: 'barnraise.closeFinGaps',
+    text: `UPDATE tasks AS t SET fin = r.fin
+           FROM (
+             SELECT x.job_seq, x.idx, b.fin + row_number() OVER (PARTITION BY x.job_seq ORDER BY x.fin) AS fin
+             FROM unnest($1::int[], $2::bigint[]) AS b(seq, fin)
+             JOIN tasks x ON x.job_seq = b.seq AND x.fin > b.fin
+           ) r
+           WHERE t.job_seq = r.job_seq AND t.idx = r.idx AND t.fin <> r.fin`,
+    values: [bases.seqs, bases.fins],
+  });
 }
 
 /** [T2][L5] A task went back to the queue: its counts and last error, written only while pending and held. */
