@@ -386,15 +386,18 @@ export class JobValidation {
 
   /**
    * [T3][V11] `a` was lost with its volunteer, the task's `losses`-th loss. Losses are failures, so they fail
-   * the task only from two identities: `maxLosses` losses with at least two identities among the losers (a
-   * task that crashes every host), or three times as many from anyone (a swarm of one), or it would loop for
-   * ever. Else the replica is wanted again: a volunteer that takes leases and drops its socket, over and over,
-   * cannot fail tasks that way. True when the task failed.
+   * the task as failures do, on the word of trusted volunteers: `maxLosses` losses with at least two identities
+   * among the losers, one of them trusted (a task that crashes every host crashes theirs too); or three times
+   * as many from anyone (a swarm of one, or nobody trusted), or it would loop for ever. Else the replica is
+   * wanted again: volunteers that take leases and drop their sockets, over and over, fail nothing. True when
+   * the task failed.
    */
   lost(a: Attempt, losses: number, maxLosses: number, error: string): boolean {
     const t = this.tasks.get(a.index);
     if (t) t.lostBy.add(a.volunteer.identity!);
-    if (losses >= maxLosses && ((t?.lostBy.size ?? 0) >= 2 || losses >= Math.min(255, 3 * maxLosses))) {
+    const trusted = (id: string) => !this.host.suspicion.isSuspect(id) && this.host.book.votes(id) >= Weight.trusted;
+    const enough = t !== undefined && t.lostBy.size >= 2 && [...t.lostBy].some(trusted);
+    if (losses >= maxLosses && (enough || losses >= Math.min(255, 3 * maxLosses))) {
       this.failTask(a, error);
       return true;
     }

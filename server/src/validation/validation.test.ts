@@ -342,26 +342,33 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     for (let k = 0; k < 3; k++) s.join(Behaviors.honest, { trust: 'seasoned' });
     expect(score(await s.run(job, 2000), job)).toMatchObject({ wrong: 0, failed: 0 });
 
-    // A task that crashes every host: lost by two identities, it fails after maxLosses losses (T3).
-    const crash = await s.addJob(1, 'adaptive');
-    for (const v of [...s.volunteers]) {
-      s.scheduler.leave(v.v, 'closed');
-      s.volunteers.splice(s.volunteers.indexOf(v), 1);
-    }
-    const pair = [s.join(Behaviors.honest, { trust: 'seasoned' }), s.join(Behaviors.honest, { trust: 'seasoned' })];
-    for (let k = 0; k < 20 && !crash.isFinished(); k++) {
-      // Whoever holds the task crashes with it; the other takes it before the first is back.
-      await s.settle();
-      const holder = pair.findIndex((v) => v.v.attempts.size > 0);
-      expect(holder).toBeGreaterThanOrEqual(0);
-      const sim = pair[holder]!;
-      s.scheduler.leave(sim.v, 'closed');
-      s.volunteers.splice(s.volunteers.indexOf(sim), 1);
-      await s.settle();
-      pair[holder] = s.join(Behaviors.honest, { identity: sim.identity, network: sim.network });
-    }
-    await s.scheduler.writer.flush();
-    expect(await s.store.readResults(crash.id, -1, 10)).toEqual([{ index: 0, status: 'failed', error: `lost its volunteer ${crash.spec.maxLosses} times (the task may crash or freeze its host)` }]);
+    /** A one-task job that crashes whoever runs it, with only `pair` online: losses until it fails (at most 40). */
+    const crashing = async (trust: 'seasoned' | undefined) => {
+      const crash = await s.addJob(1, 'adaptive');
+      for (const v of [...s.volunteers]) {
+        s.scheduler.leave(v.v, 'closed');
+        s.volunteers.splice(s.volunteers.indexOf(v), 1);
+      }
+      const pair = [0, 1].map(() => s.join(Behaviors.honest, trust ? { trust } : {}));
+      for (let k = 0; k < 40 && !crash.isFinished(); k++) {
+        // Whoever holds the task crashes with it; the other takes it before the first is back.
+        await s.settle();
+        const holder = pair.findIndex((v) => v.v.attempts.size > 0);
+        expect(holder).toBeGreaterThanOrEqual(0);
+        const sim = pair[holder]!;
+        s.scheduler.leave(sim.v, 'closed');
+        s.volunteers.splice(s.volunteers.indexOf(sim), 1);
+        await s.settle();
+        pair[holder] = s.join(Behaviors.honest, { identity: sim.identity, network: sim.network });
+      }
+      await s.scheduler.writer.flush();
+      return s.store.readResults(crash.id, -1, 10);
+    };
+    const error = (n: number) => `lost its volunteer ${n} times (the task may crash or freeze its host)`;
+    // Lost by two trusted identities, it fails after maxLosses losses (T3).
+    expect(await crashing('seasoned')).toEqual([{ index: 0, status: 'failed', error: error(8) }]);
+    // By untrusted ones only (droppers, or a swarm nobody is trusted in yet), after three times as many.
+    expect(await crashing(undefined)).toEqual([{ index: 0, status: 'failed', error: error(24) }]);
   });
 
   it('[V11] code that always throws fails its tasks once trusted volunteers agree it does', async () => {
