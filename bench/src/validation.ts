@@ -176,7 +176,7 @@ async function runOnce(ctx: BenchContext, swarm: ClientProcess, spec: RunSpec, l
     const problems = [storeLost > 0 && `master lost the store ${storeLost}× (beat starved, K3)`, !finished && `${end.toUpperCase()} with ${JSON.stringify(final.counts)}, ${JSON.stringify(final.validation ?? {})}, trust ${JSON.stringify(trust)}`, score.wrong && `${score.wrong} wrong (e.g. ${score.examples.join(', ')})`, score.failed && `${score.failed} failed`, finished && score.missing + score.duplicates && `E1 broken: ${score.missing} missing, ${score.duplicates} duplicated`]
       .filter(Boolean)
       .join('; ');
-    ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${banned} banned (honest ${out.honestBanned}${out.honestBanned > 0 ? `: ${Object.entries(honestBanReasons).map(([why, n]) => `${n}× ${why}`).join('; ')}` : ''})${problems ? ` — ${problems}` : ''}`);
+    ctx.log(`${spec.label} seed ${spec.seed}: ${fmt(ms)} ms, ${fmt(out.replicasPerTask, 3)} replicas/task, ${stats.dropped > 0 ? `${fmt(stats.dropped)} leases dropped, ` : ''}${banned} banned (honest ${out.honestBanned}${out.honestBanned > 0 ? `: ${Object.entries(honestBanReasons).map(([why, n]) => `${n}× ${why}`).join('; ')}` : ''})${problems ? ` — ${problems}` : ''}`);
     return out;
   } finally {
     if (joined) {

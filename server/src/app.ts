@@ -175,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       void late.sync!.tick();
     },
     onError: (err) => app.log.warn({ err }, 'beat failed'),
+    exclusive: config.databaseUrl === undefined,
     afterBeat: () => {
       // [K8] The store answers again: a commit waiting out its backoff (up to 5 s) goes now.
       late.scheduler!.writer.retryNow();

@@ -40,6 +40,8 @@ export interface SwarmStats {
   identities: number;
   /** Leases that arrived with a null input (none should: every input is a number). */
   nullInputs: number;
+  /** Leases droppers dropped with their socket. */
+  dropped: number;
 }
 
 let live: ScriptedVolunteer[] = [];
@@ -47,7 +49,7 @@ let all: ScriptedVolunteer[] = [];
 let stats: SwarmStats = fresh();
 
 function fresh(): SwarmStats {
-  return { bannedByRole: {}, otherRefusals: {}, comebacks: 0, completedByRole: {}, sleepersAwake: 0, identities: 0, nullInputs: 0 };
+  return { bannedByRole: {}, otherRefusals: {}, comebacks: 0, completedByRole: {}, sleepersAwake: 0, identities: 0, nullInputs: 0, dropped: 0 };
 }
 
 function spawn(m: JoinMessage, role: RoleT, k: number): ScriptedVolunteer {
@@ -99,6 +101,7 @@ function leave(): void {
     stats.completedByRole[v.opts.role] = (stats.completedByRole[v.opts.role] ?? 0) + v.completed;
     if (v.awake) stats.sleepersAwake++;
     stats.nullInputs += v.nullInputs;
+    stats.dropped += v.dropped;
   }
   live = [];
   all = [];

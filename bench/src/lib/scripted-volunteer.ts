@@ -35,6 +35,10 @@ export interface ScriptedOptions {
 
 export class ScriptedVolunteer {
   private readonly core: VolunteerCore;
+  /** The socket of the current connection (a dropper terminates it). */
+  private socket: WebSocket | null = null;
+  /** Leases a dropper dropped, by dropping its socket. */
+  dropped = 0;
   private poll: NodeJS.Timeout | null = null;
   /** The identity the master welcomed it with. */
   identity: string | undefined;
@@ -53,11 +57,24 @@ export class ScriptedVolunteer {
     const wakes = wakesAt(opts.role);
     this.core = new VolunteerCore({
       url: volunteerSocketUrl(opts.url),
-      connect: (url) => new WebSocket(url, { localAddress: opts.localAddress }) as unknown as SocketLike,
+      connect: (url) => {
+        const ws = new WebSocket(url, { localAddress: opts.localAddress });
+        // The core listens for errors while the socket is its own; one a dropper's terminate raises after
+        // that must not take the whole swarm down.
+        ws.on('error', () => undefined);
+        this.socket = ws;
+        return ws as unknown as SocketLike;
+      },
       createPool: (events) =>
         new InlinePool(1, events, (task) => {
           // Computed from the lease's input, as real job code is: a check looks like any other task.
           if (task.input === null) this.nullInputs++;
+          if (opts.role === 'dropper') {
+            // Gone with every lease it holds, as a closed tab would be; the core comes back after its backoff.
+            this.dropped++;
+            if (this.socket?.readyState === WebSocket.OPEN) this.socket.terminate();
+            return { ok: false, error: 'dropped' };
+          }
           return behave({ job: task.job, index: task.i, input: task.input, trusted: this.awake, seasoned: this.awake, random: Math.random });
         }),
       isMasterMessage: (v): v is MasterMessage => checkMasterMessage.Check(v),

@@ -25,6 +25,8 @@ export const Role = {
   patientSleeper: 'patientSleeper',
   /** Fails every task on purpose. */
   failer: 'failer',
+  /** Drops its socket as soon as it holds leases, and comes back (a lost lease each, SPEC T3/V11). */
+  dropper: 'dropper',
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
@@ -43,6 +45,7 @@ export function behaviorOf(role: Role): Behavior {
     case Role.patientSleeper:
       return Behaviors.sleeper;
     case Role.failer:
+    case Role.dropper: // it drops its socket before it computes anything (scripted-volunteer.ts)
       return Behaviors.failer;
   }
 }
@@ -83,6 +86,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('patient-sleepers', 'sleepers (wrong once seasoned)', Role.patientSleeper),
   scenario('sybils', 'Sybils (banned colluders return)', Role.colluder, { sybil: true }),
   scenario('failers', 'failers (fail every task)', Role.failer),
+  scenario('droppers', 'droppers (drop every lease)', Role.dropper),
   scenario('low-rate', 'low-rate cheaters 2%, adaptive', Role.partial2),
   scenario('low-rate-strict', 'low-rate cheaters 2%, strict', Role.partial2, { mode: 'strict' }),
 ];

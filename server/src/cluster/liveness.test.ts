@@ -24,9 +24,10 @@ function fakeStore() {
   return { store, calls, state };
 }
 
-function liveness(store: Store, clock: { t: number }) {
+function liveness(store: Store, clock: { t: number }, extra: { exclusive?: boolean; afterBeat?: () => Promise<void> } = {}) {
   const seen: string[] = [];
   const l = new Liveness({
+    ...extra,
     store,
     master: 'm1',
     url: () => 'http://m1',
@@ -87,5 +88,45 @@ describe('master liveness (SPEC.md K2, K3)', () => {
     clock.t = 3001;
     await l.beat();
     expect(seen, 'the lease counts from the stamp at 0, not from the answer at 2.5 s').toEqual(['lost']);
+  });
+
+  it('[K3] a sweep or a read of the other masters waiting on a busy store does not hold back the next beats', async () => {
+    const { store, calls } = fakeStore();
+    const clock = { t: 0 };
+    let release: () => void = () => {};
+    const stuck = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    const { l, seen } = liveness(store, clock, { afterBeat: () => (reads++ === 0 ? stuck : Promise.resolve()) });
+    const first = l.beat(); // its read of the other masters hangs
+    await new Promise((r) => setImmediate(r)); // its beat has landed
+    for (clock.t = 1000; clock.t <= 6000; clock.t += 1000) await l.beat();
+    expect(calls.filter((c) => c.startsWith('beat'))).toHaveLength(7);
+    expect(seen).toEqual([]);
+    expect(reads, 'one read at a time: none started while the first hangs').toBe(1);
+    release();
+    await first;
+    await l.beat();
+    expect(reads).toBe(2);
+  });
+
+  it('[K3] on a store of its own (SQLite), a beat still waiting on a busy store is no lapse; beats that fail still are', async () => {
+    let answer: () => void = () => {};
+    const { store, state } = fakeStore();
+    const busy = { ...store, beat: () => new Promise<number>((r) => (answer = () => r(0))) } as unknown as Store;
+    const clock = { t: 0 };
+    const { l, seen } = liveness(busy, clock, { exclusive: true });
+    const first = l.beat();
+    for (clock.t = 1000; clock.t <= 8000; clock.t += 1000) await l.beat();
+    expect(seen).toEqual([]);
+    expect(l.alive()).toBe(true);
+    answer();
+    await first;
+    // Failing beats on the same exclusive store: lost as on any store.
+    const own = liveness(store, clock, { exclusive: true });
+    clock.t = 10_000;
+    await own.l.beat();
+    state.down = true;
+    for (clock.t = 11_000; clock.t <= 14_000; clock.t += 1000) await own.l.beat();
+    expect(own.seen).toEqual(['lost']);
   });
 });

@@ -22,6 +22,12 @@ export interface LivenessOptions {
   onError(err: unknown): void;
   /** After each good beat (reading the other masters). */
   afterBeat?(): Promise<void>;
+  /**
+   * The store is this master's alone (SQLite: one process owns the file), so nobody can take its claims: a
+   * beat still waiting on a busy store is no lapse (else a store thread busy for 3 s made the master drop
+   * and reload its jobs, for nothing); a beat that fails still is.
+   */
+  exclusive?: boolean;
   /** A monotonic clock (ms). */
   now?: () => number;
 }
@@ -33,6 +39,7 @@ export class Liveness {
   private lost = false;
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
+  private maintaining = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: LivenessOptions) {
@@ -64,9 +71,10 @@ export class Liveness {
     // The time from construction to the first beat (migrations, a sweep, a loaded machine) is no lapse:
     // counted, it made a master start by declaring the store lost.
     this.lastOk ??= this.now();
-    this.checkLost();
+    if (!(this.opts.exclusive && this.beating)) this.checkLost();
     if (this.beating) return; // a beat still hanging on a store that does not answer
     this.beating = true;
+    let landed = false;
     try {
       // The beat is stamped in the store between our send and its answer: counted from the send, a slow
       // answer never stretches this master's idea of its lease past what the others see.
@@ -78,13 +86,31 @@ export class Liveness {
         this.lost = false;
         this.opts.onRegained();
       }
-      await this.opts.store.sweep(this.opts.ttlMs);
-      await this.opts.afterBeat?.();
+      landed = true;
     } catch (err) {
       this.opts.onError(err);
       this.checkLost();
     } finally {
       this.beating = false;
+    }
+    if (landed) await this.maintain();
+  }
+
+  /**
+   * The sweep of the dead and `afterBeat`, after a beat that landed; one at a time, and never holding back the
+   * next beat: a sweep or a read of the other masters waiting 4 s on a busy store made the master miss its
+   * beats and declare the store lost (K3) while every beat it sent landed.
+   */
+  private async maintain(): Promise<void> {
+    if (this.maintaining) return;
+    this.maintaining = true;
+    try {
+      await this.opts.store.sweep(this.opts.ttlMs);
+      await this.opts.afterBeat?.();
+    } catch (err) {
+      this.opts.onError(err);
+    } finally {
+      this.maintaining = false;
     }
   }
 
