@@ -11,6 +11,8 @@ import { SqliteStore } from '../store/sqlite/store.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { jobRecord } from '../store/contract.ts';
 import { prngOf } from './random.ts';
+import { describe as describeActivity } from '../feed/events.ts';
+import type { Activity } from '../scheduler/scheduler.ts';
 import { Behaviors, score, SimSwarm, truth, type Behavior, type SimVolunteer } from './sim.ts';
 import { newIdentity } from './trust.ts';
 
@@ -213,6 +215,8 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(liar.port.closed).toEqual({ code: 4032, reason: 'identity banned for wrong results' });
     const ban = events.find((e) => e.kind === 'identity-banned');
     expect(ban?.rolledBack).toBeGreaterThan(0);
+    // The event log says so: the ban and its rollback in one line.
+    expect(describeActivity(ban as unknown as Activity, 0).text).toMatch(new RegExp(`^identity ${liar.identity} banned: .*; ${ban!.rolledBack} provisional results? rolled back for validation`));
     expect(score(lines, job)).toMatchObject({ wrong: 0, failed: 0 });
     expect(lines).toHaveLength(40);
   });
