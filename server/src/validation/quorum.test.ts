@@ -39,6 +39,11 @@ describe('quorum (SPEC.md V7-V12)', () => {
     expect(decide(input([a, b])).decision.kind).toBe('more'); // 0.1 + 0.2 !== 0.3 exactly
     const near = decide(input([a, b], { comparator: comparator({ numeric: { abs: 1e-9 } }) }));
     expect(near.decision).toMatchObject({ kind: 'final' });
+    // Relative tolerance: within rel of the larger magnitude, whatever the scale.
+    const rel = comparator({ numeric: { rel: 1e-6 } });
+    expect(decide(input([vote('s1', [1e9, 2]), vote('t1', [1e9 + 500, 2])], { comparator: rel })).decision.kind).toBe('final');
+    expect(decide(input([vote('s1', [1e9, 2]), vote('t1', [1e9 + 5000, 2])], { comparator: rel })).decision.kind).toBe('more');
+    expect(decide(input([vote('s1', 1e-9), vote('t1', 2e-9)], { comparator: rel })).decision.kind).toBe('more');
     const reordered = decide(input([vote('s1', { p: 1, q: 2 }), vote('t1', { q: 2, p: 1 })]));
     expect(reordered.decision.kind).toBe('final');
     expect(decide(input([vote('s1'), vote('s2')])).decision).toMatchObject({ kind: 'final', group: { ok: false } });
