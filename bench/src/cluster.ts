@@ -20,6 +20,7 @@ import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
 import { commitsIn, createDatabase, databaseUrl, dropDatabase, dropLeftovers, PgCpuMeter, pgProblem, serverFacts, walBytes } from './lib/postgres.ts';
 import { ClientProcess, CpuMeter, sleep, waitUntil } from './lib/proc.ts';
+import { holderOf } from '../../server/src/store/postgres/sql/claims.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
 /** The swarm: 6 connections divide evenly over 1, 2 and 3 masters; 1 thread each, at the volunteer's default prefetch (SPEC P3). */
@@ -195,6 +196,7 @@ export async function kill(ctx: BenchContext, tasks: number): Promise<KillFigure
   const s = await setUp({ ...ctx, profileDir: undefined }, 3, true); // not profiled: one of them is killed
   const client = new pg.Client({ connectionString: databaseUrl(s.db!) });
   await client.connect();
+  await client.query('SET search_path = barnraise'); // holderOf names the claims table unqualified
   try {
     const [onA, onB] = s.apis as [Api, Api, Api];
     const victim = s.masters[2]!;
@@ -218,11 +220,12 @@ export async function kill(ctx: BenchContext, tasks: number): Promise<KillFigure
       10,
     );
     const held = (
-      await client.query<{ idx: number }>('SELECT t.idx FROM barnraise.tasks t JOIN barnraise.jobs j ON j.seq = t.job_seq WHERE j.id = $1 AND t.owner = $2', [job.id, id])
+      await client.query<{ idx: number }>(`SELECT t.idx FROM tasks t JOIN jobs j ON j.seq = t.job_seq WHERE j.id = $1 AND ${holderOf('t')} = $2`, [job.id, id])
     ).rows.map((r) => r.idx);
     const freedAt = await waitUntil(
       'its claims freed',
-      async () => ((await client.query<{ n: string }>('SELECT count(*) AS n FROM barnraise.tasks WHERE owner = $1', [id])).rows[0]!.n === '0' ? Date.now() : 0),
+      // Held one by one (owner) or in a range (claims): none left of either.
+      async () => ((await client.query<{ n: string }>('SELECT (SELECT count(*) FROM tasks WHERE owner = $1) + (SELECT count(*) FROM claims WHERE master = $1) AS n', [id])).rows[0]!.n === '0' ? Date.now() : 0),
       60_000,
       25,
     );
@@ -380,7 +383,7 @@ export const clusterBench: Bench = async (ctx): Promise<BenchResult> => {
     notes: [
       `PostgreSQL ${facts.version} on 127.0.0.1 (${Object.entries(facts.settings).map(([k, v]) => `${k}=${v}`).join(', ')}), a fresh database per run, dropped after; masters with the README's defaults (pool of 8, beat 1 s, claim TTL 5 s, sync 1 s, group commit 10 ms), the suite's raised REST and connection limits.`,
       `${CONNECTIONS} headless volunteers in one process, ${THREADS} thread each at the default prefetch (about 50 ms of work a thread, SPEC P3); volunteer k lists every master starting with master k mod n. The job is submitted to the first master and polled there every 50 ms; its results are read from the last master and checked (each index once, n + 1).`,
-      `kill -9 (full run, ${KILL_RUNS} times, a fresh cluster each): ${fmt(KILL_TASKS)} tasks of ~2 ms submitted to the first master; at a quarter done the third is killed. Its volunteers' return is read in the swarm process (every 2 ms: welcomed by another master, then a task completed there); its claims (tasks.owner in the database, read right after the kill) are polled every 25 ms until none is left; when each was leased again is its completed attempt's leasedAt in GET /api/jobs/:id/tasks/:index on a surviving master.`,
+      `kill -9 (full run, ${KILL_RUNS} times, a fresh cluster each): ${fmt(KILL_TASKS)} tasks of ~2 ms submitted to the first master; at a quarter done the third is killed. Its volunteers' return is read in the swarm process (every 2 ms: welcomed by another master, then a task completed there); its claims (the tasks it held one by one or in ranges, read in the database right after the kill) are polled every 25 ms until none is left; when each was leased again is its completed attempt's leasedAt in GET /api/jobs/:id/tasks/:index on a surviving master.`,
       'CPU per task: CPU seconds over the run (from just before the POST to completed) of every master process, and of PostgreSQL: the backends of the run\'s database plus the postmaster and its shared background processes (WAL writer, checkpointer, background writer), sampled every 200 ms from /proc; other databases\' backends are left out.',
     ],
   };

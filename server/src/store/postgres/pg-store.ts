@@ -37,14 +37,14 @@ import { DEFAULT_SCHEMA, inTransaction, openPool, type PgOptions } from './conne
 import { migrate } from './migrate.ts';
 import { INT4_MAX, int4, pgText, storableId, TaskRowState, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplicaRecord, toVote } from './rows.ts';
 import { checksOf, insertChecks } from './sql/checks.ts';
-import { claimTasks, releaseClaims, releaseTasks } from './sql/claims.ts';
+import { claimRange, claimReturned, releaseClaims, releaseOrphanClaims, releaseTasks } from './sql/claims.ts';
 import { copyTasks } from './sql/copyTasks.ts';
 import { deleteAttemptsOfJobs, deleteChecksOfJobs, deleteFinishedJobs, deleteReplicasOfJobs, deleteTasksOfJobs } from './sql/deleteJobs.ts';
 import { eventsSince, trimEvents } from './sql/events.ts';
 import { identitiesByIds, listIdentities } from './sql/identities.ts';
 import { insertJob } from './sql/insertJob.ts';
 import { cancelJob, lockJobs } from './sql/jobs.ts';
-import { beat, deleteSilentMasters, liveMasters, releaseOrphanClaims, trySweepLock } from './sql/masters.ts';
+import { beat, deleteSilentMasters, liveMasters, trySweepLock } from './sql/masters.ts';
 import * as read from './sql/reads.ts';
 import { forgetReceipts, keepReceipt, lockReceipt } from './sql/receipts.ts';
 import { taskReplicas, unsettledVotes } from './sql/replicas.ts';
@@ -68,8 +68,6 @@ const whole = (n: number, min: number, max: number) => (Number.isFinite(n) ? Mat
 export class PgStore implements Store {
   /** job id -> seq (task rows are keyed by the small seq). Seqs are never reused, so a stale entry finds nothing. */
   private readonly seqs = new Map<string, number>();
-  /** job seq -> the index after the last task this store claimed: where its next claim scans on from (sql/claims.ts). */
-  private readonly claimedTo = new Map<number, number>();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -144,15 +142,15 @@ export class PgStore implements Store {
     const count = whole(n, 0, INT4_MAX);
     if (seq === undefined || count === 0) return [];
     const master = pgText(owner.master);
-    const from = this.claimedTo.get(seq) ?? 0;
-    const rows = await claimTasks(this.pool, seq, master, owner.gen, count, from);
-    // Short: there may be tasks below `from` that are neither returned nor claimed (skipped while another
-    // claim had them locked, and that claim failed). One plain scan from 0 finds them (near a job's end, or
-    // when it is done: a master then stops claiming it until told otherwise).
-    if (rows.length < count && from > 0) rows.push(...(await claimTasks(this.pool, seq, master, owner.gen, count - rows.length, 0)));
+    // Tasks handled one by one before (given back, freed, reset) first, then fresh ranges. A range may hold
+    // fewer pending tasks than indices (tasks final or handled one by one before it): a few more then.
+    const rows = await claimReturned(this.pool, seq, master, owner.gen, count);
+    for (let k = 0; k < 4 && rows.length < count; k++) {
+      const range = await claimRange(this.pool, seq, master, owner.gen, count - rows.length);
+      rows.push(...range.rows);
+      if (!range.ranged) break;
+    }
     if (rows.length === 0) return [];
-    const last = rows.reduce((max, r) => Math.max(max, r.idx), -1);
-    if (last >= from) this.claimedTo.set(seq, Math.max(this.claimedTo.get(seq) ?? 0, last + 1));
     rows.sort((a, b) => a.idx - b.idx);
     const tasks = rows.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
     // A validated job's tasks come with their unsettled votes, read once the claim is committed: a vote
@@ -327,10 +325,7 @@ export class PgStore implements Store {
       }
       return jobs;
     });
-    for (const { id, seq } of gone) {
-      this.seqs.delete(id);
-      this.claimedTo.delete(seq);
-    }
+    for (const { id } of gone) this.seqs.delete(id);
     return gone.length;
   }
 

@@ -1,7 +1,10 @@
 /**
  * [K1][K3] Claims: a master takes pending tasks nobody holds, in batches, and gives them back. Each is one
- * statement. A claim skips rows another transaction has locked (SKIP LOCKED, as graphile-worker and Oban
- * take jobs), so masters claiming at once never wait on each other and never get the same task.
+ * statement. A job's fresh tasks are claimed as a range (`claims`, migration 8): the next [lo, hi) of its
+ * indices from its cursor, one row, no task row touched. Tasks handled one by one before (given back, freed
+ * from a dead master's range, reset) are claimed row by row as before: their rows skip rows another
+ * transaction has locked (SKIP LOCKED, as graphile-worker and Oban take jobs), so masters claiming at once never
+ * wait on each other and never get the same task.
  */
 import type { Queryable } from '../connect.ts';
 
@@ -16,58 +19,140 @@ export interface ClaimRow {
 }
 
 /**
- * Claim up to `n` of a job's pending, unheld tasks, lowest index first, for (master, gen). Two scans, so that
- * neither steps over the dead index entries every claimed task leaves behind: the tasks given back below
- * `from` (a small index of their own), then the rest from `from` on (from 0 it is one plain scan). Only while
- * the job is queued or running: its row is read FOR KEY SHARE, which commits do not wait for (they lock it
- * FOR NO KEY UPDATE) but a cancel does (FOR UPDATE), so no claim lands after a cancel has freed the job's.
- * Rows come back in no particular order. (The update looks its rows up by key, `idx = ANY(ARRAY(...))`,
- * whatever the planner guesses the scans return: joined to them, it once hashed the whole table.)
+ * [K4] The fence of a write by (`$master`, `$gen`) on task row `t`, as SQL: unfenced when the master is
+ * null; else the row is held by it one by one (gen set, owner it), or its pending index lies in a range of
+ * its (gen null): the range with the highest start at or below the index, one index probe.
  */
-export async function claimTasks(db: Queryable, jobSeq: number, master: string, gen: number, n: number, from: number): Promise<ClaimRow[]> {
+export function heldBy(t: string, master: string, gen: string): string {
+  return `(${master}::text IS NULL
+    OR (${t}.gen IS NOT NULL AND ${t}.owner IS NOT DISTINCT FROM ${master} AND ${t}.gen IS NOT DISTINCT FROM ${gen})
+    OR (${t}.gen IS NULL AND (SELECT c.master = ${master} AND c.gen = ${gen} AND c.hi > ${t}.idx FROM claims c
+                              WHERE c.job_seq = ${t}.job_seq AND c.lo <= ${t}.idx ORDER BY c.lo DESC LIMIT 1) IS TRUE))`;
+}
+
+/** The master holding task row `t` (one by one or in a range), as SQL; null when nobody does or it is final. */
+export function holderOf(t: string): string {
+  return `CASE WHEN ${t}.state <> 0 THEN NULL WHEN ${t}.gen IS NOT NULL THEN ${t}.owner
+    ELSE (SELECT CASE WHEN c.hi > ${t}.idx THEN c.master END FROM claims c WHERE c.job_seq = ${t}.job_seq AND c.lo <= ${t}.idx ORDER BY c.lo DESC LIMIT 1) END`;
+}
+
+/**
+ * Claim up to `n` of a job's pending, unheld tasks handled one by one before (given back, freed, reset), lowest
+ * index first, for (master, gen). Only while the job is queued or running: its row is read FOR KEY SHARE, which
+ * commits do not wait for (they lock it FOR NO KEY UPDATE) but a cancel does (FOR UPDATE), so no claim lands
+ * after a cancel has freed the job's. Rows come back in no particular order.
+ */
+export async function claimReturned(db: Queryable, jobSeq: number, master: string, gen: number, n: number): Promise<ClaimRow[]> {
   const { rows } = await db.query<ClaimRow>({
-    name: 'barnraise.claimTasks',
+    name: 'barnraise.claimReturned',
     text: `WITH job AS MATERIALIZED (
              SELECT seq, validation IS NOT NULL AS validated FROM jobs WHERE seq = $1 AND status IN ('queued', 'running') FOR KEY SHARE
            ),
            returned AS MATERIALIZED (
              SELECT t.idx FROM tasks t
-             WHERE t.job_seq = (SELECT seq FROM job) AND t.state = 0 AND t.owner IS NULL AND t.gen IS NOT NULL AND t.idx < $5
+             WHERE t.job_seq = (SELECT seq FROM job) AND t.state = 0 AND t.owner IS NULL AND t.gen IS NOT NULL
              ORDER BY t.idx LIMIT $4
-             FOR UPDATE SKIP LOCKED
-           ),
-           rest AS MATERIALIZED (
-             SELECT t.idx FROM tasks t
-             WHERE t.job_seq = (SELECT seq FROM job) AND t.state = 0 AND t.owner IS NULL AND t.idx >= $5
-             ORDER BY t.idx LIMIT $4 - (SELECT count(*) FROM returned)
              FOR UPDATE SKIP LOCKED
            )
            UPDATE tasks AS t SET owner = $2, gen = $3
-           WHERE t.job_seq = $1 AND t.idx = ANY (ARRAY(SELECT idx FROM returned UNION ALL SELECT idx FROM rest))
+           WHERE t.job_seq = $1 AND t.idx = ANY (ARRAY(SELECT idx FROM returned))
            RETURNING (SELECT validated FROM job), t.idx, t.input, t.failures, t.losses, t.error`,
-    values: [jobSeq, master, gen, n, from],
+    values: [jobSeq, master, gen, n],
   });
   return rows;
 }
 
-// A claim given back keeps its gen: that marks the task as returned (tasks_returned) for the next claim.
+/**
+ * Claim the job's next fresh range of up to `n` indices for (master, gen): the cursor moves (its row lock
+ * orders masters claiming at once), the range is recorded, and its pending tasks are read. Returns the tasks
+ * and whether a range was given (false: the cursor is at the end, or the job is not queued or running).
+ */
+export async function claimRange(db: Queryable, jobSeq: number, master: string, gen: number, n: number): Promise<{ rows: ClaimRow[]; ranged: boolean }> {
+  const { rows } = await db.query<ClaimRow & { lo: number; hi: number }>({
+    name: 'barnraise.claimRange',
+    text: `WITH job AS MATERIALIZED (
+             SELECT seq, total, validation IS NOT NULL AS validated FROM jobs WHERE seq = $1 AND status IN ('queued', 'running') FOR KEY SHARE
+           ),
+           cur AS MATERIALIZED (
+             INSERT INTO claim_cursors AS c (job_seq, lo, next, total)
+             SELECT seq, 0, LEAST(total, $4), total FROM job WHERE total > 0
+             ON CONFLICT (job_seq) DO UPDATE SET lo = c.next, next = LEAST(c.total, c.next + $4) WHERE c.next < c.total
+             RETURNING c.job_seq, c.lo, c.next AS hi
+           ),
+           claim AS (
+             INSERT INTO claims (job_seq, lo, hi, master, gen) SELECT job_seq, lo, hi, $2, $3 FROM cur
+           )
+           SELECT (SELECT validated FROM job), cur.lo, cur.hi, t.idx, t.input, t.failures, t.losses, t.error
+           FROM cur LEFT JOIN tasks t ON t.job_seq = cur.job_seq AND t.idx >= cur.lo AND t.idx < cur.hi AND t.state = 0 AND t.gen IS NULL`,
+    values: [jobSeq, master, gen, n],
+  });
+  const ranged = rows.length > 0;
+  return { rows: rows.filter((r) => r.idx !== null), ranged };
+}
 
-/** Give back (master, gen)'s claims on these tasks of a job; returns how many it held. */
+// A task given back keeps a gen: that marks it as handled one by one and claimable (tasks_returned).
+
+/** Give back (master, gen)'s claims on these tasks of a job, held one by one or in a range; returns how many it held. */
 export async function releaseTasks(db: Queryable, jobSeq: number, indexes: number[], master: string, gen: number): Promise<number> {
   const { rowCount } = await db.query({
     name: 'barnraise.releaseTasks',
-    text: 'UPDATE tasks SET owner = NULL WHERE job_seq = $1 AND idx = ANY($2::int[]) AND owner IS NOT DISTINCT FROM $3 AND gen IS NOT DISTINCT FROM $4',
+    text: `UPDATE tasks AS t SET owner = NULL, gen = $4
+           WHERE t.job_seq = $1 AND t.idx = ANY($2::int[]) AND t.state = 0 AND ${heldBy('t', '$3', '$4')}`,
     values: [jobSeq, indexes, master, gen],
   });
   return rowCount ?? 0;
 }
 
+/**
+ * Free claims: the pending tasks of the ranges `which` deletes are marked handled one by one (claimable), and
+ * the tasks held one by one by the same masters are let go. `which` is a DELETE ... RETURNING job_seq, lo, hi,
+ * gen on claims; `rows` a WHERE on task row `t` for those held one by one. Returns how many tasks it freed.
+ */
+async function free(db: Queryable, name: string, which: string, rows: string, values: unknown[]): Promise<number> {
+  const { rows: out } = await db.query<{ n: number }>({
+    name,
+    text: `WITH r AS (${which}),
+           ranged AS (
+             UPDATE tasks AS t SET gen = r.gen, owner = NULL FROM r
+             WHERE t.job_seq = r.job_seq AND t.idx >= r.lo AND t.idx < r.hi AND t.state = 0 AND t.gen IS NULL
+             RETURNING 1
+           ),
+           single AS (
+             UPDATE tasks AS t SET owner = NULL WHERE ${rows}
+             RETURNING 1
+           )
+           SELECT ((SELECT count(*) FROM ranged) + (SELECT count(*) FROM single))::int AS n`,
+    values,
+  });
+  return out[0]?.n ?? 0;
+}
+
 /** Give back every claim of `master`, or those of its generations before `beforeGen`. */
 export async function releaseClaims(db: Queryable, master: string, beforeGen: number | null): Promise<number> {
-  const { rowCount } = await db.query({
-    name: 'barnraise.releaseClaims',
-    text: 'UPDATE tasks SET owner = NULL WHERE owner = $1 AND ($2::int IS NULL OR gen < $2)',
-    values: [master, beforeGen],
-  });
-  return rowCount ?? 0;
+  return free(
+    db,
+    'barnraise.releaseClaims',
+    'DELETE FROM claims WHERE master = $1 AND ($2::int IS NULL OR gen < $2) RETURNING job_seq, lo, hi, gen',
+    't.owner = $1 AND ($2::int IS NULL OR t.gen < $2)',
+    [master, beforeGen],
+  );
+}
+
+/**
+ * Free every claim whose master has no row: the masters just deleted, and any master that claimed after a
+ * sweep had forgotten it and died before beating again (nobody else would ever free those).
+ */
+export async function releaseOrphanClaims(db: Queryable): Promise<number> {
+  return free(
+    db,
+    'barnraise.releaseOrphanClaims',
+    'DELETE FROM claims c WHERE NOT EXISTS (SELECT 1 FROM masters m WHERE m.id = c.master) RETURNING job_seq, lo, hi, gen',
+    't.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM masters m WHERE m.id = t.owner)',
+    [],
+  );
+}
+
+/** [J3] A cancel frees its job's claims (call with the job row locked FOR UPDATE). */
+export async function releaseJob(db: Queryable, jobSeq: number): Promise<number> {
+  return free(db, 'barnraise.releaseJob', 'DELETE FROM claims WHERE job_seq = $1 RETURNING job_seq, lo, hi, gen', 't.job_seq = $1 AND t.owner IS NOT NULL', [jobSeq]);
 }

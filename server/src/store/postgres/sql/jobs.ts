@@ -4,6 +4,7 @@
  * increments and the status they imply.
  */
 import type { Queryable } from '../connect.ts';
+import { releaseJob } from './claims.ts';
 import { COUNTER_COLUMNS, type CounterRow } from '../rows.ts';
 
 /** A job row as a commit sees it under its lock. */
@@ -72,7 +73,7 @@ export async function cancelJob(db: Queryable, seq: number, at: number): Promise
   if (status === undefined) return undefined;
   if (status === 'queued' || status === 'running') {
     await db.query({ name: 'barnraise.cancelJob', text: "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE seq = $1", values: [seq, at] });
-    await db.query({ name: 'barnraise.releaseJob', text: 'UPDATE tasks SET owner = NULL WHERE job_seq = $1 AND owner IS NOT NULL', values: [seq] });
+    await releaseJob(db, seq);
   }
   const after = await db.query<CounterRow>({ name: 'barnraise.jobCounters', text: `SELECT seq, ${COUNTER_COLUMNS} FROM jobs WHERE seq = $1`, values: [seq] });
   return after.rows[0];

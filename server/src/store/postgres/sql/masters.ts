@@ -40,18 +40,6 @@ export async function deleteSilentMasters(db: Queryable, ttlMs: number): Promise
   return rows.sort((a, b) => Number(a.started_at) - Number(b.started_at) || (a.id < b.id ? -1 : 1)).map((r) => r.id);
 }
 
-/**
- * Free every claim whose owner has no row: the masters just deleted, and any master that claimed after a
- * sweep had forgotten it and died before beating again (nobody else would ever free those).
- */
-export async function releaseOrphanClaims(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query({
-    name: 'barnraise.releaseOrphanClaims',
-    text: 'UPDATE tasks AS t SET owner = NULL WHERE t.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM masters m WHERE m.id = t.owner)',
-  });
-  return rowCount ?? 0;
-}
-
 /** Masters that beat within `ttlMs`, by start. */
 export async function liveMasters(db: Queryable, ttlMs: number): Promise<MasterDbRow[]> {
   const { rows } = await db.query<MasterDbRow>({

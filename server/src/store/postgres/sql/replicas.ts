@@ -6,6 +6,7 @@
  * identity and is written whoever sends it.
  */
 import type { Queryable } from '../connect.ts';
+import { heldBy } from './claims.ts';
 import type { ReplicaRow } from '../rows.ts';
 import type { Fence } from './taskWrites.ts';
 
@@ -40,7 +41,7 @@ export async function insertReplicas(db: Queryable, c: ReplicaColumns, fence: Fe
            held AS MATERIALIZED (
              SELECT t.job_seq, t.idx FROM tasks t
              WHERE $14::text IS NOT NULL AND (t.job_seq, t.idx) IN (SELECT job_seq, idx FROM r WHERE kind = 'vote')
-               AND t.state = 0 AND t.owner IS NOT DISTINCT FROM $14 AND t.gen IS NOT DISTINCT FROM $15
+               AND t.state = 0 AND ${heldBy('t', '$14', '$15')}
              FOR SHARE OF t
            ),
            passed AS MATERIALIZED (
@@ -78,7 +79,7 @@ export async function setVerdicts(db: Queryable, c: VerdictColumns, fence: Fence
            held AS MATERIALIZED (
              SELECT t.job_seq, t.idx FROM tasks t
              WHERE $5::text IS NOT NULL AND (t.job_seq, t.idx) IN (SELECT job_seq, idx FROM v)
-               AND t.state = 0 AND t.owner IS NOT DISTINCT FROM $5 AND t.gen IS NOT DISTINCT FROM $6
+               AND t.state = 0 AND ${heldBy('t', '$5', '$6')}
              FOR SHARE OF t
            )
            UPDATE replicas AS r SET verdict = v.verdict

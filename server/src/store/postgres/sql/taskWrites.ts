@@ -9,6 +9,7 @@
  * row, and the planner scanned all of a master's claims for each of 2,000 writes: 3 s for one commit.
  */
 import type { Queryable } from '../connect.ts';
+import { heldBy } from './claims.ts';
 import type { WriteColumns } from '../batch.ts';
 
 export interface TaskKeyRow {
@@ -58,7 +59,7 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
              SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
                  fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
              FROM numbered n
-             WHERE t.job_seq = n.job_seq AND t.idx = n.idx AND t.state = 0 AND ($9::text IS NULL OR (t.owner IS NOT DISTINCT FROM $9 AND t.gen IS NOT DISTINCT FROM $10))
+             WHERE t.job_seq = n.job_seq AND t.idx = n.idx AND t.state = 0 AND ${heldBy('t', '$9', '$10')}
              RETURNING t.job_seq, t.idx, t.state
            )
            SELECT job_seq, count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed, NULL::int[] AS missed_seqs, NULL::int[] AS missed_idx
@@ -105,7 +106,7 @@ export async function retryTasks(db: Queryable, w: WriteColumns, fence: Fence): 
     text: `UPDATE tasks AS t
            SET failures = w.failures, losses = w.losses, error = w.error
            FROM unnest($1::int[], $2::int[], $3::text[], $4::smallint[], $5::smallint[]) AS w(job_seq, idx, error, failures, losses)
-           WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ($6::text IS NULL OR (t.owner IS NOT DISTINCT FROM $6 AND t.gen IS NOT DISTINCT FROM $7))
+           WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ${heldBy('t', '$6', '$7')}
            RETURNING t.job_seq, t.idx`,
     values: [w.jobSeqs, w.indexes, w.errors, w.failures, w.losses, fence.master, fence.gen],
   });
