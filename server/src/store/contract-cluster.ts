@@ -81,6 +81,18 @@ export function clusterContract(open: () => Promise<Store>, jobRecord: (o?: Part
     await store.close();
   });
 
+  it('[K3][J4] a job cancelled while its tasks are claimed, then reopened by a reset, has every pending task claimable again', async () => {
+    const store = await open();
+    const job = jobRecord({ total: 5 });
+    await store.insertJob(job, [0, 1, 2, 3, 4]);
+    await store.claimTasks(job.id, owner('a'), 2); // 0 and 1
+    await store.commit({ owner: owner('a'), tasks: [failed(job.id, 0, 'x')], jobs: [], attempts: [] });
+    await store.cancelJob(job.id, 5);
+    expect(await store.resetFailed(job.id)).toBe(1);
+    expect((await store.claimTasks(job.id, owner('b'), 10)).map((t) => t.index).sort()).toEqual([0, 1, 2, 3, 4]);
+    await store.close();
+  });
+
   it('[K2] masters beat on the store\'s clock; a sweep finds the silent ones, frees their claims and forgets them', async () => {
     const store = await open();
     const job = jobRecord({ total: 4 });

@@ -143,9 +143,11 @@ export class PgStore implements Store {
     if (seq === undefined || count === 0) return [];
     const master = pgText(owner.master);
     // Tasks handled one by one before (given back, freed, reset) first, then fresh ranges. A range may hold
-    // fewer pending tasks than indices (tasks final or handled one by one before it): a few more then.
+    // fewer pending tasks than indices (tasks final or handled one by one before it, as in a job claimed
+    // before migration 8): more ranges then, while the cursor moves, since a short claim tells the scheduler
+    // the job has nothing left (K1). Bounded: the cursor reaches the job's end.
     const rows = await claimReturned(this.pool, seq, master, owner.gen, count);
-    for (let k = 0; k < 4 && rows.length < count; k++) {
+    for (let k = 0; k < 64 && rows.length < count; k++) {
       const range = await claimRange(this.pool, seq, master, owner.gen, count - rows.length);
       rows.push(...range.rows);
       if (!range.ranged) break;

@@ -112,13 +112,19 @@ async function free(db: Queryable, name: string, which: string, rows: string, va
   const { rows: out } = await db.query<{ n: number }>({
     name,
     text: `WITH r AS (${which}),
+           -- Only ranges of jobs still running can hold pending tasks (a completed job has none, a cancel frees
+           -- its own): a master's ranges of finished jobs, kept until the job is deleted, are not read again.
+           live AS MATERIALIZED (
+             SELECT r.* FROM r JOIN jobs j ON j.seq = r.job_seq WHERE j.status IN ('queued', 'running')
+           ),
            ranged AS (
-             UPDATE tasks AS t SET gen = r.gen, owner = NULL FROM r
-             WHERE t.job_seq = r.job_seq AND t.idx >= r.lo AND t.idx < r.hi AND t.state = 0 AND t.gen IS NULL
+             UPDATE tasks AS t SET gen = live.gen, owner = NULL FROM live
+             WHERE t.job_seq = live.job_seq AND t.idx >= live.lo AND t.idx < live.hi AND t.state = 0 AND t.gen IS NULL
              RETURNING 1
            ),
+           -- Disjoint from ranged: a row held one by one has its gen set.
            single AS (
-             UPDATE tasks AS t SET owner = NULL WHERE ${rows}
+             UPDATE tasks AS t SET owner = NULL WHERE t.gen IS NOT NULL AND ${rows}
              RETURNING 1
            )
            SELECT ((SELECT count(*) FROM ranged) + (SELECT count(*) FROM single))::int AS n`,

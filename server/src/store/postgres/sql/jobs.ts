@@ -72,8 +72,9 @@ export async function cancelJob(db: Queryable, seq: number, at: number): Promise
   const status = rows[0]?.status;
   if (status === undefined) return undefined;
   if (status === 'queued' || status === 'running') {
-    await db.query({ name: 'barnraise.cancelJob', text: "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE seq = $1", values: [seq, at] });
+    // Its claims first, while the job still reads as running: a range is freed only for a live job.
     await releaseJob(db, seq);
+    await db.query({ name: 'barnraise.cancelJob', text: "UPDATE jobs SET status = 'cancelled', finished_at = $2 WHERE seq = $1", values: [seq, at] });
   }
   const after = await db.query<CounterRow>({ name: 'barnraise.jobCounters', text: `SELECT seq, ${COUNTER_COLUMNS} FROM jobs WHERE seq = $1`, values: [seq] });
   return after.rows[0];
