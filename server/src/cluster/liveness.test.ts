@@ -112,15 +112,23 @@ describe('master liveness (SPEC.md K2, K3)', () => {
   it('[K3] on a store of its own (SQLite), a beat still waiting on a busy store is no lapse; beats that fail still are', async () => {
     let answer: () => void = () => {};
     const { store, state } = fakeStore();
-    const busy = { ...store, beat: () => new Promise<number>((r) => (answer = () => r(0))) } as unknown as Store;
+    let hang = true;
+    const busy = { ...store, beat: () => (hang ? new Promise<number>((r) => (answer = () => r(0))) : Promise.resolve(0)) } as unknown as Store;
     const clock = { t: 0 };
     const { l, seen } = liveness(busy, clock, { exclusive: true });
     const first = l.beat();
     for (clock.t = 1000; clock.t <= 8000; clock.t += 1000) await l.beat();
     expect(seen).toEqual([]);
     expect(l.alive()).toBe(true);
+    hang = false;
     answer();
     await first;
+    // The beat sent at 0 landed at 8 s; the tick after it, and a tick late by 5 s, are no lapse either.
+    clock.t = 9000;
+    await l.beat();
+    clock.t = 14_500;
+    await l.beat();
+    expect(seen).toEqual([]);
     // Failing beats on the same exclusive store: lost as on any store.
     const own = liveness(store, clock, { exclusive: true });
     clock.t = 10_000;

@@ -23,9 +23,9 @@ export interface LivenessOptions {
   /** After each good beat (reading the other masters). */
   afterBeat?(): Promise<void>;
   /**
-   * The store is this master's alone (SQLite: one process owns the file), so nobody can take its claims: a
-   * beat still waiting on a busy store is no lapse (else a store thread busy for 3 s made the master drop
-   * and reload its jobs, for nothing); a beat that fails still is.
+   * The store is this master's alone (SQLite: one process owns the file), so nobody can take its claims: only
+   * beats that fail for the lapse count (else a store thread or event loop busy for 3 s made the master drop
+   * and reload its jobs, for nothing).
    */
   exclusive?: boolean;
   /** A monotonic clock (ms). */
@@ -71,7 +71,9 @@ export class Liveness {
     // The time from construction to the first beat (migrations, a sweep, a loaded machine) is no lapse:
     // counted, it made a master start by declaring the store lost.
     this.lastOk ??= this.now();
-    if (!(this.opts.exclusive && this.beating)) this.checkLost();
+    // On a store of its own a master loses it only by beats that fail (below): not by a beat still waiting, nor
+    // by the gap a long one leaves once it lands, nor by a tick that a starved event loop ran late.
+    if (!this.opts.exclusive) this.checkLost();
     if (this.beating) return; // a beat still hanging on a store that does not answer
     this.beating = true;
     let landed = false;
