@@ -86,6 +86,25 @@ describe('group commit (SPEC.md D2)', () => {
     expect(store.batches.reduce((n, b) => n + b.tasks.length, 0)).toBe(25);
   });
 
+  it('[D2] writes arriving behind a running commit wait for its end as one batch, not one flush each', async () => {
+    const { store, writer } = setup(10);
+    const job = makeJob({ total: 510 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, Array.from({ length: job.spec.total }, (_, i) => i));
+    let release!: () => void;
+    store.gate = new Promise((r) => (release = r));
+    let flushes = 0;
+    const flush = writer.flush.bind(writer);
+    writer.flush = () => (flushes++, flush());
+    for (let i = 0; i < 10; i++) writer.requeued(job, i); // a full batch: its commit starts and is held
+    for (let i = 10; i < 510; i++) writer.requeued(job, i); // every one of these is past a full batch
+    // Each of these used to start a flush that waited on the commit: 500 of them, all woken by each commit.
+    expect(flushes).toBe(1);
+    release();
+    await flush();
+    expect(store.batches.map((b) => b.tasks.length)).toEqual([10, 500]);
+    expect(flushes).toBe(2);
+  });
+
   it('[D2] a failed commit is retried and acknowledged only once it succeeds', async () => {
     const store = new SqliteStore({ file: ':memory:' });
     stores.push(store);

@@ -177,11 +177,15 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
   }
 
   private schedule(): void {
+    // While a commit runs, what arrives waits for it: its end schedules again. A flush started here for each
+    // write past a full batch waited on the running commit, and every commit woke them all (27,000 of
+    // them at once behind a PostgreSQL commit, more CPU in the collector than in the store's client).
+    if (this.running) return;
     if (this.tasks.length + this.attempts.length + this.replicas.length + this.verdicts.length >= this.opts.maxBatch) {
       void this.flush();
       return;
     }
-    if (!this.timer && !this.running) this.timer = setTimeout(() => void this.flush(), this.opts.intervalMs);
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.opts.intervalMs);
   }
 
   /** Commit everything pending now; resolves when all of it (and any commit before it) is durable. */
