@@ -198,6 +198,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }));
   const sync = (late.sync = new JobSync(scheduler, store, { everyMs: config.syncMs, live: () => liveness.alive(), onError: (err) => app.log.warn({ err }, 'job sync failed') }));
   app.decorate('sync', sync);
+  // [K7] Job changes on the other masters, heard at once (PostgreSQL); the sync's period stays the fallback.
+  const watch = store.watchJobs?.(
+    () => sync.poke(),
+    throttled((err, heldBack) => app.log.warn({ err, heldBack }, 'listening for job changes failed; connecting again')),
+  );
   app.decorate('liveness', liveness);
   app.decorate('advertiseUrl', config.advertiseUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`);
   app.decorate('scheduler', scheduler);
@@ -237,6 +242,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     liveness.stop();
     sync.stop();
+    await watch?.close();
     clearInterval(ticker);
     clearInterval(retention);
     // [Y2] The Python syntax checker's thread, if a Python job started it.

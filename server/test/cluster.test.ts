@@ -24,13 +24,13 @@ afterAll(async () => {
 /** Fast beats so a dead master's claims free in about 1.5 s. */
 const FAST = { BARNRAISE_BEAT_MS: '250', BARNRAISE_CLAIM_TTL_MS: '1500', BARNRAISE_SYNC_MS: '250', BARNRAISE_HEARTBEAT_MS: '500' };
 
-async function cluster(n: number, db = PG_TEST_URL): Promise<{ masters: MasterProc[]; schema: string }> {
+async function cluster(n: number, db = PG_TEST_URL, env: NodeJS.ProcessEnv = {}): Promise<{ masters: MasterProc[]; schema: string }> {
   const schema = `cluster_${randomBytes(4).toString('hex')}`;
   const masters: MasterProc[] = [];
   for (let k = 0; k < n; k++) {
     const dataDir = tempDir();
     dirs.push(dataDir);
-    const m = await startMaster({ dataDir, token, env: { ...FAST, BARNRAISE_DATABASE_URL: db, BARNRAISE_DATABASE_SCHEMA: schema } });
+    const m = await startMaster({ dataDir, token, env: { ...FAST, BARNRAISE_DATABASE_URL: db, BARNRAISE_DATABASE_SCHEMA: schema, ...env } });
     procs.push(m);
     masters.push(m);
   }
@@ -112,6 +112,19 @@ describeWithPg('[K] three masters on one PostgreSQL', () => {
     expect((await onB.job(job.id)).counts.done - done).toBeLessThanOrEqual(2);
   }, 120_000);
 
+  it('[K7] a job submitted to one master reaches the volunteers of another at once, not at its next read of the jobs', async () => {
+    // The periodic read slowed to a minute: only the database's notification can bring the job over in time.
+    const { masters } = await cluster(2, PG_TEST_URL, { BARNRAISE_SYNC_MS: '60000' });
+    const [a, b] = masters as [MasterProc, MasterProc];
+    procs.push(startWorker(b.url, 1));
+    await waitFor('the volunteer on B', async () => ((await (await fetch(`${b.url}/api/stats`)).json()) as Stats).volunteers === 1, 30_000);
+    const job = await api(a.url, token).createJob({ code: 'export default (n) => n + 1', inputs: [1, 2, 3] });
+    const at = Date.now();
+    await waitFor('done through B', async () => (await api(b.url, token).job(job.id)).status === 'completed', 10_000, 20);
+    expect(Date.now() - at).toBeLessThan(5000);
+    expect((await api(a.url, token).results(job.id)).map((l) => l.output)).toEqual([2, 3, 4]);
+  }, 60_000);
+
   it('[K3][K8] a master cut off from the database stops leasing and acknowledging; the others take its work; it resumes when reconnected', async () => {
     const pgPort = Number(new URL(PG_TEST_URL).port || 5432);
     const cut = await TcpProxy.start([pgPort]);
@@ -122,7 +135,7 @@ describeWithPg('[K] three masters on one PostgreSQL', () => {
     const start = async (db: string) => {
       const dataDir = tempDir();
       dirs.push(dataDir);
-      const m = await startMaster({ dataDir, token, port: await freePort(), env: { ...FAST, BARNRAISE_DATABASE_URL: db, BARNRAISE_DATABASE_SCHEMA: schema } });
+      const m = await startMaster({ dataDir, token, port: await freePort(), env: { ...FAST, BARNRAISE_DATABASE_URL: db, BARNRAISE_DATABASE_SCHEMA: schema, ...env } });
       procs.push(m);
       return m;
     };

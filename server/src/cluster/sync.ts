@@ -1,7 +1,8 @@
 /**
  * Every master knows every active job (SPEC.md K7): a job submitted to another master, cancelled or retried
- * there, or finished by the others' results, reaches this one within `everyMs` from the store. Claims
- * (K1) then bring its tasks here as volunteers here want them.
+ * there, or finished by the others' results, reaches this one within `everyMs` from the store, and sooner
+ * when the store tells of the change (`poke`, PostgreSQL's notifications). Claims (K1) then bring its tasks
+ * here as volunteers here want them.
  */
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { Store } from '../store/store.ts';
@@ -9,6 +10,8 @@ import type { Store } from '../store/store.ts';
 export class JobSync {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** A change was told while a sync ran: it may have read the jobs before the change, so one more follows. */
+  private again = false;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -30,8 +33,20 @@ export class JobSync {
   tick(): Promise<void> {
     this.running ??= this.sync()
       .catch((err: unknown) => this.opts.onError(err))
-      .finally(() => (this.running = null));
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          void this.tick();
+        }
+      });
     return this.running;
+  }
+
+  /** The store says the jobs changed: sync now (once more after a sync already running; many pokes, one sync). */
+  poke(): void {
+    if (this.running) this.again = true;
+    else void this.tick();
   }
 
   private async sync(): Promise<void> {

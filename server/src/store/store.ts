@@ -290,5 +290,10 @@ export interface Store {
   listIdentities(offset: number, limit: number): Promise<IdentityPage>;
   /** Delete finished (completed or cancelled) jobs that finished before `before` (ms). Returns how many. */
   deleteFinishedBefore(before: number): Promise<number>;
+  /**
+   * [K7] Be told soon when another master submits, cancels or retries a job (PostgreSQL). Absent where no
+   * other master can (SQLite). A hint only: the periodic read of the active jobs stays the truth.
+   */
+  watchJobs?(onChange: () => void, onError?: (err: Error) => void): { close(): Promise<void> };
   close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 /** Messages between the master's event loop and its store thread (threaded.ts ⇄ thread.ts). */
 import type { Store } from './store.ts';
 
-/** The Store methods the thread serves: every one of them, by name. */
-export type StoreMethod = Exclude<keyof Store, 'close'> | 'close';
+/** The Store methods the thread serves: every one of them, by name (not `watchJobs`: one SQLite master is alone). */
+export type StoreMethod = Exclude<keyof Store, 'close' | 'watchJobs'> | 'close';
 
 export interface StoreCall {
   id: number;

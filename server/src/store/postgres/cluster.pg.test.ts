@@ -298,4 +298,49 @@ describeWithPg('PgStore, several masters at once', () => {
     await cutOff.close();
     await healthy!.close();
   }, 20_000);
+  it('[K7] a job submitted, cancelled or retried on one master is told to the others at once; another schema is not heard; a cut listener comes back', async () => {
+    const [a, b] = await masters(2, 2);
+    const other = await PgStore.open({ url: PG_TEST_URL, schema: testSchema('cluster_other'), poolSize: 1 });
+    schemas.push(other.schema);
+    let heard = 0;
+    const watch = b!.watchJobs(() => heard++);
+    await watch.ready;
+    const hears = async (what: string, before: number) => {
+      for (let k = 0; k < 100 && heard === before; k++) await sleep(20);
+      expect(heard, what).toBeGreaterThan(before);
+    };
+    const job = jobRecord({ total: 2 });
+    let before = heard;
+    await a!.insertJob(job, [0, 1]);
+    await hears('a submit on A', before);
+    // Another deployment in the same database: its jobs are not this schema's.
+    before = heard;
+    await other.insertJob(jobRecord({ total: 1 }), [0]);
+    await sleep(300);
+    expect(heard, 'a job of another schema').toBe(before);
+    before = heard;
+    await a!.commit({ tasks: [failed(job.id, 0)], attempts: [], jobs: [] });
+    await sleep(300);
+    expect(heard, 'a commit of results tells nothing (it is the hot path)').toBe(before);
+    await a!.resetFailed(job.id);
+    await hears('a retry of failed tasks on A', before);
+    // The listening connection cut (a restart, a proxy): it connects again and says so, since what was
+    // told meanwhile is lost.
+    const pid = watch.pid!;
+    expect(pid).toBeGreaterThan(0);
+    before = heard;
+    await a!.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await hears('back after the cut', before);
+    for (let k = 0; k < 100 && (watch.pid === undefined || watch.pid === pid); k++) await sleep(20);
+    expect(watch.pid).not.toBe(pid);
+    before = heard;
+    await a!.cancelJob(job.id, 5);
+    await hears('a cancel on A, heard on the new connection', before);
+    await watch.close();
+    before = heard;
+    await a!.insertJob(jobRecord({ total: 1 }), [0]);
+    await sleep(300);
+    expect(heard, 'nothing after close').toBe(before);
+    await closeAll([a!, b!, other]);
+  }, 30_000);
 });

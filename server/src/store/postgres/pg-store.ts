@@ -34,6 +34,7 @@ import type {
 import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
 import { applyCommit } from './commit.ts';
 import { DEFAULT_SCHEMA, inTransaction, openPool, type PgOptions } from './connect.ts';
+import { JobsListener } from './listen.ts';
 import { migrate } from './migrate.ts';
 import { INT4_MAX, int4, pgText, storableId, TaskRowState, toCounters, toFinished, toIdentity, toMaster, toRecord, toReplicaRecord, toVote } from './rows.ts';
 import { checksOf, insertChecks } from './sql/checks.ts';
@@ -43,6 +44,7 @@ import { deleteAttemptsOfJobs, deleteChecksOfJobs, deleteFinishedJobs, deleteRep
 import { eventsSince, trimEvents } from './sql/events.ts';
 import { identitiesByIds, listIdentities } from './sql/identities.ts';
 import { insertJob } from './sql/insertJob.ts';
+import { notifyJobs } from './sql/notifyJobs.ts';
 import { cancelJob, lockJobs } from './sql/jobs.ts';
 import { beat, deleteSilentMasters, liveMasters, trySweepLock } from './sql/masters.ts';
 import * as read from './sql/reads.ts';
@@ -72,6 +74,7 @@ export class PgStore implements Store {
   private constructor(
     readonly pool: pg.Pool,
     readonly schema: string,
+    private readonly url: string,
   ) {}
 
   /** Connect, bring the schema up to date (safe when several masters start at once), and return the store. */
@@ -84,7 +87,7 @@ export class PgStore implements Store {
       await pool.end();
       throw err;
     }
-    return new PgStore(pool, schema);
+    return new PgStore(pool, schema, opts.url);
   }
 
   private async seqOf(jobId: string): Promise<number | undefined> {
@@ -108,6 +111,7 @@ export class PgStore implements Store {
       const seq = await insertJob(client, spec);
       await copyTasks(client, seq, inputs);
       if (checks.length > 0) await insertChecks(client, seq, checks);
+      await notifyJobs(client, this.schema);
       return seq;
     });
     this.seqs.set(spec.id, seq);
@@ -223,7 +227,11 @@ export class PgStore implements Store {
   async cancelJob(jobId: string, at: number): Promise<JobCounters | undefined> {
     const seq = await this.seqOf(jobId);
     if (seq === undefined) return undefined;
-    const row = await inTransaction(this.pool, (client) => cancelJob(client, seq, at));
+    const row = await inTransaction(this.pool, async (client) => {
+      const row = await cancelJob(client, seq, at);
+      if (row) await notifyJobs(client, this.schema);
+      return row;
+    });
     return row && toCounters(row);
   }
 
@@ -295,7 +303,10 @@ export class PgStore implements Store {
     return inTransaction(this.pool, async (client) => {
       await lockJobs(client, [seq]); // the job row before its task rows, as commits lock them
       const n = await resetFailedTasks(client, seq);
-      if (n > 0) await reopenJob(client, seq, n);
+      if (n > 0) {
+        await reopenJob(client, seq, n);
+        await notifyJobs(client, this.schema);
+      }
       return n;
     });
   }
@@ -329,6 +340,11 @@ export class PgStore implements Store {
     });
     for (const { id } of gone) this.seqs.delete(id);
     return gone.length;
+  }
+
+  /** [K7] Hear the job changes the other masters make (listen.ts): `onChange` may be called more than once per change. */
+  watchJobs(onChange: () => void, onError?: (err: Error) => void): JobsListener {
+    return new JobsListener({ url: this.url, schema: this.schema, onChange, ...(onError ? { onError } : {}) });
   }
 
   /** Close the pool once the queries in flight are done. */
