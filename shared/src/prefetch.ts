@@ -19,3 +19,20 @@ export function leasesPerThread(avgMs: number | undefined): number {
 export function smoothMs(avg: number | undefined, ms: number): number {
   return avg === undefined ? ms : 0.8 * avg + 0.2 * ms;
 }
+
+/**
+ * [P3] Outcomes of attempts shorter than this (ms, on average) wait a little for others before they are
+ * sent, so that one `results` frame carries many: the master, and a browser's network process, pay per
+ * frame, and a page that sent one frame per tiny attempt spent on them the CPU its threads wanted. The wait
+ * is a fifth of the work the leases held cover, at most RESULTS_WINDOW_MS: the credits the outcomes free
+ * return long before those leases run out. Under a millisecond it is not worth a timer.
+ */
+export const SHORT_RESULT_MS = 5;
+export const RESULTS_WINDOW_MS = PREFETCH_WINDOW_MS / 5;
+
+/** How long the outcomes of attempts of `avgMs` on average may wait for others (0: send at the next turn). */
+export function resultsWindowMs(avgMs: number | undefined): number {
+  if (avgMs === undefined || !Number.isFinite(avgMs) || avgMs < 0 || avgMs >= SHORT_RESULT_MS) return 0;
+  const ms = Math.min(RESULTS_WINDOW_MS, (leasesPerThread(avgMs) * avgMs) / 5);
+  return ms >= 1 ? Math.floor(ms) : 0;
+}

@@ -9,7 +9,7 @@ import { Limits } from '../limits.ts';
 import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type VolunteerMessage } from '../protocol.ts';
 import { decodeFrame, encodeResultItem, encodeResultsFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
-import { leasesPerThread, smoothMs } from '../prefetch.ts';
+import { leasesPerThread, resultsWindowMs, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
 import type { VolunteerIdentity } from '../identity.ts';
 
@@ -109,8 +109,11 @@ export interface VolunteerCoreDeps {
   prefetch?: number;
   now?: () => number;
   random?: () => number;
-  /** Run `fn` soon, after other pending events (batches results). */
-  defer?: (fn: () => void) => void;
+  /**
+   * Run `fn` soon, after other pending events (batches results); `ms` > 0: it may wait that long, for more
+   * outcomes to join the frame (short attempts, `resultsWindowMs`). Default: a timer of `ms`.
+   */
+  defer?: (fn: () => void, ms: number) => void;
 }
 
 /** Progress frames per attempt are at most this frequent. */
@@ -129,7 +132,7 @@ type JobFrame = MessageOf<MasterMessage, 'job'>;
 export class VolunteerCore {
   private readonly pool: PoolLike;
   private readonly now: () => number;
-  private readonly defer: (fn: () => void) => void;
+  private readonly defer: (fn: () => void, ms: number) => void;
   private ws: SocketLike | null = null;
   private welcome: Welcome | null = null;
   private readonly jobs = new Map<string, JobFrame>();
@@ -171,7 +174,7 @@ export class VolunteerCore {
 
   constructor(private readonly deps: VolunteerCoreDeps) {
     this.now = deps.now ?? (() => Date.now());
-    this.defer = deps.defer ?? ((fn) => void setTimeout(fn, 0));
+    this.defer = deps.defer ?? ((fn, ms) => void setTimeout(fn, ms));
     this.pool = deps.createPool({
       started: (task) => deps.sink.attemptStarted(this.jobs.get(task.job)?.name ?? task.job),
       progress: (a, p) => this.progress(a, p),
@@ -434,12 +437,13 @@ export class VolunteerCore {
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    // Results ending in the same turn travel in one frame, with the credits they free.
+    // Results ending in the same turn travel in one frame, with the credits they free; those of short
+    // attempts wait a little for the next ones (P3), credits alone go at once.
     this.defer(() => {
       if (this.reconcileDue) this.reconcile(); // while flushQueued, its own scheduleFlush adds no other turn
       this.flushQueued = false;
       this.flush();
-    });
+    }, this.pending.length > 0 ? resultsWindowMs(this.avgMs) : 0);
   }
 
   /** Send waiting results (with the credits asked for since the last frame), or the credits alone. */

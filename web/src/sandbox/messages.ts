@@ -27,7 +27,12 @@ export interface RunRequest {
   i: number;
   input: unknown;
 }
-export type ToWorker = RunRequest;
+/** Several attempts at once, run in this order: a short job's attempts sent ahead in one message, not one each (P3). */
+export interface RunBatch {
+  t: 'runs';
+  runs: RunRequest[];
+}
+export type ToWorker = RunRequest | RunBatch;
 
 /**
  * Worker to page. `begin`: the job's module is prepared (a Python job's interpreter started) and attempt `a`

@@ -154,6 +154,25 @@ describe('WorkerPool', () => {
     expect(pool.running + pool.queued).toBe(0);
   });
 
+  it('[P3] a busy worker\'s line of a short job is topped up once half of it has run, several attempts in one message', () => {
+    const { host, pool, done } = setup(1);
+    const ids = Array.from({ length: 40 }, (_, k) => `a${k + 1}`);
+    for (const a of ids) pool.run(task(a));
+    const w = host.alive[0]!;
+    w.finish({ ok: true, output: 0, ms: 0.5 }); // now known short: 8 ms ahead at 0.5 ms is the cap, 16
+    expect(w.received.map((r) => r.a)).toEqual(ids.slice(0, 17));
+    expect(w.messages, 'the 16 went in one message').toBe(2);
+    for (let k = 0; k < 7; k++) w.finish({ ok: true, output: k, ms: 0.5 });
+    expect(w.messages, 'nothing sent while more than half the line is left').toBe(2);
+    w.finish({ ok: true, output: 7, ms: 0.5 });
+    expect(w.messages).toBe(3);
+    expect(w.received.map((r) => r.a)).toEqual(ids.slice(0, 25));
+    expect(pool.running).toBe(16);
+    for (let k = 0; k < 31; k++) w.finish({ ok: true, output: k, ms: 0.5 });
+    expect(done.map((d) => d.a)).toEqual(ids);
+    expect(w.messages, '40 attempts in a few messages').toBeLessThanOrEqual(7);
+  });
+
   it('reset drops every lease and hands back what it dropped', () => {
     const { pool } = setup(1);
     pool.run(task('a1'));

@@ -8,7 +8,7 @@
  * cannot stall the socket.
  */
 import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
-import type { FromWorker } from './messages.ts';
+import type { FromWorker, RunRequest } from './messages.ts';
 import type { WorkerHandle, WorkerHost } from './host.ts';
 
 export type { PoolTask };
@@ -240,26 +240,36 @@ export class WorkerPool {
   /**
    * Send the slot's worker attempts from the head of the queue: one when it is idle, and while the head's job
    * is short, more behind the running one up to that job's depth (an even share of the queue among the
-   * workers, so none sits on attempts another could start now).
+   * workers, so none sits on attempts another could start now). A busy worker is topped up once its line is
+   * down to half, in one message: a message to a worker costs the page's thread about as much as a tiny
+   * attempt's whole bookkeeping (the sandbox frame's workers may live in another process).
    */
   private feed(slot: Slot): void {
     if (slot.retiring) return;
     const share = Math.max(1, Math.ceil((this.queue.length + this.running) / Math.max(1, this.slots.length)));
+    const batch: PoolTask[] = [];
     for (;;) {
       const head = this.queue[0];
-      if (!head) return;
-      if (slot.sent.length > 0 && slot.sent.length >= Math.min(this.depth(head.job), share)) return;
-      this.queue.shift();
-      this.post(slot, head);
+      if (!head) break;
+      const held = slot.sent.length + batch.length;
+      const limit = Math.min(this.depth(head.job), share);
+      if (held > 0 && held >= limit) break;
+      if (batch.length === 0 && slot.sent.length > 0 && slot.sent.length > limit / 2) break;
+      batch.push(this.queue.shift()!);
     }
+    if (batch.length > 0) this.post(slot, batch);
   }
 
-  private post(slot: Slot, task: PoolTask): void {
-    const first = !slot.jobs.has(task.job);
-    slot.jobs.add(task.job);
-    slot.sent.push(task);
-    slot.handle.post({ t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), i: task.i, input: task.input });
-    if (slot.sent.length === 1) this.begin(slot);
+  private post(slot: Slot, tasks: PoolTask[]): void {
+    const idle = slot.sent.length === 0;
+    const runs: RunRequest[] = tasks.map((task) => {
+      const first = !slot.jobs.has(task.job);
+      slot.jobs.add(task.job);
+      slot.sent.push(task);
+      return { t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), i: task.i, input: task.input };
+    });
+    slot.handle.post(runs.length === 1 ? runs[0]! : { t: 'runs', runs });
+    if (idle) this.begin(slot);
   }
 }
 

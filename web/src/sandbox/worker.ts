@@ -10,7 +10,7 @@
 import { describeError, prepareFunctionOf, runAttempt, taskFunctionOf, type PrepareFunction, type TaskFunction } from '../../../shared/src/runner.ts';
 import { AssetShelf, NO_ASSETS, type HandedAsset, type TaskAssets } from '../../../shared/src/task-assets.ts';
 import { describeViolation, installGuards } from './guard.ts';
-import type { FromWorker, ToWorker } from './messages.ts';
+import type { FromWorker, RunRequest, ToWorker } from './messages.ts';
 
 /** The parts of a DedicatedWorkerGlobalScope used here (the project's DOM typings describe a window). */
 interface WorkerScope {
@@ -50,7 +50,7 @@ function load(job: string, code: string | undefined): Promise<JobModule> {
 /** Violation events are queued tasks, so give them one turn to arrive before judging a failure. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-async function run(port: MessagePort, req: ToWorker): Promise<void> {
+async function run(port: MessagePort, req: RunRequest): Promise<void> {
   const reply = (msg: FromWorker) => port.postMessage(msg);
   const seen = violations.length;
   if (req.assets) jobAssets.set(req.job, req.assets);
@@ -102,6 +102,6 @@ scope.onmessage = (e) => {
   // task, Python's among them, must not start the next one while it awaits).
   let line = Promise.resolve();
   port.onmessage = (m: MessageEvent<ToWorker>) => {
-    line = line.then(() => run(port, m.data)).catch(() => undefined);
+    for (const req of m.data.t === 'runs' ? m.data.runs : [m.data]) line = line.then(() => run(port, req)).catch(() => undefined);
   };
 };

@@ -5,14 +5,19 @@ import type { RunRequest, ToWorker } from '../sandbox/messages.ts';
 import type { SocketLike } from '@barnraise/shared';
 
 export class FakeWorker implements WorkerHandle {
-  readonly received: ToWorker[] = [];
+  /** Every attempt it was sent, in order, whether alone or in a batch. */
+  readonly received: RunRequest[] = [];
+  /** Messages it was sent (a batch is one). */
+  messages = 0;
   terminated = false;
   constructor(
     readonly id: number,
     readonly listener: WorkerListener,
   ) {}
   post(msg: ToWorker): void {
-    this.received.push(msg);
+    this.messages++;
+    if (msg.t === 'runs') this.received.push(...msg.runs);
+    else this.received.push(msg);
   }
   terminate(): void {
     this.terminated = true;

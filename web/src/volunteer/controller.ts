@@ -16,12 +16,17 @@ const STATS_EVERY_MS = 5_000;
 
 let client: VolunteerCore | null = null;
 
-/** A task queued behind the current one, after other pending events; unlike setTimeout it is not throttled in hidden tabs. */
-function deferrer(): (fn: () => void) => void {
+/**
+ * A task queued behind the current one, after other pending events; unlike setTimeout it is not throttled in
+ * hidden tabs. A wait asked for (outcomes of short attempts gathering into one frame) is a timer while the
+ * tab is visible; hidden, where timers may be held back for a second or more, the outcomes go at once.
+ */
+function deferrer(): (fn: () => void, ms: number) => void {
   const channel = new MessageChannel();
   const queue: Array<() => void> = [];
   channel.port1.onmessage = () => queue.shift()?.();
-  return (fn) => {
+  return (fn, ms) => {
+    if (ms > 0 && !document.hidden) return void setTimeout(fn, ms);
     queue.push(fn);
     channel.port2.postMessage(null);
   };
