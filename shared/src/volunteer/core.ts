@@ -443,7 +443,7 @@ export class VolunteerCore {
       if (this.reconcileDue) this.reconcile(); // while flushQueued, its own scheduleFlush adds no other turn
       this.flushQueued = false;
       this.flush();
-    }, this.pending.length > 0 ? resultsWindowMs(this.avgMs) : 0);
+    }, this.pending.length > 0 ? resultsWindowMs(this.avgMs, this.deps.prefetch ?? leasesPerThread(this.avgMs)) : 0);
   }
 
   /** Send waiting results (with the credits asked for since the last frame), or the credits alone. */

@@ -9,11 +9,14 @@ const welcome: MasterMessage = { type: 'welcome', v: PROTOCOL_VERSION, volunteer
 const job: MasterMessage = { type: 'job', id: 'j1', name: 'squares', code: 'export default (n) => n * n', timeoutMs: 5000 };
 const tasks = (...ids: string[]): MasterMessage => ({ type: 'tasks', items: ids.map((a, i) => ({ a, job: 'j1', i, input: i })) });
 
-function setup() {
+/** `prefetch` null: the adaptive prefetch, by task length (P3). */
+function setup(prefetch: number | null = 2) {
   const host = new FakeHost();
   const sockets: FakeSocket[] = [];
   const states: ConnectionState[] = [];
   const deferred: Array<() => void> = [];
+  /** The wait each deferred flush was allowed (results of short attempts gather into one frame). */
+  const waits: number[] = [];
   const sink: VolunteerSink = {
     connectionChanged: (s) => states.push(s),
     attemptStarted: () => {},
@@ -24,7 +27,7 @@ function setup() {
   const client = new VolunteerCore({
     isMasterMessage: (v): v is MasterMessage => Check(MasterMessageSchema, v),
     agent: 'browser',
-    prefetch: 2,
+    ...(prefetch !== null ? { prefetch } : {}),
     url: 'ws://master/ws/volunteer',
     connect: (url) => {
       const s = new FakeSocket(url);
@@ -33,7 +36,10 @@ function setup() {
     },
     createPool: (events) => new WorkerPool(host, events),
     sink,
-    defer: (fn) => deferred.push(fn),
+    defer: (fn, ms) => {
+      deferred.push(fn);
+      waits.push(ms);
+    },
     random: () => 0.5,
   });
   /** Run the deferred flushes (results batching). */
@@ -49,7 +55,7 @@ function setup() {
     socket().deliver(job);
     settle();
   };
-  return { host, client, sockets, socket, states, settle, join };
+  return { host, client, sockets, socket, states, settle, join, waits };
 }
 
 describe('VolunteerCore (with the page\'s worker pool)', () => {
@@ -95,6 +101,29 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
         want: 2,
       },
     ]);
+  });
+
+  it('[P3] outcomes of short attempts may wait a little for others, to share a frame; long ones and credits alone go at once', () => {
+    const wait = (ms: number, prefetch?: number) => {
+      const { host, join, socket, settle, waits } = setup(prefetch ?? null);
+      join(1);
+      socket().deliver(tasks('a1', 'a2'));
+      settle();
+      waits.length = 0;
+      host.alive[0]!.finish({ ok: true, output: 0, ms });
+      const asked = waits.at(-1);
+      settle();
+      expect(socket().frames('results').flatMap((f) => f.items.map((i) => i.a))).toEqual(['a1']);
+      return asked;
+    };
+    expect(wait(30), 'a 30 ms attempt').toBe(0);
+    expect(wait(1), 'a 1 ms attempt: a fifth of the 50 ms its leases cover').toBe(10);
+    expect(wait(0.2), '0.2 ms: a fifth of 128 leases of it').toBe(5);
+    expect(wait(0.01), 'trivial: not worth a timer').toBe(0);
+    expect(wait(1, 2), 'a prefetch fixed at 2 leases a thread covers 2 ms: too little to wait on').toBe(0);
+    const { join, waits } = setup();
+    join(2);
+    expect(waits.every((w) => w === 0), 'credits alone').toBe(true);
   });
 
   it('[Stop] takes its credits back, releases every lease it holds and closes', () => {
