@@ -43,7 +43,8 @@ export class JobsListener {
     const onLost = (err?: Error) => {
       if (lost) return;
       lost = true;
-      if (err) this.opts.onError?.(err);
+      // Closed while connecting: the connection's end is ours, not a fault to report.
+      if (err && !this.stopped) this.opts.onError?.(err);
       client.removeAllListeners('notification');
       void client.end().catch(() => {});
       if (this.client === client) this.client = null;
