@@ -151,3 +151,33 @@ test('a task that loops forever is stopped after timeoutMs by replacing its work
     await expect(tab.connection).toHaveText('connected');
   });
 });
+
+test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many to a frame, though one loops forever in the middle of a line', async ({ openVolunteer, api }) => {
+  test.setTimeout(120_000);
+  const tab = await openVolunteer();
+  await tab.setThreads(2);
+  const frames = { results: 0, items: 0 };
+  tab.page.on('websocket', (ws) =>
+    ws.on('framesent', (f) => {
+      const msg = JSON.parse(String(f.payload)) as { type: string; items?: unknown[] };
+      if (msg.type !== 'results') return;
+      frames.results++;
+      frames.items += msg.items?.length ?? 0;
+    }),
+  );
+  await tab.start();
+  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  // About 0.5 ms each: a short job, so each worker gets a line of attempts and holds outcomes to send them
+  // together; index 1500 never ends, with others sent behind it.
+  const code = `export default (n) => { if (n === 1500) { for (;;) {} } const end = performance.now() + 0.5; let h = n; while (performance.now() < end) h = (h * 31 + 7) | 0; return n * 2; };`;
+  const job = await api.createJob({ name: 'short, one loops', code, inputs: Array.from({ length: 3000 }, (_, n) => n), timeoutMs: 2_000, maxAttempts: 1 });
+  await api.waitForCompletion(job.id, 90_000);
+  const lines = await api.results(job.id);
+  expect(lines).toHaveLength(3000);
+  expect(new Set(lines.map((l) => l.index)).size).toBe(3000);
+  expect(lines.find((l) => l.index === 1500), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
+  expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 2)).toHaveLength(2999);
+  expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(3000);
+  expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeLessThan(frames.items / 3);
+  await expect(tab.connection).toHaveText('connected');
+});

@@ -38,7 +38,13 @@ export type ToWorker = RunRequest | RunBatch;
  * Worker to page. `begin`: the job's module is prepared (a Python job's interpreter started) and attempt `a`
  * starts now; sent only for modules that have something to prepare, its time limit starting over from it.
  */
-export type FromWorker = { t: 'progress'; a: string; p: number } | { t: 'begin'; a: string } | { t: 'done'; a: string; outcome: AttemptOutcome };
+export type DoneMessage = { t: 'done'; a: string; outcome: AttemptOutcome };
+/**
+ * `dones`: outcomes of attempts run one after another, in that order. A worker holds a short job's outcome
+ * while its next attempt is already there, for at most a few ms, so they cross to the page several to a
+ * message (P3); anything else it sends goes after what it holds.
+ */
+export type FromWorker = { t: 'progress'; a: string; p: number } | { t: 'begin'; a: string } | DoneMessage | { t: 'dones'; items: DoneMessage[] };
 
 /** Prefix of every error the sandbox itself raises, so a job's author sees at once what refused them. */
 export const SANDBOX_ERROR_PREFIX = 'sandbox:';

@@ -47,6 +47,12 @@ export class WorkerPool {
   private target = 0;
   /** Smoothed attempt duration (ms) per job; unknown means not short. */
   private readonly durations = new Map<string, number>();
+  /**
+   * Attempts to run alone (nothing sent behind them, nothing behind which they are sent): those of a line a
+   * time limit expired on, where the worker may have held finished attempts' outcomes (worker.ts), so the one
+   * that overran is found by running each on its own.
+   */
+  private readonly solo = new Set<string>();
 
   constructor(
     private readonly host: WorkerHost,
@@ -99,6 +105,7 @@ export class WorkerPool {
 
   /** Stop attempt `a` wherever it is, without an outcome. Returns true if it was here. */
   abort(a: string): boolean {
+    this.solo.delete(a);
     const q = this.queue.findIndex((t) => t.a === a);
     if (q >= 0) {
       this.queue.splice(q, 1);
@@ -116,6 +123,7 @@ export class WorkerPool {
   /** Take up to `n` waiting leases, newest first (to hand back to the master). */
   takeQueued(n = this.queue.length): PoolTask[] {
     const taken = n > 0 ? this.queue.splice(Math.max(0, this.queue.length - n)) : [];
+    for (const t of taken) this.solo.delete(t.a);
     if (taken.length > 0) this.events.changed();
     return taken;
   }
@@ -123,6 +131,7 @@ export class WorkerPool {
   /** Drop every lease, stopping running attempts; returns what was dropped (connection lost, or Stop). */
   reset(): PoolTask[] {
     const dropped = this.queue.splice(0);
+    this.solo.clear();
     for (const s of [...this.slots]) {
       if (s.sent.length === 0) continue;
       dropped.push(...s.sent);
@@ -146,6 +155,10 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
+    if (typeof msg === 'object' && msg !== null && msg.t === 'dones') {
+      if (Array.isArray(msg.items)) for (const m of msg.items) this.onMessage(slot, m);
+      return;
+    }
     const task = slot.sent[0];
     // Anything not about this worker's running attempt is late or forged: ignore it.
     if (!task || typeof msg !== 'object' || msg === null || msg.a !== task.a) return;
@@ -162,6 +175,7 @@ export class WorkerPool {
     if (msg.t !== 'done' || !isOutcome(msg.outcome)) return;
     this.disarm(slot);
     slot.sent.shift();
+    this.solo.delete(task.a);
     this.learn(task.job, msg.outcome.ms);
     this.events.done(task, msg.outcome);
     // The outcome may have reset or shrunk the pool meanwhile: a slot no longer here gets nothing more.
@@ -227,8 +241,16 @@ export class WorkerPool {
 
   private arm(slot: Slot, task: PoolTask): void {
     slot.timer = setTimeout(() => {
-      const [, ...rest] = slot.sent;
-      this.replace(slot, rest);
+      if (slot.sent.length > 1) {
+        // A line: the worker may have finished this one and be holding its outcome while it runs a later one
+        // (worker.ts), so no attempt of it is blamed yet. Each runs again alone, first in the queue.
+        const line = [...slot.sent];
+        for (const t of line) this.solo.add(t.a);
+        this.replace(slot, line);
+        return;
+      }
+      this.solo.delete(task.a);
+      this.replace(slot, []);
       this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
     }, task.timeoutMs);
   }
@@ -245,12 +267,16 @@ export class WorkerPool {
    * attempt's whole bookkeeping (the sandbox frame's workers may live in another process).
    */
   private feed(slot: Slot): void {
-    if (slot.retiring) return;
+    if (slot.retiring || slot.sent.some((t) => this.solo.has(t.a))) return;
     const share = Math.max(1, Math.ceil((this.queue.length + this.running) / Math.max(1, this.slots.length)));
     const batch: PoolTask[] = [];
     for (;;) {
       const head = this.queue[0];
       if (!head) break;
+      if (this.solo.has(head.a)) {
+        if (slot.sent.length === 0 && batch.length === 0) batch.push(this.queue.shift()!);
+        break;
+      }
       const held = slot.sent.length + batch.length;
       const limit = Math.min(this.depth(head.job), share);
       if (held > 0 && held >= limit) break;

@@ -10,7 +10,7 @@
 import { describeError, prepareFunctionOf, runAttempt, taskFunctionOf, type PrepareFunction, type TaskFunction } from '../../../shared/src/runner.ts';
 import { AssetShelf, NO_ASSETS, type HandedAsset, type TaskAssets } from '../../../shared/src/task-assets.ts';
 import { describeViolation, installGuards } from './guard.ts';
-import type { FromWorker, RunRequest, ToWorker } from './messages.ts';
+import type { DoneMessage, FromWorker, RunRequest, ToWorker } from './messages.ts';
 
 /** The parts of a DedicatedWorkerGlobalScope used here (the project's DOM typings describe a window). */
 interface WorkerScope {
@@ -50,8 +50,38 @@ function load(job: string, code: string | undefined): Promise<JobModule> {
 /** Violation events are queued tasks, so give them one turn to arrive before judging a failure. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/**
+ * [P3] Outcomes held back to cross together, oldest first: an outcome waits while this worker's next attempt
+ * is already here, and at most HOLD_MS from the first held, so a short job's outcomes reach the page several to
+ * a message (each message across the sandbox's process cost the page's thread as much as the rest of an
+ * attempt's bookkeeping). The pool knows a worker holding outcomes may be past the attempt it thinks runs:
+ * a time limit that expires on a line of attempts blames none of them (pool.ts).
+ */
+const HOLD_MS = 8;
+let held: DoneMessage[] = [];
+let heldSince = 0;
+/** Attempts sent here and not started yet. */
+let waiting = 0;
+
+function sendHeld(port: MessagePort): void {
+  if (held.length === 0) return;
+  port.postMessage(held.length === 1 ? held[0] : { t: 'dones', items: held });
+  held = [];
+}
+
 async function run(port: MessagePort, req: RunRequest): Promise<void> {
-  const reply = (msg: FromWorker) => port.postMessage(msg);
+  waiting--;
+  if (held.length > 0 && performance.now() - heldSince >= HOLD_MS) sendHeld(port);
+  const reply = (msg: FromWorker) => {
+    if (msg.t === 'done') {
+      if (held.length === 0) heldSince = performance.now();
+      held.push(msg);
+      if (waiting === 0) sendHeld(port);
+      return;
+    }
+    sendHeld(port); // in order: what is held is about attempts before this one
+    port.postMessage(msg);
+  };
   const seen = violations.length;
   if (req.assets) jobAssets.set(req.job, req.assets);
   let fn: TaskFunction;
@@ -102,6 +132,9 @@ scope.onmessage = (e) => {
   // task, Python's among them, must not start the next one while it awaits).
   let line = Promise.resolve();
   port.onmessage = (m: MessageEvent<ToWorker>) => {
-    for (const req of m.data.t === 'runs' ? m.data.runs : [m.data]) line = line.then(() => run(port, req)).catch(() => undefined);
+    for (const req of m.data.t === 'runs' ? m.data.runs : [m.data]) {
+      waiting++;
+      line = line.then(() => run(port, req)).catch(() => undefined);
+    }
   };
 };
