@@ -30,11 +30,8 @@ export function smoothMs(avg: number | undefined, ms: number): number {
 export const SHORT_RESULT_MS = 5;
 export const RESULTS_WINDOW_MS = PREFETCH_WINDOW_MS / 5;
 
-/**
- * How long the outcomes of attempts of `avgMs` on average may wait for others (0: send at the next turn),
- * for a volunteer holding `perThread` leases a thread (by default as many as it asks for).
- */
-export function resultsWindowMs(avgMs: number | undefined, perThread = leasesPerThread(avgMs)): number {
+/** How long the outcomes of attempts of `avgMs` on average may wait for others (0: send at the next turn), for a volunteer holding `perThread` leases a thread. */
+export function resultsWindowMs(avgMs: number | undefined, perThread: number): number {
   if (avgMs === undefined || !Number.isFinite(avgMs) || avgMs < 0 || avgMs >= SHORT_RESULT_MS) return 0;
   const ms = Math.min(RESULTS_WINDOW_MS, (perThread * avgMs) / 5);
   return ms >= 1 ? Math.floor(ms) : 0;

@@ -265,11 +265,15 @@ export class VolunteerCore {
     this.reconcile();
   }
 
+  /** [P3] Leases held per thread: as configured, else by how long its attempts take. */
+  private perThread(): number {
+    return this.deps.prefetch ?? leasesPerThread(this.avgMs);
+  }
+
   /** Leases this volunteer may hold now. */
   capacity(): number {
     if (!this.welcome || !this.running || this.rejoining || (this.hidden && this.pauseWhenHidden)) return 0;
-    const perThread = this.deps.prefetch ?? leasesPerThread(this.avgMs);
-    return Math.min(this.threads * perThread, this.welcome.maxCredits);
+    return Math.min(this.threads * this.perThread(), this.welcome.maxCredits);
   }
 
   private connect(): void {
@@ -443,7 +447,7 @@ export class VolunteerCore {
       if (this.reconcileDue) this.reconcile(); // while flushQueued, its own scheduleFlush adds no other turn
       this.flushQueued = false;
       this.flush();
-    }, this.pending.length > 0 ? resultsWindowMs(this.avgMs, this.deps.prefetch ?? leasesPerThread(this.avgMs)) : 0);
+    }, this.pending.length > 0 ? resultsWindowMs(this.avgMs, this.perThread()) : 0);
   }
 
   /** Send waiting results (with the credits asked for since the last frame), or the credits alone. */
