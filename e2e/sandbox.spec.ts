@@ -181,3 +181,56 @@ test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many t
   expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeLessThan(frames.items / 3);
   await expect(tab.connection).toHaveText('connected');
 });
+
+test('[P3] 20 ms tasks go one behind the running one on each worker: each outcome crosses at once, and one that loops blames only itself', async ({ openVolunteer, api }) => {
+  test.setTimeout(60_000);
+  const tab = await openVolunteer();
+  await tab.setThreads(2);
+  const frames = { results: 0, items: 0 };
+  tab.page.on('websocket', (ws) =>
+    ws.on('framesent', (f) => {
+      const msg = JSON.parse(String(f.payload)) as { type: string; items?: unknown[] };
+      if (msg.type !== 'results') return;
+      frames.results++;
+      frames.items += msg.items?.length ?? 0;
+    }),
+  );
+  await tab.start();
+  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  // About 20 ms each: not short enough to have outcomes held (worker.ts), short enough to be sent a line of
+  // two (pool.ts); index 30 never ends, with another attempt sent behind it. Async, as a Python task is: the
+  // attempt sent behind reaches the worker while one awaits, so the worker knows it has a next one.
+  const code = `export default async (n) => { await new Promise((r) => setTimeout(r, 1)); if (n === 30) { for (;;) {} } const end = performance.now() + 20; let h = n; while (performance.now() < end) h = (h * 31 + 7) | 0; return n * 3; };`;
+  const job = await api.createJob({ name: '20 ms, one loops', code, inputs: Array.from({ length: 60 }, (_, n) => n), timeoutMs: 2_000, maxAttempts: 1 });
+  await api.waitForCompletion(job.id, 45_000);
+  const lines = await api.results(job.id);
+  expect(lines).toHaveLength(60);
+  expect(new Set(lines.map((l) => l.index)).size).toBe(60);
+  expect(lines.find((l) => l.index === 30), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
+  expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 3)).toHaveLength(59);
+  // Held outcomes would cross in pairs or more; a 20 ms outcome is sent the moment it is known.
+  expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(60);
+  expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeGreaterThan(frames.items * 0.7);
+  await expect(tab.connection).toHaveText('connected');
+});
+
+test('[P3] outputs of a megabyte from short tasks reach the master in frames under its limit: the job completes, each result once', async ({ openVolunteer, api }) => {
+  test.setTimeout(60_000);
+  const tab = await openVolunteer();
+  await tab.setThreads(2);
+  const sizes: number[] = [];
+  tab.page.on('websocket', (ws) => ws.on('framesent', (f) => void (String(f.payload).startsWith('{"type":"results"') && sizes.push(Buffer.byteLength(String(f.payload))))));
+  await tab.start();
+  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  // Quick to make, so their outcomes wait a few milliseconds to share a frame (P3): together, a dozen would be
+  // three times Limits.maxFrameBytes, and the master would close the socket on every try.
+  const job = await api.createJob({ name: 'big outputs', code: `export default (n) => String(n).padEnd(1_000_000, 'x')`, inputs: Array.from({ length: 40 }, (_, n) => n) });
+  const final = await api.waitForCompletion(job.id, 45_000);
+  expect(final.requeues, 'no lease went back with a closed socket').toBe(0);
+  const lines = await api.results(job.id);
+  expect(lines.map((l) => l.index)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+  expect(lines.every((l) => l.status === 'done' && l.output === String(l.index).padEnd(1_000_000, 'x'))).toBe(true);
+  expect(Math.max(...sizes), 'no frame over the limit').toBeLessThanOrEqual(4 * 1024 * 1024);
+  expect(sizes.some((b) => b > 2_000_000), 'some frames carried several outcomes').toBe(true);
+  await expect(tab.connection).toHaveText('connected');
+});

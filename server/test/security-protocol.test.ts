@@ -77,7 +77,7 @@ describe('[S6] limits on frames and results, each with a clear error', () => {
   });
 
   it('numbers out of range are protocol errors; a forged huge `ms` does not poison the totals', async () => {
-    for (const frame of ['{"type":"want","n":1e400}', '{"type":"want","n":-1}', '{"type":"want","n":257}', '{"type":"progress","a":"x","p":2}', '{"type":"want","n":1.5}']) {
+    for (const frame of ['{"type":"want","n":1e400}', '{"type":"want","n":-1}', `{"type":"want","n":${Limits.maxCreditsPerConnection + 1}}`, '{"type":"progress","a":"x","p":2}', '{"type":"want","n":1.5}']) {
       const v = await RawVolunteer.join(m.url);
       v.ws.send(frame);
       expect((await v.closedWith()).code, frame).toBe(CloseCode.ProtocolError);

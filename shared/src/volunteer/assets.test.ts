@@ -19,6 +19,8 @@ class RecordingPool implements PoolLike {
   get workers() {
     return 1;
   }
+  /** A worker may have several attempts sent to it: busy workers are not attempts out. */
+  busyWorkers = 0;
   resize(): void {}
   run(task: PoolTask): void {
     this.ran.push(task);
@@ -100,6 +102,15 @@ function setup() {
 }
 
 describe('[A5] the asset gate', () => {
+  it('tells the busy workers of the pool it wraps, not the attempts out (the page shows "Workers busy")', () => {
+    const { join, pool, gate } = setup();
+    join();
+    pool().busyWorkers = 1;
+    expect(gate().busyWorkers).toBe(1);
+    pool().busyWorkers = 0;
+    expect(gate().busyWorkers).toBe(0);
+  });
+
   it('holds a job\'s leases until its assets are there, fetching each once, and counts them as held', async () => {
     const { join, fetches, pool, flush, gate } = setup();
     const s = join();

@@ -44,6 +44,11 @@ export class AssetGate implements PoolLike {
     return this.inner.workers;
   }
 
+  /** Workers running an attempt (not attempts out: a worker may have several sent to it). */
+  get busyWorkers(): number | undefined {
+    return this.inner.busyWorkers;
+  }
+
   resize(n: number): void {
     this.inner.resize(n);
   }

@@ -450,10 +450,14 @@ export class VolunteerCore {
     }, this.pending.length > 0 ? resultsWindowMs(this.avgMs, this.perThread()) : 0);
   }
 
-  /** Send waiting results (with the credits asked for since the last frame), or the credits alone. */
+  /**
+   * Send waiting results (with the credits asked for since the last frame), or the credits alone. A frame
+   * carries at most maxCreditsPerConnection items and fits the master's frame limit: the master closes a
+   * socket whose frame is larger, and the results in it would be lost with their leases, again and again.
+   */
   private flush(): void {
     while (this.pending.length > 0) {
-      const items = this.pending.splice(0, Limits.maxCreditsPerConnection);
+      const items = this.pending.splice(0, framedItems(this.pending));
       const want = Math.min(this.wantQueued, Limits.maxCreditsPerConnection);
       this.wantQueued -= want;
       this.sendText(encodeResultsFrame(items, want));
@@ -556,4 +560,30 @@ export class VolunteerCore {
     this.deps.sink.connectionChanged(ConnectionState.reconnecting, reason || undefined);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/**
+ * Room for a frame's envelope (type, want, brackets) under Limits.maxFrameBytes. An item alone always fits:
+ * an output is at most maxResultBytes of JSON and an error maxErrorChars.
+ */
+const FRAME_SLACK_BYTES = 64 * 1024;
+
+/**
+ * How many of `items` (from the first) go in one `results` frame: at most maxCreditsPerConnection, and at
+ * least one, as many as fit maxFrameBytes. A string's UTF-8 bytes are at most 3 per UTF-16 unit, so a
+ * frame whose units are under a third of the limit fits without measuring it; beyond that it is measured.
+ */
+export function framedItems(items: readonly string[]): number {
+  const budget = Limits.maxFrameBytes - FRAME_SLACK_BYTES;
+  const n = Math.min(items.length, Limits.maxCreditsPerConnection);
+  let units = 0;
+  for (let k = 0; k < n; k++) units += items[k]!.length + 1;
+  if (units * 3 <= budget) return n;
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  for (let k = 0; k < n; k++) {
+    bytes += encoder.encode(items[k]!).length + 1;
+    if (bytes > budget) return Math.max(1, k);
+  }
+  return n;
 }

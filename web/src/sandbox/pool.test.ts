@@ -162,6 +162,26 @@ describe('WorkerPool', () => {
     expect(pool.running + pool.queued).toBe(0);
   });
 
+  it('[P3] attempts under a second go one behind the running one, so a worker never waits on the page between them; longer ones one at a time', () => {
+    const { host, pool, done } = setup(1);
+    for (const a of ['m1', 'm2', 'm3', 'm4']) pool.run(task(a, { job: 'mid' }));
+    const w = host.alive[0]!;
+    expect(w.received.map((r) => r.a), 'unknown length: one at a time').toEqual(['m1']);
+    w.finish({ ok: true, output: 1, ms: 50 });
+    expect(w.received.map((r) => r.a), '50 ms attempts: the next one waits in the worker').toEqual(['m1', 'm2', 'm3']);
+    expect(pool.running).toBe(2);
+    w.finish({ ok: true, output: 2, ms: 50 });
+    expect(w.received.map((r) => r.a)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    for (const a of ['l1', 'l2', 'l3']) pool.run(task(a, { job: 'long', timeoutMs: 60_000 }));
+    w.finish({ ok: true, output: 3, ms: 50 });
+    w.finish({ ok: true, output: 4, ms: 50 });
+    expect(done.map((d) => d.a)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    w.finish({ ok: true, output: 5, ms: 2000 });
+    expect(w.received.map((r) => r.a).slice(4), '2 s attempts: one at a time, the rest can still be handed back').toEqual(['l1', 'l2']);
+    expect(pool.running).toBe(1);
+    expect(pool.takeQueued().map((t) => t.a)).toEqual(['l3']);
+  });
+
   it('[P3] outcomes a worker held back arrive together, in order; a limit on an attempt running alone blames it at once', () => {
     const { host, pool, done } = setup(1);
     for (const a of ['a1', 'a2', 'a3']) pool.run(task(a, { timeoutMs: 300 }));

@@ -1,11 +1,11 @@
 /**
  * The worker pool: one compute worker per thread, leases waiting FIFO. A worker runs one attempt at a time;
  * once a job's attempts prove short, each worker is sent the next few attempts before it asks (the worker
- * runs them one after another), so it never waits for the page's main thread between tiny tasks: on a busy
- * machine that thread may get the CPU only every few milliseconds (issue 13). An attempt past its time limit
- * is stopped by terminating its worker, which is replaced; the attempts sent behind it go back to the front
- * of the queue, and the other workers go on. Runs on the page's main thread, so a task that never yields
- * cannot stall the socket.
+ * runs them one after another; one behind the running one for attempts under a second), so it never waits
+ * for the page's main thread between tasks: on a busy machine that thread may get the CPU only every few
+ * milliseconds (issue 13). An attempt past its time limit is stopped by terminating its worker, which is
+ * replaced; the attempts sent behind it go back to the front of the queue, and the other workers go on.
+ * Runs on the page's main thread, so a task that never yields cannot stall the socket.
  */
 import type { AttemptOutcome, PoolTask } from '@barnraise/shared';
 import type { FromWorker, RunRequest } from './messages.ts';
@@ -33,8 +33,16 @@ interface Slot {
   retiring: boolean;
 }
 
-/** A job whose attempts take less than this (smoothed, ms) is sent to workers ahead of time. */
+/** A job whose attempts take less than this (smoothed, ms) is sent to workers several attempts ahead. */
 const SHORT_MS = 4;
+/**
+ * A job whose attempts take less than this (and not short) is sent one attempt behind the running one, so a
+ * worker starts its next attempt the moment one ends, not a hop to the page's thread and back later: with
+ * every core busy, that hop waited for the page's and the frame's threads to be scheduled, and 50 ms tasks
+ * left the workers idle about a tenth of the time (issue 13). Longer attempts stay one at a time: a gap of a
+ * few milliseconds is nothing beside them, and a lease still on the page can be handed back (Stop, hidden).
+ */
+const LINE_MS = 1000;
 /** About this much work (ms) sent to a worker ahead, and at most this many attempts. */
 const AHEAD_MS = 8;
 const MAX_AHEAD = 16;
@@ -194,10 +202,11 @@ export class WorkerPool {
     this.durations.set(job, avg === undefined ? ms : 0.8 * avg + 0.2 * ms);
   }
 
-  /** How many attempts of `job` a worker may have sent to it: one until the job proves short. */
+  /** How many attempts of `job` a worker may have sent to it: one until the job proves shorter than LINE_MS. */
   private depth(job: string): number {
     const avg = this.durations.get(job);
-    if (avg === undefined || avg >= SHORT_MS) return 1;
+    if (avg === undefined || avg >= LINE_MS) return 1;
+    if (avg >= SHORT_MS) return 2;
     return Math.min(MAX_AHEAD, Math.max(2, Math.ceil(AHEAD_MS / Math.max(avg, 0.05))));
   }
 

@@ -51,11 +51,12 @@ function load(job: string, code: string | undefined): Promise<JobModule> {
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * [P3] Outcomes held back to cross together, oldest first: an outcome waits while this worker's next attempt
- * is already here, and at most HOLD_MS from the first held, so a short job's outcomes reach the page several to
- * a message (each message across the sandbox's process cost the page's thread as much as the rest of an
- * attempt's bookkeeping). The pool knows a worker holding outcomes may be past the attempt it thinks runs:
- * a time limit that expires on a line of attempts blames none of them (pool.ts).
+ * [P3] Outcomes held back to cross together, oldest first: an outcome of an attempt shorter than HOLD_MS
+ * waits while this worker's next attempt is already here, and at most HOLD_MS from the first held, so a
+ * short job's outcomes reach the page several to a message (each message across the sandbox's process cost
+ * the page's thread as much as the rest of an attempt's bookkeeping). The pool knows a worker holding
+ * outcomes may be past the attempt it thinks runs: a time limit that expires on a line of attempts blames
+ * none of them (pool.ts).
  */
 const HOLD_MS = 8;
 let held: DoneMessage[] = [];
@@ -76,7 +77,8 @@ async function run(port: MessagePort, req: RunRequest): Promise<void> {
     if (msg.t === 'done') {
       if (held.length === 0) heldSince = performance.now();
       held.push(msg);
-      if (waiting === 0) sendHeld(port);
+      // A long attempt's outcome goes at once: holding it would hold it for the whole next attempt.
+      if (waiting === 0 || msg.outcome.ms >= HOLD_MS) sendHeld(port);
       return;
     }
     sendHeld(port); // in order: what is held is about attempts before this one

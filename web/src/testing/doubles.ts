@@ -56,6 +56,8 @@ export class FakeHost implements WorkerHost {
 export class FakeSocket implements SocketLike {
   readyState = 0;
   readonly sent: VolunteerMessage[] = [];
+  /** UTF-8 bytes of each frame sent, in order. */
+  readonly sentBytes: number[] = [];
   closed: { code?: number; reason?: string } | null = null;
   onopen: SocketLike['onopen'] = null;
   onmessage: SocketLike['onmessage'] = null;
@@ -63,6 +65,7 @@ export class FakeSocket implements SocketLike {
   onerror: SocketLike['onerror'] = null;
   constructor(readonly url: string) {}
   send(data: string): void {
+    this.sentBytes.push(new TextEncoder().encode(data).length);
     this.sent.push(JSON.parse(data) as VolunteerMessage);
   }
   close(code?: number, reason?: string): void {

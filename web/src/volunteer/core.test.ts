@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Check } from '@sinclair/typebox/value';
-import { CloseCode, MasterMessageSchema, PROTOCOL_VERSION, VolunteerCore, type ConnectionState, type MasterMessage, type VolunteerSink } from '@barnraise/shared';
+import { CloseCode, Limits, MasterMessageSchema, PROTOCOL_VERSION, VolunteerCore, type ConnectionState, type MasterMessage, type VolunteerSink } from '@barnraise/shared';
 import { WorkerPool } from '../sandbox/pool.ts';
 import { FakeHost, FakeSocket } from '../testing/doubles.ts';
 
@@ -124,6 +124,24 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     const { join, waits } = setup();
     join(2);
     expect(waits.every((w) => w === 0), 'credits alone').toBe(true);
+  });
+
+  it('[P3] a results frame fits the master\'s frame limit: big outputs that end together go in several frames, none lost', () => {
+    const { host, join, socket, settle } = setup(8);
+    join(1);
+    const ids = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    socket().deliver(tasks(...ids));
+    settle();
+    // Six outputs of a million characters (é: 2 bytes each in UTF-8), all ended before the frame goes.
+    const big = (k: number) => `${k}`.padEnd(1_000_000, k % 2 === 0 ? 'x' : 'é');
+    for (let k = 0; k < ids.length; k++) host.alive[0]!.finish({ ok: true, output: big(k), ms: 30 });
+    settle();
+    const frames = socket().frames('results');
+    expect(frames.flatMap((f) => f.items.map((i) => i.a)), 'every outcome, once, in order').toEqual(ids);
+    expect(frames.length).toBeGreaterThan(1);
+    const sizes = socket().sent.map((m, k) => (m.type === 'results' ? socket().sentBytes[k]! : 0)).filter((b) => b > 0);
+    for (const b of sizes) expect(b).toBeLessThanOrEqual(Limits.maxFrameBytes);
+    expect(frames.flatMap((f) => f.items).every((i) => i.ok && typeof i.output === 'string' && i.output.length === 1_000_000)).toBe(true);
   });
 
   it('[Stop] takes its credits back, releases every lease it holds and closes', () => {
