@@ -152,19 +152,15 @@ test('a task that loops forever is stopped after timeoutMs by replacing its work
   });
 });
 
+/** How many `results` frames a tab sent, and how many outcomes they carried. */
+function resultsFrames(sent: ReadonlyArray<{ items: readonly unknown[] }>): { results: number; items: number } {
+  return { results: sent.length, items: sent.reduce((n, f) => n + f.items.length, 0) };
+}
+
 test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many to a frame, though one loops forever in the middle of a line', async ({ openVolunteer, api }) => {
   test.setTimeout(120_000);
   const tab = await openVolunteer();
   await tab.setThreads(2);
-  const frames = { results: 0, items: 0 };
-  tab.page.on('websocket', (ws) =>
-    ws.on('framesent', (f) => {
-      const msg = JSON.parse(String(f.payload)) as { type: string; items?: unknown[] };
-      if (msg.type !== 'results') return;
-      frames.results++;
-      frames.items += msg.items?.length ?? 0;
-    }),
-  );
   await tab.start();
   await expect.poll(() => tab.computeWorkers()).toBe(2);
   // About 0.5 ms each: a short job, so each worker gets a line of attempts and holds outcomes to send them
@@ -177,6 +173,7 @@ test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many t
   expect(new Set(lines.map((l) => l.index)).size).toBe(3000);
   expect(lines.find((l) => l.index === 1500), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
   expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 2)).toHaveLength(2999);
+  const frames = resultsFrames(tab.sent('results'));
   expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(3000);
   expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeLessThan(frames.items / 3);
   await expect(tab.connection).toHaveText('connected');
@@ -186,15 +183,6 @@ test('[P3] 20 ms tasks go one behind the running one on each worker: each outcom
   test.setTimeout(60_000);
   const tab = await openVolunteer();
   await tab.setThreads(2);
-  const frames = { results: 0, items: 0 };
-  tab.page.on('websocket', (ws) =>
-    ws.on('framesent', (f) => {
-      const msg = JSON.parse(String(f.payload)) as { type: string; items?: unknown[] };
-      if (msg.type !== 'results') return;
-      frames.results++;
-      frames.items += msg.items?.length ?? 0;
-    }),
-  );
   await tab.start();
   await expect.poll(() => tab.computeWorkers()).toBe(2);
   // About 20 ms each: not short enough to have outcomes held (worker.ts), short enough to be sent a line of
@@ -209,6 +197,7 @@ test('[P3] 20 ms tasks go one behind the running one on each worker: each outcom
   expect(lines.find((l) => l.index === 30), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
   expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 3)).toHaveLength(59);
   // Held outcomes would cross in pairs or more; a 20 ms outcome is sent the moment it is known.
+  const frames = resultsFrames(tab.sent('results'));
   expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(60);
   expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeGreaterThan(frames.items * 0.7);
   await expect(tab.connection).toHaveText('connected');
@@ -218,8 +207,6 @@ test('[P3] outputs of a megabyte from short tasks reach the master in frames und
   test.setTimeout(60_000);
   const tab = await openVolunteer();
   await tab.setThreads(2);
-  const sizes: number[] = [];
-  tab.page.on('websocket', (ws) => ws.on('framesent', (f) => void (String(f.payload).startsWith('{"type":"results"') && sizes.push(Buffer.byteLength(String(f.payload))))));
   await tab.start();
   await expect.poll(() => tab.computeWorkers()).toBe(2);
   // Quick to make, so their outcomes wait a few milliseconds to share a frame (P3): together, a dozen would be
@@ -230,6 +217,7 @@ test('[P3] outputs of a megabyte from short tasks reach the master in frames und
   const lines = await api.results(job.id);
   expect(lines.map((l) => l.index)).toEqual(Array.from({ length: 40 }, (_, n) => n));
   expect(lines.every((l) => l.status === 'done' && l.output === String(l.index).padEnd(1_000_000, 'x'))).toBe(true);
+  const sizes = tab.framesSent.filter((f) => f.payload.startsWith('{"type":"results"')).map((f) => Buffer.byteLength(f.payload));
   expect(Math.max(...sizes), 'no frame over the limit').toBeLessThanOrEqual(4 * 1024 * 1024);
   expect(sizes.some((b) => b > 2_000_000), 'some frames carried several outcomes').toBe(true);
   await expect(tab.connection).toHaveText('connected');

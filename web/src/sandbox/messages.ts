@@ -24,6 +24,12 @@ export interface RunRequest {
   job: string;
   code?: string;
   assets?: readonly HandedAsset[];
+  /**
+   * A short job's attempt (P3): its outcome may be held while the worker's next attempt is already there.
+   * Absent for longer attempts sent one behind another: their next attempt may run for a long time, and a
+   * worker running a task cannot send what it holds until that ends.
+   */
+  hold?: true;
   i: number;
   input: unknown;
 }

@@ -169,6 +169,7 @@ describe('WorkerPool', () => {
     expect(w.received.map((r) => r.a), 'unknown length: one at a time').toEqual(['m1']);
     w.finish({ ok: true, output: 1, ms: 50 });
     expect(w.received.map((r) => r.a), '50 ms attempts: the next one waits in the worker').toEqual(['m1', 'm2', 'm3']);
+    expect(w.received.some((r) => r.hold), 'not a short job: no outcome of it is held back').toBe(false);
     expect(pool.running).toBe(2);
     w.finish({ ok: true, output: 2, ms: 50 });
     expect(w.received.map((r) => r.a)).toEqual(['m1', 'm2', 'm3', 'm4']);
@@ -180,6 +181,26 @@ describe('WorkerPool', () => {
     expect(w.received.map((r) => r.a).slice(4), '2 s attempts: one at a time, the rest can still be handed back').toEqual(['l1', 'l2']);
     expect(pool.running).toBe(1);
     expect(pool.takeQueued().map((t) => t.a)).toEqual(['l3']);
+  });
+
+  it('[P3] a worker that crashes with a line out blames none of it: each runs again alone, and a crash alone is blamed', () => {
+    const { host, pool, done } = setup(1);
+    for (const a of ['a1', 'a2', 'a3', 'a4']) pool.run(task(a));
+    const w = host.alive[0]!;
+    w.finish({ ok: true, output: 1, ms: 0.5 });
+    expect(w.received.slice(1).every((r) => r.hold), 'a short job: its outcomes may be held back').toBe(true);
+    expect(pool.running).toBe(3);
+    // The worker may have finished a2 and hold its outcome while a3 crashes it.
+    w.listener.error('out of memory');
+    expect(done.map((d) => d.a)).toEqual(['a1']);
+    const fresh = host.alive[0]!;
+    expect(fresh.received.map((r) => r.a), 'alone').toEqual(['a2']);
+    fresh.finish({ ok: true, output: 2, ms: 0.5 });
+    expect(host.alive[0]!.received.map((r) => r.a)).toEqual(['a2', 'a3']);
+    host.alive[0]!.listener.error('out of memory');
+    expect(done.at(-1)).toEqual({ a: 'a3', outcome: { ok: false, error: 'worker crashed: out of memory', ms: 0 } });
+    host.alive[0]!.finish({ ok: true, output: 4, ms: 0.5 });
+    expect(done.map((d) => d.a)).toEqual(['a1', 'a2', 'a3', 'a4']);
   });
 
   it('[P3] outcomes a worker held back arrive together, in order; a limit on an attempt running alone blames it at once', () => {

@@ -154,8 +154,11 @@ export class WorkerPool {
     slot.handle = this.host.spawn({
       message: (msg) => this.onMessage(slot, msg),
       error: (message) => {
-        const [task, ...rest] = slot.sent;
-        this.replace(slot, rest);
+        // On a line, as for a time limit: the worker may have held finished attempts' outcomes, and the crash
+        // travels another way than they do (through the frame), so none is blamed until each has run alone.
+        if (slot.sent.length > 1) return this.requeueSolo(slot);
+        const [task] = slot.sent;
+        this.replace(slot, []);
         if (task) this.events.done(task, { ok: false, error: `worker crashed: ${message}`, ms: 0 });
       },
     });
@@ -250,18 +253,20 @@ export class WorkerPool {
 
   private arm(slot: Slot, task: PoolTask): void {
     slot.timer = setTimeout(() => {
-      if (slot.sent.length > 1) {
-        // A line: the worker may have finished this one and be holding its outcome while it runs a later one
-        // (worker.ts), so no attempt of it is blamed yet. Each runs again alone, first in the queue.
-        const line = [...slot.sent];
-        for (const t of line) this.solo.add(t.a);
-        this.replace(slot, line);
-        return;
-      }
+      // A line: the worker may have finished this one and be holding its outcome while it runs a later one
+      // (worker.ts), so no attempt of it is blamed yet.
+      if (slot.sent.length > 1) return this.requeueSolo(slot);
       this.solo.delete(task.a);
       this.replace(slot, []);
       this.events.done(task, { ok: false, error: `timed out after ${task.timeoutMs} ms`, ms: task.timeoutMs });
     }, task.timeoutMs);
+  }
+
+  /** Replace the slot's worker; each attempt of its line runs again alone, first in the queue. */
+  private requeueSolo(slot: Slot): void {
+    const line = [...slot.sent];
+    for (const t of line) this.solo.add(t.a);
+    this.replace(slot, line);
   }
 
   private feedAll(): void {
@@ -301,7 +306,8 @@ export class WorkerPool {
       const first = !slot.jobs.has(task.job);
       slot.jobs.add(task.job);
       slot.sent.push(task);
-      return { t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), i: task.i, input: task.input };
+      const hold = this.depth(task.job) > 2 ? (true as const) : undefined;
+      return { t: 'run', a: task.a, job: task.job, ...(first ? { code: task.code, ...(task.assets ? { assets: task.assets } : {}) } : {}), ...(hold ? { hold } : {}), i: task.i, input: task.input };
     });
     slot.handle.post(runs.length === 1 ? runs[0]! : { t: 'runs', runs });
     if (idle) this.begin(slot);

@@ -51,10 +51,10 @@ function load(job: string, code: string | undefined): Promise<JobModule> {
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * [P3] Outcomes held back to cross together, oldest first: an outcome of an attempt shorter than HOLD_MS
- * waits while this worker's next attempt is already here, and at most HOLD_MS from the first held, so a
- * short job's outcomes reach the page several to a message (each message across the sandbox's process cost
- * the page's thread as much as the rest of an attempt's bookkeeping). The pool knows a worker holding
+ * [P3] Outcomes held back to cross together, oldest first: an outcome of a short job's attempt (the page says
+ * so, `hold`) shorter than HOLD_MS waits while this worker's next attempt is already here, and at most
+ * HOLD_MS from the first held, so a short job's outcomes reach the page several to a message (each message
+ * across the sandbox's process cost the page's thread as much as the rest of an attempt's bookkeeping). The pool knows a worker holding
  * outcomes may be past the attempt it thinks runs: a time limit that expires on a line of attempts blames
  * none of them (pool.ts).
  */
@@ -77,8 +77,9 @@ async function run(port: MessagePort, req: RunRequest): Promise<void> {
     if (msg.t === 'done') {
       if (held.length === 0) heldSince = performance.now();
       held.push(msg);
-      // A long attempt's outcome goes at once: holding it would hold it for the whole next attempt.
-      if (waiting === 0 || msg.outcome.ms >= HOLD_MS) sendHeld(port);
+      // Only a short job's outcome waits, and not a long one of it: holding it would hold it for the whole
+      // next attempt (a worker running a task sends nothing until it ends).
+      if (waiting === 0 || !req.hold || msg.outcome.ms >= HOLD_MS) sendHeld(port);
       return;
     }
     sendHeld(port); // in order: what is held is about attempts before this one
