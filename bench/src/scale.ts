@@ -9,13 +9,16 @@
 import { Api, PLUS_ONE, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
-import { ClientProcess, CpuMeter, readMemory, sleep, waitUntil } from './lib/proc.ts';
+import { ClientProcess, CpuMeter, readMemory, sleep, ThreadCpuMeter, waitUntil } from './lib/proc.ts';
 import { RawVolunteer } from './lib/raw-volunteer.ts';
 import { median } from './lib/stats.ts';
 import { fmt, mb, verdict, Verdict, type Row } from './lib/table.ts';
 
 const TARGET_CONNECTIONS = 10_000;
 const TARGET_RSS = 500e6;
+/** Connections that work in the busy window, and how long each holds a lease (2 threads on 1-second tasks). */
+const BUSY_CONNECTIONS = 2_000;
+const BUSY_HOLD_MS = 500;
 
 /** Submit a 10-task job and time it to `completed` (polled every 5 ms); `reps` times, median and max. */
 async function smallJobLatency(api: Api, reps: number): Promise<{ median: number; max: number; all: number[] }> {
@@ -45,11 +48,63 @@ interface Step {
   smallJobHungryMs: { median: number; max: number; all: number[] };
 }
 
+/**
+ * Busy: a master of its own and a swarm whose every connection works as a tab on long tasks does (an
+ * outcome every BUSY_HOLD_MS, one lease at a time). What the master spends per task when every result comes
+ * alone on its own connection, the way a real swarm sends them (rather than many to a frame, as in the
+ * dispatch and common benchmarks).
+ */
+async function busySwarm(ctx: BenchContext, windowMs: number, settleMs: number) {
+  const count = ctx.quick ? 1_000 : BUSY_CONNECTIONS;
+  const master = await Master.start();
+  const api = new Api(master.url, master.token);
+  let swarm: ClientProcess | null = null;
+  try {
+    await sleep(settleMs);
+    const empty = new CpuMeter(master.pid);
+    await sleep(Math.min(windowMs, 5_000));
+    const emptyCores = empty.read().cores;
+    swarm = new ClientProcess('idle-swarm.ts', ['--url', master.url, '--parallel', '200']);
+    await swarm.next('started', 30_000);
+    swarm.send({ type: 'grow', to: count });
+    await swarm.next('grown', 180_000);
+    await waitUntil(`${count} volunteers on the master`, async () => (await api.stats()).volunteers === count || null, 60_000, 100);
+    // Enough work for the warm-up and the window, with room to spare.
+    const job = await api.createJob({ name: 'busy', code: PLUS_ONE, inputs: range(Math.ceil((count * (windowMs + 2 * settleMs + 10_000)) / BUSY_HOLD_MS)) });
+    swarm.send({ type: 'busy', count, holdMs: BUSY_HOLD_MS });
+    await swarm.next('busy', 30_000);
+    // Warm-up: the first round's outcomes come at random, then every BUSY_HOLD_MS.
+    await sleep(2 * settleMs + BUSY_HOLD_MS);
+    const done0 = (await api.job(job.id)).counts.done;
+    const cpu = new CpuMeter(master.pid);
+    const threads = new ThreadCpuMeter(master.pid);
+    const cpuSwarm = new CpuMeter(swarm.pid);
+    await sleep(windowMs);
+    const c = cpu.read();
+    const t = threads.read();
+    const swarmClientCores = cpuSwarm.read().cores;
+    const tasks = (await api.job(job.id)).counts.done - done0;
+    await api.cancel(job.id);
+    // The empty master's own CPU (its tickers) is not the tasks' cost; the busy connections' beats and
+    // swarm frames are.
+    const usPerTask = ((c.cores - emptyCores) * c.wallSeconds * 1e6) / tasks;
+    const perTask = (s: number) => (s / tasks) * 1e6;
+    const busy = { connections: count, holdMs: BUSY_HOLD_MS, tasks, wallSeconds: c.wallSeconds, tasksPerSecond: tasks / c.wallSeconds, idealTasksPerSecond: (count * 1000) / BUSY_HOLD_MS, emptyCores, masterCores: c.cores, usPerTask, mainUs: perTask(t.main), storeUs: perTask(t.busiest), otherUs: perTask(t.rest), swarmClientCores };
+    ctx.log(`${fmt(count)} busy: ${fmt(busy.tasksPerSecond)} tasks/s, master ${fmt(c.cores * 100, 1)}% of a core (empty ${fmt(emptyCores * 100, 1)}%), ${fmt(usPerTask, 1)} µs a task (main ${fmt(busy.mainUs, 1)}, store ${fmt(busy.storeUs, 1)}, other ${fmt(busy.otherUs, 1)})`);
+    return busy;
+  } finally {
+    await swarm?.stop();
+    await master.dispose();
+  }
+}
+
 export const scaleBench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   const steps = ctx.quick ? [2_000] : [1_000, 5_000, 10_000];
   const windowMs = ctx.quick ? 2_000 : 10_000;
   const settleMs = ctx.quick ? 1_000 : 3_000;
   const reps = ctx.quick ? 3 : 5;
+  // First, on a master of its own, so that the idle steps' thousands of sockets do not weigh on it.
+  const busy = await busySwarm(ctx, windowMs, settleMs);
   const master = await Master.start({ inspect: true });
   const api = new Api(master.url, master.token);
   let swarm: ClientProcess | null = null;
@@ -179,6 +234,14 @@ export const scaleBench: Bench = async (ctx: BenchContext): Promise<BenchResult>
       target: '',
       verdict: Verdict.info,
     });
+    rows.push({
+      bench: 'scale',
+      figure: `${fmt(busy.connections)} busy (an outcome every ${fmt(BUSY_HOLD_MS)} ms each): master CPU per task`,
+      value: `${fmt(busy.usPerTask, 1)} µs (${fmt(busy.tasksPerSecond)} tasks/s, ${fmt(busy.masterCores * 100, 1)}% of a core)`,
+      beside: `one master core: ${fmt(1e6 / busy.usPerTask)} tasks/s, ${fmt(1e6 / busy.usPerTask / 2)} volunteers × 2 threads on 1-second tasks`,
+      target: '',
+      verdict: Verdict.info,
+    });
     if (extrapolated) {
       rows.push({
         bench: 'scale',
@@ -192,12 +255,13 @@ export const scaleBench: Bench = async (ctx: BenchContext): Promise<BenchResult>
     return {
       name: 'scale',
       rows,
-      data: { heartbeatMs, idleBeatMs, cpuWindowMs: windowMs, lastStepWithoutHeartbeats: { windowMs: quietMs, cores: quietCores }, empty: { rss: base.rss, heap: base.heap, cores: baseCores, smallJobMs: baseLatency }, steps: results, rssAt10000: rssAtTarget, rssAt10000Extrapolated: extrapolated },
+      data: { heartbeatMs, idleBeatMs, busy, cpuWindowMs: windowMs, lastStepWithoutHeartbeats: { windowMs: quietMs, cores: quietCores }, empty: { rss: base.rss, heap: base.heap, cores: baseCores, smallJobMs: baseLatency }, steps: results, rssAt10000: rssAtTarget, rssAt10000Extrapolated: extrapolated },
       notes: [
         `One master, one client process holding the idle sockets (raw protocol: hello with 1 thread, then hb every ${fmt(idleBeatMs)} ms (the idle beat, rule P5) with a random phase, no credits), grown step by step: ${steps.map((s) => fmt(s)).join(' → ')}; connections opened 200 at a time.`,
         'RSS is VmRSS from /proc/<pid>/status read right after a full GC; heap is the master\'s process.memoryUsage().heapUsed after HeapProfiler.collectGarbage, read over the V8 inspector (the master runs with --inspect=127.0.0.1:0; nothing in the product changes). Per connection = (value with N − value empty) / N.',
         `CPU: utime + stime of the master from /proc/<pid>/stat over ${windowMs / 1000} s while the swarm only heartbeats (includes the 500 ms lease ticker and the 3 s swarm broadcast to every connection); the swarm's client process runs on the same 2 cores. At the largest step the swarm then stops its heartbeats and the master's CPU is measured again for ${Math.min(ctx.quick ? 2 : 5, idleBeatMs * 0.0025)} s (well before its idle timeout drops them): the difference is the heartbeats' share.`,
         `Small job: POST a 10-task job (n => n + 1) and poll GET every 5 ms until completed, median of ${reps}; the work is done by one extra raw volunteer with credits. "Hungry swarm": the same after every idle connection granted 2 credits, so the 10 tasks are shared out among them.`,
+        `Busy: a master of its own (idle ${Math.min(windowMs, 5_000) / 1000} s first: its empty CPU) and a client process that opens ${fmt(busy.connections)} connections; each takes one lease at a time of a job of trivial tasks and answers it ${fmt(BUSY_HOLD_MS)} ms after it came (the first after a random part of that), with \`want: 1\` in the same frame, and beats only when it sent nothing else for a beat period (P5): the frames a tab with 2 threads on 1-second tasks sends. After a warm-up, master CPU (/proc) over ${windowMs / 1000} s, less the empty master's, divided by the tasks done in the window (GET /api/jobs/:id counts before and after).`,
         ...(extrapolated ? [`Quick run: 10,000 connections not opened; RSS at 10,000 extrapolated linearly from the last step.`] : []),
       ],
     };

@@ -196,9 +196,10 @@ export class RawVolunteer {
     return v;
   }
 
-  static async join(url: string, threads = 1, query = ''): Promise<RawVolunteer> {
+  /** Connect and say hello; `hello` adds fields to it (`{ acks: true }`). */
+  static async join(url: string, threads = 1, query = '', hello: Record<string, unknown> = {}): Promise<RawVolunteer> {
     const v = await RawVolunteer.connect(url, query);
-    v.send({ type: 'hello', v: PROTOCOL_VERSION, threads, agent: 'node' });
+    v.send({ type: 'hello', v: PROTOCOL_VERSION, threads, agent: 'node', ...hello });
     await v.next('welcome');
     return v;
   }

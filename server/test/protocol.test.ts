@@ -107,6 +107,31 @@ describe('volunteer protocol over a real WebSocket (SPEC.md P, C, H, L5)', () =>
     v.close();
   });
 
+  it('[D2] ack frames go only to a volunteer whose hello asked for them, after the commit, naming its own attempts', async () => {
+    const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4] });
+    const asking = await RawVolunteer.join(m.url, 1, '', { acks: true });
+    const quiet = await RawVolunteer.join(m.url, 1);
+    asking.send({ type: 'want', n: 2 });
+    quiet.send({ type: 'want', n: 2 });
+    await waitFor('4 leases out', () => [...asking.of('tasks'), ...quiet.of('tasks')].flatMap((f) => f.items).length === 4);
+    const mine = asking.of('tasks').flatMap((f) => f.items);
+    const theirs = quiet.of('tasks').flatMap((f) => f.items);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(theirs.length).toBeGreaterThan(0);
+    asking.send({ type: 'results', items: mine.map((t) => ({ a: t.a, ok: true, output: t.input })) });
+    quiet.send({ type: 'results', items: theirs.map((t) => ({ a: t.a, ok: true, output: t.input })) });
+    await waitFor('job completed', async () => (await m.api.job(job.id)).status === 'completed');
+    await waitFor('acks of all its results', () => asking.of('ack').flatMap((f) => f.attempts).length === mine.length);
+    expect(asking.of('ack').flatMap((f) => f.attempts).sort()).toEqual(mine.map((t) => t.a).sort());
+    // The quiet one's results landed (the job completed) and a frame sent after that has arrived: an ack,
+    // sent as the commit landed, would have come before it on the same socket.
+    const framesBefore = quiet.received.length;
+    await waitFor('a swarm frame after the commit', () => quiet.received.slice(framesBefore).some((f) => f.type === 'swarm'), 5000);
+    expect(quiet.of('ack')).toHaveLength(0);
+    asking.close();
+    quiet.close();
+  });
+
   it('[L5] a closed socket requeues its leases at once, and [H2] a silent one after its heartbeat lapses', async () => {
     const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4] });
     const closing = await RawVolunteer.join(m.url, 1);

@@ -58,7 +58,7 @@ describe('[S6] limits on frames and results, each with a clear error', () => {
   ])('an output nested %i deep fails its attempt, and results of other volunteers in the same commit land', async (depth, error) => {
     const job = await m.api.createJob({ code, inputs: [1, 2, 3, 4], maxAttempts: 1 });
     const evil = await RawVolunteer.join(m.url);
-    const honest = await RawVolunteer.join(m.url);
+    const honest = await RawVolunteer.join(m.url, 1, '', { acks: true });
     evil.send({ type: 'want', n: 1 });
     const [e] = (await evil.next('tasks')).items;
     honest.send({ type: 'want', n: 3 });

@@ -81,6 +81,11 @@ export const HelloSchema = Type.Object({
   agent: Type.Optional(Type.Union([Type.Literal('browser'), Type.Literal('node')])),
   ua: Type.Optional(Type.String({ maxLength: 512 })),
   hidden: Type.Optional(Type.Boolean()),
+  /**
+   * Ask for `ack` frames (rule D2): absent or false, the master sends none. A volunteer that forgets its
+   * outcomes once sent has no use for them, and on a swarm of slow tasks they are a frame per result.
+   */
+  acks: Type.Optional(Type.Boolean()),
 });
 
 /** Grants the master `n` more credits: it may lease that many more tasks (additive, race-free). */

@@ -1,6 +1,8 @@
 /**
  * A swarm of idle volunteers in one process: raw sockets that say hello and keep the heartbeat, and
  * nothing else until told to grant credits. The parent grows it step by step ({type:'grow', to}).
+ * Told `busy`, some of them work as tabs running long tasks do: one lease at a time, its outcome sent
+ * `holdMs` after it came (the first one after a random part of that, so they do not beat in step).
  */
 import type { TaskOutcome } from '@barnraise/shared';
 import { RawVolunteer } from '../lib/raw-volunteer.ts';
@@ -11,6 +13,8 @@ const parallel = Number(f.parallel ?? 200);
 const live: RawVolunteer[] = [];
 let refused = 0;
 const closeCodes: Record<string, number> = {};
+/** Volunteers told to work slowly: how long each holds a lease before it answers. */
+const holding = new Map<RawVolunteer, { holdMs: number; first: boolean }>();
 
 function open(): RawVolunteer {
   const v = new RawVolunteer({
@@ -23,7 +27,12 @@ function open(): RawVolunteer {
     // Hungry mode: run what comes at once (trivial tasks) and give the credit back.
     onTasks: (items, self) => {
       const out: TaskOutcome[] = items.map((t) => ({ a: t.a, ok: true, output: typeof t.input === 'number' ? t.input + 1 : null, ms: 0 }));
-      self.results(out, out.length);
+      const slow = holding.get(self);
+      if (!slow) return self.results(out, out.length);
+      const ms = slow.first ? Math.random() * slow.holdMs : slow.holdMs;
+      slow.first = false;
+      // Told to stop meanwhile: answer, but ask for nothing more.
+      setTimeout(() => self.results(out, holding.has(self) ? out.length : 0), ms);
     },
   });
   v.ws.on('close', (code) => (closeCodes[code] = (closeCodes[code] ?? 0) + 1));
@@ -54,7 +63,13 @@ onParent(async (msg) => {
   else if (msg.type === 'want') {
     for (const v of live) v.want(Number(msg.n));
     toParent({ type: 'wanted' });
+  } else if (msg.type === 'busy') {
+    const working = live.filter((v) => !v.closed).slice(0, Number(msg.count));
+    for (const v of working) holding.set(v, { holdMs: Number(msg.holdMs), first: true });
+    for (const v of working) v.want(1);
+    toParent({ type: 'busy', count: working.length });
   } else if (msg.type === 'pause') {
+    holding.clear();
     for (const v of live) v.send({ type: 'pause' });
     toParent({ type: 'paused' });
   } else if (msg.type === 'silence') {

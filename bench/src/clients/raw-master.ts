@@ -2,7 +2,8 @@
  * The raw limit's server: a WebSocket server on loopback speaking just enough of the volunteer protocol
  * (welcome, job once, tasks, ack, hb) with the master's frame shapes and credit rules, but no schema
  * validation, no scheduler and no storage. Tasks are a counter; acks go out every 10 ms as the group
- * commit would send them. It measures how fast tasks can cross the sockets and nothing else.
+ * commit would send them, to a volunteer that asked for them at hello (D2; ours do not). It measures how
+ * fast tasks can cross the sockets and nothing else.
  */
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -20,7 +21,8 @@ interface Conn {
   credits: number;
   held: number;
   jobSent: boolean;
-  acks: string[];
+  /** Attempts to acknowledge; null: its hello did not ask for acks. */
+  acks: string[] | null;
 }
 
 const conns = new Set<Conn>();
@@ -64,12 +66,13 @@ function pump(): void {
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: VOLUNTEER_PATH, perMessageDeflate: false, maxPayload: Limits.maxFrameBytes });
 wss.on('connection', (ws) => {
-  const c: Conn = { ws, maxCredits: 4, credits: 0, held: 0, jobSent: false, acks: [] };
+  const c: Conn = { ws, maxCredits: 4, credits: 0, held: 0, jobSent: false, acks: null };
   ws.on('message', (data) => {
     const msg = JSON.parse(data.toString()) as VolunteerMessage;
     switch (msg.type) {
       case 'hello':
         c.maxCredits = Math.min(Limits.maxCreditsPerConnection, 4 * msg.threads);
+        if (msg.acks) c.acks = [];
         conns.add(c);
         send(c, { type: 'welcome', v: PROTOCOL_VERSION, volunteerId: `v_${randomBytes(6).toString('base64url')}`, heartbeatMs: 2000, maxCredits: c.maxCredits, title: 'bench' });
         if (conns.size === expected) toParent({ type: 'ready' });
@@ -80,7 +83,7 @@ wss.on('connection', (ws) => {
       case 'results': {
         c.held -= msg.items.length;
         c.credits = Math.min(c.credits + (msg.want ?? 0), c.maxCredits - c.held);
-        for (const item of msg.items) c.acks.push(item.a);
+        if (c.acks) for (const item of msg.items) c.acks.push(item.a);
         if (run) {
           run.framesIn++;
           run.itemsIn += msg.items.length;
@@ -109,7 +112,7 @@ wss.on('connection', (ws) => {
 
 const acker = setInterval(() => {
   for (const c of conns) {
-    if (c.acks.length === 0) continue;
+    if (!c.acks || c.acks.length === 0) continue;
     send(c, { type: 'ack', attempts: c.acks });
     c.acks = [];
   }

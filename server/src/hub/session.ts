@@ -117,6 +117,7 @@ export function startSession(socket: SocketLike, ctx: SessionContext): void {
 
   const welcome = (msg: MessageOf<VolunteerMessage, 'hello'>, identity: IdentityRecord | null) => {
     volunteer = scheduler.join(port, msg.threads, msg.agent ?? 'browser', msg.ua ?? '', msg.hidden ?? false, identity, ctx.network);
+    volunteer.acks = msg.acks === true;
     port.send({
       type: 'welcome',
       v: PROTOCOL_VERSION,

@@ -193,6 +193,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     const { scheduler, store, add, join } = setup();
     const job = await add({ total: 2 });
     const { port, v } = join(1);
+    v.acks = true;
     scheduler.want(v, 2);
     await dispatch(scheduler);
     const items = port.of('tasks')[0]!.items;

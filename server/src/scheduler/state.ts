@@ -208,6 +208,8 @@ export class VolunteerState {
   tasksDone = 0;
   cpuMs = 0;
   hidden = false;
+  /** It asked for `ack` frames at hello (rule D2). */
+  acks = false;
   lastSeen: number;
   /** When it last went from holding no lease to holding some (H2: the busy beat is due from then). */
   busySince = 0;

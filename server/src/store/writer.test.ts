@@ -39,11 +39,14 @@ describe('group commit (SPEC.md D2)', () => {
     const job = makeJob({ total: 100 });
     await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, Array.from({ length: job.spec.total }, (_, i) => i));
     const v = new VolunteerState('v1', new FakePort(), 1, 'node', '', 0);
+    v.acks = true;
+    // A volunteer that did not ask for acks at hello gets none; its results land all the same.
+    const quiet = new VolunteerState('v2', new FakePort(), 1, 'node', '', 0);
     let release!: () => void;
     store.gate = new Promise((r) => (release = r));
     for (let i = 0; i < 100; i++) {
       job.counts.done++;
-      writer.finished(job, { index: i, status: 'done', output: i }, attemptOf(job, i, v));
+      writer.finished(job, { index: i, status: 'done', output: i }, attemptOf(job, i, i < 90 ? v : quiet));
     }
     const flushed = writer.flush();
     await new Promise((r) => setTimeout(r, 20));
@@ -52,7 +55,9 @@ describe('group commit (SPEC.md D2)', () => {
     await flushed;
     expect(store.batches).toHaveLength(1);
     expect(store.batches[0]!.tasks).toHaveLength(100);
-    expect(committed[0]!.acks.get(v)).toHaveLength(100);
+    expect(committed[0]!.acks.get(v)).toHaveLength(90);
+    expect(committed[0]!.acks.has(quiet)).toBe(false);
+    expect(committed[0]!.results).toHaveLength(100);
     expect((await store.readResults(job.id, -1, 1000)).length).toBe(100);
     expect(await store.getJob(job.id)).toMatchObject({ done: 100 });
   });

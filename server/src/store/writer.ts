@@ -269,7 +269,9 @@ export class GroupCommit implements Journal, ValidationJournal, TrustJournal {
     this.commits++;
     this.opts.metrics?.committed?.(ms, batch.tasks.length + batch.attempts.length + batch.jobs.length);
     const acks = new Map<VolunteerState, string[]>();
+    // [D2] Only to volunteers that asked for them at hello.
     const ack = (a: Attempt) => {
+      if (!a.volunteer.acks) return;
       const list = acks.get(a.volunteer);
       if (list) list.push(a.id);
       else acks.set(a.volunteer, [a.id]);

@@ -151,7 +151,8 @@ export class VolunteerCore {
   private welcomeTimer: unknown = null;
   private retryTimer: unknown = null;
   private lastHeard = 0;
-  private lastBeat = 0;
+  /** When this volunteer last sent any frame: every frame proves it lives (H1), so hb fills only silences. */
+  private lastSent = 0;
   private failures = 0;
   /** Which of the URLs the next connection goes to. */
   private next = 0;
@@ -473,12 +474,13 @@ export class VolunteerCore {
   }
 
   private sendText(frame: string): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(frame);
+    if (this.ws?.readyState !== OPEN) return;
+    this.ws.send(frame);
+    this.lastSent = this.now();
   }
 
   private beat(): void {
-    this.lastBeat = this.now();
-    this.send({ type: 'hb', t: this.lastBeat });
+    this.send({ type: 'hb', t: this.now() });
   }
 
   /**
@@ -491,13 +493,19 @@ export class VolunteerCore {
     return this.held() > 0 || this.pending.length > 0 ? w.heartbeatMs : (w.idleHeartbeatMs ?? w.heartbeatMs);
   }
 
+  /**
+   * [P5] A beat is due after a beat period with no frame sent; a volunteer sending results needs none. A
+   * twentieth short of the period, because an interval timer may fire a millisecond before its period has
+   * passed on the clock, and a beat skipped so would come a whole period late.
+   */
   private beatDue(): boolean {
-    return this.now() - this.lastBeat >= this.beatEvery();
+    const every = this.beatEvery();
+    return this.now() - this.lastSent >= every - every / 20;
   }
 
   private startHeartbeat(everyMs: number): void {
     this.stopTimers();
-    this.lastHeard = this.lastBeat = this.now();
+    this.lastHeard = this.lastSent = this.now();
     this.heartbeat = setInterval(() => {
       // The master beats back (swarm frames) at the pace of ours: silent for 4 of our beats, it is gone.
       if (this.now() - this.lastHeard > this.beatEvery() * MASTER_SILENT_BEATS) return this.giveUp('master silent');

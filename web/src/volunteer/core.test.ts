@@ -290,6 +290,26 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     expect(sockets[0]!.closed).not.toBeNull();
   });
 
+  it('[P5] a volunteer whose results go out within each beat period sends no hb; silent on a long attempt, it beats', () => {
+    const { join, socket, settle, host } = setup();
+    join(1);
+    for (let k = 1; k <= 6; k++) {
+      socket().deliver(tasks(`a${k}`));
+      settle();
+      vi.advanceTimersByTime(HB / 2);
+      host.alive[0]!.finish({ ok: true, output: k, ms: HB / 2 });
+      settle();
+    }
+    expect(socket().frames('results').flatMap((f) => f.items)).toHaveLength(6);
+    expect(socket().frames('hb'), 'three beat periods, a results frame in each: no beat needed').toHaveLength(0);
+    // A long attempt: nothing else to send, so the beat fills the silence at the busy pace.
+    socket().deliver(tasks('a7'));
+    settle();
+    vi.advanceTimersByTime(HB * 2);
+    expect(socket().frames('hb').length).toBeGreaterThanOrEqual(1);
+    expect(socket().frames('hb').length).toBeLessThanOrEqual(2);
+  });
+
   it('backs off exponentially while the master stays away', () => {
     const { client, sockets } = setup();
     client.start(1);
