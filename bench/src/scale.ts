@@ -75,15 +75,15 @@ async function busySwarm(ctx: BenchContext, windowMs: number, settleMs: number) 
     await swarm.next('busy', 30_000);
     // Warm-up: the first round's outcomes come at random, then every BUSY_HOLD_MS.
     await sleep(2 * settleMs + BUSY_HOLD_MS);
-    const done0 = (await api.job(job.id)).counts.done;
     const cpu = new CpuMeter(master.pid);
     const threads = new ThreadCpuMeter(master.pid);
     const cpuSwarm = new CpuMeter(swarm.pid);
+    const done0 = (await api.job(job.id)).counts.done;
     await sleep(windowMs);
+    const tasks = (await api.job(job.id)).counts.done - done0;
     const c = cpu.read();
     const t = threads.read();
     const swarmClientCores = cpuSwarm.read().cores;
-    const tasks = (await api.job(job.id)).counts.done - done0;
     await api.cancel(job.id);
     // The empty master's own CPU (its tickers) is not the tasks' cost; the busy connections' beats and
     // swarm frames are.
@@ -261,7 +261,7 @@ export const scaleBench: Bench = async (ctx: BenchContext): Promise<BenchResult>
         'RSS is VmRSS from /proc/<pid>/status read right after a full GC; heap is the master\'s process.memoryUsage().heapUsed after HeapProfiler.collectGarbage, read over the V8 inspector (the master runs with --inspect=127.0.0.1:0; nothing in the product changes). Per connection = (value with N − value empty) / N.',
         `CPU: utime + stime of the master from /proc/<pid>/stat over ${windowMs / 1000} s while the swarm only heartbeats (includes the 500 ms lease ticker and the 3 s swarm broadcast to every connection); the swarm's client process runs on the same 2 cores. At the largest step the swarm then stops its heartbeats and the master's CPU is measured again for ${Math.min(ctx.quick ? 2 : 5, idleBeatMs * 0.0025)} s (well before its idle timeout drops them): the difference is the heartbeats' share.`,
         `Small job: POST a 10-task job (n => n + 1) and poll GET every 5 ms until completed, median of ${reps}; the work is done by one extra raw volunteer with credits. "Hungry swarm": the same after every idle connection granted 2 credits, so the 10 tasks are shared out among them.`,
-        `Busy: a master of its own (idle ${Math.min(windowMs, 5_000) / 1000} s first: its empty CPU) and a client process that opens ${fmt(busy.connections)} connections; each takes one lease at a time of a job of trivial tasks and answers it ${fmt(BUSY_HOLD_MS)} ms after it came (the first after a random part of that), with \`want: 1\` in the same frame, and beats only when it sent nothing else for a beat period (P5): the frames a tab with 2 threads on 1-second tasks sends. After a warm-up, master CPU (/proc) over ${windowMs / 1000} s, less the empty master's, divided by the tasks done in the window (GET /api/jobs/:id counts before and after).`,
+        `Busy: a master of its own (idle ${Math.min(windowMs, 5_000) / 1000} s first: its empty CPU) and a client process that opens ${fmt(busy.connections)} connections; each takes one lease at a time of a job of trivial tasks and answers it ${fmt(BUSY_HOLD_MS)} ms after it came (the first after a random part of that), with \`want: 1\` in the same frame, and beats at the busy pace (2 s) only when it sent nothing else for a beat period (P5): the frames a tab with 2 threads on 1-second tasks sends. After a warm-up, master CPU (/proc) over ${windowMs / 1000} s, less the empty master's, divided by the tasks done in the window (GET /api/jobs/:id counts before and after).`,
         ...(extrapolated ? [`Quick run: 10,000 connections not opened; RSS at 10,000 extrapolated linearly from the last step.`] : []),
       ],
     };

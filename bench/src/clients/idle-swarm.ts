@@ -65,7 +65,10 @@ onParent(async (msg) => {
     toParent({ type: 'wanted' });
   } else if (msg.type === 'busy') {
     const working = live.filter((v) => !v.closed).slice(0, Number(msg.count));
-    for (const v of working) holding.set(v, { holdMs: Number(msg.holdMs), first: true });
+    for (const v of working) {
+      holding.set(v, { holdMs: Number(msg.holdMs), first: true });
+      v.beatBusy();
+    }
     for (const v of working) v.want(1);
     toParent({ type: 'busy', count: working.length });
   } else if (msg.type === 'pause') {

@@ -66,19 +66,27 @@ export class RawVolunteer {
   }
 
   /**
-   * Heartbeats with a random phase, as independent tabs would send them; as theirs (P5), only after a
-   * period with no other frame sent.
+   * Heartbeats with a random phase, as independent tabs would send them. An idle tab sends nothing else, so
+   * it beats every period; `beatBusy` makes it beat as one holding leases does.
    */
   private startHeartbeat(everyMs: number): void {
-    const beat = () => {
-      // A twentieth short: an interval may fire a hair early (shared/src/volunteer/core.ts beatDue).
-      if (performance.now() - this.lastSent >= everyMs * 0.95) this.send({ type: 'hb' });
-    };
     const first = setTimeout(() => {
-      beat();
-      this.hb = setInterval(beat, everyMs);
+      this.send({ type: 'hb' });
+      this.hb = setInterval(() => this.send({ type: 'hb' }), everyMs);
     }, Math.random() * everyMs);
     this.hb = first;
+  }
+
+  /**
+   * Beat as a volunteer holding leases does (P5, `shared/src/volunteer/core.ts`): at the welcome's
+   * `heartbeatMs`, only into a silence of that long (a twentieth short), checked twice a beat.
+   */
+  beatBusy(): void {
+    this.stopHeartbeat();
+    const everyMs = this.welcome!.heartbeatMs;
+    this.hb = setInterval(() => {
+      if (performance.now() - this.lastSent >= everyMs * 0.95) this.send({ type: 'hb' });
+    }, everyMs / 2);
   }
 
   stopHeartbeat(): void {

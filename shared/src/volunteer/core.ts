@@ -496,7 +496,7 @@ export class VolunteerCore {
   /**
    * [P5] A beat is due after a beat period with no frame sent; a volunteer sending results needs none. A
    * twentieth short of the period, because an interval timer may fire a millisecond before its period has
-   * passed on the clock, and a beat skipped so would come a whole period late.
+   * passed on the clock, and a beat skipped so would come half a period late.
    */
   private beatDue(): boolean {
     const every = this.beatEvery();
@@ -506,11 +506,13 @@ export class VolunteerCore {
   private startHeartbeat(everyMs: number): void {
     this.stopTimers();
     this.lastHeard = this.lastSent = this.now();
+    // Checked twice a beat: the last frame may have gone just after a check, and the beat it makes due
+    // must not wait a whole period more (silences stay under 1.5 beats; the master allows 4).
     this.heartbeat = setInterval(() => {
       // The master beats back (swarm frames) at the pace of ours: silent for 4 of our beats, it is gone.
       if (this.now() - this.lastHeard > this.beatEvery() * MASTER_SILENT_BEATS) return this.giveUp('master silent');
       if (this.beatDue()) this.beat();
-    }, everyMs);
+    }, everyMs / 2);
   }
 
   private stopTimers(): void {

@@ -246,7 +246,11 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     socket().deliver(tasks('a1'));
     vi.advanceTimersByTime(HB);
     expect(socket().frames('hb')).toHaveLength(1);
-    vi.advanceTimersByTime(HB * 4);
+    // Checks run twice a beat: the master, silent since the tasks frame, is given up at the first check
+    // past 4 beats of silence (4.5 HB).
+    vi.advanceTimersByTime(HB * 3);
+    expect(sockets[0]!.closed).toBeNull();
+    vi.advanceTimersByTime(HB / 2);
     expect(sockets[0]!.closed).not.toBeNull();
     expect(states.at(-1)).toBe('reconnecting');
     // The master requeued what this tab held: the running attempt was stopped.
@@ -291,8 +295,13 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
   });
 
   it('[P5] a volunteer whose results go out within each beat period sends no hb; silent on a long attempt, it beats', () => {
-    const { join, socket, settle, host } = setup();
-    join(1);
+    const { client, socket, settle, host } = setup();
+    client.start(1);
+    socket().open();
+    // An idle beat far longer than the busy one, so the pace seen below is the busy one.
+    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
+    socket().deliver(job);
+    settle();
     for (let k = 1; k <= 6; k++) {
       socket().deliver(tasks(`a${k}`));
       settle();
@@ -302,12 +311,27 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     }
     expect(socket().frames('results').flatMap((f) => f.items)).toHaveLength(6);
     expect(socket().frames('hb'), 'three beat periods, a results frame in each: no beat needed').toHaveLength(0);
-    // A long attempt: nothing else to send, so the beat fills the silence at the busy pace.
+    // A long attempt: nothing else to send, so the beat fills the silence at the busy pace, and no silence
+    // lasts 1.5 beats (the checks run twice a beat).
     socket().deliver(tasks('a7'));
     settle();
-    vi.advanceTimersByTime(HB * 2);
-    expect(socket().frames('hb').length).toBeGreaterThanOrEqual(1);
-    expect(socket().frames('hb').length).toBeLessThanOrEqual(2);
+    const sent = socket().sent.length;
+    vi.advanceTimersByTime(HB * 1.5);
+    expect(socket().frames('hb')).toHaveLength(1);
+    expect(socket().sent.length).toBe(sent + 1);
+    vi.advanceTimersByTime(HB * 1.5);
+    expect(socket().frames('hb'), 'one a beat').toHaveLength(3);
+    // A result just after a check, then another long attempt: its beat is due 0.95 HB later, and the check
+    // half a beat on catches it, so the silence is 1.4 HB, not 1.9.
+    vi.advanceTimersByTime(HB / 10);
+    host.alive[0]!.finish({ ok: true, output: 7, ms: HB * 3 });
+    settle();
+    socket().deliver(tasks('a8'));
+    settle();
+    vi.advanceTimersByTime(HB * 1.3);
+    expect(socket().frames('hb')).toHaveLength(3);
+    vi.advanceTimersByTime(HB / 10);
+    expect(socket().frames('hb')).toHaveLength(4);
   });
 
   it('backs off exponentially while the master stays away', () => {
