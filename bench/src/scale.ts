@@ -1,10 +1,11 @@
 /**
  * 2. Connection scale: 1,000, 5,000 and 10,000 idle volunteer connections (hello, then a heartbeat every
- * heartbeatMs, nothing else) from one client process, added step by step to one master. At each step:
+ * idleHeartbeatMs, nothing else) from one client process, added step by step to one master. At each step:
  * the master's RSS (from /proc) and heap (process.memoryUsage() after a full GC, over the V8 inspector)
  * per connection against the empty master, its CPU while they are idle (heartbeats, the lease ticker and
  * the swarm broadcast) against the empty master's, and the time for a 10-task job to complete while they
- * are connected, against the same with none connected.
+ * are connected, against the same with none connected. First, on a master of its own, 2,000 busy
+ * connections sending one result a frame (busySwarm): the master's CPU per task in a real swarm's pattern.
  */
 import { Api, PLUS_ONE, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
