@@ -45,6 +45,14 @@ export class Api {
     return Number(m[1]);
   }
 
+  /** Requeues by reason (barnraise_tasks_requeued_total): what a failing test says about leases that went back. */
+  async requeueReasons(): Promise<Record<string, number>> {
+    const res = await fetch(`${this.baseUrl}/metrics`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(10_000) });
+    const out: Record<string, number> = {};
+    for (const m of (await res.text()).matchAll(/^barnraise_tasks_requeued_total\{reason="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+    return out;
+  }
+
   job(id: string): Promise<JobSummary> {
     return this.client.getJob(id, this.signal);
   }

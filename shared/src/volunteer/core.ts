@@ -526,7 +526,12 @@ export class VolunteerCore {
   private dropConnection(): void {
     this.stopTimers();
     const ws = this.ws;
-    if (ws) ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Closing a socket still opening is reported as an error ('ws' emits it), and an error event with no
+      // listener would be an uncaught exception in a Node volunteer.
+      ws.onerror = () => undefined;
+    }
     this.ws = null;
     this.welcome = null;
     this.granted = 0;
