@@ -48,7 +48,14 @@ program
   .option('--mdns', 'advertise this master on the local network, even bound to 127.0.0.1 (BARNRAISE_MDNS=1)')
   .option('--no-mdns', 'do not advertise this master on the local network (BARNRAISE_MDNS=0; default: advertise unless bound to loopback)')
   .action(async (flags: { port?: number; host?: string; dataDir?: string; token?: string; title?: string; description?: string; retentionDays?: number; joinKey?: string; databaseUrl?: string; databaseSchema?: string; localWorkers?: number; mdns?: boolean }) => {
-    const config = loadConfig(process.env, flags);
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(process.env, flags);
+    } catch (err) {
+      // A setting out of range is the operator's mistake, said in one line: a usage error (2), not a crash.
+      process.stderr.write(`barnraise: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
     const master = await startMaster(config);
     exitOnSignals(master);
   });

@@ -170,6 +170,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(merged.databaseSchema)) {
     throw new Error(`BARNRAISE_DATABASE_SCHEMA (--database-schema) must match [a-z_][a-z0-9_]*, got "${merged.databaseSchema}"`);
   }
+  // [P5] A volunteer at work beats only into a silence, checked twice a beat: up to 1.5 beats can pass between
+  // its frames. A timeout under twice the beat would drop live volunteers and requeue their work.
+  if (merged.heartbeatTimeoutMs < 2 * merged.heartbeatMs) {
+    throw new Error(`BARNRAISE_HEARTBEAT_TIMEOUT_MS must be at least twice the heartbeat (${2 * merged.heartbeatMs} ms), got ${merged.heartbeatTimeoutMs}`);
+  }
   if (!Number.isInteger(merged.localWorkers) || merged.localWorkers < 0) {
     throw new Error(`BARNRAISE_LOCAL_WORKERS (--local-workers) must be a whole number, got "${merged.localWorkers}"`);
   }

@@ -208,6 +208,9 @@ describe('barnraise CLI in pipes', () => {
     expect(badAsset).toMatchObject({ code: 2, stderr: expect.stringContaining('expected NAME=PATH') });
     const badValidation = await finished(barnraise(['submit', 'job.ts', '--inputs', 'in-small.json', '--validation', 'sometimes']));
     expect(badValidation).toMatchObject({ code: 2, stderr: expect.stringContaining('Allowed choices are none, adaptive, strict') });
+    // [H2] A master's setting out of range: one line naming it, no stack trace, and no master.
+    const badServe = await finished(barnraise(['serve', '--port', '1'], { env: { BARNRAISE_HEARTBEAT_TIMEOUT_MS: '100', BARNRAISE_DATA_DIR: path.join(jobDir, 'never') } }));
+    expect(badServe).toMatchObject({ code: 2, stderr: 'barnraise: BARNRAISE_HEARTBEAT_TIMEOUT_MS must be at least twice the heartbeat (4000 ms), got 100\n' });
   });
 
   it('[Y1] a .py job file is a Python job: try runs it here in Pyodide, run sends it to the master, a syntax error is refused with its line', { timeout: 240_000 }, async () => {
