@@ -148,9 +148,12 @@ export class VolunteerPage {
     page.on('requestfinished', (req) => {
       const seen = this.assetRequests.find((r) => r.url === req.url() && r.bytes === undefined);
       if (!seen) return;
-      void req.response().then(async (res) => {
+      // The body's size as received, not the body: reading a response's body goes through DevTools and is
+      // encoded on the page's own thread, which for Pyodide's 20 MB froze the tab for seconds (long enough to
+      // miss its heartbeats on a busy two-core machine).
+      void Promise.all([req.response(), req.sizes()]).then(([res, sizes]) => {
         seen.status = res?.status();
-        seen.bytes = (await res?.body().catch(() => Buffer.alloc(0)))?.length ?? 0;
+        seen.bytes = sizes.responseBodySize;
       });
     });
     page.on('websocket', (ws) => {

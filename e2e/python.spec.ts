@@ -102,6 +102,11 @@ async function runExample(url: string, token: string): Promise<{ status: number 
 
 const pyodideRequests = (tab: VolunteerPage) => tab.assetRequests.length;
 
+// A trace with DOM snapshots records every response body, and Chromium hands them over on the page's own
+// thread: Pyodide's 20 MB froze each tab for 3–6 s here, past the 2 s after which the test master (a beat of
+// 500 ms) drops a silent volunteer. The trace keeps its screenshots and actions.
+test.use({ trace: { mode: 'retain-on-failure', snapshots: false, screenshots: true } });
+
 test('[Y1][Y3][Y4][Y6] Python jobs in two tabs and a headless worker: exact results, Pyodide downloaded once, no network, loops stopped', async ({ openVolunteer, api, master }) => {
   test.setTimeout(240_000);
   const tabs = [await openVolunteer(), await openVolunteer()];

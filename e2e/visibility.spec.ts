@@ -31,7 +31,15 @@ test('a hidden tab reports it and keeps computing; with "Pause while this tab is
     // A waiting lease goes back (release) and what runs finishes; nothing replaces them. Whether a lease was
     // waiting at that instant is a matter of timing, so the master's count is what is checked.
     await expect.poll(async () => (await api.job(job.id)).counts.leased, { timeout: 10_000 }).toBe(0);
-    const paused = (await api.job(job.id)).counts.done;
+    // A lease ends when its result arrives; the result counts as done once its commit is durable, a group
+    // commit later. So the count is read once it has stood still for half a second.
+    let paused = -1;
+    await expect.poll(async () => {
+      const before = (await api.job(job.id)).counts.done;
+      await tab.page.waitForTimeout(500);
+      paused = (await api.job(job.id)).counts.done;
+      return paused === before;
+    }, { message: 'the last results were committed', timeout: 10_000 }).toBe(true);
     await tab.page.waitForTimeout(1_500);
     expect((await api.job(job.id)).counts.done, 'no work while hidden and paused').toBe(paused);
     await expect(tab.connection).toHaveText('connected');

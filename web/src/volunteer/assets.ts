@@ -10,21 +10,20 @@ import { assetPath, type AssetRef, type FetchAsset } from '@barnraise/shared';
 /** The Cache Storage cache of this origin that holds assets. */
 export const ASSET_CACHE = 'barnraise-assets';
 
-/** Lowercase hex SHA-256 of `bytes`, or undefined where the page has no Web Crypto (a plain-http, non-local origin). */
-async function sha256(bytes: ArrayBuffer): Promise<string | undefined> {
-  if (!globalThis.crypto?.subtle) return undefined;
+/** Lowercase hex SHA-256 of `bytes`. */
+async function sha256(bytes: ArrayBuffer): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
- * Whether `bytes` are `asset`. Without Web Crypto (an insecure context, which has no Cache Storage either)
+ * Whether `blob` is `asset`. Without Web Crypto (an insecure context, which has no Cache Storage either)
  * the bytes came straight from the master, as the page's own code did: their size is checked.
  */
-async function isAsset(bytes: ArrayBuffer, asset: AssetRef): Promise<boolean> {
-  if (bytes.byteLength !== asset.size) return false;
-  const hash = await sha256(bytes);
-  return hash === undefined || hash === asset.sha256;
+async function isAsset(blob: Blob, asset: AssetRef): Promise<boolean> {
+  if (blob.size !== asset.size) return false;
+  if (!globalThis.crypto?.subtle) return true;
+  return (await sha256(await blob.arrayBuffer())) === asset.sha256;
 }
 
 async function openCache(): Promise<Cache | undefined> {
@@ -39,7 +38,12 @@ async function openCache(): Promise<Cache | undefined> {
 /** Told of each asset the page got, and whether it came over the network (else from Cache Storage). */
 export type AssetGot = (asset: AssetRef, downloaded: boolean) => void;
 
-/** A FetchAsset for the page: resolves with a Blob of the asset's checked bytes. */
+/**
+ * A FetchAsset for the page: resolves with a Blob of the asset's checked bytes. The bytes stay in Blobs, which
+ * the browser keeps off the page's thread: the same Blob is hashed, cached and handed on. Copies of them in
+ * the page's heap (a Blob made from an ArrayBuffer, a Response made from one) cost the page's thread about a
+ * second for Pyodide's 20 MB on a busy two-core machine, long enough for the tab to miss its heartbeats.
+ */
 export function browserAssets(origin = location.origin, log?: (msg: string) => void, got?: AssetGot): FetchAsset {
   let cache: Promise<Cache | undefined> | undefined;
   return async (asset) => {
@@ -47,21 +51,21 @@ export function browserAssets(origin = location.origin, log?: (msg: string) => v
     const store = await (cache ??= openCache());
     const hit = await store?.match(url).catch(() => undefined);
     if (hit) {
-      const bytes = await hit.arrayBuffer();
-      if (await isAsset(bytes, asset)) {
+      const blob = await hit.blob();
+      if (await isAsset(blob, asset)) {
         got?.(asset, false);
-        return new Blob([bytes]);
+        return blob;
       }
       log?.(`cached asset ${asset.sha256} is damaged; fetching it again`);
       await store!.delete(url).catch(() => false);
     }
     const res = await fetch(url);
     if (!res.ok) throw new Error(`GET ${assetPath(asset.sha256)} answered ${res.status}`);
-    const bytes = await res.arrayBuffer();
-    if (!(await isAsset(bytes, asset))) throw new Error(`the bytes sent (${bytes.byteLength}) are not the asset`);
+    const blob = await res.blob();
+    if (!(await isAsset(blob, asset))) throw new Error(`the bytes sent (${blob.size}) are not the asset`);
     // Kept for the next visit; a full quota only costs that visit a download.
     got?.(asset, true);
-    await store?.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } })).catch((err: unknown) => log?.(`asset ${asset.sha256} not cached: ${String(err)}`));
-    return new Blob([bytes]);
+    await store?.put(url, new Response(blob, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) } })).catch((err: unknown) => log?.(`asset ${asset.sha256} not cached: ${String(err)}`));
+    return blob;
   };
 }
