@@ -1,7 +1,7 @@
 /** Job code runs sandboxed: no network (the master's origin included), no storage, bounded in time. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { attachScreenshot, expect, test } from './fixtures.ts';
+import { attachScreenshot, expect, test, type Api, type VolunteerPage } from './fixtures.ts';
 
 /** A loopback server that counts every TCP connection and request made to it. */
 async function listeningServer(): Promise<{ url: string; connections: () => number; requests: string[]; close: () => Promise<void> }> {
@@ -152,6 +152,29 @@ test('a task that loops forever is stopped after timeoutMs by replacing its work
   });
 });
 
+/** A tab computing with 2 Web Workers. */
+async function twoThreadTab(openVolunteer: () => Promise<VolunteerPage>): Promise<VolunteerPage> {
+  const tab = await openVolunteer();
+  await tab.setThreads(2);
+  await tab.start();
+  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  return tab;
+}
+
+/**
+ * Run `code` over inputs 0…total − 1, of which `loops` never ends (a time limit of 2 s, one attempt): only it
+ * fails, at its own limit, and every other result is `output(n)`, each index once.
+ */
+async function runWithOneLoop(api: Api, name: string, code: string, total: number, loops: number, output: (n: number) => unknown, waitMs: number): Promise<void> {
+  const job = await api.createJob({ name, code, inputs: Array.from({ length: total }, (_, n) => n), timeoutMs: 2_000, maxAttempts: 1 });
+  await api.waitForCompletion(job.id, waitMs);
+  const lines = await api.results(job.id);
+  expect(lines).toHaveLength(total);
+  expect(new Set(lines.map((l) => l.index)).size).toBe(total);
+  expect(lines.find((l) => l.index === loops), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
+  expect(lines.filter((l) => l.status === 'done' && l.output === output(l.index))).toHaveLength(total - 1);
+}
+
 /** How many `results` frames a tab sent, and how many outcomes they carried. */
 function resultsFrames(sent: ReadonlyArray<{ items: readonly unknown[] }>): { results: number; items: number } {
   return { results: sent.length, items: sent.reduce((n, f) => n + f.items.length, 0) };
@@ -159,20 +182,11 @@ function resultsFrames(sent: ReadonlyArray<{ items: readonly unknown[] }>): { re
 
 test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many to a frame, though one loops forever in the middle of a line', async ({ openVolunteer, api }) => {
   test.setTimeout(120_000);
-  const tab = await openVolunteer();
-  await tab.setThreads(2);
-  await tab.start();
-  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  const tab = await twoThreadTab(openVolunteer);
   // About 0.5 ms each: a short job, so each worker gets a line of attempts and holds outcomes to send them
   // together; index 1500 never ends, with others sent behind it.
   const code = `export default (n) => { if (n === 1500) { for (;;) {} } const end = performance.now() + 0.5; let h = n; while (performance.now() < end) h = (h * 31 + 7) | 0; return n * 2; };`;
-  const job = await api.createJob({ name: 'short, one loops', code, inputs: Array.from({ length: 3000 }, (_, n) => n), timeoutMs: 2_000, maxAttempts: 1 });
-  await api.waitForCompletion(job.id, 90_000);
-  const lines = await api.results(job.id);
-  expect(lines).toHaveLength(3000);
-  expect(new Set(lines.map((l) => l.index)).size).toBe(3000);
-  expect(lines.find((l) => l.index === 1500), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
-  expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 2)).toHaveLength(2999);
+  await runWithOneLoop(api, 'short, one loops', code, 3000, 1500, (n) => n * 2, 90_000);
   const frames = resultsFrames(tab.sent('results'));
   expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(3000);
   expect(frames.results, `${frames.items} outcomes in ${frames.results} frames`).toBeLessThan(frames.items / 3);
@@ -181,21 +195,12 @@ test('[P3] a tab runs 3,000 short tasks exactly once each, their outcomes many t
 
 test('[P3] 20 ms tasks go one behind the running one on each worker: each outcome crosses at once, and one that loops blames only itself', async ({ openVolunteer, api }) => {
   test.setTimeout(60_000);
-  const tab = await openVolunteer();
-  await tab.setThreads(2);
-  await tab.start();
-  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  const tab = await twoThreadTab(openVolunteer);
   // About 20 ms each: not short enough to have outcomes held (worker.ts), short enough to be sent a line of
   // two (pool.ts); index 30 never ends, with another attempt sent behind it. Async, as a Python task is: the
   // attempt sent behind reaches the worker while one awaits, so the worker knows it has a next one.
   const code = `export default async (n) => { await new Promise((r) => setTimeout(r, 1)); if (n === 30) { for (;;) {} } const end = performance.now() + 20; let h = n; while (performance.now() < end) h = (h * 31 + 7) | 0; return n * 3; };`;
-  const job = await api.createJob({ name: '20 ms, one loops', code, inputs: Array.from({ length: 60 }, (_, n) => n), timeoutMs: 2_000, maxAttempts: 1 });
-  await api.waitForCompletion(job.id, 45_000);
-  const lines = await api.results(job.id);
-  expect(lines).toHaveLength(60);
-  expect(new Set(lines.map((l) => l.index)).size).toBe(60);
-  expect(lines.find((l) => l.index === 30), 'only the looping task fails, at its own limit').toMatchObject({ status: 'failed', error: 'timed out after 2000 ms' });
-  expect(lines.filter((l) => l.status === 'done' && l.output === l.index * 3)).toHaveLength(59);
+  await runWithOneLoop(api, '20 ms, one loops', code, 60, 30, (n) => n * 3, 45_000);
   // Held outcomes would cross in pairs or more; a 20 ms outcome is sent the moment it is known.
   const frames = resultsFrames(tab.sent('results'));
   expect(frames.items, 'every outcome crossed the socket').toBeGreaterThanOrEqual(60);
@@ -205,10 +210,7 @@ test('[P3] 20 ms tasks go one behind the running one on each worker: each outcom
 
 test('[P3] outputs of a megabyte from short tasks reach the master in frames under its limit: the job completes, each result once', async ({ openVolunteer, api }) => {
   test.setTimeout(60_000);
-  const tab = await openVolunteer();
-  await tab.setThreads(2);
-  await tab.start();
-  await expect.poll(() => tab.computeWorkers()).toBe(2);
+  const tab = await twoThreadTab(openVolunteer);
   // Quick to make, so their outcomes wait a few milliseconds to share a frame (P3): together, a dozen would be
   // three times Limits.maxFrameBytes, and the master would close the socket on every try.
   const job = await api.createJob({ name: 'big outputs', code: `export default (n) => String(n).padEnd(1_000_000, 'x')`, inputs: Array.from({ length: 40 }, (_, n) => n) });
