@@ -15,6 +15,20 @@ export function leasesPerThread(avgMs: number | undefined): number {
   return Math.max(MIN_PREFETCH, Math.min(MAX_PREFETCH, Math.ceil(PREFETCH_WINDOW_MS / Math.max(avgMs, 0.01))));
 }
 
+/**
+ * [P3] Waiting leases past capacity that a thread would start within this long, at the measured task length,
+ * are kept rather than handed back: one slow attempt among quick ones lowers the estimate, and what it
+ * would hand back runs within this time anyway, after a requeue and a lease again. A second of work a thread
+ * holds a job's tail only that long.
+ */
+export const KEEP_WAITING_MS = 1000;
+
+/** Leases kept by `threads` threads when over a capacity of `cap` (0 only when nothing may be held), for tasks of `avgMs`. */
+export function leasesKept(cap: number, threads: number, avgMs: number | undefined): number {
+  if (cap === 0 || avgMs === undefined || !Number.isFinite(avgMs) || avgMs < 0) return cap;
+  return Math.max(cap, threads * Math.floor(KEEP_WAITING_MS / Math.max(avgMs, 0.01)));
+}
+
 /** Smooth a duration into an average (undefined: the first). */
 export function smoothMs(avg: number | undefined, ms: number): number {
   return avg === undefined ? ms : 0.8 * avg + 0.2 * ms;

@@ -9,7 +9,7 @@ import { Limits } from '../limits.ts';
 import { CloseCode, PROTOCOL_VERSION, type MasterMessage, type MessageOf, type VolunteerMessage } from '../protocol.ts';
 import { decodeFrame, encodeResultItem, encodeResultsFrame, FrameError, type Check } from '../codec.ts';
 import { backoffMs, MASTER_SILENT_BEATS } from '../reconnect.ts';
-import { leasesPerThread, resultsWindowMs, smoothMs } from '../prefetch.ts';
+import { leasesKept, leasesPerThread, resultsWindowMs, smoothMs } from '../prefetch.ts';
 import type { AttemptOutcome, PoolTask } from '../runner.ts';
 import type { VolunteerIdentity } from '../identity.ts';
 
@@ -383,7 +383,8 @@ export class VolunteerCore {
 
   /**
    * Bring the leases held plus the credits granted back to capacity: take credits back and release
-   * waiting leases when over (Stop, fewer threads, hidden), ask for more when under.
+   * waiting leases when over (Stop, fewer threads, hidden; a longer measured task length hands back only
+   * those its threads would not start within KEEP_WAITING_MS), ask for more when under.
    */
   private reconcile(): void {
     this.reconcileDue = false;
@@ -401,7 +402,9 @@ export class VolunteerCore {
         this.granted = 0;
         this.wantQueued = 0;
       }
-      const excess = this.held() - cap;
+      // Fixed prefetch (--prefetch): capacity moves only with the threads, and what is past it goes back.
+      const keep = this.deps.prefetch === undefined ? Math.min(leasesKept(cap, this.threads, this.avgMs), this.welcome.maxCredits) : cap;
+      const excess = this.held() - Math.max(cap, keep);
       if (excess > 0) {
         const released = this.pool.takeQueued(Math.min(excess, this.pool.queued)).map((t) => t.a);
         if (released.length > 0) this.send({ type: 'release', attempts: released });

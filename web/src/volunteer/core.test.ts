@@ -184,6 +184,38 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     expect(socket().frames('release')).toEqual([{ type: 'release', attempts: ['a3'] }]);
   });
 
+  it('[P3] a slower measured length keeps the waiting leases its threads start within a second; past that, they go back', () => {
+    const { host, socket, settle, join } = setup(null); // the adaptive prefetch
+    join(1); // task length unknown: 2 leases
+    socket().deliver(tasks('a1', 'a2'));
+    settle();
+    const worker = host.alive[0]!;
+    worker.finish({ ok: true, output: 1, ms: 1 }); // 1 ms tasks: 50 a thread, capped by maxCredits 16
+    settle();
+    const wanted = socket().frames('results').reduce((n, f) => n + (f.want ?? 0), 0) + socket().frames('want').reduce((n, f) => n + f.n, 0);
+    expect(wanted, 'asked up to maxCredits').toBe(2 + 15);
+    socket().deliver(tasks(...Array.from({ length: 15 }, (_, k) => `b${k}`)));
+    settle();
+    /** Leases handed to the worker and not reported: the pool cannot hand those back. */
+    const inWorker = (finished: number) => worker.received.length - finished;
+    // One slow attempt: the average goes from 1 to 8.8 ms, the prefetch from 50 to 6 a thread. The 15 leases
+    // held are 132 ms of work: all kept, where handing the waiting ones back only had them requeued and
+    // leased again.
+    worker.finish({ ok: true, output: 2, ms: 40 });
+    settle();
+    expect(15 - inWorker(2), 'leases wait in the pool, past the new capacity of 6').toBeGreaterThan(6 - inWorker(2));
+    expect(socket().frames('release'), 'nothing handed back').toEqual([]);
+    expect(socket().sent.at(-1), 'and nothing more asked for: over capacity').not.toMatchObject({ type: 'want' });
+    // Tasks that now take seconds: what the thread would not start within a second goes back, down to the
+    // capacity of 2 a thread.
+    worker.finish({ ok: true, output: 3, ms: 5000 });
+    settle();
+    const released = socket().frames('release').flatMap((r) => r.attempts);
+    expect(released.length).toBeGreaterThan(0);
+    expect(released.length, 'the waiting leases past capacity (2) went back').toBe(14 - Math.max(2, inWorker(3)));
+    expect(new Set(released).size).toBe(released.length);
+  });
+
   it('growing past the hello\'s thread count: drains, then says hello again with the new thread count', () => {
     const { host, client, sockets, socket, settle } = setup();
     client.start(1);
