@@ -404,7 +404,7 @@ export class VolunteerCore {
       }
       // Fixed prefetch (--prefetch): capacity moves only with the threads, and what is past it goes back.
       const keep = this.deps.prefetch === undefined ? Math.min(leasesKept(cap, this.threads, this.avgMs), this.welcome.maxCredits) : cap;
-      const excess = this.held() - Math.max(cap, keep);
+      const excess = this.held() - keep;
       if (excess > 0) {
         const released = this.pool.takeQueued(Math.min(excess, this.pool.queued)).map((t) => t.a);
         if (released.length > 0) this.send({ type: 'release', attempts: released });
