@@ -281,3 +281,90 @@ export async function waitUntil<T>(what: string, fn: () => T | Promise<T>, timeo
     await sleep(everyMs);
   }
 }
+
+/** Every process on the machine with its parent, name and CPU seconds (a process gone meanwhile is skipped). */
+function readProcesses(): Map<number, { ppid: number; comm: string; cpu: number }> {
+  const out = new Map<number, { ppid: number; comm: string; cpu: number }>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(name), { ppid: Number(fields[1]), comm, cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a machine's CPU went between two moments, for a browser benchmark: the Web Workers' threads (by
+ * thread name, in the browser's processes), the rest of the browser (its page and browser processes), the
+ * processes named in `own` (the master, say), this process, and everything else on the machine.
+ */
+export class MachineCpuSplit {
+  private readonly t0 = performance.now();
+  private readonly before: ReturnType<MachineCpuSplit['sample']>;
+  constructor(
+    private readonly browserPid: number,
+    private readonly own: Record<string, number>,
+  ) {
+    this.before = this.sample();
+  }
+
+  private sample() {
+    const procs = readProcesses();
+    const inBrowser = (pid: number): boolean => {
+      for (let p = pid, hops = 0; p > 1 && hops < 20; hops++) {
+        if (p === this.browserPid) return true;
+        p = procs.get(p)?.ppid ?? 0;
+      }
+      return false;
+    };
+    let workers = 0;
+    let browser = 0;
+    for (const [pid, p] of procs) {
+      if (!inBrowser(pid)) continue;
+      browser += p.cpu;
+      for (const [tid, cpu] of readThreadCpuSeconds(pid)) {
+        let comm = '';
+        try {
+          comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        } catch {
+          continue;
+        }
+        if (comm === 'DedicatedWorker') workers += cpu;
+      }
+    }
+    const own: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.own)) own[name] = procs.get(pid)?.cpu ?? 0;
+    let all = 0;
+    for (const p of procs.values()) all += p.cpu;
+    return { workers, browser: browser - workers, own, self: procs.get(process.pid)?.cpu ?? 0, all };
+  }
+
+  /** Cores busy on average since construction, by part. */
+  read(): { workers: number; browser: number; own: Record<string, number>; self: number; other: number } {
+    const after = this.sample();
+    const s = (performance.now() - this.t0) / 1000;
+    const own: Record<string, number> = {};
+    let named = 0;
+    for (const name of Object.keys(this.own)) {
+      own[name] = (after.own[name]! - this.before.own[name]!) / s;
+      named += own[name]!;
+    }
+    const workers = (after.workers - this.before.workers) / s;
+    const browser = (after.browser - this.before.browser) / s;
+    const self = (after.self - this.before.self) / s;
+    const other = (after.all - this.before.all) / s - workers - browser - named - self;
+    return { workers, browser, own, self, other };
+  }
+}
+
+/** The PID of this process's child named `comm` (a browser Playwright launched), or null. */
+export function childNamed(comm: string): number | null {
+  for (const [pid, p] of readProcesses()) if (p.ppid === process.pid && p.comm === comm) return pid;
+  return null;
+}

@@ -54,6 +54,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    it('[D1] a job of hundreds of inputs (stores write them many rows a statement) keeps each input at its index', async () => {
+      const store = await open();
+      // 257: two whole chunks of SQLite's 100 rows a statement and a remainder written one by one.
+      const inputs: unknown[] = Array.from({ length: 257 }, (_, i) => (i % 3 === 0 ? { i } : i % 3 === 1 ? `s${i}` : i));
+      inputs[200] = undefined;
+      const job = jobRecord({ total: inputs.length });
+      await store.insertJob(job, inputs);
+      const claimed = await store.claimTasks(job.id, owner('m1'), 1000);
+      expect(claimed.map((t) => [t.index, t.input])).toEqual(inputs.map((input, i) => [i, input ?? null]));
+      await store.close();
+    });
+
     it('[A2] a job keeps the assets it names (name, hash, size), in order', async () => {
       const store = await open();
       const assets = [

@@ -33,7 +33,7 @@ import { ClaimBook } from './claims.ts';
 import { decodeReceipt, encodeReceipt, receiptKey } from '../receipts.ts';
 import { MIGRATIONS } from './schema.ts';
 import { DONE, FAILED, toCounters, toFinished, toIdentity, toRecord, toReplica, toVote, type IdentityRow, type JobRow, type ReplicaRow, type ResultRow } from './rows.ts';
-import { prepare, type Statements } from './statements.ts';
+import { prepare, TASK_ROWS, type Statements } from './statements.ts';
 
 /** Lines of the cluster event log kept. */
 const EVENTS_KEPT = 5000;
@@ -88,8 +88,7 @@ export class SqliteStore implements Store {
         assets: spec.assets?.length ? JSON.stringify(spec.assets) : null,
       });
       const seq = Number(lastInsertRowid);
-      const insert = this.s.insertTask;
-      for (let i = 0; i < inputs.length; i++) insert.run(seq, i, JSON.stringify(inputs[i] ?? null));
+      insertInputs(this.s, seq, inputs);
       checks.forEach((c, k) => this.s.insertCheck.run(seq, k, c.index ?? null, JSON.stringify(c.input ?? null), JSON.stringify(c.output ?? null)));
       this.seqs.set(spec.id, seq);
     })();
@@ -322,4 +321,16 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A job's inputs as task rows: TASK_ROWS a statement, then the rest one by one. */
+function insertInputs(s: Statements, seq: number, inputs: readonly unknown[]): void {
+  const whole = inputs.length - (inputs.length % TASK_ROWS);
+  const args: unknown[] = [];
+  for (let i = 0; i < whole; i += TASK_ROWS) {
+    args.length = 0;
+    for (let k = i; k < i + TASK_ROWS; k++) args.push(seq, k, JSON.stringify(inputs[k] ?? null));
+    s.insertTasks.run(args);
+  }
+  for (let i = whole; i < inputs.length; i++) s.insertTask.run(seq, i, JSON.stringify(inputs[i] ?? null));
 }
