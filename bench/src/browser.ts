@@ -95,7 +95,7 @@ async function runWindow<R = undefined>(api: Api, code: string, tasks: number, w
 const probeSource = (src: string, windowMs: number) =>
   `const f = new Function('n', ${JSON.stringify(src)}); f(0); f(1); const t0 = performance.now(); let calls = 0; let t = t0; while ((t = performance.now()) - t0 < ${windowMs}) f(2 + calls++); const r = { calls, ms: t - t0 };`;
 
-/** A bare engine's rate on THREADS threads: calls a second over all of them, and the median thread's ms per call. */
+/** A bare engine's rate on its threads: calls a second over all of them, and the median thread's ms per call. */
 export interface EngineRate {
   tasksPerSecond: number;
   msPerCall: number;
@@ -120,7 +120,7 @@ async function nodeEngine(src: string, windowMs: number): Promise<EngineRate> {
   return engineRate(runs);
 }
 
-/** The bare engine in Chromium: THREADS Web Workers (from a Blob, on about:blank) doing the same. */
+/** The bare engine in Chromium: `threads` Web Workers (from a Blob, on about:blank) doing the same. */
 async function browserEngine(page: Page, src: string, windowMs: number, threads = THREADS): Promise<EngineRate> {
   const runs = await page.evaluate(
     ({ src, threads }) =>
@@ -199,7 +199,6 @@ export const browserBench: Bench = async (ctx): Promise<BenchResult> => {
     // always (what the page is held to, issue 13); the other kernels in the full run only.
     // The bare engine on as many Web Workers as the page's default Threads.
     let bareDefault: EngineRate | null = null;
-    const defaultThreadsSeen = defaultThreads;
     const engines: Partial<Record<Kernel, { chromiumMs: number; nodeMs: number; ratio: number; chromiumTasksPerSecond: number; windowMs: number }>> = {};
     {
       const probe = await browser.newPage();
@@ -216,7 +215,7 @@ export const browserBench: Bench = async (ctx): Promise<BenchResult> => {
         await nodeEngine(src, 500);
         const node = await nodeEngine(src, windowMs);
         engines[kernel] = { chromiumMs: chromium.msPerCall, nodeMs: node.msPerCall, ratio: node.msPerCall / chromium.msPerCall, chromiumTasksPerSecond: chromium.tasksPerSecond, windowMs };
-        if (kernel === 'fnv') bareDefault = await browserEngine(probe, src, windowMs, defaultThreadsSeen);
+        if (kernel === 'fnv') bareDefault = await browserEngine(probe, src, windowMs, defaultThreads);
         ctx.log(`bare engines, ${kernel}, ${THREADS} threads: Chromium ${fmt(chromium.msPerCall, 1)} ms, Node ${fmt(node.msPerCall, 1)} ms per call`);
       }
       await probe.close();
