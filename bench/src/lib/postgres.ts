@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import pg from 'pg';
-import { readCpuSeconds } from './proc.ts';
+import { readCpuSeconds, readStat } from './proc.ts';
 
 /** A database on the server to connect to for CREATE / DROP DATABASE (trust auth on this machine). */
 export const PG_ADMIN_URL = process.env.BARNRAISE_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -64,10 +64,7 @@ export async function serverFacts(): Promise<{ version: string; postmaster: numb
 /** Bytes of WAL written so far (pg_current_wal_lsn as a number), for WAL per task. */
 export const walBytes = () => admin(async (c) => Number((await c.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS b")).rows[0]!.b));
 
-function parentOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
+const parentOf = (pid: number): number => readStat(`/proc/${pid}/stat`).ppid;
 
 const title = (pid: number) => {
   try {

@@ -34,13 +34,18 @@ export function readMemory(pid: number): MemorySample {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-/** User + system CPU seconds a process has used (its threads included, children not). */
-export function readCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** A `/proc/<pid>/stat` (or a thread's) file: its command name, parent and user + system CPU seconds. */
+export function readStat(file: string): { comm: string; ppid: number; cpu: number } {
+  const stat = fs.readFileSync(file, 'utf8');
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line, so 11 and 12 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  // ppid is field 4 of the whole line, utime and stime fields 14 and 15: so 1, 11 and 12 after the name.
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK };
+}
+
+/** User + system CPU seconds a process has used (its threads included, children not). */
+export function readCpuSeconds(pid: number): number {
+  return readStat(`/proc/${pid}/stat`).cpu;
 }
 
 /** CPU seconds per wall second (1.0 = one core busy) between two moments. */
@@ -63,9 +68,7 @@ export function readThreadCpuSeconds(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+      out.set(Number(tid), readStat(`/proc/${pid}/task/${tid}/stat`).cpu);
     } catch {
       // the thread ended between the listing and the read
     }
@@ -288,10 +291,7 @@ function readProcesses(): Map<number, { ppid: number; comm: string; cpu: number 
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(name), { ppid: Number(fields[1]), comm, cpu: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+      out.set(Number(name), readStat(`/proc/${name}/stat`));
     } catch {
       // ended between the listing and the read
     }
