@@ -100,10 +100,10 @@ interface Throughput {
   tasksPerSecond: number;
   /** From 10% to 90% done (polled every 50 ms): the rate once every master has the job. */
   steadyTasksPerSecond: number;
-  /** From the POST to the poll that saw 10% done, and from the one that saw 90% to completed. */
-  rampMs: number;
   /** From the POST to its 201 (the inputs stored). */
   createdMs: number;
+  /** From the POST to the poll that saw 10% done, and from the one that saw 90% to completed. */
+  rampMs: number;
   tailMs: number;
   /** CPU seconds of each master over the run, and µs per task of all of them together. */
   masterCpuSeconds: number[];
