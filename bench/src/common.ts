@@ -31,6 +31,12 @@ export interface Setup {
    * gets an identity file of its own (`--identity`), as separate machines would have.
    */
   validation?: 'adaptive';
+  /**
+   * Run the job a third time with V8's sampling heap profiler on the master (started with the inspector on
+   * loopback for it): bytes allocated per task, a figure that does not swing with the machine's load as CPU
+   * time does, so a change to the hot path can be judged by it on a noisy machine.
+   */
+  allocations?: boolean;
 }
 
 /** What one measured job cost, from just before its POST until it reads `completed`. */
@@ -54,6 +60,8 @@ export interface SetupRun {
   cold: JobFigures;
   /** The same job again on the same processes: what a master that has been running a while pays a task. */
   warm: JobFigures;
+  /** Bytes the master's main thread allocated per task in a third run of the job (`allocations`), or null. */
+  allocatedBytes: number | null;
   /** Cores busy while connected with no work, over `idleSeconds`: the master, and the workers together. */
   idle: { seconds: number; masterCores: number; volunteersCores: number };
 }
@@ -61,7 +69,7 @@ export interface SetupRun {
 /** One setup: a fresh master, `processes` workers, a warm-up job, the measured job, then an idle spell. */
 export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, warm: number, idleSeconds: number, masterOptions: MasterOptions = {}): Promise<SetupRun> {
   const prof = (who: string) => (ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}/${setup.label.replace(/\W+/g, '-')}/${who}`] : []);
-  const master = await Master.start({ ...masterOptions, nodeArgs: prof('master') });
+  const master = await Master.start({ ...masterOptions, nodeArgs: prof('master'), ...(setup.allocations ? { inspect: true } : {}) });
   const api = new Api(master.url, master.token);
   const ids = setup.validation ? fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-ids-')) : null;
   const workers = Array.from({ length: setup.processes }, (_, k) =>
@@ -84,6 +92,13 @@ export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, w
     const cold = await measure();
     await sleep(300);
     const again = await measure();
+    let allocatedBytes: number | null = null;
+    const stopSampling = setup.allocations ? await master.sampleAllocations() : null;
+    if (stopSampling) {
+      await sleep(300);
+      await measure();
+      allocatedBytes = (await stopSampling()) / tasks;
+    }
 
     // Connected with no work: heartbeats only. A volunteer that spins or polls shows here.
     await sleep(1000);
@@ -91,7 +106,7 @@ export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, w
     const idleWorkers = workers.map((p) => new CpuMeter(p.child.pid!));
     await sleep(idleSeconds * 1000);
     const idle = { seconds: idleSeconds, masterCores: idleMaster.read().cores, volunteersCores: idleWorkers.reduce((s, m) => s + m.read().cores, 0) };
-    return { setup, tasks, cold, warm: again, idle };
+    return { setup, tasks, cold, warm: again, allocatedBytes, idle };
   } finally {
     await Promise.all(workers.map((p) => stopProcess(p.child)));
     await master.dispose();
@@ -159,9 +174,9 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
   const warm = ctx.quick ? 500 : 5_000;
   const idleSeconds = ctx.quick ? 2 : 5;
   const setups: Setup[] = ctx.quick
-    ? [{ label: '4 workers × default threads', processes: 4 }]
+    ? [{ label: '4 workers × default threads', processes: 4, allocations: true }]
     : [
-        { label: '4 workers × default threads', processes: 4 },
+        { label: '4 workers × default threads', processes: 4, allocations: true },
         { label: '4 workers × 2 threads', processes: 4, threads: 2 },
         { label: '1 worker × 2 threads', processes: 1, threads: 2 },
         { label: '4 workers × default threads, adaptive validation', processes: 4, validation: 'adaptive' },
@@ -195,6 +210,7 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
     }
     rows.push({ bench: b, figure: `${r.setup.label}: ${fmt(tasks)} tasks, tasks/s`, value: fmt(cold.tasksPerSecond), beside: `${times.toFixed(2)}× BullMQ; the same job again ${fmt(warm.tasksPerSecond)}`, target: `>= ${TARGET.timesBullmq}× BullMQ`, verdict: verdict(times, { atLeast: TARGET.timesBullmq }) });
     rows.push({ bench: b, figure: `${r.setup.label}: master CPU per task, warm (the job again)`, value: `${fmt(warm.masterUs, 1)} µs`, beside: `${((warm.masterUs * warm.tasksPerSecond) / 1e6).toFixed(2)} cores busy; ${split(warm)}`, target: `<= ${TARGET.masterUs} µs`, verdict: verdict(warm.masterUs, { atMost: TARGET.masterUs }) });
+    if (r.allocatedBytes !== null) rows.push({ bench: b, figure: `${r.setup.label}: master, bytes allocated per task (main thread, a third run)`, value: `${fmt(r.allocatedBytes)} B`, beside: 'V8 sampling heap profiler, freed objects counted; the store thread not included', target: '', verdict: Verdict.info });
     rows.push({ bench: b, figure: `${r.setup.label}: master CPU per task, the first job`, value: `${fmt(cold.masterUs, 1)} µs`, beside: split(cold), target: '', verdict: Verdict.info });
     rows.push({ bench: b, figure: `${r.setup.label}: volunteer CPU per task (all processes), warm`, value: `${fmt(warm.volunteersUs, 1)} µs`, beside: `${((warm.volunteersUs * warm.tasksPerSecond) / 1e6).toFixed(2)} cores busy; the first job ${fmt(cold.volunteersUs, 1)} µs`, target: `<= ${TARGET.volunteerUs} µs`, verdict: verdict(warm.volunteersUs, { atMost: TARGET.volunteerUs }) });
     rows.push({ bench: b, figure: `${r.setup.label}: connected, no work (${r.idle.seconds} s)`, value: `workers ${(r.idle.volunteersCores * 100).toFixed(2)}% of a core`, beside: `master ${(r.idle.masterCores * 100).toFixed(2)}%`, target: 'rounds to 0', verdict: verdict(r.idle.volunteersCores, { atMost: 0.005 }) });
@@ -207,6 +223,7 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
       'Master: `barnraise serve` defaults (SQLite, durable) with the suite\'s raised per-address limits; workers: `barnraise worker --url` at defaults (threads = cores − 1) or with --threads 2; same machine.',
       'BullMQ: 4 processes each with one Worker of concurrency 50 on the local Redis, jobs added with addBulk in 1,000s.',
       `Each setup runs the measured job twice on the same master and workers. The first (after a ${fmt(warm)}-task warm-up) gives tasks/s and × BullMQ (BullMQ had the same warm-up); its CPU per task includes V8 still compiling the hot path, which a master pays once in its life. The second ("warm") is what a master that has run a while pays a task: the CPU targets are read on it, with the first beside.`,
+      'The first setup runs its job a third time with V8\'s sampling heap profiler on the master (its inspector on loopback): bytes allocated a task on the main thread, freed objects counted. Unlike CPU time it does not swing with the machine\'s load, so a change to the hot path can be judged by it on a noisy machine.',
     ],
   };
 };

@@ -60,6 +60,12 @@ export interface HeapUsage {
   rss: number;
 }
 
+/** A node of V8's sampling heap profile: the bytes its samples stand for, and its callees. */
+interface SampledNode {
+  selfSize: number;
+  children: SampledNode[];
+}
+
 export class Master {
   private constructor(
     readonly child: ChildProcess,
@@ -111,6 +117,45 @@ export class Master {
    * Null when the master was not started with `inspect`.
    */
   async heapUsage(): Promise<HeapUsage | null> {
+    const inspector = await this.inspector();
+    if (!inspector) return null;
+    try {
+      await inspector.call('HeapProfiler.collectGarbage');
+      const r = await inspector.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+      return JSON.parse((r.result as { value: string }).value) as HeapUsage;
+    } finally {
+      inspector.close();
+    }
+  }
+
+  /**
+   * Start V8's sampling heap profiler on the master's main thread, counting objects the collector has freed
+   * too, so that it estimates every byte allocated (V8 scales each sample by its size and the interval).
+   * The returned function stops it and gives the bytes allocated meanwhile. Null without `inspect`.
+   */
+  async sampleAllocations(intervalBytes = 4096): Promise<(() => Promise<number>) | null> {
+    const inspector = await this.inspector();
+    if (!inspector) return null;
+    await inspector.call('HeapProfiler.enable');
+    await inspector.call('HeapProfiler.startSampling', { samplingInterval: intervalBytes, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return async () => {
+      try {
+        const { profile } = (await inspector.call('HeapProfiler.stopSampling')) as { profile: { head: SampledNode } };
+        let bytes = 0;
+        const walk = (n: SampledNode) => {
+          bytes += n.selfSize;
+          for (const c of n.children) walk(c);
+        };
+        walk(profile.head);
+        return bytes;
+      } finally {
+        inspector.close();
+      }
+    };
+  }
+
+  /** A connection to the master's inspector (loopback), or null when it was not started with `inspect`. */
+  private async inspector(): Promise<{ call(method: string, params?: object): Promise<Record<string, unknown>>; close(): void } | null> {
     if (!this.inspectorUrl) return null;
     const ws = new WebSocket(this.inspectorUrl, { perMessageDeflate: false });
     await new Promise((resolve, reject) => {
@@ -133,13 +178,7 @@ export class Master {
         ws.on('message', onMessage);
         ws.send(JSON.stringify({ id: my, method, params }));
       });
-    try {
-      await call('HeapProfiler.collectGarbage');
-      const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
-      return JSON.parse((r.result as { value: string }).value) as HeapUsage;
-    } finally {
-      ws.close();
-    }
+    return { call, close: () => ws.close() };
   }
 
   /** SIGTERM (the master drains and closes its store), SIGKILL after 10 s. */

@@ -81,6 +81,30 @@ describe('group commit (SPEC.md D2)', () => {
     ]);
   });
 
+  it('[D6] done attempts that end before their final writes, or between them, still ride on them', async () => {
+    const { store, writer } = setup();
+    const job = makeJob({ total: 3 });
+    await store.insertJob({ ...job.spec, status: 'running', done: 0, failed: 0, requeues: 0, startedAt: 1, finishedAt: null }, [0, 1, 2]);
+    const v = new VolunteerState('v1', new FakePort(), 1, 'node', '', 0);
+    const [a0, a1, a2] = [0, 1, 2].map((i) => attemptOf(job, i, v)) as [Attempt, Attempt, Attempt];
+    writer.attemptEnded(a0, 'done', null, 10);
+    writer.attemptEnded(a1, 'done', null, 11);
+    writer.finished(job, { index: 1, status: 'done', output: 1 }, a1);
+    writer.finished(job, { index: 0, status: 'done', output: 0 }, a0);
+    writer.attemptEnded({ ...attemptOf(job, 2, v), id: 'vote' }, 'done', null, 12); // no final write of its own
+    writer.attemptEnded(a2, 'done', null, 13);
+    writer.finished(job, { index: 2, status: 'done', output: 2 }, a2);
+    await writer.flush();
+    const batch = store.batches[0]!;
+    expect(batch.tasks.map((t) => (t.kind === 'done' ? [t.index, t.by?.attempt, t.by?.endedAt] : null))).toEqual([
+      [1, 'a1', 11],
+      [0, 'a0', 10],
+      [2, 'a2', 13],
+    ]);
+    expect(batch.attempts.map((a) => [a.attempt, a.end])).toEqual([['vote', 'done']]);
+    expect(writer.pending).toBe(0);
+  });
+
   it('[D2] a full batch is written without waiting for the interval', async () => {
     const { store, writer } = setup(10);
     const job = makeJob({ total: 25 });
