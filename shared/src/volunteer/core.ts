@@ -16,8 +16,6 @@ import type { VolunteerIdentity } from '../identity.ts';
 // Timers exist in every host; shared/ is compiled without DOM or Node types.
 declare function setTimeout(fn: () => void, ms: number): unknown;
 declare function clearTimeout(id: unknown): void;
-declare function setInterval(fn: () => void, ms: number): unknown;
-declare function clearInterval(id: unknown): void;
 
 /** States of the connection to the master, as a host shows them. */
 export const ConnectionState = {
@@ -148,6 +146,8 @@ export class VolunteerCore {
   private reconcileDue = false;
   private readonly progressSent = new Map<string, number>();
   private heartbeat: unknown = null;
+  /** The beat period the armed check was timed for (P5): busy or idle. */
+  private beatPeriod = 0;
   private welcomeTimer: unknown = null;
   private retryTimer: unknown = null;
   private lastHeard = 0;
@@ -332,9 +332,12 @@ export class VolunteerCore {
       throw err;
     }
     this.onMessage(msg);
+    if (!this.welcome) return;
     // Timers of a hidden tab may be throttled to once a minute, but frames still arrive: beat from here too
     // (after the frame: leases it brought make the busy beat due at once).
-    if (this.welcome && this.beatDue()) this.beat();
+    if (this.beatDue()) this.beat();
+    // Leases arrived while the check was armed at the idle pace: check at the busy one from now on.
+    if (this.heartbeat && this.beatEvery() < this.beatPeriod) this.armBeat();
   }
 
   private onMessage(msg: MasterMessage): void {
@@ -348,7 +351,7 @@ export class VolunteerCore {
         this.failures = 0;
         this.granted = 0;
         this.connections++;
-        this.startHeartbeat(msg.heartbeatMs);
+        this.startHeartbeat();
         this.deps.sink.welcomed?.(msg.volunteerId, msg.identity);
         this.deps.sink.connectionChanged(ConnectionState.connected);
         return this.reconcile();
@@ -506,20 +509,32 @@ export class VolunteerCore {
     return this.now() - this.lastSent >= every - every / 20;
   }
 
-  private startHeartbeat(everyMs: number): void {
+  private startHeartbeat(): void {
     this.stopTimers();
     this.lastHeard = this.lastSent = this.now();
-    // Checked twice a beat: the last frame may have gone just after a check, and the beat it makes due
-    // must not wait a whole period more (silences stay under 1.5 beats; the master allows 4).
-    this.heartbeat = setInterval(() => {
+    this.armBeat();
+  }
+
+  /**
+   * [P5] The next check, half a beat of the period in force from now: every second while holding leases,
+   * so no silence lasts 1.5 beats, and every 7.5 s while holding none, so that an idle volunteer wakes its
+   * machine for this seldom (an interval at the busy pace woke it every second for nothing). Work arriving
+   * while the idle check is armed re-arms it at the busy pace (`onFrame`).
+   */
+  private armBeat(): void {
+    if (this.heartbeat) clearTimeout(this.heartbeat);
+    this.beatPeriod = this.beatEvery();
+    this.heartbeat = setTimeout(() => {
+      this.heartbeat = null;
       // The master beats back (swarm frames) at the pace of ours: silent for 4 of our beats, it is gone.
       if (this.now() - this.lastHeard > this.beatEvery() * MASTER_SILENT_BEATS) return this.giveUp('master silent');
       if (this.beatDue()) this.beat();
-    }, everyMs / 2);
+      this.armBeat();
+    }, this.beatPeriod / 2);
   }
 
   private stopTimers(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.heartbeat) clearTimeout(this.heartbeat);
     if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
     this.heartbeat = null;
     this.welcomeTimer = null;

@@ -326,6 +326,29 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     expect(sockets[0]!.closed).not.toBeNull();
   });
 
+  it('[P5] holding no lease it wakes for its beat twice an idle beat, not twice a busy one; leases bring the busy pace back at once', () => {
+    const { client, socket, settle, host } = setup();
+    client.start(1);
+    socket().open();
+    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
+    socket().deliver(job);
+    settle();
+    // The core's only timer while idle is its beat check: four of them must span four half idle beats.
+    const t0 = Date.now();
+    for (let k = 0; k < 4; k++) vi.advanceTimersToNextTimer();
+    expect(Date.now() - t0, 'idle: a check every 4 HB, not every HB / 2').toBe(HB * 16);
+    expect(socket().frames('hb'), 'and a beat every 8 HB').toHaveLength(2);
+    // Work arrives mid-way through an idle check's wait: checked at the busy pace from then on.
+    vi.advanceTimersByTime(HB);
+    socket().deliver(tasks('a1'));
+    settle();
+    const beats = socket().frames('hb').length;
+    vi.advanceTimersByTime(HB * 3);
+    expect(socket().frames('hb').length - beats, 'a long attempt: one beat a busy period').toBe(3);
+    host.alive[0]!.finish({ ok: true, output: 0, ms: 1 });
+    settle();
+  });
+
   it('[P5] a volunteer whose results go out within each beat period sends no hb; silent on a long attempt, it beats', () => {
     const { client, socket, settle, host } = setup();
     client.start(1);
