@@ -88,16 +88,16 @@ export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, w
 
     const body = JSON.stringify({ name: 'common', code: PLUS_ONE, inputs: range(tasks), ...validation });
     ctx.log(`${setup.label}: ${fmt(tasks)} tasks, twice`);
-    const measure = () => measureJob(api, master.pid, workers.map((p) => p.child.pid!), body, tasks, setup.label);
+    const measure = (completed?: () => Promise<unknown>) => measureJob(api, master.pid, workers.map((p) => p.child.pid!), body, tasks, setup.label, completed);
     const cold = await measure();
     await sleep(300);
     const again = await measure();
     let allocatedBytes: number | null = null;
-    const stopSampling = setup.allocations ? await master.sampleAllocations() : null;
-    if (stopSampling) {
+    if (setup.allocations) {
       await sleep(300);
-      await measure();
-      allocatedBytes = (await stopSampling()) / tasks;
+      const stopSampling = await master.sampleAllocations();
+      // Stopped as the job completes: reading its results back (the check below) is not the job's.
+      if (stopSampling) await measure(async () => (allocatedBytes = (await stopSampling()) / tasks));
     }
 
     // Connected with no work: heartbeats only. A volunteer that spins or polls shows here.
@@ -115,7 +115,7 @@ export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, w
 }
 
 /** One job of `tasks` trivial tasks on a running setup: its rate and CPU per task, its results checked. */
-async function measureJob(api: Api, masterPid: number, workerPids: number[], body: string, tasks: number, label: string): Promise<JobFigures> {
+async function measureJob(api: Api, masterPid: number, workerPids: number[], body: string, tasks: number, label: string, completed?: () => Promise<unknown>): Promise<JobFigures> {
   const cpuMaster = new CpuMeter(masterPid);
   const threadsMaster = new ThreadCpuMeter(masterPid);
   const cpuWorkers = workerPids.map((pid) => new CpuMeter(pid));
@@ -126,6 +126,7 @@ async function measureJob(api: Api, masterPid: number, workerPids: number[], bod
   const masterCpu = cpuMaster.read().cpuSeconds;
   const split = threadsMaster.read();
   const workersCpu = cpuWorkers.reduce((s, m) => s + m.read().cpuSeconds, 0);
+  await completed?.();
   if (final.counts.done !== tasks) throw new Error(`${label}: job ended with ${JSON.stringify(final.counts)}`);
   const lines = await api.results(job.id);
   const wrong = lines.filter((l) => l.status !== 'done' || l.output !== l.index + 1).length;

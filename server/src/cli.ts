@@ -7,10 +7,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerJobCommands } from './cli/index.ts';
 import { duration } from './cli/common.ts';
 import { loadConfig } from './config.ts';
-import { discoverMasters } from './discovery/browse.ts';
 import { chooseMaster } from './discovery/choose.ts';
 import { mdnsSettingsFrom, type MdnsSettings } from './discovery/service.ts';
-import { exitOnSignals, startMaster } from './server.ts';
 import { defaultAssetCacheDir } from './worker/assets.ts';
 import { defaultIdentityFile, fileIdentity } from './worker/identity.ts';
 import { HeadlessVolunteer } from './worker/volunteer.ts';
@@ -56,6 +54,9 @@ program
       process.stderr.write(`barnraise: ${(err as Error).message}\n`);
       process.exit(2);
     }
+    // The master's modules (Fastify, the stores, metrics) load here, not at the top: `barnraise worker` and
+    // the job commands start without them (about half of a worker's start).
+    const { exitOnSignals, startMaster } = await import('./server.ts');
     const master = await startMaster(config);
     exitOnSignals(master);
   });
@@ -130,6 +131,7 @@ async function discoverOrExit(flags: WorkerFlags): Promise<string> {
     return fail((err as Error).message, 2);
   }
   say(`no --url: looking for masters on the local network for ${timeoutMs / 1000} s`);
+  const { discoverMasters } = await import('./discovery/browse.ts');
   const found = await discoverMasters({ timeoutMs, mdns }).catch((err: Error) => fail(`cannot listen for masters on the local network (multicast DNS, UDP port ${mdns.port}): ${err.message}; give one with --url`, 1));
   const choice = chooseMaster(found, { pick: flags.pick, hasJoinKey: flags.joinKey !== undefined, waitedMs: timeoutMs });
   if (!choice.ok) return fail(choice.message, choice.exitCode);
