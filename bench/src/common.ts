@@ -175,7 +175,7 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
   const warm = ctx.quick ? 500 : 5_000;
   const idleSeconds = ctx.quick ? 2 : 5;
   const setups: Setup[] = ctx.quick
-    ? [{ label: '4 workers × default threads', processes: 4, allocations: true }]
+    ? [{ label: '4 workers × default threads', processes: 4 }]
     : [
         { label: '4 workers × default threads', processes: 4, allocations: true },
         { label: '4 workers × 2 threads', processes: 4, threads: 2 },
@@ -224,7 +224,7 @@ export const commonBench: Bench = async (ctx): Promise<BenchResult> => {
       'Master: `barnraise serve` defaults (SQLite, durable) with the suite\'s raised per-address limits; workers: `barnraise worker --url` at defaults (threads = cores − 1) or with --threads 2; same machine.',
       'BullMQ: 4 processes each with one Worker of concurrency 50 on the local Redis, jobs added with addBulk in 1,000s.',
       `Each setup runs the measured job twice on the same master and workers. The first (after a ${fmt(warm)}-task warm-up) gives tasks/s and × BullMQ (BullMQ had the same warm-up); its CPU per task includes V8 still compiling the hot path, which a master pays once in its life. The second ("warm") is what a master that has run a while pays a task: the CPU targets are read on it, with the first beside.`,
-      'The first setup runs its job a third time with V8\'s sampling heap profiler on the master (its inspector on loopback): bytes allocated a task on the main thread, freed objects counted. Unlike CPU time it does not swing with the machine\'s load, so a change to the hot path can be judged by it on a noisy machine.',
+      'The full run\'s first setup runs its job a third time with V8\'s sampling heap profiler on the master (its inspector on loopback): bytes allocated a task on the main thread, freed objects counted. Unlike CPU time it does not swing with the machine\'s load, so a change to the hot path can be judged by it on a noisy machine.',
     ],
   };
 };
