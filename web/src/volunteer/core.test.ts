@@ -7,6 +7,8 @@ import { FakeHost, FakeSocket } from '../testing/doubles.ts';
 const HB = 1000;
 const welcome: MasterMessage = { type: 'welcome', v: PROTOCOL_VERSION, volunteerId: 'v_1', heartbeatMs: HB, maxCredits: 16, title: 't' };
 const job: MasterMessage = { type: 'job', id: 'j1', name: 'squares', code: 'export default (n) => n * n', timeoutMs: 5000 };
+/** A welcome whose idle beat (8 HB) is far longer than the busy one (P5). */
+const slowIdleWelcome = { ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage;
 const tasks = (...ids: string[]): MasterMessage => ({ type: 'tasks', items: ids.map((a, i) => ({ a, job: 'j1', i, input: i })) });
 
 /** `prefetch` null: the adaptive prefetch, by task length (P3). */
@@ -47,11 +49,11 @@ function setup(prefetch: number | null = 2) {
     while (deferred.length > 0) deferred.shift()!();
   };
   const socket = () => sockets.at(-1)!;
-  /** Start with `threads`, open the socket and welcome: the usual first steps. */
-  const join = (threads = 2) => {
+  /** Start with `threads`, open the socket and welcome (`greeting`): the usual first steps. */
+  const join = (threads = 2, greeting: MasterMessage = welcome) => {
     client.start(threads);
     socket().open();
-    socket().deliver(welcome);
+    socket().deliver(greeting);
     socket().deliver(job);
     settle();
   };
@@ -298,12 +300,8 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
   });
 
   it('[P5] holding no lease it beats at the idle pace and waits 4 idle beats for the master; holding leases, at the busy pace', () => {
-    const { client, socket, sockets, settle, host } = setup();
-    client.start(1);
-    socket().open();
-    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
-    socket().deliver(job);
-    settle();
+    const { join, socket, sockets, settle, host } = setup();
+    join(1, slowIdleWelcome);
     vi.advanceTimersByTime(HB * 7);
     expect(socket().frames('hb'), 'idle: no beat before the idle period').toHaveLength(0);
     vi.advanceTimersByTime(HB);
@@ -327,12 +325,8 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
   });
 
   it('[P5] holding no lease it wakes for its beat twice an idle beat, not twice a busy one; leases bring the busy pace back at once', () => {
-    const { client, socket, settle, host } = setup();
-    client.start(1);
-    socket().open();
-    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
-    socket().deliver(job);
-    settle();
+    const { join, socket, settle, host } = setup();
+    join(1, slowIdleWelcome);
     // The core's only timer while idle is its beat check: four of them must span four half idle beats.
     const t0 = Date.now();
     for (let k = 0; k < 4; k++) vi.advanceTimersToNextTimer();
@@ -350,13 +344,9 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
   });
 
   it('[P5] a volunteer whose results go out within each beat period sends no hb; silent on a long attempt, it beats', () => {
-    const { client, socket, settle, host } = setup();
-    client.start(1);
-    socket().open();
+    const { join, socket, settle, host } = setup();
     // An idle beat far longer than the busy one, so the pace seen below is the busy one.
-    socket().deliver({ ...welcome, idleHeartbeatMs: HB * 8 } as MasterMessage);
-    socket().deliver(job);
-    settle();
+    join(1, slowIdleWelcome);
     for (let k = 1; k <= 6; k++) {
       socket().deliver(tasks(`a${k}`));
       settle();
