@@ -22,3 +22,4 @@ if ! pnpm install --frozen-lockfile --reporter=append-only >.tmp/install.log 2>&
   echo "setup: pnpm install failed (full log in .tmp/install.log)" >&2
   exit 1
 fi
+node server/scripts/build.mjs  # the master and CLI as plain JavaScript: they start in half the time (bin/barnraise.js)

@@ -11,7 +11,7 @@ import { chromium, type Page } from 'playwright-core';
 import { Api, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
-import { childNamed, CpuMeter, MachineCpuSplit, REPO_ROOT, sleep, spawnNode, stopProcess, waitUntil } from './lib/proc.ts';
+import { BARNRAISE_BIN, childNamed, CpuMeter, MachineCpuSplit, REPO_ROOT, sleep, spawnNode, stopProcess, waitUntil } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
@@ -224,7 +224,7 @@ export const browserBench: Bench = async (ctx): Promise<BenchResult> => {
     await waitUntil('the tab left', async () => (await api.stats()).volunteers === 0, 30_000, 50);
 
     // The same job on a headless worker: 2 worker_threads.
-    worker = spawnNode(path.join(REPO_ROOT, 'server/src/cli.ts'), ['worker', '--url', master.url, '--threads', String(THREADS), '--quiet']);
+    worker = spawnNode(BARNRAISE_BIN, ['worker', '--url', master.url, '--threads', String(THREADS), '--quiet']);
     await waitUntil('the headless worker joined', async () => (await api.stats()).threads === THREADS, 30_000, 50);
     ctx.log(`node: ${THREADS} worker_threads for ${seconds} s`);
     const cpu = new CpuMeter(worker.child.pid!);

@@ -14,7 +14,7 @@ import { Queue } from 'bullmq';
 import { Api, PLUS_ONE, range } from './lib/api.ts';
 import type { Bench, BenchContext, BenchResult } from './lib/bench.ts';
 import { Master, type MasterOptions } from './lib/master.ts';
-import { ClientProcess, CpuMeter, sleep, spawnNode, stopProcess, ThreadCpuMeter, waitUntil } from './lib/proc.ts';
+import { BARNRAISE_BIN, ClientProcess, CpuMeter, sleep, spawnNode, stopProcess, ThreadCpuMeter, waitUntil } from './lib/proc.ts';
 import { fmt, verdict, Verdict, type Row } from './lib/table.ts';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
@@ -74,7 +74,7 @@ export async function runSetup(ctx: BenchContext, setup: Setup, tasks: number, w
   const ids = setup.validation ? fs.mkdtempSync(path.join(os.tmpdir(), 'barnraise-ids-')) : null;
   const workers = Array.from({ length: setup.processes }, (_, k) =>
     spawnNode(
-      'server/src/cli.ts',
+      BARNRAISE_BIN,
       ['worker', '--url', master.url, ...(setup.threads ? ['--threads', String(setup.threads)] : []), ...(ids ? ['--identity', path.join(ids, `w${k}.json`)] : [])],
       { nodeArgs: k === 0 ? prof('worker') : [] },
     ),

@@ -12,7 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Api } from './lib/api.ts';
 import type { Bench, BenchResult } from './lib/bench.ts';
 import { Master } from './lib/master.ts';
-import { readMemory, REPO_ROOT, sleep, spawnNode, stopProcess, waitUntil } from './lib/proc.ts';
+import { BARNRAISE_BIN, readMemory, REPO_ROOT, sleep, spawnNode, stopProcess, waitUntil } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { fmt, mb, verdict, Verdict, type Row } from './lib/table.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser.ts';
@@ -164,7 +164,7 @@ export const pythonBench: Bench = async (ctx): Promise<BenchResult> => {
     await waitUntil('the tab left', async () => (await api.stats()).volunteers === 0, 30_000, 50);
 
     // A headless worker with one thread: its process's memory before and after Python starts.
-    worker = spawnNode(path.join(REPO_ROOT, 'server/src/cli.ts'), ['worker', '--url', master.url, '--threads', '1', '--quiet']);
+    worker = spawnNode(BARNRAISE_BIN, ['worker', '--url', master.url, '--threads', '1', '--quiet']);
     await waitUntil('the headless worker joined', async () => (await api.stats()).threads === 1, 30_000, 50);
     await runJob(api, { name: 'js warm-up', code: 'export default (n) => n', inputs: [1] });
     const nodeBefore = readMemory(worker.child.pid!).rss;

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/../.."
 count=${1:-1000}
 ms=${2:-500}
 node -e 'for (let i = 0; i < +process.argv[1]; i++) console.log(process.argv[2])' "$count" "$ms" \
-  | node --import tsx server/src/cli.ts submit examples/parallel/sleep.ts --name parallel --inputs -
+  | node server/bin/barnraise.js submit examples/parallel/sleep.ts --name parallel --inputs -

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 node examples/primes/ranges.mjs "$@" \
-  | node --import tsx server/src/cli.ts run examples/primes/primes.ts --name primes \
+  | node server/bin/barnraise.js run examples/primes/primes.ts --name primes \
   | node examples/primes/count.mjs

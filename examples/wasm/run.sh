@@ -7,5 +7,5 @@ cd "$(dirname "$0")/../.."
 inputs=$(mktemp)
 trap 'rm -f "$inputs"' EXIT
 node examples/wasm/credentials.mjs "$@" > "$inputs"
-node --import tsx server/src/cli.ts run examples/wasm/scrypt.ts --name scrypt --inputs "$inputs" \
+node server/bin/barnraise.js run examples/wasm/scrypt.ts --name scrypt --inputs "$inputs" \
   | node --import tsx examples/wasm/keys.ts "$inputs"

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The `barnraise` command as an installed bin: the CLI runs from its TypeScript source through tsx's loader.
-import { register } from 'tsx/esm/api';
+// The `barnraise` command: the build when it is current (entry.js), else the TypeScript source through
+// tsx's loader, registered only then.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cliEntry } from './entry.js';
 
-register();
-await import('../src/cli.ts');
+const { file, built } = cliEntry(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+if (!built) (await import('tsx/esm/api')).register();
+await import(pathToFileURL(file).href);

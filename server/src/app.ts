@@ -6,7 +6,6 @@ import { closePythonChecker } from './python/check.ts';
 import { throttled } from './log-throttle.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
@@ -41,6 +40,7 @@ import { JobSync } from './cluster/sync.ts';
 import { ClusterView } from './cluster/view.ts';
 import { prngOf } from './validation/random.ts';
 import type { Store } from './store/store.ts';
+import { WEB_DIST } from './paths.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -81,8 +81,7 @@ export interface AppOptions {
 /** Body limit of every route but `POST /api/jobs` (which takes `config.bodyLimitBytes`). */
 export const SMALL_BODY_LIMIT = 64 * 1024;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_WEB_ROOT = path.resolve(here, '../../web/dist');
+export const DEFAULT_WEB_ROOT = WEB_DIST;
 
 // Bodies are validated strictly: no type coercion (a number is not a string of code, a string is not an
 // array of inputs). Query strings and params arrive as text, so they are coerced.

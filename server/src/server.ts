@@ -7,8 +7,6 @@ import { resolveToken } from './auth.ts';
 import type { Config } from './config.ts';
 import { advertiseMaster, shouldAdvertise, type Advertisement } from './discovery/advertise.ts';
 import type { IdempotencyKeys } from './security/idempotency.ts';
-import { pgIdempotencyKeys } from './store/postgres/idempotency.ts';
-import { PgStore } from './store/postgres/pg-store.ts';
 import type { Store } from './store/store.ts';
 import { ThreadedStore } from './store/threaded.ts';
 import { effectiveVouchKey, startLocalWorkers } from './worker/local.ts';
@@ -23,6 +21,8 @@ let logIdleErrors: (err: Error) => void = (err) => console.error('an idle Postgr
  */
 async function openStore(config: Config): Promise<{ store: Store; idempotency?: IdempotencyKeys }> {
   if (config.databaseUrl === undefined) return { store: await ThreadedStore.open({ file: path.join(config.dataDir, DB_FILE) }) };
+  // pg and its modules load only for a cluster master: an embedded one starts without them.
+  const [{ PgStore }, { pgIdempotencyKeys }] = await Promise.all([import('./store/postgres/pg-store.ts'), import('./store/postgres/idempotency.ts')]);
   const store = await PgStore.open({ url: config.databaseUrl, schema: config.databaseSchema, onIdleError: (err) => logIdleErrors(err) });
   return { store, idempotency: pgIdempotencyKeys(store.pool) };
 }

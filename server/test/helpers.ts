@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION, VOLUNTEER_PATH, type CreateJobBody, type JobSummary, 
 
 export const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(SERVER_DIR, 'src/cli.ts');
+const BIN = path.join(SERVER_DIR, 'bin/barnraise.js');
 
 export function tempDir(prefix = 'barnraise-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -54,10 +55,14 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Run `barnraise ARGS` as a child process (node --import tsx, so the PID is the process itself). */
-export function run(args: string[], env: NodeJS.ProcessEnv): Proc {
-  // `node --import tsx` directly, so the PID we hold is the process itself (no package-manager shim).
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: SERVER_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Run `barnraise ARGS` as a child process: from source (node --import tsx), or with `bin` as a user's
+ * `pnpm barnraise` does (bin/barnraise.js: the build while it is current). Node directly either way, so the
+ * PID is the process itself (no package-manager shim).
+ */
+export function run(args: string[], env: NodeJS.ProcessEnv, opts: { bin?: boolean } = {}): Proc {
+  const command = opts.bin ? [BIN, ...args] : ['--import', 'tsx', CLI, ...args];
+  const child = spawn(process.execPath, command, { cwd: SERVER_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -80,12 +85,12 @@ export interface MasterProc extends Proc {
 }
 
 /** Start a master process and wait until it answers /healthz. */
-export async function startMaster(opts: { dataDir: string; token: string; port?: number; env?: NodeJS.ProcessEnv }): Promise<MasterProc> {
+export async function startMaster(opts: { dataDir: string; token: string; port?: number; env?: NodeJS.ProcessEnv; bin?: boolean }): Promise<MasterProc> {
   const port = opts.port ?? (await freePort());
   const proc = run(['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', opts.dataDir, '--token', opts.token], {
     LOG_LEVEL: 'warn',
     ...opts.env,
-  });
+  }, { bin: opts.bin ?? false });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`master on ${url} (output: ${proc.output()})`, async () => {
     if (proc.child.exitCode !== null) throw new Error(`master exited: ${proc.output()}`);
@@ -100,14 +105,14 @@ let testAssetCache: string | undefined;
  * A `barnraise worker` process; anonymous unless `extraArgs` name an `--identity` file, and keeping assets in a
  * temporary directory unless they name a `--cache` (never the user's own files).
  */
-export function startWorker(url: string, threads: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+export function startWorker(url: string, threads: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { bin?: boolean } = {}): Proc {
   const identity = extraArgs.some((a) => a === '--identity' || a === '--no-identity') ? [] : ['--no-identity'];
   if (!testAssetCache && !extraArgs.includes('--cache')) {
     const dir = (testAssetCache = tempDir('barnraise-test-assets-'));
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
   const cache = extraArgs.includes('--cache') ? [] : ['--cache', testAssetCache!];
-  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...identity, ...cache, ...extraArgs], env);
+  return run(['worker', '--url', url, '--threads', String(threads), '--quiet', ...identity, ...cache, ...extraArgs], env, opts);
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or NaN when it cannot be read. */

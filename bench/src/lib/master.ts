@@ -1,6 +1,6 @@
 /**
- * A master for one benchmark: `node --import tsx server/src/cli.ts serve` as a child process on a free
- * loopback port with its own data dir, its PID held. Optionally with the V8 inspector on loopback, so the
+ * A master for one benchmark: `barnraise serve` as a user runs it (the build, BARNRAISE_BIN) as a child
+ * process on a free loopback port with its own data dir, its PID held. Optionally with the V8 inspector on loopback, so the
  * suite can read the master's heap (GC first) without any change to the product.
  */
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { REPO_ROOT, spawnNode, stopProcess, waitUntil, type OutputTail } from './proc.ts';
+import { BARNRAISE_BIN, REPO_ROOT, spawnNode, stopProcess, waitUntil, type OutputTail } from './proc.ts';
 import type { ChildProcess } from 'node:child_process';
 
 /** Where the master keeps its database (server/src/server.ts DB_FILE). */
@@ -89,7 +89,7 @@ export class Master {
     const dataDir = fs.mkdtempSync(path.join(opts.dataRoot ?? os.tmpdir(), 'barnraise-bench-'));
     const token = opts.token ?? `bench-${randomBytes(12).toString('hex')}`;
     const { child, output } = spawnNode(
-      path.join(REPO_ROOT, 'server/src/cli.ts'),
+      BARNRAISE_BIN,
       ['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--token', token],
       { env: { ...BENCH_ENV, ...opts.env }, nodeArgs: [...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), ...(opts.nodeArgs ?? [])] },
     );

@@ -171,9 +171,16 @@ export class OutputTail {
   }
 }
 
-/** Start `node --import tsx <script> args` with its PID held and its output kept. */
+/**
+ * The `barnraise` command as a user runs it (`pnpm barnraise`, `npm start`): the build, which run.ts makes
+ * first (server/scripts/build.mjs), as `npm start` does.
+ */
+export const BARNRAISE_BIN = path.join(REPO_ROOT, 'server/bin/barnraise.js');
+
+/** Start `node <script> args` (through tsx for a `.ts` script) with its PID held and its output kept. */
 export function spawnNode(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cwd?: string } = {}) {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, script, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Message } from 'esbuild';
+import type { Message } from 'esbuild';
 import { Limits, type JobLanguage } from '@barnraise/shared';
 import { CliError } from './common.ts';
 
@@ -20,6 +20,8 @@ function describe(messages: Message[]): string {
 export async function bundleJob(file: string): Promise<string> {
   const entry = path.resolve(file);
   let result;
+  // esbuild loads only when a job is bundled: not for every command, nor for `serve`.
+  const { build } = await import('esbuild');
   try {
     result = await build({
       entryPoints: [entry],

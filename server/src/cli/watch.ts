@@ -8,7 +8,6 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { inIndexOrder, type Barnraise, type Job, type JobSummary } from '@barnraise/client';
 import { CliError, describeJob, Exit, exitCodeOf } from './common.ts';
-import { progressView } from './display.ts';
 
 export interface WatchOptions {
   /** Where result lines go (from `openOut`), or none. */
@@ -50,6 +49,8 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 /** Follow `job` until it ends; resolves with its final summary and whether Ctrl-C was pressed. */
 export async function watchJob(client: Barnraise, job: Job, opts: WatchOptions = {}): Promise<{ summary: JobSummary; interrupted: boolean }> {
   const stop = new AbortController();
+  // The progress bar's modules load only when a job is followed: not for every command, nor for `serve`.
+  const { progressView } = await import('./display.ts');
   const view = progressView(`job ${job.id}`, { bar: opts.bar ?? true });
   const sink = opts.out?.stream;
   let interrupted = false;

@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
@@ -24,14 +23,13 @@ import { bearerChecker } from '../auth.ts';
 import { Tag } from '../docs/tags.ts';
 import { cspHeader } from '../security/headers.ts';
 import { OperatorView } from './operator.ts';
+import { WEB_DIST } from '../paths.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     operator: OperatorView;
   }
 }
-
-const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/dist');
 
 export interface FeedOptions {
   token: string;
@@ -64,7 +62,7 @@ export const dashboardFeed: FastifyPluginAsync<FeedOptions> = async (app, opts) 
 
   // The dashboard page itself (web/dist/dashboard.html) is public: it holds no data; everything it shows
   // comes through the token (this stream and /api).
-  const page = path.join(opts.webRoot ?? WEB_ROOT, 'dashboard.html');
+  const page = path.join(opts.webRoot ?? WEB_DIST, 'dashboard.html');
   const pageSchema = {
     operationId: 'getDashboardPage',
     summary: 'The operator dashboard (HTML; its data comes over the token)',

@@ -6,7 +6,9 @@
  * a minute without checks; each check is bounded in time, and one past it stops the thread (the next starts
  * a new one).
  */
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { SOURCE_DIR } from '../paths.ts';
 
 /** A check past this is refused (a pathological source); the thread that ran it is stopped. */
 const CHECK_MS = 10_000;
@@ -30,7 +32,7 @@ class Checker {
 
   private start(): Promise<void> {
     if (this.ready) return this.ready;
-    const worker = new Worker(new URL('./check-thread.mjs', import.meta.url));
+    const worker = new Worker(path.join(SOURCE_DIR, 'python/check-thread.mjs'));
     this.worker = worker;
     // Never what keeps the master's process alive.
     worker.unref();

@@ -6,11 +6,13 @@
  * asset does, fetched once by each volunteer and kept in its cache (rule A4).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { PYODIDE_ASSET_NAMES, PYTHON_MARKER } from '@barnraise/shared';
+import { SOURCE_DIR } from '../paths.ts';
 
 export { PYTHON_MARKER };
 
-const TEMPLATE = readFileSync(new URL('./runtime.js', import.meta.url), 'utf8');
+const TEMPLATE = readFileSync(path.join(SOURCE_DIR, 'python/runtime.js'), 'utf8');
 
 /** A job's language, as its summary shows it. */
 export type JobLanguage = 'javascript' | 'python';

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { PYODIDE_FILE_NAMES, PYODIDE_SNAPSHOT_NAME } from '@barnraise/shared';
 import type { AssetStore } from '../assets/store.ts';
+import { SOURCE_DIR } from '../paths.ts';
 
 /** The files a Python job needs, by the asset names runtime.js reads them under (about 13.5 MB, 6.3 MB gzipped). */
 export const PYODIDE_FILES = PYODIDE_FILE_NAMES;
@@ -46,7 +47,7 @@ async function sha256Of(file: string): Promise<string> {
  */
 export function makePyodideSnapshot(): Promise<Uint8Array | undefined> {
   return new Promise((resolve) => {
-    const worker = new Worker(new URL('./check-thread.mjs', import.meta.url), { workerData: { snapshot: true } });
+    const worker = new Worker(path.join(SOURCE_DIR, 'python/check-thread.mjs'), { workerData: { snapshot: true } });
     worker.unref();
     const done = (bytes: Uint8Array | undefined) => {
       clearTimeout(timer);

@@ -11,10 +11,9 @@ import type { SqliteOptions } from './sqlite/store.ts';
 import type { Store } from './store.ts';
 import { fromWire, type StoreCall, type StoreMethod, type StoreReply } from './thread-messages.ts';
 import { packBatch, unpackClaims, unpackReceipt, type PackedClaims, type PackedReceipt } from './wire.ts';
+import { threadEntry } from '../paths.ts';
 
-// A worker thread does not inherit the parent's loader hooks: from TypeScript source, a small JS entry
-// registers tsx first; a built thread.js is started directly.
-const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./thread-boot.mjs', import.meta.url) : new URL('./thread.js', import.meta.url);
+const THREAD_URL = threadEntry('store');
 
 type Args<M extends StoreMethod> = Parameters<Store[M]>;
 type Value<M extends StoreMethod> = Awaited<ReturnType<Store[M]>>;

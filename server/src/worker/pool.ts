@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { MAX_PREFETCH, type AttemptOutcome, type PoolEvents, type PoolLike, type PoolTask } from '@barnraise/shared';
 import { clock, RunningMark, type ThreadOutcomes, type ThreadReply, type ThreadRequest } from './thread-messages.ts';
+import { threadEntry } from '../paths.ts';
 
 export type { PoolTask };
 
@@ -37,9 +38,7 @@ interface Slot {
 
 export type { PoolEvents };
 
-// A worker thread does not inherit the parent's loader hooks, so a small JS entry registers tsx first
-// when the thread is TypeScript (running from source); a built thread.js is started directly.
-const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./thread-boot.mjs', import.meta.url) : new URL('./thread.js', import.meta.url);
+const THREAD_URL = threadEntry('worker');
 
 /** A job whose attempts take less than this (smoothed) goes to threads in batches. */
 const SHORT_MS = 2;

@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { checkSchemaName } from './connect.ts';
+import { SOURCE_DIR } from '../../paths.ts';
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+const MIGRATIONS_DIR = path.join(SOURCE_DIR, 'store/postgres/migrations');
 
 /**
  * The advisory lock's two keys: a fixed class for Barnraise migrations and the schema's hash, so masters
