@@ -192,6 +192,13 @@ export function spawnNode(script: string, args: string[], opts: { env?: NodeJS.P
   return { child, output };
 }
 
+let builtClients: string | null = null;
+
+/** Run client processes from `dir` (lib/build-clients.ts, built by run.ts) rather than through tsx. */
+export function useBuiltClients(dir: string): void {
+  builtClients = dir;
+}
+
 /** Messages a bench client process sends its parent over the IPC channel. */
 export type ClientMessage = { type: string; [key: string]: unknown };
 
@@ -208,9 +215,10 @@ export class ClientProcess {
     env: NodeJS.ProcessEnv = {},
     nodeArgs: string[] = [],
   ) {
-    this.child = fork(path.join(BENCH_SRC, 'clients', script), args, {
+    const built = builtClients ? path.join(builtClients, script.replace(/\.ts$/, '.js')) : null;
+    this.child = fork(built ?? path.join(BENCH_SRC, 'clients', script), args, {
       cwd: REPO_ROOT,
-      execArgv: [...nodeArgs, '--import', 'tsx'],
+      execArgv: built ? nodeArgs : [...nodeArgs, '--import', 'tsx'],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
