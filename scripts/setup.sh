@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what Barnraise needs on a machine with Node 20+ and npm: pnpm 12 and the workspace's packages.
-# Safe to run again: it does nothing more than `pnpm install` when everything is there.
+# Then it builds the master and the CLI (server/dist, about 0.2 s). Safe to run again: the install does nothing
+# when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bench, BenchResult } from './lib/bench.ts';
 import { machineInfo } from './lib/machine.ts';
+import { cliEntry } from '../../server/bin/entry.js';
 import { buildClients } from './lib/build-clients.ts';
 import { killAllStarted, REPO_ROOT, useBuiltClients } from './lib/proc.ts';
 import { formatRows, Verdict } from './lib/table.ts';
@@ -67,7 +68,9 @@ const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() 
 log(`${quick ? 'quick' : 'full'} run: ${selected.join(', ')}`);
 
 // The master and the CLI as `npm start` runs them: built (server/scripts/build.mjs, about 0.2 s).
-execFileSync(process.execPath, [path.join(REPO_ROOT, 'server/scripts/build.mjs')], { stdio: 'ignore' });
+execFileSync(process.execPath, [path.join(REPO_ROOT, 'server/scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+// bin/barnraise.js runs the sources instead while a file is newer than the build: say so rather than measure tsx.
+if (!cliEntry(path.join(REPO_ROOT, 'server')).built) throw new Error('server/dist is not current after building it (a source file dated in the future?)');
 // The bench's own client processes too, so that their starts (about ten in a quick run) cost less.
 useBuiltClients(await buildClients());
 log('built server/dist and the bench clients');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `barnraise` command: the build when it is current (entry.js), else the TypeScript source through
-// tsx's loader, registered only then.
+// tsx's loader, registered only then (also with BARNRAISE_FROM_SOURCE=1).
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cliEntry } from './entry.js';

@@ -1,46 +1,69 @@
-// Build the master and the `barnraise` CLI into plain JavaScript (server/dist), so that they start without
-// compiling TypeScript through a loader: a master starts in about half the time, a CLI command in a third
-// (BENCHMARKS.md). `npm start` runs it; bin/barnraise.js runs the build while it is newer than the sources.
+// Build the master and the `barnraise` CLI into plain JavaScript, so that they start without compiling
+// TypeScript through a loader: a master starts in about half the time, a worker joins in a third
+// (BENCHMARKS.md, "Eighth pass"). `npm start` and scripts/setup.sh run it; bin/barnraise.js runs the build
+// while it is current (bin/entry.js).
 //
 // One ESM bundle with code splitting: npm packages stay external (loaded from node_modules as they are), our
 // workspace packages (@barnraise/shared, @barnraise/client) are TypeScript and go in. Modules loaded with
 // `await import()` stay lazy as chunks of their own (PostgreSQL, esbuild, mDNS browsing). The two worker
-// threads are entries of their own, named as src/paths.ts expects.
+// threads are entries of their own, beside the CLI, where src/paths.ts looks for them.
+//
+// Each build goes to a directory of its own, dist/<id>/, and dist/current.json then names it (a rename: a
+// process starting meanwhile reads the old pointer or the new one). Earlier builds stay a day, so that a
+// process running one still finds its lazy chunks and its thread entries after a rebuild. Source maps are
+// written beside the code; run with NODE_OPTIONS=--enable-source-maps to see TypeScript lines in stacks.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = path.join(SERVER_DIR, 'dist');
+const DIST = path.join(SERVER_DIR, 'dist');
+/** Builds older than this are removed by the next build (not the current one). */
+const KEEP_MS = 24 * 3600_000;
+/**
+ * The build counts as reading the sources from this long before it starts: a file's modification time comes
+ * from the kernel's coarse clock, which can trail Date.now() by a few milliseconds, and an edit saved as the
+ * build starts must make it stale rather than be taken as read.
+ */
+const CLOCK_MARGIN_MS = 100;
 
 export async function build({ quiet = false } = {}) {
+  const started = performance.now();
+  const sourcesAt = Date.now() - CLOCK_MARGIN_MS;
+  const id = `${Date.now().toString(36)}-${process.pid}`;
   const pkg = JSON.parse(fs.readFileSync(path.join(SERVER_DIR, 'package.json'), 'utf8'));
   const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@barnraise/'));
-  // Built beside dist and swapped in whole, so that a process starting meanwhile finds the old build or the
-  // new one, never half of one.
-  const staging = `${OUT}.${process.pid}.tmp`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  const started = performance.now();
+  const outdir = path.join(DIST, id);
   await esbuild.build({
     absWorkingDir: SERVER_DIR,
     entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', 'worker-thread': 'src/worker/thread.ts' },
-    outdir: staging,
+    outdir,
     bundle: true,
     splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     external: [...external, ...external.map((name) => `${name}/*`)],
+    // Where the server package is from the bundle's own directory (src/paths.ts).
+    define: { __BARNRAISE_SERVER_DIR__: JSON.stringify(path.relative(outdir, SERVER_DIR)) },
     sourcemap: 'linked',
     logLevel: 'warning',
   });
-  const old = `${OUT}.${process.pid}.old`;
-  if (fs.existsSync(OUT)) fs.renameSync(OUT, old);
-  fs.renameSync(staging, OUT);
-  fs.rmSync(old, { recursive: true, force: true });
-  if (!quiet) process.stderr.write(`built ${path.relative(process.cwd(), OUT) || OUT} in ${Math.round(performance.now() - started)} ms\n`);
-  return OUT;
+  const staged = path.join(DIST, `current.json.${process.pid}.tmp`);
+  fs.writeFileSync(staged, `${JSON.stringify({ id, sourcesAt })}\n`);
+  fs.renameSync(staged, path.join(DIST, 'current.json'));
+  for (const entry of fs.readdirSync(DIST)) {
+    if (entry === id || entry === 'current.json') continue;
+    const file = path.join(DIST, entry);
+    try {
+      if (Date.now() - fs.statSync(file).mtimeMs > KEEP_MS) fs.rmSync(file, { recursive: true, force: true });
+    } catch {
+      // Removed meanwhile by another build.
+    }
+  }
+  if (!quiet) process.stderr.write(`built ${path.relative(process.cwd(), outdir) || outdir} in ${Math.round(performance.now() - started)} ms\n`);
+  return outdir;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await build();

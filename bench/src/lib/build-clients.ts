@@ -25,6 +25,8 @@ export async function buildClients(): Promise<string> {
     platform: 'node',
     target: 'node20',
     logLevel: 'warning',
+    // Where the server package is from here (its src/paths.ts), as the server's own build says it.
+    define: { __BARNRAISE_SERVER_DIR__: JSON.stringify(path.relative(BUILT_CLIENTS_DIR, path.join(REPO_ROOT, 'server'))) },
     plugins: [
       {
         name: 'npm-packages-external',
