@@ -9,8 +9,8 @@
 // threads are entries of their own, beside the CLI, where src/paths.ts looks for them.
 //
 // Each build goes to a directory of its own, dist/<id>/, and dist/current.json then names it (a rename: a
-// process starting meanwhile reads the old pointer or the new one). Earlier builds stay a day, so that a
-// process running one still finds its lazy chunks and its thread entries after a rebuild. Source maps are
+// process starting meanwhile reads the old pointer or the new one). Earlier builds stay a while (KEEP_*), so
+// that a process running one still finds its lazy chunks and its thread entries after a rebuild. Source maps are
 // written beside the code; run with NODE_OPTIONS=--enable-source-maps to see TypeScript lines in stacks.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
@@ -19,8 +19,14 @@ import { fileURLToPath } from 'node:url';
 
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(SERVER_DIR, 'dist');
-/** Builds older than this are removed by the next build (not the current one). */
+/**
+ * Earlier builds are removed by a later one once older than a day, or older than ten minutes and not among
+ * the ten newest (about 1.6 MB each): a process keeps its build through many rebuilds, and a day of edits and
+ * builds does not pile up.
+ */
 const KEEP_MS = 24 * 3600_000;
+const KEEP_NEWEST = 10;
+const KEEP_RECENT_MS = 10 * 60_000;
 /**
  * The build counts as reading the sources from this long before it starts: a file's modification time comes
  * from the kernel's coarse clock, which can trail Date.now() by a few milliseconds, and an edit saved as the
@@ -53,15 +59,19 @@ export async function build({ quiet = false } = {}) {
   const staged = path.join(DIST, `current.json.${process.pid}.tmp`);
   fs.writeFileSync(staged, `${JSON.stringify({ id, sourcesAt })}\n`);
   fs.renameSync(staged, path.join(DIST, 'current.json'));
+  const earlier = [];
   for (const entry of fs.readdirSync(DIST)) {
-    if (entry === id || entry === 'current.json') continue;
-    const file = path.join(DIST, entry);
+    if (entry === id || entry === 'current.json' || entry.endsWith('.tmp')) continue;
     try {
-      if (Date.now() - fs.statSync(file).mtimeMs > KEEP_MS) fs.rmSync(file, { recursive: true, force: true });
+      earlier.push({ file: path.join(DIST, entry), age: Date.now() - fs.statSync(path.join(DIST, entry)).mtimeMs });
     } catch {
       // Removed meanwhile by another build.
     }
   }
+  earlier.sort((a, b) => a.age - b.age);
+  earlier.forEach(({ file, age }, k) => {
+    if (age > KEEP_MS || (age > KEEP_RECENT_MS && k >= KEEP_NEWEST - 1)) fs.rmSync(file, { recursive: true, force: true });
+  });
   if (!quiet) process.stderr.write(`built ${path.relative(process.cwd(), outdir) || outdir} in ${Math.round(performance.now() - started)} ms\n`);
   return outdir;
 }
