@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bench, BenchResult } from './lib/bench.ts';
 import { machineInfo } from './lib/machine.ts';
-import { cliEntry } from '../../server/bin/entry.js';
+import { currentBuild, fromSource } from '../../server/bin/entry.js';
 import { buildClients } from './lib/build-clients.ts';
 import { killAllStarted, REPO_ROOT, useBuiltClients } from './lib/proc.ts';
 import { formatRows, Verdict } from './lib/table.ts';
@@ -70,7 +70,8 @@ log(`${quick ? 'quick' : 'full'} run: ${selected.join(', ')}`);
 // The master and the CLI as `npm start` runs them: built (server/scripts/build.mjs, about 0.2 s).
 execFileSync(process.execPath, [path.join(REPO_ROOT, 'server/scripts/build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
 // bin/barnraise.js runs the sources instead while a file is newer than the build: say so rather than measure tsx.
-if (!cliEntry(path.join(REPO_ROOT, 'server')).built) throw new Error('server/dist is not current after building it (a source file dated in the future?)');
+if (!currentBuild(path.join(REPO_ROOT, 'server'))) throw new Error('server/dist is not current after building it (a source file dated in the future?)');
+if (fromSource()) log('BARNRAISE_FROM_SOURCE=1: masters and workers run the TypeScript sources through tsx, not what npm start runs');
 // The bench's own client processes too, so that their starts (about ten in a quick run) cost less.
 useBuiltClients(await buildClients());
 log('built server/dist and the bench clients');
