@@ -34,46 +34,41 @@ const KEEP_RECENT_MS = 10 * 60_000;
  */
 const CLOCK_MARGIN_MS = 100;
 
-export async function build({ quiet = false } = {}) {
-  const started = performance.now();
-  const sourcesAt = Date.now() - CLOCK_MARGIN_MS;
-  const id = `${Date.now().toString(36)}-${process.pid}`;
-  const pkg = JSON.parse(fs.readFileSync(path.join(SERVER_DIR, 'package.json'), 'utf8'));
-  const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@barnraise/'));
-  const outdir = path.join(DIST, id);
-  await esbuild.build({
-    absWorkingDir: SERVER_DIR,
-    entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', 'worker-thread': 'src/worker/thread.ts' },
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: [...external, ...external.map((name) => `${name}/*`)],
-    // Where the server package is from the bundle's own directory (src/paths.ts).
-    define: { __BARNRAISE_SERVER_DIR__: JSON.stringify(path.relative(outdir, SERVER_DIR)) },
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
-  const staged = path.join(DIST, `current.json.${process.pid}.tmp`);
-  fs.writeFileSync(staged, `${JSON.stringify({ id, sourcesAt })}\n`);
-  fs.renameSync(staged, path.join(DIST, 'current.json'));
-  const earlier = [];
-  for (const entry of fs.readdirSync(DIST)) {
-    if (entry === id || entry === 'current.json' || entry.endsWith('.tmp')) continue;
-    try {
-      earlier.push({ file: path.join(DIST, entry), age: Date.now() - fs.statSync(path.join(DIST, entry)).mtimeMs });
-    } catch {
-      // Removed meanwhile by another build.
-    }
+const started = performance.now();
+const sourcesAt = Date.now() - CLOCK_MARGIN_MS;
+const id = `${Date.now().toString(36)}-${process.pid}`;
+const pkg = JSON.parse(fs.readFileSync(path.join(SERVER_DIR, 'package.json'), 'utf8'));
+const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@barnraise/'));
+const outdir = path.join(DIST, id);
+await esbuild.build({
+  absWorkingDir: SERVER_DIR,
+  entryPoints: { cli: 'src/cli.ts', 'store-thread': 'src/store/thread.ts', 'worker-thread': 'src/worker/thread.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: [...external, ...external.map((name) => `${name}/*`)],
+  // Where the server package is from the bundle's own directory (src/paths.ts).
+  define: { __BARNRAISE_SERVER_DIR__: JSON.stringify(path.relative(outdir, SERVER_DIR)) },
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+const staged = path.join(DIST, `current.json.${process.pid}.tmp`);
+fs.writeFileSync(staged, `${JSON.stringify({ id, sourcesAt })}\n`);
+fs.renameSync(staged, path.join(DIST, 'current.json'));
+const earlier = [];
+for (const entry of fs.readdirSync(DIST)) {
+  if (entry === id || entry === 'current.json' || entry.endsWith('.tmp')) continue;
+  try {
+    earlier.push({ file: path.join(DIST, entry), age: Date.now() - fs.statSync(path.join(DIST, entry)).mtimeMs });
+  } catch {
+    // Removed meanwhile by another build.
   }
-  earlier.sort((a, b) => a.age - b.age);
-  earlier.forEach(({ file, age }, k) => {
-    if (age > KEEP_MS || (age > KEEP_RECENT_MS && k >= KEEP_NEWEST - 1)) fs.rmSync(file, { recursive: true, force: true });
-  });
-  if (!quiet) process.stderr.write(`built ${path.relative(process.cwd(), outdir) || outdir} in ${Math.round(performance.now() - started)} ms\n`);
-  return outdir;
 }
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await build();
+earlier.sort((a, b) => a.age - b.age);
+earlier.forEach(({ file, age }, k) => {
+  if (age > KEEP_MS || (age > KEEP_RECENT_MS && k >= KEEP_NEWEST - 1)) fs.rmSync(file, { recursive: true, force: true });
+});
+process.stderr.write(`built ${path.relative(process.cwd(), outdir) || outdir} in ${Math.round(performance.now() - started)} ms\n`);

@@ -81,8 +81,6 @@ export interface AppOptions {
 /** Body limit of every route but `POST /api/jobs` (which takes `config.bodyLimitBytes`). */
 export const SMALL_BODY_LIMIT = 64 * 1024;
 
-export const DEFAULT_WEB_ROOT = WEB_DIST;
-
 // Bodies are validated strictly: no type coercion (a number is not a string of code, a string is not an
 // array of inputs). Query strings and params arrive as text, so they are coerced.
 const strictAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false });
@@ -282,7 +280,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
 
-  const webRoot = opts.webRoot ?? DEFAULT_WEB_ROOT;
+  const webRoot = opts.webRoot ?? WEB_DIST;
   await app.register(async (pages) => {
     markRoutes(pages, Access.public);
     if (fs.existsSync(path.join(webRoot, 'index.html'))) {
