@@ -13,7 +13,7 @@ declare const __BARNRAISE_SERVER_DIR__: string | undefined;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** True when running a build. */
-export const BUILT = !import.meta.url.endsWith('.ts');
+const BUILT = !import.meta.url.endsWith('.ts');
 /** The server package's directory. */
 export const SERVER_DIR = typeof __BARNRAISE_SERVER_DIR__ === 'string' ? path.resolve(here, __BARNRAISE_SERVER_DIR__) : path.resolve(here, '..');
 /** The pages `pnpm --filter @barnraise/web build` makes. */
@@ -32,7 +32,9 @@ let build: string | null | undefined;
  */
 export function threadEntry(source: 'store' | 'worker', env: NodeJS.ProcessEnv = process.env): URL {
   if (BUILT) return pathToFileURL(path.join(here, `${source}-thread.js`));
-  if (!fromSource(env)) build ??= currentBuild(SERVER_DIR);
-  const dir = fromSource(env) ? null : build;
-  return dir ? pathToFileURL(path.join(dir, `${source}-thread.js`)) : pathToFileURL(path.join(SOURCE_DIR, source, 'thread-boot.mjs'));
+  if (!fromSource(env)) {
+    if (build === undefined) build = currentBuild(SERVER_DIR);
+    if (build) return pathToFileURL(path.join(build, `${source}-thread.js`));
+  }
+  return pathToFileURL(path.join(SOURCE_DIR, source, 'thread-boot.mjs'));
 }

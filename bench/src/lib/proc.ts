@@ -177,10 +177,12 @@ export class OutputTail {
  */
 export const BARNRAISE_BIN = path.join(REPO_ROOT, 'server/bin/barnraise.js');
 
+/** Node's arguments to load `script`: tsx's loader for TypeScript, none for JavaScript. */
+const loaderFor = (script: string): string[] => (script.endsWith('.ts') ? ['--import', 'tsx'] : []);
+
 /** Start `node <script> args` (through tsx for a `.ts` script) with its PID held and its output kept. */
 export function spawnNode(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cwd?: string } = {}) {
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, script, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loaderFor(script), script, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -215,10 +217,10 @@ export class ClientProcess {
     env: NodeJS.ProcessEnv = {},
     nodeArgs: string[] = [],
   ) {
-    const built = builtClients ? path.join(builtClients, script.replace(/\.ts$/, '.js')) : null;
-    this.child = fork(built ?? path.join(BENCH_SRC, 'clients', script), args, {
+    const file = builtClients ? path.join(builtClients, script.replace(/\.ts$/, '.js')) : path.join(BENCH_SRC, 'clients', script);
+    this.child = fork(file, args, {
       cwd: REPO_ROOT,
-      execArgv: built ? nodeArgs : [...nodeArgs, '--import', 'tsx'],
+      execArgv: [...nodeArgs, ...loaderFor(file)],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
