@@ -118,9 +118,14 @@ describe('[A4][A6] assets on a headless worker', () => {
     const gone = Buffer.from('soon gone');
     expect((await fetch(`${master.url}/api/assets/${sha(gone)}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: gone })).status).toBe(201);
     const client = api(master.url, token);
+    // No worker connected until the file is gone: one already there could lease the task and fetch the asset
+    // between the submit and the removal (it did, once workers started from the build and came sooner).
+    await procs.pop()!.kill('SIGTERM');
+    await waitFor('no volunteer connected', async () => ((await (await client.raw('/api/stats')).json()) as { volunteers: number }).volunteers === 0, 30_000, 50);
     const job = await client.createJob({ code: 'export default (n, ctx) => ctx.assets.text("note")', inputs: [1], maxAttempts: 1, assets: { note: sha(gone) } });
     // The operator removed the file after the job was accepted (assets are the operator's files, rule A2).
     fs.rmSync(path.join(dataDir, 'assets', sha(gone)));
+    procs.push(startWorker(master.url, 1, ['--cache', cacheDir]));
     await waitFor('job completed', async () => (await client.job(job.id)).status === 'completed', 30_000, 100);
     const [line] = await client.results(job.id);
     expect(line).toMatchObject({ status: 'failed', error: expect.stringMatching(/^asset "note" \([0-9a-f]{12}…\) could not be loaded: .*answered 404/) as string });
