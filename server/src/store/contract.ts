@@ -157,6 +157,28 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    it('[K6][J4] a failed task retried and made final again is read once, at its new number, not at its old one', async () => {
+      const store = await open();
+      const job = jobRecord({ total: 3 });
+      await store.insertJob(job, [0, 1, 2]);
+      await store.commit({ tasks: [failed(job.id, 1, 'x'), done(job.id, 0, 'a')], jobs: [], attempts: [] });
+      expect(await store.resetFailed(job.id)).toBe(1);
+      // Pending again: its old number reads as nothing.
+      expect((await store.resultsSince(job.id, 0, 10)).map((r) => [r.index, r.fin])).toEqual([[0, 2]]);
+      await store.commit({ tasks: [done(job.id, 2, 'c')], jobs: [], attempts: [] });
+      await store.commit({ tasks: [done(job.id, 1, 'b')], jobs: [], attempts: [] });
+      expect(await store.resultsSince(job.id, 0, 10)).toEqual([
+        { index: 0, status: 'done', output: 'a', fin: 2 },
+        { index: 2, status: 'done', output: 'c', fin: 3 },
+        { index: 1, status: 'done', output: 'b', fin: 4 },
+      ]);
+      // Paged one at a time, past the stale place: each once.
+      const paged: number[] = [];
+      for (let at = 0, page = await store.resultsSince(job.id, at, 1); page.length > 0; at = page[0]!.fin, page = await store.resultsSince(job.id, at, 1)) paged.push(page[0]!.index);
+      expect(paged).toEqual([0, 2, 1]);
+      await store.close();
+    });
+
     it('lists jobs newest first, with a cursor for older pages', async () => {
       const store = await open();
       const jobs = [jobRecord(), jobRecord(), jobRecord()];

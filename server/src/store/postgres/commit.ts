@@ -6,7 +6,8 @@
  *    COMMIT, so its final tasks are numbered without gaps and become visible in number order (K6). Every
  *    writer of task rows that locks a job takes the job first (a cancel, a reset), so none deadlock;
  * 3. votes and verdicts (they need the task still pending and held), then the task writes, each one
- *    set-based statement for the batch (taskWrites.ts);
+ *    set-based statement for the batch (taskWrites.ts), and the final ones' run in each job's order (K6,
+ *    fins.ts, finals.ts);
  * 4. each touched job's counters by increments, `done`/`failed` from the rows the writes changed and the
  *    rest from the batch's JobDelta, and the status they imply (K5: a job completes in the commit of its
  *    last final task), computed from the row as locked.
@@ -14,12 +15,14 @@
 import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
 import { columns, foldTaskWrites, taskKey } from './batch.ts';
 import type { Queryable } from './connect.ts';
+import { finNumbers, planFinals } from './fins.ts';
 import { applyIdentityEvents } from './identity-events.ts';
 import { int4, pgText, toCounters } from './rows.ts';
 import { insertEvents } from './sql/events.ts';
 import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
 import { lockJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
 import { insertReplicas, setVerdicts } from './sql/replicas.ts';
+import { writeFinals } from './sql/finals.ts';
 import { finishTasks, retryTasks, type Fence, type TaskKeyRow } from './sql/taskWrites.ts';
 import { replicaColumns, verdictColumns } from './validation-batch.ts';
 
@@ -86,18 +89,18 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   if (retries.jobSeqs.length > 0) mark(await retryTasks(db, retries, fence));
   if (finals.jobSeqs.length > 0) {
     const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
-    const { counts, missed } = await finishTasks(db, finals, fence, bases);
+    const fins = finNumbers(finals, bases);
+    const { counts, missed } = await finishTasks(db, finals, fins, fence);
     // Every final write took effect but those the guard refused (usually none).
     const refused = new Set(missed.map((r) => taskKey(r.job_seq, r.idx)));
-    for (let k = 0; k < finals.jobSeqs.length; k++) {
-      const key = taskKey(finals.jobSeqs[k]!, finals.indexes[k]!);
-      if (!refused.has(key)) markKey(key);
-    }
+    const refusedAt = (k: number) => refused.size > 0 && refused.has(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
+    for (let k = 0; k < finals.jobSeqs.length; k++) if (!refusedAt(k)) markKey(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
     for (const c of counts) {
       const t = tally(c.job_seq);
       t.done += c.done;
       t.failed += c.failed;
     }
+    await writeFinals(db, planFinals(finals, fins, bases, refusedAt));
   }
 
   const jobs: JobCounters[] = [];

@@ -73,6 +73,49 @@ describeWithPg('PostgreSQL migrations', () => {
     }
   });
 
+  it('[D1][K6] a database made before runs of final tasks upgrades in place: its results read back in their order, new ones follow on', async () => {
+    const schema = testSchema('finals');
+    schemas.push(schema);
+    const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });
+    const job = jobRecord({ total: 4 });
+    try {
+      await migrate(pool, schema, migrations().filter((m) => m.version <= 8));
+      await pool.query(
+        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, created_at, started_at, done, fin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $9, 2, 2)`,
+        [job.id, job.name, job.code, job.priority, job.timeoutMs, job.maxAttempts, job.maxLosses, job.total, job.createdAt],
+      );
+      // As version 8 numbered them: index 3 made final first, then index 1.
+      await pool.query(
+        `INSERT INTO tasks (job_seq, idx, input, state, output, fin)
+         SELECT seq, i, i::text, CASE WHEN i IN (1, 3) THEN 2 ELSE 0 END, CASE WHEN i IN (1, 3) THEN (i * 10)::text END, CASE i WHEN 3 THEN 1 WHEN 1 THEN 2 END
+         FROM jobs, generate_series(0, 3) AS i`,
+      );
+    } finally {
+      await pool.end();
+    }
+    const store = await PgStore.open({ url: PG_TEST_URL, schema, poolSize: 2 });
+    try {
+      expect(await store.resultsSince(job.id, 0, 10)).toEqual([
+        { index: 3, status: 'done', output: 30, fin: 1 },
+        { index: 1, status: 'done', output: 10, fin: 2 },
+      ]);
+      expect(await store.claimTasks(job.id, owner('m'), 5)).toMatchObject([{ index: 0 }, { index: 2 }]);
+      await store.commit({ owner: owner('m'), tasks: [{ kind: 'done', job: job.id, index: 2, output: 20, failures: 0, losses: 0 }], jobs: [], attempts: [] });
+      expect(await store.resultsSince(job.id, 1, 10)).toEqual([
+        { index: 1, status: 'done', output: 10, fin: 2 },
+        { index: 2, status: 'done', output: 20, fin: 3 },
+      ]);
+      const { rows } = await store.pool.query<{ fin_index: string | null; options: string[] | null }>(
+        "SELECT to_regclass('tasks_fin')::text AS fin_index, (SELECT reloptions FROM pg_class WHERE oid = 'tasks'::regclass) AS options",
+      );
+      expect(rows[0]!.fin_index).toBeNull();
+      expect(rows[0]!.options).toContain('fillfactor=30');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('[D1] a migration that fails leaves its version unrecorded and nothing half-made', async () => {
     const schema = testSchema('migfail');
     schemas.push(schema);

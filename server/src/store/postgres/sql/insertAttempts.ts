@@ -2,6 +2,7 @@
  * Ended attempts, for each task's history. Attempt ids are unique, so a commit retried after an ambiguous
  * failure (it may have landed) adds no second row.
  */
+import { intArray, textArray } from '../arrays.ts';
 import type { Queryable } from '../connect.ts';
 
 export interface AttemptColumns {
@@ -21,6 +22,6 @@ export async function insertAttempts(db: Queryable, a: AttemptColumns): Promise<
     text: `INSERT INTO attempts (job_seq, idx, attempt, volunteer, leased_at, ended_at, outcome, error)
            SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
            ON CONFLICT DO NOTHING`,
-    values: [a.jobSeqs, a.indexes, a.attempts, a.volunteers, a.leasedAt, a.endedAt, a.outcomes, a.errors],
+    values: [intArray(a.jobSeqs), intArray(a.indexes), textArray(a.attempts), textArray(a.volunteers), intArray(a.leasedAt), intArray(a.endedAt), textArray(a.outcomes), textArray(a.errors)],
   });
 }

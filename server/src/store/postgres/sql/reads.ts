@@ -41,14 +41,38 @@ export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: n
   return rows;
 }
 
-/** [K6] Final tasks numbered after `afterFin`, in commit order (the tasks_fin index). */
-export async function finishedSince(db: Queryable, jobSeq: number, afterFin: number, limit: number): Promise<Array<ResultRow & { fin: string }>> {
-  const { rows } = await db.query<ResultRow & { fin: string }>({
-    name: 'barnraise.finishedSince',
-    text: 'SELECT idx, state, output, error, fin FROM tasks WHERE job_seq = $1 AND fin > $2 ORDER BY fin LIMIT $3',
-    values: [jobSeq, afterFin, limit],
+/**
+ * [K6] The entries numbered `afterFin + 1` to `afterFin + count` of the job's runs (the finals key), each with
+ * its task (by its key) where the task still has that number; a task made pending again since has moved on,
+ * and its old entry comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the
+ * job has no more yet. The window bounds the work (unnest, join, sort) by `count`, however long the runs.
+ */
+export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: number, count: number): Promise<Array<Partial<ResultRow> & { fin: string }>> {
+  const { rows } = await db.query<Partial<ResultRow> & { fin: string }>({
+    name: 'barnraise.finalsWindow',
+    text: `SELECT t.idx, t.state, t.output, t.error, f.lo + e.n AS fin
+           FROM finals f
+           CROSS JOIN LATERAL unnest(f.idxs) WITH ORDINALITY AS e(idx, n)
+           LEFT JOIN tasks t ON t.job_seq = f.job_seq AND t.idx = e.idx AND t.fin = f.lo + e.n
+           WHERE f.job_seq = $1 AND f.lo >= COALESCE((SELECT max(lo) FROM finals WHERE job_seq = $1 AND lo <= $2), 0) AND f.lo < $2 + $3
+             AND f.lo + e.n > $2 AND f.lo + e.n <= $2 + $3
+           ORDER BY f.lo, e.n`,
+    values: [jobSeq, afterFin, count],
   });
   return rows;
+}
+
+/** [K6] Final tasks numbered after `afterFin`, in commit order, at most `limit`: windows on past stale entries. */
+export async function finishedSince(db: Queryable, jobSeq: number, afterFin: number, limit: number): Promise<Array<ResultRow & { fin: string }>> {
+  const out: Array<ResultRow & { fin: string }> = [];
+  for (let at = afterFin; out.length < limit; ) {
+    const count = limit - out.length;
+    const entries = await finalsWindow(db, jobSeq, at, count);
+    for (const e of entries) if (e.idx !== null && e.idx !== undefined) out.push(e as ResultRow & { fin: string });
+    if (entries.length < count) break;
+    at += count;
+  }
+  return out;
 }
 
 export async function sampleByState(db: Queryable, jobSeq: number, state: number, limit: number): Promise<ResultRow[]> {

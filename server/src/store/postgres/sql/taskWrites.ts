@@ -9,6 +9,7 @@
  * row, and the planner scanned all of a master's claims for each of 2,000 writes: 3 s for one commit.
  */
 import type { Queryable } from '../connect.ts';
+import { intArray, textArray } from '../arrays.ts';
 import { heldBy } from './claims.ts';
 import type { WriteColumns } from '../batch.ts';
 
@@ -35,31 +36,26 @@ export interface Fence {
 
 /**
  * [E1][K4][K6] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
- * write numbered in the batch's order from its job's last number (`bases`, read under the job's row lock,
- * which the caller holds until it commits: the numbers become visible in order), written with its claim
+ * write with its number in its job's commit order (`fins`, from fins.ts: null writes nothing), its claim
  * cleared and (done, D6) the attempt that made it so. A write the guard refuses leaves a hole in its job's
- * numbers; `closeFinGaps` closes them in the same transaction (rare: a write is refused only when the claim
- * moved or the task was final already). The rows were locked first in an earlier version, a key lookup and
+ * numbers, which the caller closes (fins.ts `planFinals`; rare: a write is refused only when the claim moved
+ * or the task was final already). The rows were locked first in an earlier version, a key lookup and
  * a row lock each before the update: half of what the database spent on a result (docs/postgres.md).
  */
-export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, bases: { seqs: number[]; fins: number[] }): Promise<FinalSummary> {
+export async function finishTasks(db: Queryable, w: WriteColumns, fins: readonly (number | null)[], fence: Fence): Promise<FinalSummary> {
   const { rows } = await db.query<{ job_seq: number | null; done: number; failed: number; missed_seqs: number[] | null; missed_idx: number[] | null }>({
     name: 'barnraise.finishTasks',
     text: `WITH w AS (
-             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::int[], $5::text[], $6::text[], $7::smallint[], $8::smallint[],
-                                  $13::text[], $14::text[], $15::bigint[], $16::bigint[])
-               AS w(job_seq, idx, state, ord, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
-           ),
-           numbered AS (
-             SELECT w.*, b.fin + row_number() OVER (PARTITION BY w.job_seq ORDER BY w.ord) AS fin
-             FROM w JOIN unnest($11::int[], $12::bigint[]) AS b(seq, fin) ON b.seq = w.job_seq
+             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::bigint[], $5::text[], $6::text[], $7::smallint[], $8::smallint[],
+                                  $11::text[], $12::text[], $13::bigint[], $14::bigint[])
+               AS w(job_seq, idx, state, fin, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
            ),
            done AS (
              UPDATE tasks AS t
-             SET state = n.state, output = n.output, error = COALESCE(n.error, t.error), failures = n.failures, losses = n.losses,
-                 fin = n.fin, owner = NULL, gen = NULL, attempt = n.attempt, volunteer = n.volunteer, leased_at = n.leased_at, ended_at = n.ended_at
-             FROM numbered n
-             WHERE t.job_seq = n.job_seq AND t.idx = n.idx AND t.state = 0 AND ${heldBy('t', '$9', '$10')}
+             SET state = w.state, output = w.output, error = COALESCE(w.error, t.error), failures = w.failures, losses = w.losses,
+                 fin = w.fin, owner = NULL, gen = NULL, attempt = w.attempt, volunteer = w.volunteer, leased_at = w.leased_at, ended_at = w.ended_at
+             FROM w
+             WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND w.fin IS NOT NULL AND t.state = 0 AND ${heldBy('t', '$9', '$10')}
              RETURNING t.job_seq, t.idx, t.state
            )
            SELECT job_seq, count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed, NULL::int[] AS missed_seqs, NULL::int[] AS missed_idx
@@ -68,35 +64,17 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence, 
            SELECT NULL, 0, 0, array_agg(w.job_seq), array_agg(w.idx)
            FROM w WHERE NOT EXISTS (SELECT FROM done d WHERE d.job_seq = w.job_seq AND d.idx = w.idx)
            HAVING count(*) > 0`,
-    values: [w.jobSeqs, w.indexes, w.states, w.ords, w.outputs, w.errors, w.failures, w.losses, fence.master, fence.gen, bases.seqs, bases.fins, w.attempts, w.volunteers, w.leasedAts, w.endedAts],
+    values: [
+      intArray(w.jobSeqs), intArray(w.indexes), intArray(w.states), intArray(fins), textArray(w.outputs), textArray(w.errors), intArray(w.failures), intArray(w.losses),
+      fence.master, fence.gen, textArray(w.attempts), textArray(w.volunteers), intArray(w.leasedAts), intArray(w.endedAts),
+    ],
   });
   const summary: FinalSummary = { counts: [], missed: [] };
   for (const r of rows) {
     if (r.job_seq !== null) summary.counts.push({ job_seq: r.job_seq, done: r.done, failed: r.failed });
     else r.missed_seqs!.forEach((seq, k) => summary.missed.push({ job_seq: seq, idx: r.missed_idx![k]! }));
   }
-  // Holes only where something was refused and something else numbered: a batch of refused duplicates has none.
-  if (summary.missed.length > 0 && summary.counts.length > 0) await closeFinGaps(db, bases);
   return summary;
-}
-
-/**
- * [K6] After refused writes: number the tasks this transaction made final again, per job, in the order their
- * numbers were given, from the job's base, so that they follow on without holes. Only this transaction's
- * rows of each job are numbered above its base (the caller holds the job's row lock).
- */
-async function closeFinGaps(db: Queryable, bases: { seqs: number[]; fins: number[] }): Promise<void> {
-  await db.query({
-    name: 'barnraise.closeFinGaps',
-    text: `UPDATE tasks AS t SET fin = r.fin
-           FROM (
-             SELECT x.job_seq, x.idx, b.fin + row_number() OVER (PARTITION BY x.job_seq ORDER BY x.fin) AS fin
-             FROM unnest($1::int[], $2::bigint[]) AS b(seq, fin)
-             JOIN tasks x ON x.job_seq = b.seq AND x.fin > b.fin
-           ) r
-           WHERE t.job_seq = r.job_seq AND t.idx = r.idx AND t.fin <> r.fin`,
-    values: [bases.seqs, bases.fins],
-  });
 }
 
 /** [T2][L5] A task went back to the queue: its counts and last error, written only while pending and held. */
@@ -108,7 +86,7 @@ export async function retryTasks(db: Queryable, w: WriteColumns, fence: Fence): 
            FROM unnest($1::int[], $2::int[], $3::text[], $4::smallint[], $5::smallint[]) AS w(job_seq, idx, error, failures, losses)
            WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ${heldBy('t', '$6', '$7')}
            RETURNING t.job_seq, t.idx`,
-    values: [w.jobSeqs, w.indexes, w.errors, w.failures, w.losses, fence.master, fence.gen],
+    values: [intArray(w.jobSeqs), intArray(w.indexes), textArray(w.errors), intArray(w.failures), intArray(w.losses), fence.master, fence.gen],
   });
   return rows;
 }

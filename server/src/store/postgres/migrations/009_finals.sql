@@ -1,0 +1,28 @@
+-- [K6] A job's final tasks in commit order, kept as runs: each commit that makes tasks of a job final adds one
+-- row, the indices it made final in the order of their numbers, lo + 1 to lo + cardinality(idxs) (the job's
+-- `fin` before that commit, read under its row lock, so runs follow on without gaps or overlaps). A results
+-- follower reads runs on from its place and each task by its key. A task made pending again (a failed task
+-- retried, J4) keeps its old place in a run, stale: `tasks.fin` holds its current number, and a read takes an
+-- entry only where the two agree.
+--
+-- Before, `tasks_fin (job_seq, fin)` indexed every final task and `tasks_returned`'s predicate named `state`:
+-- making a task final changed indexed columns, so every result wrote a new row version elsewhere with two new
+-- index entries. Now a result changes no indexed column of a task claimed in a range (the usual case), and
+-- with room on the row's page (fillfactor 30: a row roughly doubles when its result lands) the new version is
+-- a HOT update: same page, no index entry. Measured before this change (200,000 results in commits of 8,000):
+-- 23% less commit time, half the WAL (docs/postgres.md).
+CREATE TABLE finals (
+  job_seq integer NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
+  lo bigint NOT NULL,
+  idxs integer[] NOT NULL,
+  PRIMARY KEY (job_seq, lo)
+);
+-- What was numbered before this migration, one run a task.
+INSERT INTO finals (job_seq, lo, idxs) SELECT job_seq, fin - 1, ARRAY[idx] FROM tasks WHERE fin IS NOT NULL;
+DROP INDEX tasks_fin;
+-- Tasks handled one by one and free (given back, freed, reset): the same rows while pending, without `state`
+-- in the predicate, so that a result does not touch it. A final task leaves it too: a final write clears gen.
+DROP INDEX tasks_returned;
+CREATE INDEX tasks_returned ON tasks (job_seq, idx) WHERE owner IS NULL AND gen IS NOT NULL;
+-- Pages written from here on (new jobs' tasks) keep room for each row's update to stay on its page.
+ALTER TABLE tasks SET (fillfactor = 30);
