@@ -26,6 +26,11 @@ export interface EffectiveWrite {
   losses: number;
   /** [D6] Done: the attempt that made it so. */
   by: FinalAttempt | undefined;
+  /**
+   * Receipt bookkeeping: the positions in `batch.tasks` that take effect if this write does (the task's
+   * writes up to and including its first final one).
+   */
+  positions: number[];
 }
 
 /** Column arrays for the `unnest(...)` of one statement. */
@@ -50,11 +55,6 @@ export interface FoldedBatch {
   /** Done and failed writes, by key. */
   final: EffectiveWrite[];
   retry: EffectiveWrite[];
-  /**
-   * Receipt bookkeeping: for each task key, the positions in `batch.tasks` that take effect if the task's
-   * effective write does (its writes up to and including the first final one).
-   */
-  positions: Map<string, number[]>;
 }
 
 export const taskKey = (jobSeq: number, index: number): string => `${jobSeq}:${index}`;
@@ -66,7 +66,6 @@ export const taskKey = (jobSeq: number, index: number): string => `${jobSeq}:${i
 export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: string) => number | undefined, encode: (error: string) => string): FoldedBatch {
   // Keyed by job seq, then index: cheaper than string keys for batches of thousands.
   const byJob = new Map<number, Map<number, EffectiveWrite>>();
-  const positions = new Map<string, number[]>();
   let lastJob: string | undefined;
   let lastSeq: number | undefined;
   for (let i = 0; i < writes.length; i++) {
@@ -83,13 +82,11 @@ export function foldTaskWrites(writes: readonly TaskWrite[], seqOf: (jobId: stri
     const output = w.kind === 'done' ? JSON.stringify(w.output ?? null) : null;
     const error = w.kind === 'done' ? (prior?.error ?? null) : w.error === null ? null : encode(w.error);
     const by = w.kind === 'done' && w.by ? { ...w.by, attempt: encode(w.by.attempt), volunteer: encode(w.by.volunteer) } : undefined;
-    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses, by });
-    const key = taskKey(jobSeq, w.index);
-    const list = positions.get(key);
-    if (list) list.push(i);
-    else positions.set(key, [i]);
+    const positions = prior ? prior.positions : [];
+    positions.push(i);
+    tasks.set(w.index, { jobSeq, index: w.index, kind: w.kind, at: i, output, error, failures: w.failures, losses: w.losses, by, positions });
   }
-  const folded: FoldedBatch = { final: [], retry: [], positions };
+  const folded: FoldedBatch = { final: [], retry: [] };
   // In key order: rows are locked in one order by every commit, which keeps deadlocks between them rare.
   for (const seq of [...byJob.keys()].sort((a, b) => a - b)) {
     const tasks = byJob.get(seq)!;

@@ -13,7 +13,7 @@
  *    last final task), computed from the row as locked.
  */
 import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
-import { columns, foldTaskWrites, taskKey } from './batch.ts';
+import { columns, foldTaskWrites, taskKey, type EffectiveWrite } from './batch.ts';
 import type { Queryable } from './connect.ts';
 import { finNumbers, planFinals } from './fins.ts';
 import { applyIdentityEvents } from './identity-events.ts';
@@ -80,13 +80,13 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   if (verdicts.jobSeqs.length > 0) await setVerdicts(db, verdicts, fence);
 
   const applied = new Array<boolean>(batch.tasks.length).fill(false);
-  const markKey = (key: string) => {
-    for (const i of folded.positions.get(key) ?? []) applied[i] = true;
+  const mark = (w: EffectiveWrite) => {
+    for (const i of w.positions) applied[i] = true;
   };
-  const mark = (rows: TaskKeyRow[]) => {
-    for (const r of rows) markKey(taskKey(r.job_seq, r.idx));
-  };
-  if (retries.jobSeqs.length > 0) mark(await retryTasks(db, retries, fence));
+  if (retries.jobSeqs.length > 0) {
+    const byKey = new Map(folded.retry.map((w) => [taskKey(w.jobSeq, w.index), w]));
+    for (const r of await retryTasks(db, retries, fence)) mark(byKey.get(taskKey(r.job_seq, r.idx))!);
+  }
   if (finals.jobSeqs.length > 0) {
     const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
     const fins = finNumbers(finals, bases);
@@ -94,7 +94,7 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
     // Every final write took effect but those the guard refused (usually none).
     const refused = new Set(missed.map((r) => taskKey(r.job_seq, r.idx)));
     const refusedAt = (k: number) => refused.size > 0 && refused.has(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
-    for (let k = 0; k < finals.jobSeqs.length; k++) if (!refusedAt(k)) markKey(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
+    folded.final.forEach((w, k) => refusedAt(k) || mark(w));
     for (const c of counts) {
       const t = tally(c.job_seq);
       t.done += c.done;
