@@ -66,6 +66,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    it('[K1] a claim of over a thousand tasks brings each back whole, in index order: inputs of every JSON kind, counts and last error', async () => {
+      const store = await open();
+      const kinds: unknown[] = ['"quoted"', 'back\\slash', 'ünï cødé 🚀', 'line\u2028sep', '', 0, -1.5, 1e21, true, false, null, [], [1, [2, { x: 'y' }]], { a: { b: null } }, { '': '' }];
+      const inputs = Array.from({ length: 1100 }, (_, i) => kinds[i % kinds.length]);
+      const job = jobRecord({ total: inputs.length });
+      await store.insertJob(job, inputs);
+      const error = 'it said "no" \\ ünï\nnext line';
+      expect((await store.commit({ tasks: [{ kind: 'retry', job: job.id, index: 700, failures: 1, losses: 2, error }], jobs: [], attempts: [] })).applied).toEqual([true]);
+      const claimed = await store.claimTasks(job.id, owner('m1'), 2000);
+      expect(claimed.map((t) => t.index)).toEqual(inputs.map((_, i) => i));
+      expect(claimed.map((t) => t.input)).toEqual(inputs);
+      expect(claimed[700]).toMatchObject({ failures: 1, losses: 2, error });
+      expect(claimed.filter((t) => t.error !== null || t.failures !== 0 || t.losses !== 0).map((t) => t.index)).toEqual([700]);
+      await store.close();
+    });
+
     it('[A2] a job keeps the assets it names (name, hash, size), in order', async () => {
       const store = await open();
       const assets = [

@@ -150,18 +150,21 @@ export class PgStore implements Store {
     // fewer pending tasks than indices (tasks final or handled one by one before it, as in a job claimed
     // before migration 8): more ranges then, while the cursor moves, since a short claim tells the scheduler
     // the job has nothing left (K1). Bounded: the cursor reaches the job's end.
-    const rows = await claimReturned(this.pool, seq, master, owner.gen, count);
-    for (let k = 0; k < 64 && rows.length < count; k++) {
-      const range = await claimRange(this.pool, seq, master, owner.gen, count - rows.length);
-      rows.push(...range.rows);
+    const returned = await claimReturned(this.pool, seq, master, owner.gen, count);
+    const tasks = returned.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
+    let validated = returned[0]?.validated ?? false;
+    for (let k = 0; k < 64 && tasks.length < count; k++) {
+      const range = await claimRange(this.pool, seq, master, owner.gen, count - tasks.length);
+      for (const t of range.tasks) tasks.push(t);
+      validated ||= range.validated;
       if (!range.ranged) break;
     }
-    if (rows.length === 0) return [];
-    rows.sort((a, b) => a.idx - b.idx);
-    const tasks = rows.map((r): ClaimedTask => ({ index: r.idx, input: JSON.parse(r.input) as unknown, failures: r.failures, losses: r.losses, error: r.error }));
+    if (tasks.length === 0) return [];
+    // Returned tasks and ranges, each in index order: in index order together.
+    if (returned.length > 0) tasks.sort((a, b) => a.index - b.index);
     // A validated job's tasks come with their unsettled votes, read once the claim is committed: a vote
     // committed by the task's previous holder is visible by then (votes lock the task they are about).
-    if (rows[0]!.validated) {
+    if (validated) {
       const votes = new Map<number, ClaimedTask['votes']>(tasks.map((t) => [t.index, []]));
       for (const v of await unsettledVotes(this.pool, seq, tasks.map((t) => t.index))) votes.get(v.idx)?.push(toVote(v));
       for (const t of tasks) t.votes = votes.get(t.index)!;
