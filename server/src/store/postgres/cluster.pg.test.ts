@@ -9,7 +9,8 @@ import { afterAll, expect, it } from 'vitest';
 import { done, failed, jobRecord, owner } from '../contract.ts';
 import type { MasterStats, Owner, TaskWrite } from '../store.ts';
 import { PgStore, SWEEP_LOCK_CLASS } from './pg-store.ts';
-import { inTransaction } from './connect.ts';
+import { applyCommit } from './commit.ts';
+import { inTransaction, type Queryable } from './connect.ts';
 import { lockJobs } from './sql/jobs.ts';
 import { holderOf } from './sql/claims.ts';
 import { describeWithPg, dropSchemas, PG_TEST_URL, testSchema } from './testing.ts';
@@ -32,9 +33,9 @@ const stats: MasterStats = { volunteers: 0, threads: 0, tasksPerSecond: 0, tasks
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Task rows as the database has them now. */
-async function taskRows(store: PgStore, jobId: string): Promise<Array<{ idx: number; state: number; owner: string | null; fin: string | null; output: string | null }>> {
+async function taskRows(store: PgStore, jobId: string): Promise<Array<{ idx: number; state: number; owner: string | null; output: string | null }>> {
   // owner: who holds the task, one by one or in a range (sql/claims.ts).
-  const { rows } = await store.pool.query(`SELECT t.idx, t.state, ${holderOf('t')} AS owner, t.fin, t.output FROM tasks t JOIN jobs j ON j.seq = t.job_seq WHERE j.id = $1 ORDER BY t.idx`, [jobId]);
+  const { rows } = await store.pool.query(`SELECT t.idx, t.state, ${holderOf('t')} AS owner, t.output FROM tasks t JOIN jobs j ON j.seq = t.job_seq WHERE j.id = $1 ORDER BY t.idx`, [jobId]);
   return rows;
 }
 
@@ -129,6 +130,102 @@ describeWithPg('PgStore, several masters at once', () => {
     expect(await a!.getJob(job.id)).toMatchObject({ status: 'completed', done: total, failed: 0, fin: total });
     await closeAll([a!, b!]);
   }, 60_000);
+
+  it("[K6] two masters' commits on one job go side by side: one's task writes do not wait for the other's commit; runs follow the job lock's order", async () => {
+    const [a, b] = await masters(2);
+    const job = jobRecord({ total: 4 });
+    await a!.insertJob(job, range(4));
+    expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
+    expect((await b!.claimTasks(job.id, owner('b'), 2)).map((t) => t.index)).toEqual([2, 3]);
+    const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
+    // A's commit in a transaction of its own, held right after its task writes, before it numbers them.
+    const client = await a!.pool.connect();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let atGate!: () => void;
+    const held = new Promise<void>((r) => (atGate = r));
+    const gated = {
+      query: (async (config: pg.QueryConfig) => {
+        const result = await client.query(config);
+        if (config.name === 'barnraise.finishTasks') {
+          atGate();
+          await gate;
+        }
+        return result;
+      }) as unknown as Queryable['query'],
+    };
+    try {
+      await client.query('BEGIN');
+      const commitA = applyCommit(gated, (id) => (id === job.id ? seq : undefined), { owner: owner('a'), tasks: [done(job.id, 1, 'a1'), done(job.id, 0, 'a0')], jobs: [], attempts: [] });
+      await held;
+      // B's whole commit lands while A holds its written rows: before, A held the job's lock from before its writes.
+      const commitB = b!.commit({ owner: owner('b'), tasks: [done(job.id, 3, 'b3'), done(job.id, 2, 'b2')], jobs: [], attempts: [] });
+      const first = await Promise.race([commitB.then(() => 'b'), sleep(5000).then(() => 'timeout')]);
+      release();
+      expect(first).toBe('b');
+      expect((await commitB).applied).toEqual([true, true]);
+      expect((await commitA).applied).toEqual([true, true]);
+      await client.query('COMMIT');
+    } finally {
+      release();
+      client.release();
+    }
+    expect((await b!.resultsSince(job.id, 0, 10)).map((r) => [r.index, r.fin])).toEqual([
+      [3, 1],
+      [2, 2],
+      [1, 3],
+      [0, 4],
+    ]);
+    expect(await a!.getJob(job.id)).toMatchObject({ status: 'completed', done: 4, fin: 4 });
+    await closeAll([a!, b!]);
+  }, 30_000);
+
+  it('[J3][K4] a cancel while a commit is between its task writes and its job lock waits for that commit: no deadlock, nothing lost', async () => {
+    const [a, b] = await masters(2);
+    const job = jobRecord({ total: 4 });
+    await a!.insertJob(job, range(4));
+    expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
+    const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
+    const client = await a!.pool.connect();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let atGate!: () => void;
+    const held = new Promise<void>((r) => (atGate = r));
+    const gated = {
+      query: (async (config: pg.QueryConfig) => {
+        const result = await client.query(config);
+        if (config.name === 'barnraise.finishTasks') {
+          atGate();
+          await gate;
+        }
+        return result;
+      }) as unknown as Queryable['query'],
+    };
+    let cancelled: Awaited<ReturnType<PgStore['cancelJob']>>;
+    try {
+      await client.query('BEGIN');
+      const commitA = applyCommit(gated, (id) => (id === job.id ? seq : undefined), { owner: owner('a'), tasks: [done(job.id, 1, 'a1'), done(job.id, 0, 'a0')], jobs: [], attempts: [] });
+      await held;
+      // The cancel locks the job FOR UPDATE and then frees the job's claims (task rows A wrote): it waits for A.
+      const cancel = b!.cancelJob(job.id, Date.now());
+      expect(await Promise.race([cancel.then(() => 'cancelled'), sleep(300).then(() => 'waiting')])).toBe('waiting');
+      release();
+      expect((await commitA).applied).toEqual([true, true]);
+      await client.query('COMMIT');
+      cancelled = await cancel;
+    } finally {
+      release();
+      client.release();
+    }
+    expect(cancelled).toMatchObject({ status: 'cancelled', done: 2 });
+    expect((await b!.resultsSince(job.id, 0, 10)).map((r) => [r.index, r.fin])).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
+    // Nothing of the job is held any more: the cancel freed what the commit did not end.
+    expect((await taskRows(b!, job.id)).map((r) => r.owner)).toEqual([null, null, null, null]);
+    await closeAll([a!, b!]);
+  }, 30_000);
 
   it('[K6] final tasks are numbered gapless in commit order while two masters commit at once; a follower misses none', async () => {
     const [a, b, follower] = await masters(3);

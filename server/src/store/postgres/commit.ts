@@ -2,27 +2,29 @@
  * One group commit in one PostgreSQL transaction (rule D2), fenced by the writing master's claims (K4), safe
  * with several masters committing at once:
  * 1. what takes no task or job lock: attempt rows, event lines, identities by events (identity-events.ts);
- * 2. the job rows the batch touches are locked, in seq order: commits on one job queue there from here to
- *    COMMIT, so its final tasks are numbered without gaps and become visible in number order (K6). Every
- *    writer of task rows that locks a job takes the job first (a cancel, a reset), so none deadlock;
+ * 2. the job rows the batch touches are held FOR KEY SHARE, in seq order: every writer of task rows holds
+ *    the job first (a cancel, a reset), so none deadlock, and commits of several masters on one job go on
+ *    side by side;
  * 3. votes and verdicts (they need the task still pending and held), then the task writes, each one
- *    set-based statement for the batch (taskWrites.ts), and the final ones' run in each job's order (K6,
- *    fins.ts, finals.ts);
- * 4. each touched job's counters by increments, `done`/`failed` from the rows the writes changed and the
- *    rest from the batch's JobDelta, and the status they imply (K5: a job completes in the commit of its
- *    last final task), computed from the row as locked.
+ *    set-based statement for the batch (taskWrites.ts): the bulk of a commit's work, not queued behind the
+ *    other masters' commits;
+ * 4. the job rows locked FOR NO KEY UPDATE, in seq order: commits on one job queue there from here to
+ *    COMMIT, so each job's run of final tasks (fins.ts, finals.ts) is numbered on from the last and becomes
+ *    visible in number order (K6); then each job's counters by increments, `done`/`failed` from the rows the
+ *    writes changed and the rest from the batch's JobDelta, and the status they imply (K5: a job completes in
+ *    the commit of its last final task), computed from the row as locked.
  */
 import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
 import { columns, foldTaskWrites, taskKey, type EffectiveWrite } from './batch.ts';
 import type { Queryable } from './connect.ts';
-import { finNumbers, planFinals } from './fins.ts';
+import { finalRuns } from './fins.ts';
 import { applyIdentityEvents } from './identity-events.ts';
 import { int4, pgText, toCounters } from './rows.ts';
 import { insertEvents } from './sql/events.ts';
 import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
-import { lockJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
+import { lockJobs, shareJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
 import { insertReplicas, setVerdicts } from './sql/replicas.ts';
-import { writeFinals } from './sql/finals.ts';
+import { insertFinals } from './sql/finals.ts';
 import { finishTasks, retryTasks, type Fence, type TaskKeyRow } from './sql/taskWrites.ts';
 import { replicaColumns, verdictColumns } from './validation-batch.ts';
 
@@ -61,7 +63,7 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
     t.inconclusive += d.inconclusive;
     if (d.startedAt !== undefined) t.startedAt = Math.min(t.startedAt ?? d.startedAt, d.startedAt);
   }
-  // All of this before the job locks, so that commits on one job queue for as short a time as can be.
+  // All of this before the jobs are locked, so that commits on one job queue for as short a time as can be.
   const folded = foldTaskWrites(batch.tasks, seqOf, pgText);
   const [retries, finals] = [columns(folded.retry), columns(folded.final)];
   const replicas = replicaColumns(batch.replicas ?? [], seqOf);
@@ -71,8 +73,8 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   if (batch.events && batch.events.length > 0) await insertEvents(db, batch.events);
   const identities = await applyIdentityEvents(db, batch.identities ?? []);
 
-  const locked = new Map<number, LockedJob>();
-  if (tallies.size > 0) for (const r of await lockJobs(db, [...tallies.keys()].sort((a, b) => a - b))) locked.set(r.seq, r);
+  const jobSeqs = [...tallies.keys()].sort((a, b) => a - b);
+  if (jobSeqs.length > 0) await shareJobs(db, jobSeqs);
 
   // Votes first: they need their task still pending (a final write in this batch may end it).
   const votes = new Array<boolean>(batch.replicas?.length ?? 0).fill(false);
@@ -87,20 +89,25 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
     const byKey = new Map(folded.retry.map((w) => [taskKey(w.jobSeq, w.index), w]));
     for (const r of await retryTasks(db, retries, fence)) mark(byKey.get(taskKey(r.job_seq, r.idx))!);
   }
+  let refusedAt = (_k: number) => false;
   if (finals.jobSeqs.length > 0) {
-    const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
-    const fins = finNumbers(finals, bases);
-    const { counts, missed } = await finishTasks(db, finals, fins, fence);
+    const { counts, missed } = await finishTasks(db, finals, fence);
     // Every final write took effect but those the guard refused (usually none).
     const refused = new Set(missed.map((r) => taskKey(r.job_seq, r.idx)));
-    const refusedAt = (k: number) => refused.size > 0 && refused.has(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
+    if (refused.size > 0) refusedAt = (k) => refused.has(taskKey(finals.jobSeqs[k]!, finals.indexes[k]!));
     folded.final.forEach((w, k) => refusedAt(k) || mark(w));
     for (const c of counts) {
       const t = tally(c.job_seq);
       t.done += c.done;
       t.failed += c.failed;
     }
-    await writeFinals(db, planFinals(finals, fins, bases, refusedAt));
+  }
+
+  const locked = new Map<number, LockedJob>();
+  if (jobSeqs.length > 0) for (const r of await lockJobs(db, jobSeqs)) locked.set(r.seq, r);
+  if (finals.jobSeqs.length > 0) {
+    const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
+    await insertFinals(db, finalRuns(finals, bases, refusedAt));
   }
 
   const jobs: JobCounters[] = [];

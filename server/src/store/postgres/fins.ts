@@ -1,8 +1,8 @@
 /**
- * [K6] Numbering a commit's final writes in their jobs' commit order: pure, no database. Each job's writes
- * are numbered on from its `fin` as read under its row lock (the base), in batch order (`ords`); the writes
- * the guard refused give their numbers up, so that what took effect follows on without gaps, and it becomes
- * one run of the job's `finals` (migrations/009_finals.sql).
+ * [K6] Numbering a commit's final writes in their jobs' commit order: pure, no database. What took effect of
+ * each job's writes, in batch order (`ords`), becomes one run of the job's `finals` (migrations/009_finals.sql),
+ * numbered on from the job's `fin` as read under its row lock (the base): the next commit on the job reads
+ * the base this one leaves, so runs follow on without gaps or overlaps.
  */
 import type { WriteColumns } from './batch.ts';
 
@@ -12,70 +12,28 @@ export interface FinBases {
   fins: number[];
 }
 
-type Numbered = Pick<WriteColumns, 'jobSeqs' | 'indexes' | 'ords'>;
-
-/** Positions of `w`'s rows by job, then batch order: the order numbers are given in. */
-function numberingOrder(w: Pick<WriteColumns, 'jobSeqs' | 'ords'>): number[] {
-  return w.ords.map((_, k) => k).sort((a, b) => w.jobSeqs[a]! - w.jobSeqs[b]! || w.ords[a]! - w.ords[b]!);
-}
-
-const baseOf = (bases: FinBases): Map<number, number> => new Map(bases.seqs.map((seq, k) => [seq, bases.fins[k]!]));
-
-/**
- * Each write's number if every write takes effect (they usually all do): its job's base plus its place
- * among the job's writes. Counted here rather than by a window function in the statement, which sorted the
- * batch's rows, wide with their outputs, to number them. Null for a job with no base (deleted since the batch
- * named it): the statement writes none of those.
- */
-export function finNumbers(w: Pick<WriteColumns, 'jobSeqs' | 'ords'>, bases: FinBases): (number | null)[] {
-  const base = baseOf(bases);
-  const fins = new Array<number | null>(w.ords.length).fill(null);
-  let seq: number | undefined;
-  let next: number | undefined;
-  for (const k of numberingOrder(w)) {
-    if (w.jobSeqs[k] !== seq) {
-      seq = w.jobSeqs[k];
-      next = base.get(seq!);
-    }
-    if (next !== undefined) fins[k] = ++next;
-  }
-  return fins;
-}
-
-/** One job's run of final tasks for the `finals` table. */
+/** One job's run of final tasks: numbers `lo + 1` to `lo + idxs.length`, in order. */
 export interface FinalRun {
   jobSeq: number;
   lo: number;
   idxs: number[];
 }
 
-/** What a commit writes for its final tasks' order once it knows which writes took effect. */
-export interface FinalsPlan {
-  runs: FinalRun[];
-  /** Tasks whose number moved down because a write before them was refused: their `fin` is written again. */
-  renumbered: { jobSeqs: number[]; indexes: number[]; fins: number[] };
-}
-
 /**
- * The runs of what took effect (`refused(k)` false for row k), numbered without gaps from each job's base,
- * and the rows whose number differs from the one `finNumbers` gave them (none when nothing was refused).
+ * The runs of the writes that took effect (`refused(k)` false for row k), one per job that has a base (a
+ * job deleted since the batch named it has none: nothing of it was written), in job order.
  */
-export function planFinals(w: Numbered, given: readonly (number | null)[], bases: FinBases, refused: (k: number) => boolean): FinalsPlan {
-  const base = baseOf(bases);
-  const plan: FinalsPlan = { runs: [], renumbered: { jobSeqs: [], indexes: [], fins: [] } };
+export function finalRuns(w: Pick<WriteColumns, 'jobSeqs' | 'indexes' | 'ords'>, bases: FinBases, refused: (k: number) => boolean): FinalRun[] {
+  const base = new Map(bases.seqs.map((seq, k) => [seq, bases.fins[k]!]));
+  const order = w.ords.map((_, k) => k).sort((a, b) => w.jobSeqs[a]! - w.jobSeqs[b]! || w.ords[a]! - w.ords[b]!);
+  const runs: FinalRun[] = [];
   let run: FinalRun | undefined;
-  for (const k of numberingOrder(w)) {
+  for (const k of order) {
     const seq = w.jobSeqs[k]!;
     const lo = base.get(seq);
-    if (lo === undefined || given[k] === null || refused(k)) continue;
-    if (run?.jobSeq !== seq) plan.runs.push((run = { jobSeq: seq, lo, idxs: [] }));
+    if (lo === undefined || refused(k)) continue;
+    if (run?.jobSeq !== seq) runs.push((run = { jobSeq: seq, lo, idxs: [] }));
     run.idxs.push(w.indexes[k]!);
-    const fin = lo + run.idxs.length;
-    if (fin !== given[k]) {
-      plan.renumbered.jobSeqs.push(seq);
-      plan.renumbered.indexes.push(w.indexes[k]!);
-      plan.renumbered.fins.push(fin);
-    }
   }
-  return plan;
+  return runs;
 }

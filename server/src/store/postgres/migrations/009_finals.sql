@@ -20,6 +20,7 @@ CREATE TABLE finals (
 -- What was numbered before this migration, one run a task.
 INSERT INTO finals (job_seq, lo, idxs) SELECT job_seq, fin - 1, ARRAY[idx] FROM tasks WHERE fin IS NOT NULL;
 DROP INDEX tasks_fin;
+ALTER TABLE tasks DROP COLUMN fin;
 -- Tasks handled one by one and free (given back, freed, reset): the same rows while pending, without `state`
 -- in the predicate, so that a result does not touch it. A final task leaves it too: a final write clears gen.
 DROP INDEX tasks_returned;

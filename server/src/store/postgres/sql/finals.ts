@@ -1,24 +1,17 @@
 /**
  * [K6] Each job's final tasks in commit order (migrations/009_finals.sql): a commit adds one run per job, and a
- * follower reads runs on from its place.
+ * follower reads runs on from its place (reads.ts). A failed task retried (J4) leaves its old place marked.
  */
 import { intArray } from '../arrays.ts';
 import type { Queryable } from '../connect.ts';
-import type { FinalsPlan } from '../fins.ts';
+import type { FinalRun } from '../fins.ts';
 
-/** Record a commit's runs, and the numbers of tasks that moved down past a refused write (fins.ts). */
-export async function writeFinals(db: Queryable, plan: FinalsPlan): Promise<void> {
-  const r = plan.renumbered;
-  if (r.jobSeqs.length > 0) {
-    await db.query({
-      name: 'barnraise.renumberFins',
-      text: `UPDATE tasks AS t SET fin = r.fin FROM unnest($1::int[], $2::int[], $3::bigint[]) AS r(job_seq, idx, fin)
-             WHERE t.job_seq = r.job_seq AND t.idx = r.idx`,
-      values: [intArray(r.jobSeqs), intArray(r.indexes), intArray(r.fins)],
-    });
-  }
-  // Usually one job a commit: a statement each keeps every run's indices one array parameter.
-  for (const run of plan.runs) {
+/** A job's index in a run that no longer stands for a final task. No task has it. */
+export const STALE_ENTRY = -1;
+
+/** Record a commit's runs. Usually one job a commit: a statement each keeps every run one array parameter. */
+export async function insertFinals(db: Queryable, runs: readonly FinalRun[]): Promise<void> {
+  for (const run of runs) {
     await db.query({
       name: 'barnraise.insertFinals',
       text: 'INSERT INTO finals (job_seq, lo, idxs) VALUES ($1, $2, $3::int[])',

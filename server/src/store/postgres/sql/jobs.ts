@@ -32,6 +32,16 @@ export async function lockJobs(db: Queryable, seqs: number[]): Promise<LockedJob
   return rows;
 }
 
+/**
+ * Hold the job rows `seqs` FOR KEY SHARE for this transaction, before a commit's task writes: other commits
+ * (FOR KEY SHARE, then FOR NO KEY UPDATE) and claims go on, while a cancel (FOR UPDATE, then the job's task
+ * rows) waits for this commit or this commit for it. Without it a cancel holding the job could wait on task
+ * rows this commit wrote while this commit waited on the job: a deadlock.
+ */
+export async function shareJobs(db: Queryable, seqs: number[]): Promise<void> {
+  await db.query({ name: 'barnraise.shareJobs', text: 'SELECT seq FROM jobs WHERE seq = ANY($1::int[]) ORDER BY seq FOR KEY SHARE', values: [seqs] });
+}
+
 /** What one commit changes in one job row: counters to add, and the status and times its caller computed under the lock. */
 export interface JobChanges {
   seqs: number[];

@@ -43,8 +43,8 @@ export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: n
 
 /**
  * [K6] The entries numbered `afterFin + 1` to `afterFin + count` of the job's runs (the finals key), each with
- * its task (by its key) where the task still has that number; a task made pending again since has moved on,
- * and its old entry comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the
+ * its task (by its key); the place of a task made pending again since (J4) is marked stale (finals.ts) and
+ * comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the
  * job has no more yet. The window bounds the work (unnest, join, sort) by `count`, however long the runs.
  */
 export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: number, count: number): Promise<Array<Partial<ResultRow> & { fin: string }>> {
@@ -53,7 +53,7 @@ export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: numb
     text: `SELECT t.idx, t.state, t.output, t.error, f.lo + e.n AS fin
            FROM finals f
            CROSS JOIN LATERAL unnest(f.idxs) WITH ORDINALITY AS e(idx, n)
-           LEFT JOIN tasks t ON t.job_seq = f.job_seq AND t.idx = e.idx AND t.fin = f.lo + e.n
+           LEFT JOIN tasks t ON t.job_seq = f.job_seq AND t.idx = e.idx AND t.state >= 2
            WHERE f.job_seq = $1 AND f.lo >= COALESCE((SELECT max(lo) FROM finals WHERE job_seq = $1 AND lo <= $2), 0) AND f.lo < $2 + $3
              AND f.lo + e.n > $2 AND f.lo + e.n <= $2 + $3
            ORDER BY f.lo, e.n`,

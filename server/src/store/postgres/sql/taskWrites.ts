@@ -35,27 +35,26 @@ export interface Fence {
 }
 
 /**
- * [E1][K4][K6] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
- * write with its number in its job's commit order (`fins`, from fins.ts: null writes nothing), its claim
- * cleared and (done, D6) the attempt that made it so. A write the guard refuses leaves a hole in its job's
- * numbers, which the caller closes (fins.ts `planFinals`; rare: a write is refused only when the claim moved
- * or the task was final already). The rows were locked first in an earlier version, a key lookup and
+ * [E1][K4] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
+ * write with its claim cleared and (done, D6) the attempt that made it so. Their order (K6) is written
+ * after, under the job's lock, once the writes the guard refused are known (fins.ts, finals.ts). No
+ * indexed column changes for a task claimed in a range, so with room on its page this is a HOT update. The rows were locked first in an earlier version, a key lookup and
  * a row lock each before the update: half of what the database spent on a result (docs/postgres.md).
  */
-export async function finishTasks(db: Queryable, w: WriteColumns, fins: readonly (number | null)[], fence: Fence): Promise<FinalSummary> {
+export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence): Promise<FinalSummary> {
   const { rows } = await db.query<{ job_seq: number | null; done: number; failed: number; missed_seqs: number[] | null; missed_idx: number[] | null }>({
     name: 'barnraise.finishTasks',
     text: `WITH w AS (
-             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::bigint[], $5::text[], $6::text[], $7::smallint[], $8::smallint[],
-                                  $11::text[], $12::text[], $13::bigint[], $14::bigint[])
-               AS w(job_seq, idx, state, fin, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
+             SELECT * FROM unnest($1::int[], $2::int[], $3::smallint[], $4::text[], $5::text[], $6::smallint[], $7::smallint[],
+                                  $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+               AS w(job_seq, idx, state, output, error, failures, losses, attempt, volunteer, leased_at, ended_at)
            ),
            done AS (
              UPDATE tasks AS t
              SET state = w.state, output = w.output, error = COALESCE(w.error, t.error), failures = w.failures, losses = w.losses,
-                 fin = w.fin, owner = NULL, gen = NULL, attempt = w.attempt, volunteer = w.volunteer, leased_at = w.leased_at, ended_at = w.ended_at
+                 owner = NULL, gen = NULL, attempt = w.attempt, volunteer = w.volunteer, leased_at = w.leased_at, ended_at = w.ended_at
              FROM w
-             WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND w.fin IS NOT NULL AND t.state = 0 AND ${heldBy('t', '$9', '$10')}
+             WHERE t.job_seq = w.job_seq AND t.idx = w.idx AND t.state = 0 AND ${heldBy('t', '$8', '$9')}
              RETURNING t.job_seq, t.idx, t.state
            )
            SELECT job_seq, count(*) FILTER (WHERE state = 2)::int AS done, count(*) FILTER (WHERE state = 3)::int AS failed, NULL::int[] AS missed_seqs, NULL::int[] AS missed_idx
@@ -65,7 +64,7 @@ export async function finishTasks(db: Queryable, w: WriteColumns, fins: readonly
            FROM w WHERE NOT EXISTS (SELECT FROM done d WHERE d.job_seq = w.job_seq AND d.idx = w.idx)
            HAVING count(*) > 0`,
     values: [
-      intArray(w.jobSeqs), intArray(w.indexes), intArray(w.states), intArray(fins), textArray(w.outputs), textArray(w.errors), intArray(w.failures), intArray(w.losses),
+      intArray(w.jobSeqs), intArray(w.indexes), intArray(w.states), textArray(w.outputs), textArray(w.errors), intArray(w.failures), intArray(w.losses),
       fence.master, fence.gen, textArray(w.attempts), textArray(w.volunteers), intArray(w.leasedAts), intArray(w.endedAts),
     ],
   });
