@@ -39,6 +39,26 @@ async function taskRows(store: PgStore, jobId: string): Promise<Array<{ idx: num
   return rows;
 }
 
+/**
+ * `client` for `applyCommit`, held right after the commit's final task writes (before it locks its jobs to
+ * number them) until `release()`; `held` resolves when it gets there.
+ */
+function holdAfterTaskWrites(client: pg.PoolClient): { gated: Queryable; held: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let atGate!: () => void;
+  const held = new Promise<void>((r) => (atGate = r));
+  const query = async (config: pg.QueryConfig) => {
+    const result = await client.query(config);
+    if (config.name === 'barnraise.finishTasks') {
+      atGate();
+      await gate;
+    }
+    return result;
+  };
+  return { gated: { query: query as unknown as Queryable['query'] }, held, release };
+}
+
 describeWithPg('PgStore, several masters at once', () => {
   it('[K1] three masters claiming and releasing one job at once never hold the same task', async () => {
     const stores = await masters(3);
@@ -140,20 +160,7 @@ describeWithPg('PgStore, several masters at once', () => {
     const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
     // A's commit in a transaction of its own, held right after its task writes, before it numbers them.
     const client = await a!.pool.connect();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let atGate!: () => void;
-    const held = new Promise<void>((r) => (atGate = r));
-    const gated = {
-      query: (async (config: pg.QueryConfig) => {
-        const result = await client.query(config);
-        if (config.name === 'barnraise.finishTasks') {
-          atGate();
-          await gate;
-        }
-        return result;
-      }) as unknown as Queryable['query'],
-    };
+    const { gated, held, release } = holdAfterTaskWrites(client);
     try {
       await client.query('BEGIN');
       const commitA = applyCommit(gated, (id) => (id === job.id ? seq : undefined), { owner: owner('a'), tasks: [done(job.id, 1, 'a1'), done(job.id, 0, 'a0')], jobs: [], attempts: [] });
@@ -187,20 +194,7 @@ describeWithPg('PgStore, several masters at once', () => {
     expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
     const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
     const client = await a!.pool.connect();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let atGate!: () => void;
-    const held = new Promise<void>((r) => (atGate = r));
-    const gated = {
-      query: (async (config: pg.QueryConfig) => {
-        const result = await client.query(config);
-        if (config.name === 'barnraise.finishTasks') {
-          atGate();
-          await gate;
-        }
-        return result;
-      }) as unknown as Queryable['query'],
-    };
+    const { gated, held, release } = holdAfterTaskWrites(client);
     let cancelled: Awaited<ReturnType<PgStore['cancelJob']>>;
     try {
       await client.query('BEGIN');
