@@ -77,19 +77,29 @@ describeWithPg('PostgreSQL migrations', () => {
     const schema = testSchema('finals');
     schemas.push(schema);
     const pool = openPool({ url: PG_TEST_URL, schema, poolSize: 1 });
-    const job = jobRecord({ total: 4 });
+    const job = jobRecord({ total: 5 });
+    const long = jobRecord({ total: 9000 });
     try {
       await migrate(pool, schema, migrations().filter((m) => m.version <= 8));
+      // A job of 9,000 final tasks, numbered in reverse index order: more than one run of 8,192.
+      await pool.query(
+        `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, created_at, started_at, finished_at, done, fin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8::int, $9::bigint, $9::bigint, $9::bigint, $8::int, $8::int)`,
+        [long.id, long.name, long.code, long.priority, long.timeoutMs, long.maxAttempts, long.maxLosses, long.total, long.createdAt],
+      );
+      await pool.query(`INSERT INTO tasks (job_seq, idx, input, state, output, fin) SELECT seq, i, i::text, 2, i::text, 9000 - i FROM jobs, generate_series(0, 8999) AS i WHERE id = $1`, [long.id]);
       await pool.query(
         `INSERT INTO jobs (id, name, code, priority, timeout_ms, max_attempts, max_losses, status, total, created_at, started_at, done, fin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $9, 2, 2)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $9, 2, 3)`,
         [job.id, job.name, job.code, job.priority, job.timeoutMs, job.maxAttempts, job.maxLosses, job.total, job.createdAt],
       );
-      // As version 8 numbered them: index 3 made final first, then index 1.
+      // As version 8 numbered them: index 3 made final first, index 2 second (it failed, and was retried since:
+      // pending again, its number gone), index 1 third.
       await pool.query(
         `INSERT INTO tasks (job_seq, idx, input, state, output, fin)
-         SELECT seq, i, i::text, CASE WHEN i IN (1, 3) THEN 2 ELSE 0 END, CASE WHEN i IN (1, 3) THEN (i * 10)::text END, CASE i WHEN 3 THEN 1 WHEN 1 THEN 2 END
-         FROM jobs, generate_series(0, 3) AS i`,
+         SELECT seq, i, i::text, CASE WHEN i IN (1, 3) THEN 2 ELSE 0 END, CASE WHEN i IN (1, 3) THEN (i * 10)::text END, CASE i WHEN 3 THEN 1 WHEN 1 THEN 3 END
+         FROM jobs, generate_series(0, 4) AS i WHERE id = $1`,
+        [job.id],
       );
     } finally {
       await pool.end();
@@ -98,18 +108,24 @@ describeWithPg('PostgreSQL migrations', () => {
     try {
       expect(await store.resultsSince(job.id, 0, 10)).toEqual([
         { index: 3, status: 'done', output: 30, fin: 1 },
-        { index: 1, status: 'done', output: 10, fin: 2 },
+        { index: 1, status: 'done', output: 10, fin: 3 },
       ]);
-      expect(await store.claimTasks(job.id, owner('m'), 5)).toMatchObject([{ index: 0 }, { index: 2 }]);
+      expect((await store.resultsSince(job.id, 0, 1)).map((r) => r.fin)).toEqual([1]);
+      expect((await store.resultsSince(job.id, 1, 1)).map((r) => r.fin)).toEqual([3]);
+      expect((await store.claimTasks(job.id, owner('m'), 5)).map((t) => t.index)).toEqual([0, 2, 4]);
+      expect((await store.resultsSince(long.id, 8189, 5)).map((r) => [r.fin, r.index])).toEqual([8190, 8191, 8192, 8193, 8194].map((f) => [f, 9000 - f]));
+      expect((await store.resultsSince(long.id, 0, 20_000)).map((r) => r.index)).toEqual(Array.from({ length: 9000 }, (_, k) => 8999 - k));
       await store.commit({ owner: owner('m'), tasks: [{ kind: 'done', job: job.id, index: 2, output: 20, failures: 0, losses: 0 }], jobs: [], attempts: [] });
       expect(await store.resultsSince(job.id, 1, 10)).toEqual([
-        { index: 1, status: 'done', output: 10, fin: 2 },
-        { index: 2, status: 'done', output: 20, fin: 3 },
+        { index: 1, status: 'done', output: 10, fin: 3 },
+        { index: 2, status: 'done', output: 20, fin: 4 },
       ]);
-      const { rows } = await store.pool.query<{ fin_index: string | null; options: string[] | null }>(
-        "SELECT to_regclass('tasks_fin')::text AS fin_index, (SELECT reloptions FROM pg_class WHERE oid = 'tasks'::regclass) AS options",
+      const { rows } = await store.pool.query<{ fin_index: string | null; options: string[] | null; fin_column: number }>(
+        `SELECT to_regclass('tasks_fin')::text AS fin_index, (SELECT reloptions FROM pg_class WHERE oid = 'tasks'::regclass) AS options,
+                (SELECT count(*)::int FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'tasks' AND column_name = 'fin') AS fin_column`,
       );
       expect(rows[0]!.fin_index).toBeNull();
+      expect(rows[0]!.fin_column).toBe(0);
       expect(rows[0]!.options).toContain('fillfactor=30');
     } finally {
       await store.close();

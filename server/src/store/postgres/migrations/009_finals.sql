@@ -17,8 +17,14 @@ CREATE TABLE finals (
   idxs integer[] NOT NULL,
   PRIMARY KEY (job_seq, lo)
 );
--- What was numbered before this migration, one run a task.
-INSERT INTO finals (job_seq, lo, idxs) SELECT job_seq, fin - 1, ARRAY[idx] FROM tasks WHERE fin IS NOT NULL;
+-- What was numbered before this migration: each job's numbers 1 to jobs.fin in runs of 8,192, a number no
+-- task has any more (a failed task retried lost its number) as a stale entry.
+INSERT INTO finals (job_seq, lo, idxs)
+SELECT j.seq, (g.n - 1) / 8192 * 8192, array_agg(COALESCE(t.idx, -1) ORDER BY g.n)
+FROM jobs j
+CROSS JOIN LATERAL generate_series(1, j.fin) AS g(n)
+LEFT JOIN tasks t ON t.job_seq = j.seq AND t.fin = g.n
+GROUP BY j.seq, (g.n - 1) / 8192;
 DROP INDEX tasks_fin;
 ALTER TABLE tasks DROP COLUMN fin;
 -- Tasks handled one by one and free (given back, freed, reset): the same rows while pending, without `state`
