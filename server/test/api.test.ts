@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMaster, type TestMaster } from './app-fixture.ts';
 import { RawVolunteer, waitFor } from './helpers.ts';
+import type { TaskWrite } from '../src/store/store.ts';
 
 let m: TestMaster;
 beforeAll(async () => {
@@ -64,6 +65,33 @@ describe('REST API', () => {
     ]);
     expect(await m.api.job(job.id)).toMatchObject({ status: 'completed', counts: { done: 4, queued: 0, leased: 0, failed: 0 } });
     v.close();
+  });
+
+  it('[K6][J4] a follower ends when its job ended past its place on numbers no task holds any more (a failed task retried, then the job cancelled)', async () => {
+    const job = await m.api.createJob({ code, inputs: [1, 2], maxAttempts: 1 });
+    // Written through the store, as another master's commits are: no local event wakes this master's follower.
+    const write = (w: TaskWrite) => m.store.commit({ tasks: [w], jobs: [], attempts: [] });
+    await write({ kind: 'done', job: job.id, index: 0, output: 2, failures: 0, losses: 0 });
+    const ac = new AbortController();
+    const res = await m.api.raw(`/api/jobs/${job.id}/results?follow=true`, { headers: m.api.headers, signal: ac.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('\n')) text += (await reader.read()).value ?? '';
+    // The follower is past task 0 (number 1). Task 1 fails (number 2), is retried (its number gone), the job is cancelled.
+    await write({ kind: 'failed', job: job.id, index: 1, error: 'boom', failures: 1, losses: 0 });
+    expect(await m.store.resetFailed(job.id)).toBe(1);
+    await m.api.cancel(job.id);
+    const rest = (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+      return 'ended';
+    })();
+    const outcome = await Promise.race([rest, new Promise((r) => setTimeout(() => r('still following'), 3000))]);
+    ac.abort();
+    expect(outcome).toBe('ended');
+    // Task 1's failure is in the stream only if a poll read it in the moment before its retry.
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(lines[0]).toEqual({ index: 0, status: 'done', output: 2 });
+    expect(lines.slice(1)).toEqual(lines.length > 1 ? [{ index: 1, status: 'failed', error: 'boom' }] : []);
   });
 
   it('[J3] cancel stops the job and tells its volunteers to abort', async () => {

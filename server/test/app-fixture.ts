@@ -9,6 +9,8 @@ import { api, tempDir } from './helpers.ts';
 
 export interface TestMaster {
   app: FastifyInstance;
+  /** The master's own store: a test writes through it what another master would (no local events). */
+  store: ThreadedStore;
   url: string;
   token: string;
   api: ReturnType<typeof api>;
@@ -27,6 +29,7 @@ export async function startTestMaster(overrides: ConfigOverrides = {}): Promise<
   const url = `http://127.0.0.1:${port}`;
   return {
     app,
+    store,
     url,
     token,
     api: api(url, token),

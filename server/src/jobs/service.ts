@@ -253,6 +253,8 @@ export class JobsService {
       }
       if (!seen) return;
       let lastStatusCheck = 0;
+      // The job had ended before the read now under way: what that read finds is all there will be.
+      let endedBefore = false;
       for (;;) {
         if (signal.aborted) return;
         const rows = await this.store.resultsSince(id, fin, RESULTS_PAGE);
@@ -265,13 +267,18 @@ export class JobsService {
         }
         if (chunk) yield chunk;
         if (rows.length === RESULTS_PAGE) continue;
-        if (shutdown) return;
+        if (shutdown || endedBefore) return;
         // Ended when the store says so and nothing numbered after our place is left (checked now and then).
         const now = Date.now();
         if (now - lastStatusCheck >= FOLLOW_POLL_MS || !this.scheduler.jobs.has(id)) {
           lastStatusCheck = now;
           const current = await this.store.getJob(id);
-          if (!current || ((current.status === 'completed' || current.status === 'cancelled') && (current.fin ?? 0) <= fin)) return;
+          const over = current?.status === 'completed' || current?.status === 'cancelled';
+          if (!current || (over && (current.fin ?? 0) <= fin)) return;
+          // Numbered past our place: read on. An ended job's numbers past ours may all be of tasks made
+          // pending again since (J4: a failed task retried, then the job cancelled), which no read returns:
+          // one more read, then the end, rather than reading nothing for ever.
+          endedBefore = over;
           if ((current.fin ?? 0) > fin) continue;
         }
         await new Promise<void>((resolve) => {

@@ -169,6 +169,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       ]);
       expect((await store.resultsSince(job.id, 2, 10)).map((r) => r.index)).toEqual([0]);
       expect(await store.resultsSince(job.id, 3, 10)).toEqual([]);
+      // A place before the first number reads from the start, a page of one included.
+      expect((await store.resultsSince(job.id, -1, 1)).map((r) => r.fin)).toEqual([1]);
+      expect((await store.resultsSince(job.id, -5, 2)).map((r) => r.fin)).toEqual([1, 2]);
       expect((await store.getJob(job.id))!.fin).toBe(3);
       await store.close();
     });

@@ -2,15 +2,20 @@
 -- row, the indices it made final in the order of their numbers, lo + 1 to lo + cardinality(idxs) (the job's
 -- `fin` before that commit, read under its row lock, so runs follow on without gaps or overlaps). A results
 -- follower reads runs on from its place and each task by its key. A task made pending again (a failed task
--- retried, J4) keeps its old place in a run, stale: `tasks.fin` holds its current number, and a read takes an
--- entry only where the two agree.
+-- retried, J4) has its old place marked stale (-1) in the same transaction, and a read skips it.
 --
--- Before, `tasks_fin (job_seq, fin)` indexed every final task and `tasks_returned`'s predicate named `state`:
--- making a task final changed indexed columns, so every result wrote a new row version elsewhere with two new
--- index entries. Now a result changes no indexed column of a task claimed in a range (the usual case), and
--- with room on the row's page (fillfactor 30: a row roughly doubles when its result lands) the new version is
--- a HOT update: same page, no index entry. Measured before this change (200,000 results in commits of 8,000):
--- 23% less commit time, half the WAL (docs/postgres.md).
+-- Before, `tasks.fin` numbered each final task, indexed by `tasks_fin (job_seq, fin)`, and `tasks_returned`'s
+-- predicate named `state`: making a task final changed indexed columns, so every result wrote a new row
+-- version elsewhere with two new index entries; and the number had to be known when the row was written, so
+-- a commit held its job's lock through all its task writes and several masters' commits on one job ran one
+-- at a time. Now a result changes no indexed column of a task claimed in a range (the usual case), and with
+-- room on the row's page (fillfactor 30: a row roughly doubles when its result lands) the new version is a
+-- HOT update: same page, no index entry; and a commit numbers its run after its task writes, under the job's
+-- lock for only that. Measured (200,000 results in commits of 8,000): 23% less commit time, half the WAL
+-- (docs/postgres.md).
+--
+-- Stop every master before upgrading to this migration: a master of an earlier version writes tasks.fin,
+-- which is dropped here, and the backfill below locks the tables it reads while it runs.
 CREATE TABLE finals (
   job_seq integer NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
   lo bigint NOT NULL,

@@ -45,7 +45,7 @@ export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: n
  * [K6] The entries numbered `afterFin + 1` to `afterFin + count` of the job's runs (the finals key), each with
  * its task (by its key); the place of a task made pending again since (J4) is marked stale (finals.ts) and
  * comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the
- * job has no more yet. The window bounds the work (unnest, join, sort) by `count`, however long the runs.
+ * job has no more yet. The window bounds the join and the sort by `count`; each run in it is unnested whole.
  */
 export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: number, count: number): Promise<Array<Partial<ResultRow> & { fin: string }>> {
   const { rows } = await db.query<Partial<ResultRow> & { fin: string }>({
@@ -62,13 +62,22 @@ export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: numb
   return rows;
 }
 
-/** [K6] Final tasks numbered after `afterFin`, in commit order, at most `limit`: windows on past stale entries. */
+/** Numbers a window spans at least: a long stretch of stale entries is crossed in windows this wide, not one by one. */
+const MIN_WINDOW = 1024;
+
+/**
+ * [K6] Final tasks numbered after `afterFin`, in commit order, at most `limit`: windows on past stale entries.
+ * Numbers start at 1, so any place below 0 reads from the start.
+ */
 export async function finishedSince(db: Queryable, jobSeq: number, afterFin: number, limit: number): Promise<Array<ResultRow & { fin: string }>> {
   const out: Array<ResultRow & { fin: string }> = [];
-  for (let at = afterFin; out.length < limit; ) {
-    const count = limit - out.length;
+  for (let at = Math.max(afterFin, 0); out.length < limit; ) {
+    const count = Math.max(limit - out.length, MIN_WINDOW);
     const entries = await finalsWindow(db, jobSeq, at, count);
-    for (const e of entries) if (e.idx !== null && e.idx !== undefined) out.push(e as ResultRow & { fin: string });
+    for (const e of entries) {
+      if (out.length === limit) break;
+      if (e.idx !== null && e.idx !== undefined) out.push(e as ResultRow & { fin: string });
+    }
     if (entries.length < count) break;
     at += count;
   }
