@@ -25,7 +25,7 @@ import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
 import { lockJobs, shareJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
 import { insertReplicas, setVerdicts } from './sql/replicas.ts';
 import { insertFinals } from './sql/finals.ts';
-import { finishTasks, retryTasks, type Fence, type TaskKeyRow } from './sql/taskWrites.ts';
+import { finishTasks, retryTasks, type Fence } from './sql/taskWrites.ts';
 import { replicaColumns, verdictColumns } from './validation-batch.ts';
 
 /** What one commit adds to one job. */

@@ -44,8 +44,8 @@ export async function finishedAfter(db: Queryable, jobSeq: number, afterIndex: n
 /**
  * [K6] The entries numbered `afterFin + 1` to `afterFin + count` of the job's runs (the finals key), each with
  * its task (by its key); the place of a task made pending again since (J4) is marked stale (finals.ts) and
- * comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the
- * job has no more yet. The window bounds the join and the sort by `count`; each run in it is unnested whole.
+ * comes back with a null `idx`. Numbers are dense, so fewer than `count` entries means the job has no more
+ * yet. The window bounds the join and the sort by `count`; each run in it is unnested whole.
  */
 export async function finalsWindow(db: Queryable, jobSeq: number, afterFin: number, count: number): Promise<Array<Partial<ResultRow> & { fin: string }>> {
   const { rows } = await db.query<Partial<ResultRow> & { fin: string }>({

@@ -38,8 +38,9 @@ export interface Fence {
  * [E1][K4] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
  * write with its claim cleared and (done, D6) the attempt that made it so. Their order (K6) is written
  * after, under the job's lock, once the writes the guard refused are known (fins.ts, finals.ts). No
- * indexed column changes for a task claimed in a range, so with room on its page this is a HOT update. The rows were locked first in an earlier version, a key lookup and
- * a row lock each before the update: half of what the database spent on a result (docs/postgres.md).
+ * indexed column changes for a task claimed in a range, so with room on its page this is a HOT update.
+ * The rows were locked first in an earlier version, a key lookup and a row lock each before the update:
+ * half of what the database spent on a result (docs/postgres.md).
  */
 export async function finishTasks(db: Queryable, w: WriteColumns, fence: Fence): Promise<FinalSummary> {
   const { rows } = await db.query<{ job_seq: number | null; done: number; failed: number; missed_seqs: number[] | null; missed_idx: number[] | null }>({
