@@ -10,6 +10,7 @@ import { done, failed, jobRecord, owner } from '../contract.ts';
 import type { MasterStats, Owner, TaskWrite } from '../store.ts';
 import { PgStore, SWEEP_LOCK_CLASS } from './pg-store.ts';
 import { applyCommit } from './commit.ts';
+import { MAX_RUN } from './fins.ts';
 import { inTransaction, type Queryable } from './connect.ts';
 import { lockJobs } from './sql/jobs.ts';
 import { holderOf } from './sql/claims.ts';
@@ -150,6 +151,23 @@ describeWithPg('PgStore, several masters at once', () => {
     expect(await a!.getJob(job.id)).toMatchObject({ status: 'completed', done: total, failed: 0, fin: total });
     await closeAll([a!, b!]);
   }, 60_000);
+
+  it('[K6] a commit of more results than a run holds writes several runs, and a follower reads across them in order', async () => {
+    const [a] = await masters(1);
+    const total = MAX_RUN + 808;
+    const job = jobRecord({ total });
+    await a!.insertJob(job, range(total));
+    // In reverse index order: numbers follow the batch, so number n is index total - n.
+    const receipt = await a!.commit({ tasks: range(total).reverse().map((i): TaskWrite => done(job.id, i, i)), jobs: [], attempts: [] });
+    expect(receipt.applied.every(Boolean)).toBe(true);
+    const runs = await a!.pool.query<{ lo: string; n: number }>('SELECT lo, cardinality(idxs) AS n FROM finals ORDER BY lo');
+    expect(runs.rows.map((r) => [Number(r.lo), r.n])).toEqual([
+      [0, MAX_RUN],
+      [MAX_RUN, 808],
+    ]);
+    expect((await a!.resultsSince(job.id, MAX_RUN - 2, 4)).map((r) => [r.fin, r.index])).toEqual([MAX_RUN - 1, MAX_RUN, MAX_RUN + 1, MAX_RUN + 2].map((f) => [f, total - f]));
+    await closeAll([a!]);
+  }, 30_000);
 
   it("[K6] two masters' commits on one job go side by side: one's task writes do not wait for the other's commit; runs follow the job lock's order", async () => {
     const [a, b] = await masters(2);

@@ -22,6 +22,14 @@ describe('finalRuns', () => {
     ]);
   });
 
+  it('[K6] a long run is cut into runs of at most maxRun, each numbered on from the last', () => {
+    expect(finalRuns(w, bases, () => false, 2)).toEqual([
+      { jobSeq: 1, lo: 10, idxs: [5, 9] },
+      { jobSeq: 1, lo: 12, idxs: [3] },
+      { jobSeq: 2, lo: 0, idxs: [7, 0] },
+    ]);
+  });
+
   it('[K6] a job whose writes were all refused, or that has no base (deleted), has no run', () => {
     expect(finalRuns(w, { seqs: [1], fins: [10] }, (k) => w.jobSeqs[k] === 1)).toEqual([]);
     expect(finalRuns({ jobSeqs: [], indexes: [], ords: [] }, bases, () => false)).toEqual([]);

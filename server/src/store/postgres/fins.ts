@@ -20,10 +20,18 @@ export interface FinalRun {
 }
 
 /**
- * The runs of the writes that took effect (`refused(k)` false for row k), one per job that has a base (a
- * job deleted since the batch named it has none: nothing of it was written), in job order.
+ * Most entries in one run: a follower's read unnests each run its window touches whole, so a commit of
+ * tens of thousands of results (a master's last commits of a fast job carried up to 48,000) is written as
+ * several runs, numbered on from each other.
  */
-export function finalRuns(w: Pick<WriteColumns, 'jobSeqs' | 'indexes' | 'ords'>, bases: FinBases, refused: (k: number) => boolean): FinalRun[] {
+export const MAX_RUN = 8192;
+
+/**
+ * The runs of the writes that took effect (`refused(k)` false for row k), for each job that has a base (a
+ * job deleted since the batch named it has none: nothing of it was written), in job order, each at most
+ * `maxRun` long.
+ */
+export function finalRuns(w: Pick<WriteColumns, 'jobSeqs' | 'indexes' | 'ords'>, bases: FinBases, refused: (k: number) => boolean, maxRun = MAX_RUN): FinalRun[] {
   const base = new Map(bases.seqs.map((seq, k) => [seq, bases.fins[k]!]));
   const order = w.ords.map((_, k) => k).sort((a, b) => w.jobSeqs[a]! - w.jobSeqs[b]! || w.ords[a]! - w.ords[b]!);
   const runs: FinalRun[] = [];
@@ -33,6 +41,7 @@ export function finalRuns(w: Pick<WriteColumns, 'jobSeqs' | 'indexes' | 'ords'>,
     const lo = base.get(seq);
     if (lo === undefined || refused(k)) continue;
     if (run?.jobSeq !== seq) runs.push((run = { jobSeq: seq, lo, idxs: [] }));
+    else if (run.idxs.length === maxRun) runs.push((run = { jobSeq: seq, lo: run.lo + maxRun, idxs: [] }));
     run.idxs.push(w.indexes[k]!);
   }
   return runs;
