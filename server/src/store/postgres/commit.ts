@@ -106,7 +106,7 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   const locked = new Map<number, LockedJob>();
   if (jobSeqs.length > 0) for (const r of await lockJobs(db, jobSeqs)) locked.set(r.seq, r);
   if (finals.jobSeqs.length > 0) {
-    const bases = { seqs: [...locked.keys()], fins: [...locked.values()].map((r) => Number(r.fin)) };
+    const bases = new Map([...locked].map(([seq, r]) => [seq, Number(r.fin)]));
     await insertFinals(db, finalRuns(finals, bases, refusedAt));
   }
 

@@ -5,7 +5,10 @@ import { finalRuns } from './fins.ts';
 describe('finalRuns', () => {
   // Rows in key order (job, index), as folded; ords are the writes' places in the batch.
   const w = { jobSeqs: [1, 1, 1, 2, 2], indexes: [3, 5, 9, 0, 7], ords: [4, 0, 2, 3, 1] };
-  const bases = { seqs: [1, 2], fins: [10, 0] };
+  const bases = new Map([
+    [1, 10],
+    [2, 0],
+  ]);
 
   it("[K6] one run a job, from its base, in batch order whatever order the rows are in", () => {
     expect(finalRuns(w, bases, () => false)).toEqual([
@@ -31,7 +34,7 @@ describe('finalRuns', () => {
   });
 
   it('[K6] a job whose writes were all refused, or that has no base (deleted), has no run', () => {
-    expect(finalRuns(w, { seqs: [1], fins: [10] }, (k) => w.jobSeqs[k] === 1)).toEqual([]);
+    expect(finalRuns(w, new Map([[1, 10]]), (k) => w.jobSeqs[k] === 1)).toEqual([]);
     expect(finalRuns({ jobSeqs: [], indexes: [], ords: [] }, bases, () => false)).toEqual([]);
   });
 });
