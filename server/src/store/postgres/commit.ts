@@ -8,11 +8,11 @@
  * 3. votes and verdicts (they need the task still pending and held), then the task writes, each one
  *    set-based statement for the batch (taskWrites.ts): the bulk of a commit's work, not queued behind the
  *    other masters' commits;
- * 4. the job rows locked FOR NO KEY UPDATE, in seq order: commits on one job queue there from here to
- *    COMMIT, so each job's run of final tasks (fins.ts, finals.ts) is numbered on from the last and becomes
- *    visible in number order (K6); then each job's counters by increments, `done`/`failed` from the rows the
- *    writes changed and the rest from the batch's JobDelta, and the status they imply (K5: a job completes in
- *    the commit of its last final task), computed from the row as locked.
+ * 4. one statement (closeJobs): the job rows locked FOR NO KEY UPDATE, in seq order (commits on one job
+ *    queue there from here to COMMIT, so each job's run of final tasks, fins.ts, is numbered on from the last
+ *    and becomes visible in number order, K6); each job's counters by increments, `done`/`failed` from the
+ *    rows the writes changed and the rest from the batch's JobDelta, and the status they imply (K5: a job
+ *    completes in the commit of its last final task), computed from the row as locked; and the runs.
  */
 import type { AttemptWrite, CommitBatch, CommitReceipt, JobCounters } from '../store.ts';
 import { columns, foldTaskWrites, taskKey, type EffectiveWrite } from './batch.ts';
@@ -22,9 +22,8 @@ import { applyIdentityEvents } from './identity-events.ts';
 import { int4, pgText, toCounters } from './rows.ts';
 import { insertEvents } from './sql/events.ts';
 import { insertAttempts, type AttemptColumns } from './sql/insertAttempts.ts';
-import { lockJobs, shareJobs, updateJobs, type JobChanges, type LockedJob } from './sql/jobs.ts';
+import { closeJobs, shareJobs, type JobChanges } from './sql/jobs.ts';
 import { insertReplicas, setVerdicts } from './sql/replicas.ts';
-import { insertFinals } from './sql/finals.ts';
 import { finishTasks, retryTasks, type Fence } from './sql/taskWrites.ts';
 import { replicaColumns, verdictColumns } from './validation-batch.ts';
 
@@ -103,17 +102,11 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
     }
   }
 
-  const locked = new Map<number, LockedJob>();
-  if (jobSeqs.length > 0) for (const r of await lockJobs(db, jobSeqs)) locked.set(r.seq, r);
-  if (finals.jobSeqs.length > 0) {
-    const bases = new Map([...locked].map(([seq, r]) => [seq, Number(r.fin)]));
-    await insertFinals(db, finalRuns(finals, bases, refusedAt));
-  }
-
+  // Runs numbered from 0: closeJobs numbers them on from each job's `fin` under its lock.
+  const runs = finals.jobSeqs.length > 0 ? finalRuns(finals, new Map(jobSeqs.map((seq) => [seq, 0])), refusedAt) : [];
   const jobs: JobCounters[] = [];
-  const changes = jobChanges(tallies, locked, at);
-  if (changes.seqs.length > 0) {
-    const bySeq = new Map((await updateJobs(db, changes)).map((r) => [r.seq, r]));
+  if (jobSeqs.length > 0) {
+    const bySeq = new Map((await closeJobs(db, jobChanges(tallies), runs, at)).map((r) => [r.seq, r]));
     for (const seq of tallies.keys()) {
       const row = bySeq.get(seq);
       if (row) jobs.push(toCounters(row));
@@ -122,28 +115,17 @@ export async function applyCommit(db: Queryable, seqOf: (jobId: string) => numbe
   return { applied, votes, jobs, identities };
 }
 
-/**
- * The new row of each touched job, from the row as locked and what this commit adds: the status moves
- * queued -> running -> completed and never leaves completed or cancelled (as SQLite computes it).
- */
-function jobChanges(tallies: Map<number, JobTally>, locked: Map<number, LockedJob>, at: number): JobChanges {
-  const c: JobChanges = { seqs: [], done: [], failed: [], requeues: [], replicas: [], inconclusive: [], statuses: [], startedAt: [], finishedAt: [] };
+/** What this commit adds to each touched job; closeJobs applies it to the row as locked. */
+function jobChanges(tallies: Map<number, JobTally>): JobChanges {
+  const c: JobChanges = { seqs: [], done: [], failed: [], requeues: [], replicas: [], inconclusive: [], startedAt: [] };
   for (const [seq, t] of tallies) {
-    const r = locked.get(seq);
-    if (!r) continue; // deleted since the batch named it
-    const live = r.status === 'queued' || r.status === 'running';
-    const complete = live && r.done + t.done + r.failed + t.failed >= r.total;
-    const status = complete ? 'completed' : live && (t.startedAt !== undefined || r.status === 'running' || t.done + t.failed > 0) ? 'running' : r.status;
-    const startedAt = r.started_at !== null ? Number(r.started_at) : status === 'queued' ? null : (t.startedAt ?? at);
     c.seqs.push(seq);
     c.done.push(t.done);
     c.failed.push(t.failed);
     c.requeues.push(t.requeues);
     c.replicas.push(t.replicas);
     c.inconclusive.push(t.inconclusive);
-    c.statuses.push(status);
-    c.startedAt.push(startedAt);
-    c.finishedAt.push(complete ? at : r.finished_at === null ? null : Number(r.finished_at));
+    c.startedAt.push(t.startedAt ?? null);
   }
   return c;
 }

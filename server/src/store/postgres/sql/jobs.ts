@@ -6,6 +6,8 @@
 import type { Queryable } from '../connect.ts';
 import { releaseJob } from './claims.ts';
 import { COUNTER_COLUMNS, type CounterRow } from '../rows.ts';
+import { intArray, textArray } from '../arrays.ts';
+import type { FinalRun } from '../fins.ts';
 
 /** A job row as a commit sees it under its lock. */
 export interface LockedJob {
@@ -42,7 +44,7 @@ export async function shareJobs(db: Queryable, seqs: number[]): Promise<void> {
   await db.query({ name: 'barnraise.shareJobs', text: 'SELECT seq FROM jobs WHERE seq = ANY($1::int[]) ORDER BY seq FOR KEY SHARE', values: [seqs] });
 }
 
-/** What one commit changes in one job row: counters to add, and the status and times its caller computed under the lock. */
+/** What one commit adds to each job it touches (K5): counters, and the earliest lease of the job it saw. */
 export interface JobChanges {
   seqs: number[];
   done: number[];
@@ -50,24 +52,65 @@ export interface JobChanges {
   requeues: number[];
   replicas: number[];
   inconclusive: number[];
-  statuses: string[];
   startedAt: (number | null)[];
-  finishedAt: (number | null)[];
 }
 
-/** Apply `c` to locked job rows; returns them as they are now. `fin` moves by the tasks made final. */
-export async function updateJobs(db: Queryable, c: JobChanges): Promise<CounterRow[]> {
-  const { rows } = await db.query<CounterRow>({
-    name: 'barnraise.updateJobs',
-    text: `UPDATE jobs AS j
-           SET done = j.done + d.done, failed = j.failed + d.failed, fin = j.fin + d.done + d.failed, requeues = j.requeues + d.requeues,
-               replicas = j.replicas + d.replicas, inconclusive = j.inconclusive + d.inconclusive,
-               status = d.status, started_at = d.started_at, finished_at = d.finished_at
-           FROM unnest($1::int[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::bigint[], $9::bigint[])
-             AS d(seq, done, failed, requeues, replicas, inconclusive, status, started_at, finished_at)
-           WHERE j.seq = d.seq
-           RETURNING j.seq, ${COUNTER_COLUMNS.split(', ').map((c) => `j.${c}`).join(', ')}`,
-    values: [c.seqs, c.done, c.failed, c.requeues, c.replicas, c.inconclusive, c.statuses, c.startedAt, c.finishedAt],
+/** A job row after a commit, as closeJobs returns it. */
+export type ClosedJob = CounterRow;
+
+/**
+ * [K5][K6] The end of a commit, in one statement so that its job row locks are held for one round trip and
+ * the COMMIT (three round trips before: lock, number, update): lock the job rows in seq order (FOR NO KEY
+ * UPDATE; commits of several masters on one job queue here, claims go on), add `c` to each by increments
+ * with the status they imply (queued -> running -> completed, never out of completed or cancelled; a job
+ * completes in the commit of its last final task), and write its runs of final tasks (`runs`, numbered
+ * from 0 here) on from the job's `fin` as locked. UPDATE re-reads a row another commit changed while this
+ * one waited for it, so every expression sees the row as locked. A job deleted since the batch named it is
+ * not in the result and gets no run. Returns the rows as they are now.
+ */
+export async function closeJobs(db: Queryable, c: JobChanges, runs: readonly FinalRun[], at: number): Promise<ClosedJob[]> {
+  const total = 'j.done + d.done + j.failed + d.failed >= j.total';
+  const live = "j.status IN ('queued', 'running')";
+  const { rows } = await db.query<ClosedJob>({
+    name: 'barnraise.closeJobs',
+    text: `WITH l AS (SELECT seq FROM jobs WHERE seq = ANY($1::int[]) ORDER BY seq FOR NO KEY UPDATE),
+           u AS (
+             UPDATE jobs AS j
+             SET done = j.done + d.done, failed = j.failed + d.failed, fin = j.fin + d.done + d.failed, requeues = j.requeues + d.requeues,
+                 replicas = j.replicas + d.replicas, inconclusive = j.inconclusive + d.inconclusive,
+                 status = CASE WHEN NOT (${live}) THEN j.status
+                               WHEN ${total} THEN 'completed'
+                               WHEN d.started_at IS NOT NULL OR j.status = 'running' OR d.done + d.failed > 0 THEN 'running'
+                               ELSE j.status END,
+                 started_at = CASE WHEN j.started_at IS NOT NULL THEN j.started_at
+                                   WHEN j.status = 'queued' AND NOT (${total}) AND d.started_at IS NULL AND d.done + d.failed = 0 THEN NULL
+                                   ELSE coalesce(d.started_at, $8::bigint) END,
+                 finished_at = CASE WHEN ${live} AND ${total} THEN $8::bigint ELSE j.finished_at END
+             FROM unnest($1::int[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[])
+                    AS d(seq, done, failed, requeues, replicas, inconclusive, started_at)
+               JOIN l ON l.seq = d.seq
+             WHERE j.seq = d.seq
+             RETURNING j.seq, ${COUNTER_COLUMNS.split(', ').map((col) => `j.${col}`).join(', ')}, j.fin - d.done - d.failed AS base
+           ),
+           f AS (
+             INSERT INTO finals (job_seq, lo, idxs)
+             SELECT r.seq, u.base + r.off, r.idxs::int[]
+             FROM unnest($9::int[], $10::bigint[], $11::text[]) AS r(seq, off, idxs) JOIN u ON u.seq = r.seq
+           )
+           SELECT ${COUNTER_COLUMNS.split(', ').join(', ')}, seq FROM u`,
+    values: [
+      intArray(c.seqs),
+      intArray(c.done),
+      intArray(c.failed),
+      intArray(c.requeues),
+      intArray(c.replicas),
+      intArray(c.inconclusive),
+      intArray(c.startedAt),
+      at,
+      intArray(runs.map((r) => r.jobSeq)),
+      intArray(runs.map((r) => r.lo)),
+      textArray(runs.map((r) => intArray(r.idxs))),
+    ],
   });
   return rows;
 }

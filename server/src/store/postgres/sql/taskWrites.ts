@@ -37,7 +37,7 @@ export interface Fence {
 /**
  * [E1][K4] Make tasks final (done or failed): one UPDATE for the batch, guarded in its WHERE clause, each
  * write with its claim cleared and (done, D6) the attempt that made it so. Their order (K6) is written
- * after, under the job's lock, once the writes the guard refused are known (fins.ts, finals.ts). No
+ * after, under the job's lock, once the writes the guard refused are known (fins.ts, closeJobs in jobs.ts). No
  * indexed column changes for a task claimed in a range, so with room on its page this is a HOT update.
  * The rows were locked first in an earlier version, a key lookup and a row lock each before the update:
  * half of what the database spent on a result (docs/postgres.md).
