@@ -108,6 +108,31 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     expect(fastest.most, 'never past the cap of 8,000').toBeLessThanOrEqual(8000);
   });
 
+  it('[K1] slow start: a fast job\'s claims double before its first rate estimate; a slow job\'s stay small', async () => {
+    /** Each of 10 volunteers leases `perStep` every `stepMs`, each returned at once, for `forMs`; the most tasks ever buffered. */
+    const run = async (perStep: number, stepMs: number, forMs: number) => {
+      const { clock, scheduler, add, join } = setup(600_000);
+      const job = await add({ total: 60_000 });
+      const vs = Array.from({ length: 10 }, () => join(1).v);
+      let most = 0;
+      for (let t = 0; t < forMs; t += stepMs) {
+        for (const v of vs) scheduler.want(v, perStep);
+        await dispatch(scheduler);
+        most = Math.max(most, job.workCount());
+        for (const v of vs) scheduler.results(v, [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 0.1 })));
+        clock.advance(stepMs);
+      }
+      return { rate: scheduler.supply.leaseRate(job), most };
+    };
+    // 80 leases a millisecond, watched for 150 ms: no rate estimate yet (it comes at 200 ms).
+    const fast = await run(8, 1, 150);
+    expect(fast.rate, 'no estimate yet').toBe(0);
+    expect(fast.most, 'claims grew past what the waiting credits ask (2 x 80)').toBeGreaterThan(2000);
+    // 10 leases every 50 ms: each claim lasts longer than the slow-start window.
+    const slow = await run(1, 50, 150);
+    expect(slow.most, 'no larger than the smallest claim').toBeLessThanOrEqual(32);
+  });
+
   it('[P4] pause drops unused credits: nothing more is leased', async () => {
     const { scheduler, add, join } = setup();
     const { port, v } = join(2);
