@@ -161,7 +161,7 @@ export class Scheduler {
       // [V9] Only checks passed here count toward this master's probations: a pass another master journaled
       // (K5) says nothing of when the result it checked was returned.
       passed: (id, seq, evidence) => {
-        for (const [job, indices] of this.probation.of(id)) job.probationCheck(id, indices, seq, evidence);
+        for (const job of this.probation.jobs(id)) job.probationCheck(id, seq, evidence);
       },
       finish: (job, line) => {
         finish(core, job, line, null);

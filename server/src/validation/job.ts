@@ -456,14 +456,22 @@ export class JobValidation {
    * decision must be a known answer: agreement with other volunteers that woke with it ends no probation
    * alone. Results whose probation it ends settle.
    */
-  probationCheck(identity: string, indices: number[], seq: number, evidence: readonly string[] | null): void {
+  probationCheck(identity: string, seq: number, evidence: readonly string[] | null): void {
+    const probation = this.host.probation;
+    // Waits that want a known answer only move on one (or once the job has none); the rest on any check.
+    const wantKnown = !evidence || this.known.length === 0 ? probation.wantingKnown(identity, this) : undefined;
+    const indices = [...(probation.indices(identity, this) ?? []), ...(wantKnown ?? [])];
     for (const i of indices) {
       const t = this.tasks.get(i);
       const wait = t?.waiting?.get(identity);
       if (!t || !wait || seq <= wait.after) continue;
       if (evidence && !evidence.some((e) => !t.group?.has(e))) continue;
       if (!evidence) wait.known = true;
-      if (++wait.checks < this.host.params.probation || (!wait.known && this.known.length > 0)) continue;
+      if (++wait.checks < this.host.params.probation) continue;
+      if (!wait.known && this.known.length > 0) {
+        probation.wantKnown(identity, this, i);
+        continue;
+      }
       t.waiting!.delete(identity);
       this.host.probation.remove(identity, this, i);
       if (t.waiting!.size === 0) this.settleHeld(i, t);

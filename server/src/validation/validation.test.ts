@@ -15,6 +15,7 @@ import { describe as describeActivity } from '../feed/events.ts';
 import type { Activity } from '../scheduler/scheduler.ts';
 import { Behaviors, score, SimSwarm, truth, type Behavior, type SimVolunteer } from './sim.ts';
 import { newIdentity } from './trust.ts';
+import type { Probation } from './probation.ts';
 
 const swarms: SimSwarm[] = [];
 afterEach(async () => {
@@ -171,6 +172,35 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(waiting.length).toBeGreaterThanOrEqual(10);
     expect(await s.store.readResults(job.id, -1, 100)).toEqual([]);
     for (const l of liars) expect(s.scheduler.book.get(l.identity)!.checksPassed).toBeGreaterThanOrEqual(5);
+  });
+
+  it('[V9] results that want a known answer only are set apart: the other checks that keep coming never visit them', async () => {
+    // As above: known answers exist but none is leased, so every wait ends up wanting one. Each passed check
+    // used to visit every result waiting on its volunteer (a job's whole backlog, when known answers ran dry).
+    const s = swarm(23, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
+    const job = await s.addJob(60, 'adaptive', { checks: [{ input: 7, output: 49 }] });
+    const liars = [0, 1, 2].map(() => s.join(Behaviors.colluder, { trust: 'seasoned' }));
+    s.join(Behaviors.honest, { trust: 'seasoned' });
+    await s.settle();
+    for (let round = 0; round < 10; round++) {
+      for (const l of liars) answer(s, l, lie, 2);
+      await s.settle();
+    }
+    // The scheduler's probation index and the job's task votes are internal: read here, not changed.
+    const probation = (s.scheduler as unknown as { probation: Probation }).probation;
+    const tasks = (job.validation as unknown as { tasks: Map<number, { waiting: Map<string, { checks: number }> | null }> }).tasks;
+    let apart = 0;
+    for (const l of liars) {
+      const counting = probation.indices(l.identity, job.validation!) ?? new Set<number>();
+      const wanting = probation.wantingKnown(l.identity, job.validation!) ?? new Set<number>();
+      apart += wanting.size;
+      for (const i of counting) expect(tasks.get(i)!.waiting!.get(l.identity)!.checks, `task ${i}: still counting`).toBeLessThan(2);
+      for (const i of wanting) expect(tasks.get(i)!.waiting!.get(l.identity)!.checks, `task ${i}: has its checks`).toBeGreaterThanOrEqual(2);
+      // Together they are everything that waits on it.
+      const waitingOn = [...Array(60).keys()].filter((i) => job.validation!.snapshot(i)?.waitingOn.includes(l.identity));
+      expect([...counting, ...wanting].sort((a, b) => a - b)).toEqual(waitingOn);
+    }
+    expect(apart, 'waits set apart for a known answer').toBeGreaterThanOrEqual(10);
   });
 
   it('[V9][V5][V15] a decision that catches someone waits for a known answer too; the caught is suspect meanwhile, and banned once one comes', async () => {
