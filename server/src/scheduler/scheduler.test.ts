@@ -40,6 +40,26 @@ function setup(heartbeatTimeoutMs = 4000, idleTimeoutMs?: number) {
   return { clock, store, scheduler, add, join };
 }
 
+/**
+ * Each of `volunteers` one-thread volunteers leases `perStep` every `stepMs` for `steps` steps, each lease
+ * returned at once as taking `taskMs`: the job's lease rate as last estimated, and the most tasks it ever
+ * had claimed and unleased here.
+ */
+async function leaseSteadily(o: { perStep: number; stepMs: number; steps: number; volunteers: number; taskMs: number }) {
+  const { clock, scheduler, add, join } = setup(600_000);
+  const job = await add({ total: 60_000 });
+  const vs = Array.from({ length: o.volunteers }, () => join(1).v);
+  let most = 0;
+  for (let k = 0; k < o.steps; k++) {
+    for (const v of vs) scheduler.want(v, o.perStep);
+    await dispatch(scheduler);
+    most = Math.max(most, job.workCount());
+    for (const v of vs) scheduler.results(v, [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: 1, ms: o.taskMs })));
+    clock.advance(o.stepMs);
+  }
+  return { rate: scheduler.supply.leaseRate(job), most };
+}
+
 describe('scheduler (SPEC.md P, C, H, D)', () => {
   it('[P3] leases only against granted credits, capped at four per thread', async () => {
     const { scheduler, add, join } = setup();
@@ -78,21 +98,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
   });
 
   it('[K1] claims cover about 250 ms of the lease rate: short tasks come in big claims, slow ones in small', async () => {
-    /** Each of `volunteers` leases `perStep` every `stepMs` for `steps` steps, each returned at once; the most tasks ever buffered. */
-    const run = async (perStep: number, stepMs: number, steps: number, volunteers = 1) => {
-      const { clock, scheduler, add, join } = setup(600_000);
-      const job = await add({ total: 60_000 });
-      const vs = Array.from({ length: volunteers }, () => join(1).v);
-      let most = 0;
-      for (let k = 0; k < steps; k++) {
-        for (const v of vs) scheduler.want(v, perStep);
-        await dispatch(scheduler);
-        most = Math.max(most, job.workCount());
-        for (const v of vs) scheduler.results(v, [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 5 })));
-        clock.advance(stepMs);
-      }
-      return { rate: scheduler.supply.leaseRate(job), most };
-    };
+    const run = (perStep: number, stepMs: number, steps: number, volunteers = 1) => leaseSteadily({ perStep, stepMs, steps, volunteers, taskMs: 5 });
     const fast = await run(8, 10, 60); // 800 leases a second
     expect(fast.rate).toBeGreaterThan(500);
     expect(fast.rate).toBeLessThan(1000);
@@ -109,21 +115,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
   });
 
   it('[K1] slow start: a fast job\'s claims double before its first rate estimate; a slow job\'s stay small', async () => {
-    /** Each of 10 volunteers leases `perStep` every `stepMs`, each returned at once, for `forMs`; the most tasks ever buffered. */
-    const run = async (perStep: number, stepMs: number, forMs: number) => {
-      const { clock, scheduler, add, join } = setup(600_000);
-      const job = await add({ total: 60_000 });
-      const vs = Array.from({ length: 10 }, () => join(1).v);
-      let most = 0;
-      for (let t = 0; t < forMs; t += stepMs) {
-        for (const v of vs) scheduler.want(v, perStep);
-        await dispatch(scheduler);
-        most = Math.max(most, job.workCount());
-        for (const v of vs) scheduler.results(v, [...v.attempts.values()].map((a) => ({ a: a.id, ok: true as const, output: 1, ms: 0.1 })));
-        clock.advance(stepMs);
-      }
-      return { rate: scheduler.supply.leaseRate(job), most };
-    };
+    const run = (perStep: number, stepMs: number, forMs: number) => leaseSteadily({ perStep, stepMs, steps: forMs / stepMs, volunteers: 10, taskMs: 0.1 });
     // 80 leases a millisecond, watched for 150 ms: no rate estimate yet (it comes at 200 ms).
     const fast = await run(8, 1, 150);
     expect(fast.rate, 'no estimate yet').toBe(0);
