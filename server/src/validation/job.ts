@@ -39,6 +39,11 @@ export interface ValidationParams {
   reservoir: number;
 }
 
+/**
+ * [V9] Results settled into known answers (V4) before a job without the operator's checks asks a known answer
+ * of every decision: enough that each volunteer has some to be checked with while more settle.
+ */
+export const MIN_DERIVED_KNOWN = 16;
 export const DEFAULT_VALIDATION_PARAMS: ValidationParams = { spotCheck: 0.1, probation: 3, bootstrapQuorum: 3, checkRate: 0.25, probationCheckRate: 0.03, reservoir: 256 };
 
 /** A known answer (V4): leased like a task of the job, compared with its output. */
@@ -156,6 +161,8 @@ export class JobValidation {
   /** Some vote of this job was a successful result (V11). */
   private anySuccess = false;
   private readonly known: KnownAnswerEntry[] = [];
+  /** The operator gave known answers with the job: every decision needs one from the start (V9). */
+  private readonly operatorChecks: boolean;
   /** Unsettled votes per identity: where a ban must roll back (V5). */
   private readonly byIdentity = new Map<string, Set<number>>();
   /** Tasks with a voter whose vote weighs more than when the task was last decided: to decide again (V9). */
@@ -177,6 +184,7 @@ export class JobValidation {
     checks: ReadonlyArray<{ input: unknown; output: unknown; index?: number }> = [],
   ) {
     this.cmp = comparator(policy.compare);
+    this.operatorChecks = checks.length > 0;
     for (const c of checks) {
       const index = c.index ?? Math.floor(host.random() * job.spec.total);
       this.known.push({ index: Math.min(index, job.spec.total - 1), input: c.input, output: c.output, hash: outputHash(c.output), holders: new Set() });
@@ -449,6 +457,16 @@ export class JobValidation {
   }
 
   /**
+   * [V9] Every decision needs a known answer among its checks: from the start when the operator gave some,
+   * else once MIN_DERIVED_KNOWN results of the job have settled into known answers. Not at the first: each
+   * volunteer soon held it once, so nothing settled, so no other known answer came, and the whole job's
+   * results waited for its end (V14) in 2 of 25 runs of the common benchmark's adaptive job.
+   */
+  private needsKnown(): boolean {
+    return this.operatorChecks ? this.known.length > 0 : this.known.length >= MIN_DERIVED_KNOWN;
+  }
+
+  /**
    * [V9] `identity` passed a check of its result `seq` by `evidence` (null: a known answer). It counts toward
    * a decision waiting on it only if that result came after the decision's own (results of its past, checked
    * late, say nothing of what it returns now) and the evidence is not only the decision's own supporters
@@ -459,7 +477,7 @@ export class JobValidation {
   probationCheck(identity: string, seq: number, evidence: readonly string[] | null): void {
     const probation = this.host.probation;
     // Waits that want a known answer only move on one (or once the job has none); the rest on any check.
-    const wantKnown = !evidence || this.known.length === 0 ? probation.wantingKnown(identity, this) : undefined;
+    const wantKnown = !evidence || !this.needsKnown() ? probation.wantingKnown(identity, this) : undefined;
     const indices = [...(probation.indices(identity, this) ?? []), ...(wantKnown ?? [])];
     for (const i of indices) {
       const t = this.tasks.get(i);
@@ -468,7 +486,7 @@ export class JobValidation {
       if (evidence && !evidence.some((e) => !t.group?.has(e))) continue;
       if (!evidence) wait.known = true;
       if (++wait.checks < this.host.params.probation) continue;
-      if (!wait.known && this.known.length > 0) {
+      if (!wait.known && this.needsKnown()) {
         probation.wantKnown(identity, this, i);
         continue;
       }

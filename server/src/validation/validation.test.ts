@@ -16,6 +16,7 @@ import type { Activity } from '../scheduler/scheduler.ts';
 import { Behaviors, score, SimSwarm, truth, type Behavior, type SimVolunteer } from './sim.ts';
 import { newIdentity } from './trust.ts';
 import type { Probation } from './probation.ts';
+import { MIN_DERIVED_KNOWN } from './job.ts';
 
 const swarms: SimSwarm[] = [];
 afterEach(async () => {
@@ -172,6 +173,19 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(waiting.length).toBeGreaterThanOrEqual(10);
     expect(await s.store.readResults(job.id, -1, 100)).toEqual([]);
     for (const l of liars) expect(s.scheduler.book.get(l.identity)!.checksPassed).toBeGreaterThanOrEqual(5);
+  });
+
+  it('[V9] without the operator\'s checks a decision needs a known answer only once 16 results have settled into them: an honest swarm\'s results flow during the job', async () => {
+    // With the first settled result as the job's one known answer, each volunteer held it once, nothing
+    // settled after, and the results waited for the job's end: 282 of 2,000 final by round 200 (V14 then).
+    const s = swarm(3);
+    const job = await s.addJob(2000, 'adaptive');
+    for (const n of ['a', 'b', 'c', 'd']) s.join(Behaviors.honest, { trust: 'seasoned', network: n });
+    for (let r = 0; r < 200 && !job.isFinished(); r++) await s.round();
+    expect(job.isFinished(), 'still running: its results are measured mid-job').toBe(false);
+    expect(job.counts.done, 'results final by round 200').toBeGreaterThanOrEqual(1000);
+    // Few of its results get a second seasoned vote, so few become known answers: the rule has not begun.
+    expect(job.validation!.knownAnswers).toBeLessThan(MIN_DERIVED_KNOWN);
   });
 
   it('[V9] results that want a known answer only are set apart: the other checks that keep coming never visit them', async () => {
