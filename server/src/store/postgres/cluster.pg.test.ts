@@ -60,6 +60,22 @@ function holdAfterTaskWrites(client: pg.PoolClient): { gated: Queryable; held: P
   return { gated: { query: query as unknown as Queryable['query'] }, held, release };
 }
 
+/**
+ * Two masters on a 4-task job: A holds tasks 0 and 1 (and B 2 and 3 when `bClaims`), and a client of A's pool
+ * gated right after its commit's task writes (holdAfterTaskWrites): A's commit in a transaction of its own,
+ * held before it numbers them.
+ */
+async function heldCommitSetup(bClaims: boolean) {
+  const [a, b] = await masters(2);
+  const job = jobRecord({ total: 4 });
+  await a!.insertJob(job, range(4));
+  expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
+  if (bClaims) expect((await b!.claimTasks(job.id, owner('b'), 2)).map((t) => t.index)).toEqual([2, 3]);
+  const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
+  const client = await a!.pool.connect();
+  return { a: a!, b: b!, job, seq, client, ...holdAfterTaskWrites(client) };
+}
+
 describeWithPg('PgStore, several masters at once', () => {
   it('[K1] three masters claiming and releasing one job at once never hold the same task', async () => {
     const stores = await masters(3);
@@ -170,15 +186,7 @@ describeWithPg('PgStore, several masters at once', () => {
   }, 30_000);
 
   it("[K6] two masters' commits on one job go side by side: one's task writes do not wait for the other's commit; runs follow the job lock's order", async () => {
-    const [a, b] = await masters(2);
-    const job = jobRecord({ total: 4 });
-    await a!.insertJob(job, range(4));
-    expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
-    expect((await b!.claimTasks(job.id, owner('b'), 2)).map((t) => t.index)).toEqual([2, 3]);
-    const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
-    // A's commit in a transaction of its own, held right after its task writes, before it numbers them.
-    const client = await a!.pool.connect();
-    const { gated, held, release } = holdAfterTaskWrites(client);
+    const { a, b, job, seq, client, gated, held, release } = await heldCommitSetup(true);
     try {
       await client.query('BEGIN');
       const commitA = applyCommit(gated, (id) => (id === job.id ? seq : undefined), { owner: owner('a'), tasks: [done(job.id, 1, 'a1'), done(job.id, 0, 'a0')], jobs: [], attempts: [] });
@@ -206,13 +214,7 @@ describeWithPg('PgStore, several masters at once', () => {
   }, 30_000);
 
   it('[J3][K4] a cancel while a commit is between its task writes and its job lock waits for that commit: no deadlock, nothing lost', async () => {
-    const [a, b] = await masters(2);
-    const job = jobRecord({ total: 4 });
-    await a!.insertJob(job, range(4));
-    expect((await a!.claimTasks(job.id, owner('a'), 2)).map((t) => t.index)).toEqual([0, 1]);
-    const seq = (await a!.pool.query<{ seq: number }>('SELECT seq FROM jobs WHERE id = $1', [job.id])).rows[0]!.seq;
-    const client = await a!.pool.connect();
-    const { gated, held, release } = holdAfterTaskWrites(client);
+    const { a, b, job, seq, client, gated, held, release } = await heldCommitSetup(false);
     let cancelled: Awaited<ReturnType<PgStore['cancelJob']>>;
     try {
       await client.query('BEGIN');
