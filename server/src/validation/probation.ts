@@ -59,8 +59,13 @@ export class TasksByIdentity {
   /** Results waiting on `identity`, as `of` gives them, no longer kept. */
   take(identity: string): Array<[JobValidation, number[]]> {
     const taken = this.of(identity);
-    this.byIdentity.delete(identity);
+    this.drop(identity);
     return taken;
+  }
+
+  /** Keep nothing waiting on `identity`. */
+  drop(identity: string): void {
+    this.byIdentity.delete(identity);
   }
 
   forget(job: JobValidation): void {
@@ -106,11 +111,9 @@ export class Probation extends TasksByIdentity {
     return [...all];
   }
 
-  override take(identity: string): Array<[JobValidation, number[]]> {
-    const taken = this.of(identity);
-    super.take(identity);
-    this.known.take(identity);
-    return taken;
+  override drop(identity: string): void {
+    super.drop(identity);
+    this.known.drop(identity);
   }
 
   override forget(job: JobValidation): void {
