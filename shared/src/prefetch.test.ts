@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { KEEP_WAITING_MS, leasesKept, leasesPerThread, MAX_PREFETCH, MIN_PREFETCH } from './prefetch.ts';
 
 describe('[P3] prefetch', () => {
-  it('asks for about 50 ms of work a thread, 2 to 128 leases', () => {
+  it('asks for about 50 ms of work a thread, 2 to 256 leases', () => {
     expect(leasesPerThread(undefined)).toBe(MIN_PREFETCH);
     expect(leasesPerThread(1)).toBe(50);
     expect(leasesPerThread(0.001)).toBe(MAX_PREFETCH);
+    expect(leasesPerThread(0.1), '0.1 ms tasks: 500 would cover 50 ms, 256 at most').toBe(256);
     expect(leasesPerThread(5000)).toBe(MIN_PREFETCH);
   });
 

@@ -7,7 +7,13 @@
 export const PREFETCH_WINDOW_MS = 50;
 /** One running, one waiting: a thread never idles for a round trip, whatever the task length. */
 export const MIN_PREFETCH = 2;
-export const MAX_PREFETCH = 128;
+/**
+ * At most this many a thread, and 256 a connection (Limits.maxCreditsPerConnection). 128 a thread left a
+ * one-thread volunteer of trivial tasks about 20 ms of work, less than three masters sharing 2 cores with
+ * PostgreSQL took to answer: the cluster benchmark's three masters read 0.84-0.99x one master at 128 and
+ * 1.06-1.20x at 256 (six interleaved pairs; BENCHMARKS.md, eleventh pass).
+ */
+export const MAX_PREFETCH = 256;
 
 /** Leases per thread for tasks of `avgMs` on average; unknown (undefined, not finite) gets the minimum. */
 export function leasesPerThread(avgMs: number | undefined): number {

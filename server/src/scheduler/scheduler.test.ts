@@ -81,7 +81,7 @@ describe('scheduler (SPEC.md P, C, H, D)', () => {
     await dispatch(scheduler);
     const first = port.of('tasks').flatMap((m) => m.items);
     expect(first).toHaveLength(8);
-    // Each reported at 0.1 ms: 50 ms of work is 500 a thread, capped at 128 (256 a connection).
+    // Each reported at 0.1 ms: 50 ms of work is 500 a thread, capped at 256 (and 256 a connection).
     scheduler.results(v, first.map((t) => ({ a: t.a, ok: true as const, output: 1, ms: 0.1 })), first.length);
     await dispatch(scheduler);
     expect(v.held.get(short)).toBe(256);

@@ -50,8 +50,8 @@ const SHORT_MS = 2;
 const BATCH_MS = 2;
 /**
  * Most attempts in one request. A thread holds two requests at most, and a volunteer at most MAX_PREFETCH
- * leases a thread (P3), so half of that: a 1-thread worker's 128 trivial leases go as two batches of 64,
- * one running, one sent ahead, instead of four round trips of 32 (about a third less CPU a task for the
+ * leases a thread (P3), so half of that: a 1-thread worker's 256 trivial leases go as two batches of 128,
+ * one running, one sent ahead, instead of several round trips of 32 (about a third less CPU a task for the
  * worker's main thread, BENCHMARKS.md issue 13).
  */
 const MAX_BATCH = MAX_PREFETCH / 2;

@@ -120,7 +120,7 @@ describe('VolunteerCore (with the page\'s worker pool)', () => {
     };
     expect(wait(30), 'a 30 ms attempt').toBe(0);
     expect(wait(1), 'a 1 ms attempt: a fifth of the 50 ms its leases cover').toBe(10);
-    expect(wait(0.2), '0.2 ms: a fifth of 128 leases of it').toBe(5);
+    expect(wait(0.1), '0.1 ms: a fifth of 256 leases of it').toBe(5);
     expect(wait(0.01), 'trivial: not worth a timer').toBe(0);
     expect(wait(1, 2), 'a prefetch fixed at 2 leases a thread covers 2 ms: too little to wait on').toBe(0);
     const { join, waits } = setup();
