@@ -102,7 +102,7 @@ export interface VolunteerCoreDeps {
   identity?: VolunteerIdentity | Promise<VolunteerIdentity>;
   /**
    * Leases held per thread. Unset: by how long tasks take (leasesPerThread, rule P3): 2 for long or unknown
-   * tasks (one running, one waiting), up to 128 for tiny ones, where the round trip sets the pace.
+   * tasks (one running, one waiting), up to 256 for tiny ones, where the round trip sets the pace.
    */
   prefetch?: number;
   now?: () => number;
