@@ -3,7 +3,7 @@
  * and time limits, crashes and aborts still hit the one attempt they concern, the rest completing once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { outputOf, type AttemptOutcome } from '@barnraise/shared';
+import { MAX_PREFETCH, outputOf, type AttemptOutcome } from '@barnraise/shared';
 import { ThreadPool, type PoolTask } from './pool.ts';
 
 const pools: ThreadPool[] = [];
@@ -129,21 +129,24 @@ describe('ThreadPool batches', () => {
 
   it('[P3] a thread running a short batch is sent the next ahead; an attempt there gets its whole time limit from its own start', async () => {
     const { p, reported, reportedAt } = await pool(1);
-    // 0 (first request) takes 200 ms; 70 (the request sent ahead behind it) never ends, with a 300 ms limit.
-    const code = `export default (n) => { if (n === 0) { const end = Date.now() + 200; while (Date.now() < end); } if (n === 70) for (;;) {} return n; }`;
+    // A batch is half a thread's leases (MAX_PREFETCH / 2). 0 (first request) takes 200 ms; `stuck` (in the
+    // request sent ahead behind it) never ends, with a 300 ms limit.
+    const batch = MAX_PREFETCH / 2;
+    const stuck = batch + 6;
+    const code = `export default (n) => { if (n === 0) { const end = Date.now() + 200; while (Date.now() < end); } if (n === ${stuck}) for (;;) {} return n; }`;
     await proveShort(p, reported, 'ahead', code, 300);
     const before = { posted: p.messagesPosted, started: p.threadsStarted };
-    // 96: a batch of 64, and 32 (at least half a batch) sent ahead.
-    const ts = tasks('ahead', code, Array.from({ length: 96 }, (_, n) => n), 300);
+    // A batch, and half a batch (enough to be sent ahead) behind it.
+    const ts = tasks('ahead', code, Array.from({ length: batch + batch / 2 }, (_, n) => n), 300);
     const posted = Date.now();
     for (const t of ts) p.run(t);
     await sleep(100);
     expect(p.messagesPosted - before.posted, 'one request running, the next sent ahead').toBe(2);
-    expect(p.running, 'both held by the thread').toBe(96);
+    expect(p.running, 'both held by the thread').toBe(batch + batch / 2);
     await waitFor('every attempt reported', () => ts.every((t) => reported.has(t.a)));
     await sleep(100);
-    expect(outcomesOf(reported, ts)).toEqual(ts.map((t) => [t.input === 70 ? { ok: false, error: 'timed out after 300 ms' } : { ok: true, output: t.input }]));
-    expect(reportedAt.get(ts[70]!.a)! - posted, 'its 300 ms began after the 200 ms of the first request').toBeGreaterThanOrEqual(480);
+    expect(outcomesOf(reported, ts)).toEqual(ts.map((t) => [t.input === stuck ? { ok: false, error: 'timed out after 300 ms' } : { ok: true, output: t.input }]));
+    expect(reportedAt.get(ts[stuck]!.a)! - posted, 'its 300 ms began after the 200 ms of the first request').toBeGreaterThanOrEqual(480);
     expect(p.threadsStarted - before.started, 'the stuck thread was replaced').toBe(1);
     expect(p.busy).toBe(0);
   });
