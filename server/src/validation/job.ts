@@ -661,11 +661,17 @@ export class JobValidation {
     const on = t.waiting ? supporters.filter((id) => waiting.has(id)) : supporters;
     const own = t.waiting && t.group ? t.group : new Set(group.votes.map((v) => v.identity));
     const next = new Map<string, Wait>();
+    const probation = this.host.params.probation;
     for (const id of on) {
       const wait = waiting.get(id) ?? { after: group.votes.find((v) => v.identity === id)!.seq ?? 0, checks: 0, known: false };
-      if (wait.checks >= this.host.params.probation) continue;
+      // A wait that has its checks but wants a known answer still waits for one (as in probationCheck).
+      if (wait.checks >= probation && (wait.known || !this.needsKnown())) {
+        this.host.probation.remove(id, this, index);
+        continue;
+      }
       next.set(id, wait);
-      this.host.probation.add(id, this, index);
+      if (wait.checks >= probation) this.host.probation.wantKnown(id, this, index);
+      else this.host.probation.add(id, this, index);
     }
     t.held = verdict;
     this.accuse(t, verdict.caught);

@@ -217,6 +217,34 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(apart, 'waits set apart for a known answer').toBeGreaterThanOrEqual(10);
   });
 
+  it('[V9] a decision held again (a late vote) while it waits for a known answer still waits for one', async () => {
+    // As above: known answers exist but none is leased. Colluders' late replicas on a decision already
+    // waiting decide it again; their waits had all their checks but a known answer, and the decision held
+    // again dropped them and settled (1-2 wrong results final by round 19 in each of 5 seeds).
+    const s = swarm(23, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
+    const job = await s.addJob(60, 'adaptive', { checks: [{ input: 7, output: 49 }] });
+    const liars = [0, 1, 2].map(() => s.join(Behaviors.colluder, { trust: 'seasoned' }));
+    s.join(Behaviors.honest, { trust: 'seasoned' });
+    await s.settle();
+    const probation = (s.scheduler as unknown as { probation: Probation }).probation;
+    let apart = 0;
+    for (let round = 0; round < 26; round++) {
+      for (const l of liars) answer(s, l, lie, 2);
+      await s.settle();
+      for (const l of liars) apart = Math.max(apart, probation.wantingKnown(l.identity, job.validation!)?.size ?? 0);
+    }
+    await s.scheduler.writer.flush();
+    expect(apart, 'waits wanting a known answer').toBeGreaterThan(0);
+    expect(job.isFinished()).toBe(false);
+    expect(await s.store.readResults(job.id, -1, 100), 'no result final without a known answer').toEqual([]);
+    // And nothing is left in the probation index that no longer waits (a dropped wait stayed there).
+    for (const l of liars) {
+      const indexed = [...(probation.indices(l.identity, job.validation!) ?? []), ...(probation.wantingKnown(l.identity, job.validation!) ?? [])];
+      const waitingOn = [...Array(60).keys()].filter((i) => job.validation!.snapshot(i)?.waitingOn.includes(l.identity));
+      expect(indexed.sort((a, b) => a - b)).toEqual(waitingOn);
+    }
+  });
+
   it('[V9][V5][V15] a decision that catches someone waits for a known answer too; the caught is suspect meanwhile, and banned once one comes', async () => {
     const suspicion = (s: SimSwarm) => (s.scheduler as unknown as { suspicion: { isSuspect(id: string): boolean } }).suspicion;
     // No known answer is leased while the job runs (probationCheckRate 0): the catching decisions wait.
