@@ -188,61 +188,60 @@ describe('validation in the scheduler (SPEC.md V)', () => {
     expect(job.validation!.knownAnswers).toBeLessThan(MIN_DERIVED_KNOWN);
   });
 
-  it('[V9] results that want a known answer only are set apart: the other checks that keep coming never visit them', async () => {
-    // As above: known answers exist but none is leased, so every wait ends up wanting one. Each passed check
-    // used to visit every result waiting on its volunteer (a job's whole backlog, when known answers ran dry).
+  /**
+   * Three seasoned colluders and a seasoned honest volunteer that never answers, on a job with a known answer
+   * none is leased (checkRate and probationCheckRate 0): every wait on a colluder ends up wanting one. `rounds`
+   * of the colluders answering every lease they hold. The scheduler's probation index is read, not changed.
+   */
+  async function knownAnswersDry(rounds: number) {
     const s = swarm(23, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
     const job = await s.addJob(60, 'adaptive', { checks: [{ input: 7, output: 49 }] });
     const liars = [0, 1, 2].map(() => s.join(Behaviors.colluder, { trust: 'seasoned' }));
     s.join(Behaviors.honest, { trust: 'seasoned' });
     await s.settle();
-    for (let round = 0; round < 10; round++) {
+    const probation = (s.scheduler as unknown as { probation: Probation }).probation;
+    let apart = 0;
+    for (let round = 0; round < rounds; round++) {
       for (const l of liars) answer(s, l, lie, 2);
       await s.settle();
+      for (const l of liars) apart = Math.max(apart, probation.wantingKnown(l.identity, job.validation!)?.size ?? 0);
     }
-    // The scheduler's probation index and the job's task votes are internal: read here, not changed.
-    const probation = (s.scheduler as unknown as { probation: Probation }).probation;
+    /** The results waiting on `l` in the index, as counting and wanting a known answer; together, all that waits on it. */
+    const indexed = (l: SimVolunteer) => {
+      const counting = probation.indices(l.identity, job.validation!) ?? new Set<number>();
+      const wanting = probation.wantingKnown(l.identity, job.validation!) ?? new Set<number>();
+      const waitingOn = [...Array(60).keys()].filter((i) => job.validation!.snapshot(i)?.waitingOn.includes(l.identity));
+      expect([...counting, ...wanting].sort((a, b) => a - b), 'the index holds what waits, nothing more').toEqual(waitingOn);
+      return { counting, wanting };
+    };
+    return { s, job, liars, apart, indexed };
+  }
+
+  it('[V9] results that want a known answer only are set apart: the other checks that keep coming never visit them', async () => {
+    // Each passed check used to visit every result waiting on its volunteer (a job's whole backlog, when known
+    // answers ran dry).
+    const { job, liars, indexed } = await knownAnswersDry(10);
     const tasks = (job.validation as unknown as { tasks: Map<number, { waiting: Map<string, { checks: number }> | null }> }).tasks;
     let apart = 0;
     for (const l of liars) {
-      const counting = probation.indices(l.identity, job.validation!) ?? new Set<number>();
-      const wanting = probation.wantingKnown(l.identity, job.validation!) ?? new Set<number>();
+      const { counting, wanting } = indexed(l);
       apart += wanting.size;
       for (const i of counting) expect(tasks.get(i)!.waiting!.get(l.identity)!.checks, `task ${i}: still counting`).toBeLessThan(2);
       for (const i of wanting) expect(tasks.get(i)!.waiting!.get(l.identity)!.checks, `task ${i}: has its checks`).toBeGreaterThanOrEqual(2);
-      // Together they are everything that waits on it.
-      const waitingOn = [...Array(60).keys()].filter((i) => job.validation!.snapshot(i)?.waitingOn.includes(l.identity));
-      expect([...counting, ...wanting].sort((a, b) => a - b)).toEqual(waitingOn);
     }
     expect(apart, 'waits set apart for a known answer').toBeGreaterThanOrEqual(10);
   });
 
   it('[V9] a decision held again (a late vote) while it waits for a known answer still waits for one', async () => {
-    // As above: known answers exist but none is leased. Colluders' late replicas on a decision already
-    // waiting decide it again; their waits had all their checks but a known answer, and the decision held
-    // again dropped them and settled (1-2 wrong results final by round 19 in each of 5 seeds).
-    const s = swarm(23, { validation: { spotCheck: 1, probation: 2, checkRate: 0, probationCheckRate: 0 } });
-    const job = await s.addJob(60, 'adaptive', { checks: [{ input: 7, output: 49 }] });
-    const liars = [0, 1, 2].map(() => s.join(Behaviors.colluder, { trust: 'seasoned' }));
-    s.join(Behaviors.honest, { trust: 'seasoned' });
-    await s.settle();
-    const probation = (s.scheduler as unknown as { probation: Probation }).probation;
-    let apart = 0;
-    for (let round = 0; round < 26; round++) {
-      for (const l of liars) answer(s, l, lie, 2);
-      await s.settle();
-      for (const l of liars) apart = Math.max(apart, probation.wantingKnown(l.identity, job.validation!)?.size ?? 0);
-    }
+    // Colluders' late replicas on a decision already waiting decide it again; their waits had all their checks
+    // but a known answer, and the decision held again dropped them and settled (1-2 wrong results final by
+    // round 19 in each of 5 seeds), its dropped waits left in the index.
+    const { s, job, liars, apart, indexed } = await knownAnswersDry(26);
     await s.scheduler.writer.flush();
     expect(apart, 'waits wanting a known answer').toBeGreaterThan(0);
     expect(job.isFinished()).toBe(false);
     expect(await s.store.readResults(job.id, -1, 100), 'no result final without a known answer').toEqual([]);
-    // And nothing is left in the probation index that no longer waits (a dropped wait stayed there).
-    for (const l of liars) {
-      const indexed = [...(probation.indices(l.identity, job.validation!) ?? []), ...(probation.wantingKnown(l.identity, job.validation!) ?? [])];
-      const waitingOn = [...Array(60).keys()].filter((i) => job.validation!.snapshot(i)?.waitingOn.includes(l.identity));
-      expect(indexed.sort((a, b) => a - b)).toEqual(waitingOn);
-    }
+    for (const l of liars) indexed(l);
   });
 
   it('[V9][V5][V15] a decision that catches someone waits for a known answer too; the caught is suspect meanwhile, and banned once one comes', async () => {
